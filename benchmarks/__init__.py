@@ -1,0 +1,1 @@
+"""Benchmarks for `make bench`: ratios measured in one run, ours against a reference on the same input."""

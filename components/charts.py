@@ -1,0 +1,104 @@
+"""Plotly figure builders. Each takes plain data and returns a go.Figure; pages only display them."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+MODEL_COLOUR = "#9aa5c4"
+SAMPLING_COLOUR = "#3b5bdb"
+CUT_COLOUR = "#e9ecef"
+FONT = dict(family="sans-serif", size=14)
+
+
+def _label(row: pd.Series) -> str:
+    return f"{int(row['rank'])}. {row['token']}" if row["rank"] else str(row["token"])
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0, font=dict(size=16)),
+        height=height,
+        margin=dict(l=10, r=30, t=60, b=40),
+        font=FONT,
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def probability_bars(table: pd.DataFrame, *, title: str = "Next-token probabilities", show_sampling: bool = True) -> go.Figure:
+    """Horizontal bars of the candidates in a ``candidate_table``: most likely at the top.
+
+    Shows the model's probability (full-vocabulary softmax) and, when ``show_sampling``, the probability
+    after temperature/top-k/top-p beside it; cut tokens are greyed and marked "cut".
+    """
+    labels = [_label(r) for _, r in table.iterrows()]
+    model_p = [float(p) for p in table["model_probability"]]
+    hover = [
+        f"token id {int(t)}<br>logit {lg:.3f}" if t >= 0 else "every token not listed above"
+        for t, lg in zip(table["token_id"], table["logit"])
+    ]
+    fig = go.Figure()
+    fig.add_bar(
+        y=labels, x=model_p, orientation="h", name="model probability", marker_color=MODEL_COLOUR,
+        text=[f"{p:.1%}" for p in model_p], textposition="outside", customdata=hover,
+        hovertemplate="%{y}<br>model probability %{x:.4f}<br>%{customdata}<extra></extra>",
+    )
+    if show_sampling:
+        samp = [float(p) for p in table["sampling_probability"]]
+        kept = [bool(k) for k in table["kept"]]
+        fig.add_bar(
+            y=labels, x=samp, orientation="h", name="sampling probability (after filters)",
+            marker_color=[SAMPLING_COLOUR if k else CUT_COLOUR for k in kept],
+            text=[f"{p:.1%}" if k else "cut" for p, k in zip(samp, kept)], textposition="outside",
+            hovertemplate="%{y}<br>sampling probability %{x:.4f}<extra></extra>",
+        )
+    top = max(model_p + [float(p) for p in table["sampling_probability"]], default=1.0)
+    fig.update_xaxes(range=[0, min(1.0, top * 1.25) + 0.02], tickformat=".0%", title="probability", gridcolor="#eee")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_layout(barmode="group", bargap=0.25)
+    return _layout(fig, title, height=max(260, 38 * len(table) * (2 if show_sampling else 1) // 1.4 + 120))
+
+
+def temperature_panels(tokens: Sequence[str], probs: np.ndarray, temperatures: Sequence[float], other: np.ndarray | None = None) -> go.Figure:
+    """The same tokens' probabilities at several temperatures, one panel per temperature.
+
+    Args:
+        tokens: N token labels.
+        probs: (K, N) probabilities, one row per temperature.
+        temperatures: K temperatures.
+        other: (K,) probability of every token not listed, or None when the tokens are the whole vocabulary.
+    """
+    labels = list(tokens) + (["all other tokens"] if other is not None else [])
+    fig = make_subplots(rows=1, cols=len(temperatures), shared_yaxes=True,
+                        subplot_titles=[("T = 0 (greedy)" if t == 0 else f"T = {t:g}") for t in temperatures])
+    for k, t in enumerate(temperatures):
+        row = [float(p) for p in probs[k]] + ([float(other[k])] if other is not None else [])
+        fig.add_bar(
+            y=labels, x=row, orientation="h", marker_color=SAMPLING_COLOUR, showlegend=False,
+            text=[f"{p:.3f}" for p in row], textposition="outside", cliponaxis=False,
+            hovertemplate="%{y}: %{x:.4f}<extra>T = " + f"{t:g}" + "</extra>", row=1, col=k + 1,
+        )
+        fig.update_xaxes(range=[0, 1.25], tickformat=".0%", row=1, col=k + 1, gridcolor="#eee")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _layout(fig, "Same logits, different temperatures", height=max(280, 34 * len(labels) + 140))
+
+
+def entropy_curve(temperatures: Sequence[float], entropy: Sequence[float], current: float, current_entropy: float, max_bits: float | None = None) -> go.Figure:
+    """Entropy (bits) against temperature, with the current temperature marked."""
+    fig = go.Figure()
+    fig.add_scatter(x=[float(t) for t in temperatures], y=[float(e) for e in entropy], mode="lines", name="entropy", line=dict(color=SAMPLING_COLOUR, width=3),
+                    hovertemplate="T = %{x:.2f}<br>%{y:.3f} bits<extra></extra>")
+    fig.add_scatter(x=[current], y=[current_entropy], mode="markers+text", name="current temperature",
+                    marker=dict(size=14, color="#e8590c"), text=[f"T = {current:g}: {current_entropy:.2f} bits"],
+                    textposition="top center")
+    if max_bits is not None:
+        fig.add_hline(y=max_bits, line_dash="dot", line_color="#868e96",
+                      annotation_text=f"uniform over the vocabulary: {max_bits:.2f} bits", annotation_position="bottom right")
+    fig.update_xaxes(title="temperature T", gridcolor="#eee")
+    fig.update_yaxes(title="entropy (bits)", rangemode="tozero", gridcolor="#eee")
+    return _layout(fig, "Entropy of the next-token distribution as temperature moves", height=360)

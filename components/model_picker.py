@@ -1,0 +1,101 @@
+"""The sidebar model picker and ``current_model()``, the way every page gets the model in use."""
+from __future__ import annotations
+
+import threading
+import time
+
+import streamlit as st
+
+from components import state
+from components.model_cache import cached_model
+from components.settings import allow_local_models, max_model_params
+from core.models import DEFAULT_MODEL, LoadedModel, ModelLoadError, bundled_gguf_path, convert_bundled_model, is_converted
+
+OTHER_HUB_ID = "Another Hugging Face Hub id…"
+LOCAL_FOLDER = "A local model folder…"
+TRAINED_LABEL = "Your trained model (this session)"
+PRESETS = (DEFAULT_MODEL, "gpt2", "distilgpt2", "HuggingFaceTB/SmolLM2-360M-Instruct", "Qwen/Qwen2.5-0.5B-Instruct")
+EXPECTED_CONVERSION_SECONDS = 35.0
+
+
+def _convert_with_progress() -> None:
+    """First start only: convert the bundled GGUF with a progress bar instead of a blank page."""
+    report = {"fraction": 0.0, "message": "Starting"}
+    worker = threading.Thread(target=lambda: report.update(done=convert_bundled_model(
+        lambda f, m: report.update(fraction=f, message=m))), daemon=True)
+    bar = st.progress(0.0, text="First start: converting the bundled model (once, about 30 s)")
+    started = time.perf_counter()
+    worker.start()
+    while worker.is_alive():
+        by_time = min(0.95, (time.perf_counter() - started) / EXPECTED_CONVERSION_SECONDS)
+        fraction = max(report["fraction"], by_time)
+        bar.progress(fraction, text=f"First start: {report['message']} ({time.perf_counter() - started:.0f} s)")
+        time.sleep(0.3)
+    bar.empty()
+    if "done" not in report:
+        raise ModelLoadError("Converting the bundled model failed; see the server log.")
+
+
+def load(name: str) -> LoadedModel:
+    """Load (or fetch from the shared cache) a model by name, showing progress when it takes a while."""
+    if name == DEFAULT_MODEL and bundled_gguf_path() is not None and not is_converted():
+        _convert_with_progress()
+    with st.spinner(f"Loading {name}…"):
+        return cached_model(name, allow_local_models(), max_model_params())
+
+
+def current_model() -> LoadedModel:
+    """The LoadedModel this session is using (the shared default until the person picks another)."""
+    name = st.session_state.get(state.MODEL_NAME) or DEFAULT_MODEL
+    trained = st.session_state.get(state.TRAINED_MODEL)
+    if name == TRAINED_LABEL and trained is not None:
+        return trained
+    return load(name if name != TRAINED_LABEL else DEFAULT_MODEL)
+
+
+def _options() -> list[str]:
+    options = list(PRESETS) + [OTHER_HUB_ID]
+    if allow_local_models():
+        options.append(LOCAL_FOLDER)
+    if st.session_state.get(state.TRAINED_MODEL) is not None:
+        options.insert(0, TRAINED_LABEL)
+    return options
+
+
+def _switch_to(requested: str) -> None:
+    """Load ``requested``; on failure keep the model we had and remember the message."""
+    if requested != TRAINED_LABEL:
+        load(requested)
+    st.session_state[state.MODEL_NAME] = requested
+    st.session_state[state.MODEL_ERROR] = None
+    st.session_state.pop(state.MEMO, None)
+
+
+def model_sidebar() -> LoadedModel:
+    """Render the picker and the loaded model's facts in the sidebar; return the model in use."""
+    active = st.session_state.get(state.MODEL_NAME) or DEFAULT_MODEL
+    options = _options()
+    if st.session_state.pop(state.MODEL_REVERT, False) or st.session_state.get(state.MODEL_CHOICE) not in options:
+        st.session_state[state.MODEL_CHOICE] = active if active in options else options[0]
+    choice = st.selectbox("Model", options, key=state.MODEL_CHOICE, help="Hub models need a network connection.")
+    requested = choice
+    if choice in (OTHER_HUB_ID, LOCAL_FOLDER):
+        label = "Hub id (e.g. gpt2)" if choice == OTHER_HUB_ID else "Folder on the server"
+        requested = st.text_input(label, key=state.MODEL_CUSTOM_ID, max_chars=200).strip() or active
+    failed = st.session_state.get(state.MODEL_ERROR)
+    if requested != active and not (failed and failed[0] == requested):
+        try:
+            _switch_to(requested)
+            active = requested
+        except ModelLoadError as error:
+            st.session_state[state.MODEL_ERROR] = (requested, str(error))
+            st.session_state[state.MODEL_REVERT] = choice not in (OTHER_HUB_ID, LOCAL_FOLDER)
+            st.rerun()
+    failed = st.session_state.get(state.MODEL_ERROR)
+    if failed:
+        st.error(f"{failed[1]} Still using **{active}**.")
+    lm = current_model()
+    st.caption(f"In use: **{lm.name}**")
+    with st.expander("Model facts", expanded=False):
+        st.table({"fact": [r[0] for r in lm.facts.as_rows()], "value": [r[1] for r in lm.facts.as_rows()]})
+    return lm

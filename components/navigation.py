@@ -1,0 +1,48 @@
+"""The page registry: every page's file, title, icon and one-line description, in menu order.
+
+A page appears once its file exists, so pages can be added one at a time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str
+    title: str
+    icon: str
+    blurb: str
+
+
+PAGES = (
+    PageInfo("pages/home.py", "Home", ":material/home:", "What this app is."),
+    PageInfo("pages/next_token.py", "Next-token probabilities", ":material/bar_chart:",
+             "Type a prompt and see the model's probability for every possible next token."),
+    PageInfo("pages/temperature.py", "Temperature", ":material/thermostat:",
+             "Watch the same distribution sharpen or flatten as temperature moves."),
+    PageInfo("pages/generation.py", "Step-by-step generation", ":material/skip_next:",
+             "Generate one token at a time, be the sampler, rewind, and see the KV cache grow."),
+    PageInfo("pages/attention.py", "Attention", ":material/grid_on:",
+             "Heatmaps of which earlier tokens each token looks at, per layer and head."),
+    PageInfo("pages/logit_lens.py", "Layer by layer", ":material/layers:",
+             "What the model would predict if it stopped at each layer (the logit lens)."),
+    PageInfo("pages/perplexity.py", "Perplexity", ":material/functions:",
+             "Score your own text: how surprised is the model by each token?"),
+    PageInfo("pages/kv_cache.py", "KV-cache memory", ":material/memory:",
+             "Work out how much memory a KV cache needs, checked against a real cache."),
+    PageInfo("pages/tokenizer.py", "Tokenizer", ":material/text_fields:",
+             "See how text becomes tokens, and train a small BPE tokenizer yourself."),
+    PageInfo("pages/ngram.py", "N-gram model", ":material/table_chart:",
+             "Count-based next-token prediction: bigrams, smoothing and their perplexity."),
+    PageInfo("pages/train.py", "Train a tiny GPT", ":material/model_training:",
+             "Train a small GPT on a toy corpus, then explore it with every page."),
+)
+
+
+def available_pages() -> list[PageInfo]:
+    """The registered pages whose file exists."""
+    return [p for p in PAGES if (ROOT / p.path).is_file()]

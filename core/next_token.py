@@ -1,0 +1,129 @@
+"""The next-token distribution: full-vocabulary logits and softmax for the token after a prompt."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from core.models import LoadedModel
+from core.text import clean_prompt, token_label
+
+# Eager attention materialises (heads, T, T) per layer; beyond this the page keeps the end of the prompt.
+MAX_PROMPT_TOKENS = 2048
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """One candidate next token as a table row."""
+
+    rank: int
+    token_id: int
+    token: str
+    logit: float
+    probability: float
+
+
+def entropy_bits(probs: torch.Tensor) -> float:
+    """Shannon entropy in bits of a distribution over the last dimension; (V,) -> float. 0 * log 0 = 0."""
+    p = probs.double()
+    logs = torch.where(p > 0, torch.log2(p), torch.zeros_like(p))
+    return max(0.0, float(-(p * logs).sum()))
+
+
+@dataclass(frozen=True, eq=False)
+class NextTokenDistribution:
+    """The model's belief about the next token after a prompt.
+
+    Attributes:
+        logits: (V,) float32 raw scores over the whole vocabulary.
+        probs: (V,) float32 softmax of ``logits`` over the whole vocabulary (never renormalised).
+        prompt_ids: the token ids the model read (the end of the prompt when it was too long).
+        dropped_tokens: how many tokens were cut from the start to fit the window (0 when none).
+        tokenizer: anything with ``decode`` and ``convert_ids_to_tokens``.
+    """
+
+    logits: torch.Tensor
+    probs: torch.Tensor
+    prompt_ids: list[int]
+    dropped_tokens: int
+    tokenizer: Any = field(repr=False)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.probs.shape[-1])
+
+    @property
+    def entropy_bits(self) -> float:
+        """Uncertainty of the next token in bits."""
+        return entropy_bits(self.probs)
+
+    @property
+    def effective_choices(self) -> float:
+        """2 ** entropy: how many equally likely tokens would be this uncertain."""
+        return 2.0 ** self.entropy_bits
+
+    def token_text(self, token_id: int) -> str:
+        """Readable text of a token with whitespace made visible."""
+        return token_label(self.tokenizer, token_id)
+
+    def raw_text(self, token_id: int) -> str:
+        """The token's text exactly as it would be appended to the prompt."""
+        return self.tokenizer.decode([int(token_id)])
+
+    def top_ids(self, n: int) -> list[int]:
+        """Ids of the n most probable tokens, most probable first."""
+        n = max(1, min(int(n), self.vocab_size))
+        return [int(i) for i in torch.topk(self.probs, n).indices]
+
+    def top_rows(self, n: int) -> list[TokenRow]:
+        """The n most probable tokens as rows (rank from 1), from the full-vocabulary softmax."""
+        return [
+            TokenRow(rank, i, self.token_text(i), float(self.logits[i]), float(self.probs[i]))
+            for rank, i in enumerate(self.top_ids(n), start=1)
+        ]
+
+    def other_mass(self, n: int) -> float:
+        """Probability of every token outside the top n (the "all other tokens" bar)."""
+        return max(0.0, 1.0 - float(self.probs[self.top_ids(n)].double().sum()))
+
+    def rank_of(self, token_id: int) -> int:
+        """1-based rank of a token by probability (1 = most likely)."""
+        return int((self.probs > self.probs[int(token_id)]).sum()) + 1
+
+
+def distribution_from_logits(logits: torch.Tensor, tokenizer: Any, prompt_ids: list[int] | None = None, dropped_tokens: int = 0) -> NextTokenDistribution:
+    """Wrap one position's logits (V,) as a NextTokenDistribution (upcast to float32 first)."""
+    logits = logits.detach().float().reshape(-1)  # (V,)
+    return NextTokenDistribution(logits, torch.softmax(logits, dim=-1), list(prompt_ids or []), dropped_tokens, tokenizer)
+
+
+def encode_prompt(lm: LoadedModel, text: str, max_tokens: int | None = None) -> tuple[list[int], int]:
+    """Token ids of a checked prompt, keeping the end when it is longer than the window.
+
+    Returns:
+        (ids kept, number of tokens dropped from the start).
+    """
+    text = clean_prompt(text)
+    ids = lm.tokenizer(text, add_special_tokens=False)["input_ids"]
+    if not ids:
+        raise ValueError("The tokenizer produced no tokens for that prompt.")
+    limit = min(max_tokens or MAX_PROMPT_TOKENS, lm.context_length)
+    dropped = max(0, len(ids) - limit)
+    return ids[dropped:], dropped
+
+
+def next_token_distribution(lm: LoadedModel, text: str, *, max_tokens: int | None = None) -> NextTokenDistribution:
+    """Run the model once on ``text`` and return the distribution of the token that comes next.
+
+    Args:
+        lm: a loaded model.
+        text: the prompt; checked by ``clean_prompt`` (empty prompts raise PromptError).
+        max_tokens: keep at most this many prompt tokens (default MAX_PROMPT_TOKENS, never above the window).
+    """
+    ids, dropped = encode_prompt(lm, text, max_tokens)
+    input_ids = torch.tensor([ids])  # (1, T)
+    with torch.inference_mode():
+        out = lm.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=False)
+    logits = out.logits[0, -1, :].float()  # (V,) upcast once, as transformers' sampler does
+    return distribution_from_logits(logits, lm.tokenizer, ids, dropped)

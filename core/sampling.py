@@ -1,0 +1,75 @@
+"""The sampling pipeline: temperature -> top-k -> top-p on full-vocabulary logits, then a seeded draw.
+
+Temperature, top-k and top-p are transformers' own logits warpers (the ones ``generate`` uses), so the
+app shows exactly the distribution ``generate(do_sample=True)`` samples from. Temperature 0 means greedy.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+_NO_INPUT_IDS = torch.empty((1, 0), dtype=torch.long)  # the warpers ignore input_ids; never written to
+
+
+def check_sampling_args(temperature: float, top_k: int, top_p: float) -> None:
+    """Raise ValueError naming the value when a sampling argument is out of range."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature):
+        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0 (0 means greedy), got {temperature!r}")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+        raise ValueError(f"top_k must be a whole number >= 0 (0 means off), got {top_k!r}")
+    if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not (0.0 <= top_p <= 1.0):
+        raise ValueError(f"top_p must be between 0 and 1 (1 means off), got {top_p!r}")
+
+
+def filter_logits(logits: torch.Tensor, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Apply temperature, then top-k, then top-p to one position's logits.
+
+    Args:
+        logits: (V,) scores over the whole vocabulary; any float dtype (upcast to float32 first).
+        temperature: > 0 divides the logits; 0 is greedy (only the argmax keeps its logit).
+        top_k: keep the k highest-scoring tokens; 0 is off; larger than V keeps everything.
+        top_p: keep the smallest set of top tokens whose probability reaches top_p; 1 is off; 0 keeps one.
+
+    Returns:
+        (V,) float32 logits; removed tokens are -inf. At least one token is always kept. The input is
+        never modified.
+    """
+    check_sampling_args(temperature, top_k, top_p)
+    if logits.dim() != 1:
+        raise ValueError(f"logits must be 1-D over the vocabulary, got shape {tuple(logits.shape)}")
+    scores = logits.detach().float().clone()  # (V,) upcast once, never touch the caller's tensor
+    if temperature == 0:
+        greedy = torch.full_like(scores, float("-inf"))
+        best = int(torch.argmax(scores))
+        greedy[best] = scores[best]
+        return greedy
+    scores = scores.unsqueeze(0)  # (1, V): the warpers work on batches
+    scores = TemperatureLogitsWarper(float(temperature))(_NO_INPUT_IDS, scores)
+    if top_k > 0:
+        scores = TopKLogitsWarper(top_k)(_NO_INPUT_IDS, scores)
+    if top_p < 1.0:
+        scores = TopPLogitsWarper(float(top_p))(_NO_INPUT_IDS, scores)
+    return scores.squeeze(0)
+
+
+def sampling_probs(logits: torch.Tensor, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """Probabilities the sampler draws from: softmax of ``filter_logits``; (V,) float32, sums to 1."""
+    return torch.softmax(filter_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p), dim=-1)
+
+
+def make_generator(seed: int) -> torch.Generator:
+    """A CPU torch.Generator seeded with ``seed``: the only source of randomness in the app."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not (0 <= seed < 2**63):
+        raise ValueError(f"seed must be a whole number between 0 and 2**63 - 1, got {seed!r}")
+    return torch.Generator(device="cpu").manual_seed(seed)
+
+
+def sample_token(probs: torch.Tensor, generator: torch.Generator) -> int:
+    """Draw one token id from ``probs`` (V,) with an explicit seeded generator."""
+    if probs.dim() != 1 or not torch.isfinite(probs).all() or (probs < 0).any() or probs.sum() <= 0:
+        raise ValueError("probs must be a 1-D tensor of finite, non-negative numbers with a positive sum")
+    return int(torch.multinomial(probs.float(), num_samples=1, generator=generator).item())

@@ -1,0 +1,99 @@
+"""Next-token probabilities: the model's full-vocabulary distribution after a prompt, and the sampler's view of it."""
+import streamlit as st
+
+from components import state
+from components.charts import probability_bars
+from components.controls import prompt_area, sampling_controls
+from components.explain import sampling_notes
+from components.memo import session_memo
+from components.model_picker import current_model
+from components.tables import candidate_table
+from components.tokens import md_escape
+from core.next_token import entropy_bits, next_token_distribution
+from core.sampling import make_generator, sample_token, sampling_probs
+from core.seed_examples import PACKAGE_PROMPTS, SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS
+from core.text import PromptError
+from core.toy import parse_toy, toy_distribution
+from components.routing import route_through_app
+
+route_through_app()
+
+PROMPT_WIDGET = "next_token.prompt"
+REAL, TOY = "Real model", "Toy vocabulary"
+
+
+def distribution(lm, prompt):
+    """Model call, memoised per (model, prompt): moving a sampling control never re-runs the model."""
+    return session_memo("next_token", (lm.name, prompt), lambda: next_token_distribution(lm, prompt), max_entries=16)
+
+
+def append_sample(dist, probs, seed):
+    """Button callback: draw one token with the seed and append it to the prompt."""
+    token_id = sample_token(probs, make_generator(int(seed)))
+    st.session_state[state.NT_LAST_SAMPLE] = (dist.token_text(token_id), float(dist.probs[token_id]), float(probs[token_id]), int(seed))
+    if st.session_state.get(state.NT_MODE, REAL) == REAL:
+        st.session_state[PROMPT_WIDGET] = st.session_state.get(PROMPT_WIDGET, "") + dist.raw_text(token_id)
+
+
+st.title("Next-token probabilities")
+st.caption("The model reads the prompt and gives every token in its vocabulary a probability of coming next. "
+           "The bars show the top candidates; the last bar holds the probability of all the others.")
+lm = current_model()
+mode = st.radio("Where the logits come from", [REAL, TOY], horizontal=True, key=state.NT_MODE)
+try:
+    if mode == REAL:
+        prompt = prompt_area(PROMPT_WIDGET)
+        dist = distribution(lm, prompt)
+        if dist.dropped_tokens:
+            st.warning(f"The prompt was too long: the model read only its last {len(dist.prompt_ids):,} tokens "
+                       f"({dist.dropped_tokens:,} dropped from the start).")
+    else:
+        st.caption("Type a few tokens and their logits (raw scores). The default is seed 001's "
+                   "'The support bot answered' example.")
+        left, right = st.columns(2)
+        tokens_text = left.text_input("Tokens", ", ".join(SUPPORT_BOT_TOKENS), key=state.NT_TOY_TOKENS)
+        logits_text = right.text_input("Logits", ", ".join(f"{v:g}" for v in SUPPORT_BOT_LOGITS), key=state.NT_TOY_LOGITS)
+        dist = toy_distribution(*parse_toy(tokens_text, logits_text))
+except (PromptError, ValueError) as error:
+    st.info(str(error))
+    st.stop()
+
+top_n = st.slider("Candidates to show", 1, min(30, dist.vocab_size), min(10, dist.vocab_size), key=state.NT_TOP_N)
+temperature, top_k, top_p = sampling_controls(state.NT_TEMPERATURE, state.NT_TOP_K, state.NT_TOP_P)
+for note in sampling_notes(dist.vocab_size, temperature, top_k, top_p):
+    st.caption(note)
+probs = sampling_probs(dist.logits, temperature=temperature, top_k=top_k, top_p=top_p)
+table = candidate_table(dist, top_n, probs)
+st.plotly_chart(probability_bars(table), key="next_token.bars")
+
+a, b, c, d = st.columns(4)
+a.metric("Entropy (model)", f"{dist.entropy_bits:.2f} bits", help="How uncertain the model is about the next token.")
+b.metric("Effective choices", f"{dist.effective_choices:,.1f}", help="2 ** entropy: as uncertain as a fair choice among this many tokens.")
+c.metric("Entropy after sampling filters", f"{entropy_bits(probs):.2f} bits")
+d.metric("Tokens the sampler can pick", f"{int((probs > 0).sum()):,} of {dist.vocab_size:,}")
+
+st.subheader("Sample a token")
+left, right = st.columns([1, 3])
+seed = left.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=state.NT_SEED)
+right.button("Sample a token" + (" and append it to the prompt" if mode == REAL else ""), on_click=append_sample,
+             args=(dist, probs, seed), key="next_token.sample", type="primary")
+last = st.session_state.get(state.NT_LAST_SAMPLE)
+if last:
+    st.success(f"Seed {last[3]} drew **{md_escape(last[0])}** (model probability {last[1]:.1%}, sampling probability {last[2]:.1%}).")
+
+with st.expander("Table of candidates", expanded=False):
+    st.dataframe(table, hide_index=True)
+
+if mode == REAL:
+    with st.expander("Compare up to three prompts side by side", expanded=False):
+        st.caption("Seed 001: one extra word of context changes the whole distribution.")
+        columns = st.columns(3)
+        for column, key, default in zip(columns, state.NT_COMPARE, PACKAGE_PROMPTS):
+            text = column.text_input("Prompt", default, key=key)
+            try:
+                other = distribution(lm, text)
+            except (PromptError, ValueError) as error:
+                column.info(str(error))
+                continue
+            column.plotly_chart(probability_bars(candidate_table(other, 5), title=text[:40], show_sampling=False),
+                                key=f"{key}.chart")

@@ -1,0 +1,98 @@
+"""Temperature: the same logits divided by T before softmax, side by side, and entropy as T moves."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from components import state
+from components.charts import entropy_curve, probability_bars, temperature_panels
+from components.controls import prompt_area
+from components.memo import session_memo
+from components.model_picker import current_model
+from components.tables import candidate_table
+from core.next_token import entropy_bits, next_token_distribution
+from core.sampling import sampling_probs
+from core.seed_examples import SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS, WAREHOUSE_LOGITS, WAREHOUSE_SEED, WAREHOUSE_TEMPERATURE, WAREHOUSE_TOKENS
+from core.temperature import entropy_curve as entropy_values, probs_at_temperatures
+from core.text import PromptError
+from core.toy import numpy_samples, parse_toy, toy_distribution
+from components.routing import route_through_app
+
+route_through_app()
+
+REAL, TOY = "Real model", "Toy vocabulary"
+PRESETS = {"Support bot (seed 001)": (SUPPORT_BOT_TOKENS, SUPPORT_BOT_LOGITS),
+           "Warehouse / hub / carrier (seed 001)": (WAREHOUSE_TOKENS, WAREHOUSE_LOGITS)}
+PANEL_CHOICES = [0.0, 0.25, 0.5, 0.75, 1.0, 1.4, 1.5, 2.0, 3.0]
+
+
+def use_preset():
+    tokens, logits = PRESETS[st.session_state["temperature.preset"]]
+    st.session_state[state.TEMP_TOY_TOKENS] = ", ".join(tokens)
+    st.session_state[state.TEMP_TOY_LOGITS] = ", ".join(f"{v:g}" for v in logits)
+
+
+st.title("Temperature")
+st.markdown(
+    "Before softmax, the logits are divided by a temperature **T**. Dividing changes the *gaps* between logits: "
+    "**T < 1** stretches them, so the top token pulls ahead (sharper); **T > 1** shrinks them, so lower-ranked "
+    "tokens stay competitive (flatter). Adding a constant would change nothing, since softmax cancels it. "
+    "**T = 0** would divide by zero, so it is treated as greedy decoding: always the most likely token."
+)
+lm = current_model()
+source = st.radio("Logits from", [REAL, TOY], horizontal=True, key=state.TEMP_SOURCE)
+try:
+    if source == REAL:
+        prompt = prompt_area("temperature.prompt")
+        dist = session_memo("next_token", (lm.name, prompt), lambda: next_token_distribution(lm, prompt), max_entries=16)
+    else:
+        st.selectbox("Example", list(PRESETS), key="temperature.preset", on_change=use_preset)
+        left, right = st.columns(2)
+        st.session_state.setdefault(state.TEMP_TOY_TOKENS, ", ".join(SUPPORT_BOT_TOKENS))
+        st.session_state.setdefault(state.TEMP_TOY_LOGITS, ", ".join(f"{v:g}" for v in SUPPORT_BOT_LOGITS))
+        tokens_text = left.text_input("Tokens", key=state.TEMP_TOY_TOKENS)
+        logits_text = right.text_input("Logits", key=state.TEMP_TOY_LOGITS)
+        dist = toy_distribution(*parse_toy(tokens_text, logits_text))
+except (PromptError, ValueError) as error:
+    st.info(str(error))
+    st.stop()
+
+temperature = st.slider("Temperature T", 0.0, 5.0, 1.0, 0.05, key=state.TEMP_VALUE, help="0 = greedy.")
+top_n = st.slider("Tokens to show", 1, min(15, dist.vocab_size), min(8, dist.vocab_size), key=state.TEMP_TOP_N)
+probs = sampling_probs(dist.logits, temperature=temperature)
+left, right = st.columns([3, 2])
+left.plotly_chart(probability_bars(candidate_table(dist, top_n, probs), title=f"T = 1 (model) beside T = {temperature:g}"),
+                  key="temperature.current")
+grid = np.round(np.linspace(0.0, max(3.0, temperature), 61), 3)
+max_bits = float(np.log2(dist.vocab_size))
+right.plotly_chart(entropy_curve(grid, entropy_values(dist.logits, grid), temperature, entropy_bits(probs), max_bits),
+                   key="temperature.entropy")
+right.caption(f"Entropy at T = {temperature:g}: {entropy_bits(probs):.3f} bits, like a fair choice among "
+              f"{2 ** entropy_bits(probs):,.2f} tokens. As T grows the curve climbs toward the uniform limit.")
+
+st.subheader("Side by side")
+panels = st.multiselect("Temperatures", PANEL_CHOICES, default=[0.5, 1.0, 2.0], max_selections=4, key=state.TEMP_PANELS)
+if not panels:
+    st.info("Pick at least one temperature.")
+    st.stop()
+panels = sorted(panels)
+ids = dist.top_ids(top_n)
+table = probs_at_temperatures(dist.logits, panels, ids)  # (K, N)
+other = 1.0 - table.sum(axis=1) if len(ids) < dist.vocab_size else None
+labels = [dist.token_text(i) for i in ids]
+st.plotly_chart(temperature_panels(labels, table, panels, other), key="temperature.panels_chart")
+frame = pd.DataFrame(table.T, columns=[f"T = {t:g}" for t in panels])
+frame.insert(0, "token", labels)
+st.dataframe(frame.style.format({c: "{:.3f}" for c in frame.columns[1:]}), hide_index=True)
+
+if source == TOY:
+    st.subheader("Draw samples, as seed 001 does")
+    st.caption(f"NumPy's default_rng(seed).choice, one token at a time. With the warehouse example, seed {WAREHOUSE_SEED} "
+               f"and T = {WAREHOUSE_TEMPERATURE} this gives the seed's eight samples.")
+    a, b, c = st.columns(3)
+    t_draw = a.number_input("T", 0.05, 5.0, WAREHOUSE_TEMPERATURE, 0.05, key="temperature.draw_t")
+    seed = b.number_input("Seed", 0, 2**31 - 1, WAREHOUSE_SEED, key="temperature.draw_seed")
+    n = c.number_input("Samples", 1, 100, 8, key="temperature.draw_n")
+    draw_probs = sampling_probs(dist.logits, temperature=float(t_draw)).double().numpy()
+    tokens = [dist.raw_text(i) for i in range(dist.vocab_size)]
+    st.text(f"greedy: {tokens[int(np.argmax(draw_probs))]}\nprobabilities: {np.round(draw_probs, 3).tolist()}")
+    st.text("sampled: " + str(numpy_samples(tokens, draw_probs, int(seed), int(n))))
