@@ -19,7 +19,8 @@ def candidate_table(dist: NextTokenDistribution, n: int, sampling: torch.Tensor 
 
     Returns:
         DataFrame with columns rank, token, token_id, logit, model_probability, sampling_probability, kept.
-        The last row is "all other tokens" (rank 0) holding the rest of the full-vocabulary mass.
+        The last row is "all other tokens" (rank 0) holding the rest of the full-vocabulary mass (absent when
+        the n candidates are the whole vocabulary).
     """
     rows = dist.top_rows(n)
     ids = [r.token_id for r in rows]
@@ -36,7 +37,11 @@ def candidate_table(dist: NextTokenDistribution, n: int, sampling: torch.Tensor 
         }
     )
     rest_ids = dist.vocab_size - len(ids)
-    sampled_rest = max(0.0, 1.0 - float(sampled[ids].double().sum()))
+    if rest_ids == 0:
+        return frame
+    rest = torch.ones(dist.vocab_size, dtype=torch.bool)
+    rest[ids] = False
+    sampled_rest = float(sampled[rest].double().sum())
     kept_rest = int((sampled > 0).sum()) - int(frame["kept"].sum())
     other = {
         "rank": 0,

@@ -85,7 +85,9 @@ class NextTokenDistribution:
 
     def other_mass(self, n: int) -> float:
         """Probability of every token outside the top n (the "all other tokens" bar)."""
-        return max(0.0, 1.0 - float(self.probs[self.top_ids(n)].double().sum()))
+        rest = torch.ones(self.vocab_size, dtype=torch.bool)
+        rest[self.top_ids(n)] = False
+        return float(self.probs[rest].double().sum())
 
     def rank_of(self, token_id: int) -> int:
         """1-based rank of a token by probability (1 = most likely)."""

@@ -1,0 +1,156 @@
+"""The logit lens: what the model would predict if it stopped after each layer.
+
+Each layer's hidden state goes through the model's final norm and then the unembedding (the output head),
+exactly as the last layer's does. Skipping the final norm makes the early layers look wrong.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.models import LoadedModel
+from core.next_token import encode_prompt
+from core.text import token_label
+
+# Positions read by the lens. Every position costs (layers + 1) x vocabulary logits.
+LENS_CAP = 160
+# Positions in the layers x positions grid (the last ones); each costs one (layers + 1, V) projection.
+GRID_POSITIONS = 48
+FINAL_NORM_NAMES = ("norm", "ln_f", "final_layer_norm", "final_layernorm", "norm_f", "final_norm")
+
+
+class LensUnavailable(RuntimeError):
+    """The model's final norm or output head could not be found; the message says which."""
+
+
+def final_norm(model: Any) -> torch.nn.Module:
+    """The norm applied after the last layer (``model.model.norm`` for Llama-likes, ``transformer.ln_f`` for GPT-2)."""
+    bases = [getattr(model, getattr(model, "base_model_prefix", ""), None)]
+    if hasattr(model, "get_decoder"):
+        try:
+            bases.append(model.get_decoder())
+        except (AttributeError, NotImplementedError):
+            pass
+    for base in bases:
+        for name in FINAL_NORM_NAMES:
+            module = getattr(base, name, None) if base is not None else None
+            if isinstance(module, torch.nn.Module):
+                return module
+    raise LensUnavailable(
+        f"Could not find the final norm of {type(model).__name__} (looked for {', '.join(FINAL_NORM_NAMES)}); "
+        "the logit lens needs it to read the hidden states the way the last layer's are read."
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class LayerPredictions:
+    """The logit lens over a prompt.
+
+    Rows are stages: 0 = the token embeddings, l = after layer l, the last row = the model's output.
+
+    Attributes:
+        token_ids / tokens: the T prompt tokens the model read (labels with whitespace visible).
+        positions: the P positions (indices into tokens, the last P) in the grid.
+        final_ids: (P,) the model's own most likely next token at each grid position.
+        final_prob: (stages, P) probability each stage gives to that final prediction.
+        final_rank: (stages, P) its 1-based rank at each stage (1 = that stage's top token).
+        top_ids / top_probs: (stages, P, n) each stage's n most likely tokens at each grid position.
+        last_logits: (stages, V) float32 logits at the last position; the last row is the model's own logits.
+        dropped_tokens: tokens cut from the start of the prompt to stay under the cap.
+    """
+
+    token_ids: list[int]
+    tokens: list[str]
+    positions: list[int]
+    final_ids: list[int]
+    final_prob: np.ndarray
+    final_rank: np.ndarray
+    top_ids: np.ndarray
+    top_probs: np.ndarray
+    last_logits: np.ndarray
+    dropped_tokens: int
+    tokenizer: Any = field(repr=False)
+
+    @property
+    def stages(self) -> int:
+        return int(self.final_prob.shape[0])
+
+    @property
+    def layer_names(self) -> list[str]:
+        """'embeddings', 'layer 1', ..., 'layer L (output)'."""
+        last = self.stages - 1
+        return ["embeddings"] + [f"layer {i}" + (" (output)" if i == last else "") for i in range(1, last + 1)]
+
+    def last_probs(self, stage: int) -> np.ndarray:
+        """(V,) softmax of one stage's logits at the last position (full vocabulary)."""
+        return _softmax(torch.from_numpy(self.last_logits[stage])).numpy()
+
+    def label(self, token_id: int) -> str:
+        return token_label(self.tokenizer, int(token_id))
+
+
+def _softmax(logits: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(logits.float(), dim=-1)
+
+
+def layer_predictions(lm: LoadedModel, text: str, top_n: int = 5, *, grid_positions: int = GRID_POSITIONS,
+                      cap: int = LENS_CAP) -> LayerPredictions:
+    """Run the model once on ``text`` and decode every layer's hidden state with the final norm and the head.
+
+    Args:
+        lm: a loaded model.
+        text: the prompt (checked by ``clean_prompt``).
+        top_n: how many top tokens to keep per stage and position.
+        grid_positions: how many of the last positions to decode (1 = the last position only).
+        cap: the model reads at most the last ``cap`` prompt tokens.
+
+    Returns:
+        LayerPredictions with (layers + 1) stages; its last stage equals ``next_token_distribution``.
+    """
+    ids, dropped = encode_prompt(lm, text)
+    dropped += max(0, len(ids) - cap)
+    ids = ids[-cap:]
+    T = len(ids)
+    P = max(1, min(int(grid_positions), T))
+    n = max(1, int(top_n))
+    norm = final_norm(lm.model)
+    head = lm.model.get_output_embeddings()
+    if head is None:
+        raise LensUnavailable(f"{type(lm.model).__name__} has no output head to unembed hidden states with.")
+    input_ids = torch.tensor([ids])  # (1, T)
+    with torch.inference_mode():
+        out = lm.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=False,
+                       output_hidden_states=True)
+        hidden = out.hidden_states  # stages x (1, T, D); transformers already applied the final norm to the last
+        final_logits = out.logits[0, -P:].float()  # (P, V) the model's own output
+        final_ids = final_logits.argmax(-1)  # (P,)
+        rows_prob, rows_rank, rows_top_i, rows_top_p, last = [], [], [], [], []
+        for stage, h in enumerate(hidden):
+            if stage == len(hidden) - 1:
+                logits = final_logits  # (P, V) exactly the model's logits, never a second norm
+            else:
+                logits = head(norm(h[0, -P:])).float()  # (P, V)
+            probs = _softmax(logits)  # (P, V)
+            chosen = probs.gather(-1, final_ids[:, None])  # (P, 1)
+            rows_prob.append(chosen[:, 0])
+            rows_rank.append((probs > chosen).sum(-1) + 1)  # (P,)
+            top = torch.topk(probs, min(n, probs.shape[-1]), dim=-1)
+            rows_top_i.append(top.indices)  # (P, n)
+            rows_top_p.append(top.values)
+            last.append(logits[-1])  # (V,)
+    return LayerPredictions(
+        token_ids=list(ids),
+        tokens=[token_label(lm.tokenizer, i) for i in ids],
+        positions=list(range(T - P, T)),
+        final_ids=[int(i) for i in final_ids],
+        final_prob=torch.stack(rows_prob).numpy().astype(np.float32),
+        final_rank=torch.stack(rows_rank).numpy().astype(np.int64),
+        top_ids=torch.stack(rows_top_i).numpy(),
+        top_probs=torch.stack(rows_top_p).numpy().astype(np.float32),
+        last_logits=torch.stack(last).numpy().astype(np.float32),
+        dropped_tokens=dropped,
+        tokenizer=lm.tokenizer,
+    )

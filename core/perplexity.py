@@ -1,0 +1,406 @@
+"""Perplexity of a text under a causal LM: teacher-forced per-token losses, with a sliding window for long texts.
+
+Seed 001: the input is the text shifted right, the target the text shifted left; each position's loss is
+-ln p(true token); perplexity is exp(mean loss). Long texts use the Hugging Face "perplexity of fixed-length
+models" sliding window: each window re-reads up to ``max_length - stride`` tokens of context that are not
+scored again, and every token is scored exactly once (token-weighted average).
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from core.models import LoadedModel
+from core.text import token_label
+
+MAX_TEXT_CHARS = 100_000      # about 25,000 tokens, a minute or two on two CPU cores
+DEFAULT_MAX_LENGTH = 1024     # eager attention holds (heads, T, T) per layer: keep windows moderate
+LN2 = math.log(2.0)
+
+Progress = Callable[[float], None]
+
+
+class PerplexityError(ValueError):
+    """A text the calculator will not score; the message says why, for the person who typed it."""
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Seed 001's worked examples, as pure functions.
+
+def teacher_forcing_shift(ids: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Inputs and targets of teacher forcing: inputs = ids[:-1] (shifted right), targets = ids[1:] (shifted left)."""
+    ids = list(ids)
+    return ids[:-1], ids[1:]
+
+
+@dataclass(frozen=True)
+class ProbabilityPerplexity:
+    """Seed 001's perplexity by hand, from the probability given to each true token."""
+
+    true_token_probs: np.ndarray   # (N,)
+    per_position_loss: np.ndarray  # (N,) -ln p, in nats
+    mean_loss: float
+    perplexity: float
+    geometric_mean: float          # of the true-token probabilities; perplexity == 1 / geometric_mean
+
+
+def perplexity_from_probs(true_token_probs: Sequence[float]) -> ProbabilityPerplexity:
+    """Perplexity from true-token probabilities, e.g. (0.5, 0.5, 0.5, 0.125) -> loss 1.0397, perplexity 2.8284."""
+    p = np.asarray(true_token_probs, dtype=np.float64)
+    if p.size == 0 or np.any(p <= 0) or np.any(p > 1):
+        raise PerplexityError("Give at least one probability, each in (0, 1].")
+    loss = -np.log(p)
+    mean = float(loss.mean())
+    geo = float(np.exp(np.log(p).mean()))
+    return ProbabilityPerplexity(p, loss, mean, math.exp(mean), geo)
+
+
+@dataclass(frozen=True)
+class LogitsCrossEntropy:
+    """Seed 001's cross-entropy of shifted targets, computed from logits."""
+
+    probs: np.ndarray              # (N, V) softmax of each row
+    true_token_probs: np.ndarray   # (N,)
+    losses: np.ndarray             # (N,) -ln p(true token)
+    mean_loss: float
+
+
+def cross_entropy_from_logits(logits: Sequence[Sequence[float]], targets: Sequence[int]) -> LogitsCrossEntropy:
+    """Stable softmax per row (subtract the row max), then -ln p of each target, as in seed 001.
+
+    Args:
+        logits: (N, V) one row of scores per position.
+        targets: (N,) the true next token id at each position.
+    """
+    z = np.asarray(logits, dtype=np.float64)              # (N, V)
+    t = np.asarray(targets, dtype=np.int64)               # (N,)
+    shifted = z - z.max(axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    true = probs[np.arange(len(t)), t]                    # (N,)
+    losses = -np.log(true)
+    return LogitsCrossEntropy(probs, true, losses, float(losses.mean()))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The start token and the windows.
+
+def start_token_id(tokenizer: Any) -> int | None:
+    """The token a text is scored from when the start token is switched on, or None when there is none.
+
+    In order: the BOS the tokenizer adds by itself (Llama-style ``<s>``), else ``<|endoftext|>``, the
+    separator in front of every document in GPT-2-style and SmolLM2 pretraining, else ``bos_token_id``, else
+    ``eos_token_id``. For SmolLM2-Instruct the tokenizer adds no BOS and its ``bos_token`` is ``<|im_start|>``
+    (id 1), the chat-turn marker that is normally followed by a role name, so we use ``<|endoftext|>`` (id 0).
+    """
+    bos = getattr(tokenizer, "bos_token_id", None)
+    try:
+        added = tokenizer("a", add_special_tokens=True)["input_ids"]
+    except Exception:  # a tokenizer without special-token support
+        added = []
+    if bos is not None and added and added[0] == bos:
+        return int(bos)
+    vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
+    if "<|endoftext|>" in vocab:
+        return int(vocab["<|endoftext|>"])
+    for candidate in (bos, getattr(tokenizer, "eos_token_id", None)):
+        if candidate is not None:
+            return int(candidate)
+    return None
+
+
+@dataclass(frozen=True)
+class Window:
+    """One forward pass of the sliding window over the full sequence (start token included when used).
+
+    Tokens ``begin:end`` are read; the tokens ``score_from:end`` are scored (the rest is context only).
+    """
+
+    begin: int
+    end: int
+    score_from: int
+
+    @property
+    def scored(self) -> int:
+        return self.end - self.score_from
+
+
+def sliding_windows(seq_len: int, max_length: int, stride: int) -> list[Window]:
+    """The Hugging Face guide's windows: begin at 0, stride, 2*stride, ...; each scores only what is new.
+
+    Token 0 is never scored (nothing comes before it); every other token is scored exactly once.
+    """
+    if max_length < 2:
+        raise PerplexityError(f"The window must hold at least 2 tokens (got {max_length}).")
+    if not 1 <= stride <= max_length:
+        raise PerplexityError(f"The stride must be between 1 and the window length {max_length} (got {stride}).")
+    windows, prev_end = [], 0
+    for begin in range(0, max(seq_len, 1), stride):
+        end = min(begin + max_length, seq_len)
+        windows.append(Window(begin, end, max(prev_end, begin + 1)))
+        prev_end = end
+        if end == seq_len:
+            break
+    return [w for w in windows if w.scored > 0]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The result.
+
+@dataclass(frozen=True, eq=False)
+class PerplexityResult:
+    """Everything the calculator measured on one text.
+
+    Attributes:
+        token_ids: (N,) the text's token ids (without the start token).
+        tokens: N readable token labels (whitespace visible).
+        nll: (S,) float64 -ln p(token | everything before it) of each scored token, in nats.
+        ranks: (S,) 1-based rank of the true token among all V next-token candidates.
+        first_scored: index into ``token_ids`` of the first scored token (0 with the start token, else 1).
+        top_ids / top_probs: (S, k) the model's k most likely tokens at each scored position, or None.
+        n_bytes / n_words: UTF-8 bytes and whitespace-separated words of the scored part of the text.
+    """
+
+    model_name: str
+    token_ids: np.ndarray
+    tokens: list[str]
+    nll: np.ndarray
+    ranks: np.ndarray
+    first_scored: int
+    n_bytes: int
+    n_words: int
+    start_token: str | None
+    max_length: int
+    stride: int
+    windows: int
+    vocab_size: int
+    top_ids: np.ndarray | None = None
+    top_probs: np.ndarray | None = None
+    top_labels: list[list[str]] | None = field(default=None, repr=False)
+
+    @property
+    def scored_tokens(self) -> int:
+        return int(self.nll.size)
+
+    @property
+    def add_bos(self) -> bool:
+        return self.start_token is not None
+
+    @property
+    def scored_labels(self) -> list[str]:
+        return self.tokens[self.first_scored:]
+
+    @property
+    def probs(self) -> np.ndarray:
+        """(S,) probability the model gave each scored token."""
+        return np.exp(-self.nll)
+
+    @property
+    def total_nll(self) -> float:
+        return float(self.nll.sum())
+
+    @property
+    def mean_nll(self) -> float:
+        """Mean negative log-likelihood in nats: the cross-entropy loss."""
+        return float(self.nll.mean())
+
+    @property
+    def perplexity(self) -> float:
+        """exp(mean NLL): the effective number of equally likely tokens per step."""
+        return math.exp(self.mean_nll)
+
+    @property
+    def bits_per_token(self) -> float:
+        return self.mean_nll / LN2
+
+    @property
+    def bits_per_byte(self) -> float | None:
+        """Total NLL in bits over UTF-8 bytes: comparable across tokenizers."""
+        return self.total_nll / LN2 / self.n_bytes if self.n_bytes else None
+
+    @property
+    def word_perplexity(self) -> float | None:
+        """exp(total NLL / words): comparable across tokenizers (for languages that separate words by spaces)."""
+        if not self.n_words:
+            return None
+        value = self.total_nll / self.n_words
+        return math.exp(value) if value < 700 else math.inf
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per scored token: the per-token table (and its CSV)."""
+        rows = []
+        for j in range(self.scored_tokens):
+            i = self.first_scored + j
+            row = {
+                "position": i,
+                "token": self.tokens[i],
+                "token_id": int(self.token_ids[i]),
+                "probability": float(np.exp(-self.nll[j])),
+                "surprisal_nats": float(self.nll[j]),
+                "surprisal_bits": float(self.nll[j] / LN2),
+                "rank": int(self.ranks[j]),
+            }
+            if self.top_labels is not None and self.top_probs is not None:
+                row["top_predictions"] = ", ".join(
+                    f"{label} {p:.1%}" for label, p in zip(self.top_labels[j], self.top_probs[j]))
+            rows.append(row)
+        return rows
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The calculator.
+
+def check_text(text: str | None) -> str:
+    """The text to score, or PerplexityError: empty, over MAX_TEXT_CHARS (a pasted megabyte) or invisible."""
+    if text is None or not text.strip():
+        raise PerplexityError("Type or upload a text first: there is nothing to score.")
+    if len(text) > MAX_TEXT_CHARS:
+        raise PerplexityError(
+            f"That text has {len(text):,} characters; the calculator takes at most {MAX_TEXT_CHARS:,} "
+            "(about 25,000 tokens, a minute or two on this server). Score a shorter excerpt.")
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
+def _accepts_logits_to_keep(model: Any) -> bool:
+    try:
+        return "logits_to_keep" in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _labeller(tokenizer: Any) -> Callable[[int], str]:
+    memo: dict[int, str] = {}
+
+    def label(token_id: int) -> str:
+        if token_id not in memo:
+            memo[token_id] = token_label(tokenizer, token_id)
+        return memo[token_id]
+
+    return label
+
+
+def perplexity(
+    lm: LoadedModel,
+    text: str,
+    *,
+    stride: int | None = None,
+    max_length: int | None = None,
+    add_bos: bool = True,
+    top_predictions: int = 0,
+    progress: Progress | None = None,
+) -> PerplexityResult:
+    """Score every token of ``text`` with teacher forcing and return its perplexity.
+
+    Each window runs the model once on (1, L) ids and keeps only the logits of the positions it scores
+    (``logits_to_keep`` when the model accepts it); log-probabilities of the true tokens, their ranks and
+    the top predictions are gathered inside the window and the (L, V) logits are dropped before the next one.
+
+    Args:
+        lm: a loaded causal LM.
+        text: the text; at most MAX_TEXT_CHARS characters.
+        stride: tokens the window moves each step (default: half the window, as in the guide).
+        max_length: window length in tokens, start token included (default min(1024, context length)).
+        add_bos: score the first token too, from the start token ``start_token_id`` (else start at token 2).
+        top_predictions: also keep the k most likely tokens at each scored position (0 = none).
+        progress: called with the fraction of windows done.
+
+    Returns:
+        PerplexityResult; ``nll`` has N scored entries with the start token, N - 1 without.
+
+    Raises:
+        PerplexityError: empty or oversized text, or nothing to score (one token without the start token).
+    """
+    text = check_text(text)
+    tokenizer = lm.tokenizer
+    ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    if not ids:
+        raise PerplexityError("The tokenizer produced no tokens for that text.")
+    start = start_token_id(tokenizer) if add_bos else None
+    if add_bos and start is None:
+        raise PerplexityError("This tokenizer has no start-of-text token; switch the start token off.")
+    full = ([start] if start is not None else []) + ids
+    if len(full) < 2:
+        raise PerplexityError(
+            "The text is a single token: without a start token nothing comes before it, so no token can be "
+            "predicted and perplexity is undefined. Add text, or switch the start token on.")
+    max_length = int(max_length or min(DEFAULT_MAX_LENGTH, lm.context_length))
+    if max_length > lm.context_length:
+        raise PerplexityError(f"The window ({max_length:,} tokens) is longer than the model's context "
+                              f"({lm.context_length:,} tokens).")
+    stride = int(stride or max(1, max_length // 2))
+    windows = sliding_windows(len(full), max_length, stride)
+    keep_only = _accepts_logits_to_keep(lm.model)
+    k = max(0, min(int(top_predictions), lm.facts.vocab_size))
+    sequence = torch.tensor([full])                                    # (1, T)
+    nll_parts, rank_parts, top_id_parts, top_p_parts = [], [], [], []
+    with torch.inference_mode():
+        for n, w in enumerate(windows):
+            x = sequence[:, w.begin:w.end]                                 # (1, L)
+            keep = w.scored + 1                                            # rows score_from-1 .. end-1
+            kwargs = {"input_ids": x, "attention_mask": torch.ones_like(x), "use_cache": False}
+            if keep_only:
+                kwargs["logits_to_keep"] = keep
+            out = lm.model(**kwargs)
+            logits = out.logits[0, -keep:-1, :].float()                    # (S_w, V), upcast once
+            del out
+            targets = x[0, w.score_from - w.begin:]                        # (S_w,)
+            true_logit = logits.gather(1, targets[:, None])                # (S_w, 1)
+            lse = torch.logsumexp(logits, dim=-1, keepdim=True)            # (S_w, 1)
+            nll_parts.append((lse - true_logit)[:, 0].double())
+            rank_parts.append((logits > true_logit).sum(dim=-1) + 1)       # (S_w,)
+            if k:
+                top = torch.topk(logits, k, dim=-1)                        # (S_w, k)
+                top_id_parts.append(top.indices)
+                top_p_parts.append(torch.exp(top.values - lse))
+            del logits, lse
+            if progress is not None:
+                progress((n + 1) / len(windows))
+    nll = torch.cat(nll_parts).numpy()
+    first = 0 if start is not None else 1
+    scored_text = text if first == 0 else tokenizer.decode(ids[1:])
+    label = _labeller(tokenizer)
+    top_ids = torch.cat(top_id_parts).numpy() if k else None
+    return PerplexityResult(
+        model_name=lm.name,
+        token_ids=np.asarray(ids, dtype=np.int64),
+        tokens=[label(int(i)) for i in ids],
+        nll=nll,
+        ranks=torch.cat(rank_parts).numpy().astype(np.int64),
+        first_scored=first,
+        n_bytes=len(scored_text.encode("utf-8")),
+        n_words=len(scored_text.split()),
+        start_token=label(start) if start is not None else None,
+        max_length=max_length,
+        stride=stride,
+        windows=len(windows),
+        vocab_size=lm.facts.vocab_size,
+        top_ids=top_ids,
+        top_probs=torch.cat(top_p_parts).numpy() if k else None,
+        top_labels=[[label(int(i)) for i in row] for row in top_ids] if k else None,
+    )
+
+
+def teacher_forcing_rows(result: PerplexityResult, n: int = 12) -> list[dict[str, Any]]:
+    """The first n teacher-forcing pairs of a scored text, as in seed 001's table: context -> target.
+
+    The input column is the text shifted right (the start token first when used), the target column the
+    text shifted left; each row also gives the probability of the target and its loss.
+    """
+    full = ([result.start_token] if result.start_token is not None else []) + list(result.tokens)
+    inputs, targets = teacher_forcing_shift(full)
+    rows = []
+    for j in range(min(n, result.scored_tokens)):
+        context = inputs[max(0, j - 5): j + 1]
+        rows.append({
+            "position": j,
+            "input token (shifted right)": inputs[j],
+            "context the model reads": ("… " if j > 5 else "") + " ".join(context),
+            "target (shifted left)": targets[j],
+            "p(target)": float(np.exp(-result.nll[j])),
+            "loss -ln p": float(result.nll[j]),
+        })
+    return rows
