@@ -49,3 +49,81 @@ def init_state() -> None:
 def shared_value(key: str, default: Any = None) -> Any:
     """Read a shared session value."""
     return st.session_state.get(key, default)
+
+# Tokenizer page.
+TOK_PROMPT = "tokenizer.prompt"              # the text box (bound to the shared prompt)
+TOK_SHOW_IDS = "tokenizer.show_ids"
+TOK_OTHERS = "tokenizer.others"              # other models' tokenizers to compare (local cache only)
+TOK_BPE_CORPUS = "tokenizer.bpe_corpus"
+TOK_BPE_VOCAB = "tokenizer.bpe_vocab_size"
+TOK_CHAT_SYSTEM = "tokenizer.chat_system"
+TOK_CHAT_USER = "tokenizer.chat_user"
+TOK_CHAT_GEN_PROMPT = "tokenizer.chat_generation_prompt"
+
+# N-gram page.
+NGRAM_CORPUS = "ngram.corpus"
+NGRAM_N = "ngram.n"
+NGRAM_CONTEXT = "ngram.context"
+NGRAM_SMOOTH = "ngram.smoothing"
+NGRAM_K = "ngram.k"
+NGRAM_DECODING = "ngram.decoding"
+NGRAM_SEED = "ngram.seed"
+NGRAM_MAX_WORDS = "ngram.max_words"
+NGRAM_START = "ngram.start"
+NGRAM_HELDOUT = "ngram.heldout"
+
+# KV-cache memory page.
+KV_SOURCE = "kv.source"            # where the architecture comes from (manual / preset / loaded model / Hub id)
+KV_PRESET = "kv.preset"
+KV_HUB_ID = "kv.hub_id"
+KV_LAYERS = "kv.layers"
+KV_HEADS = "kv.heads"
+KV_KV_HEADS = "kv.kv_heads"
+KV_HEAD_DIM = "kv.head_dim"
+KV_WINDOW = "kv.window"
+KV_PARAMS_B = "kv.params_b"        # parameters in billions, for the weights (manual entry)
+KV_BATCH = "kv.batch"
+KV_SEQ_LEN = "kv.seq_len"
+KV_DTYPE = "kv.dtype"
+KV_PAGED = "kv.paged"
+KV_MLA = "kv.mla"
+KV_GPU_GIB = "kv.gpu_gib"
+KV_WEIGHT_DTYPE = "kv.weight_dtype"
+KV_MEASURE_N = "kv.measure_n"
+
+# Attention page.
+ATT_PROMPT = "attention.prompt"
+ATT_LAYER = "attention.layer"
+ATT_HEAD = "attention.head"              # a head index, or None for the average over heads
+ATT_HIDE_SINK = "attention.hide_sink"
+ATT_METRIC = "attention.metric"
+ATT_OVERVIEW = "attention.overview"      # the layers x heads chart (click a head to open it)
+ATT_QUERY = "attention.query"
+ATT_GEN_SHOW = "attention.generation_show"
+ATT_GEN_TOKENS = "attention.generation_tokens"
+ATT_GEN_SOURCE = "attention.generation_source"
+ATT_STEPPER = "generation.stepper"  # owned by the generation page; read here only (all_ids, prompt_len)
+
+# Layer-by-layer (logit lens) page.
+LENS_PROMPT = "lens.prompt"
+LENS_TOP_N = "lens.top_n"
+LENS_EVERY_POSITION = "lens.every_position"
+LENS_POSITION = "lens.position"
+
+# Step-by-step generation page.
+GEN_STEPPER = "generation.stepper"        # this session's core.generation.Stepper (owns its KV cache)
+GEN_SETTINGS = "generation.settings"      # last widget values, restored after navigating away and back
+GEN_MESSAGE = "generation.message"        # (kind, text) left by a button callback for the next run
+GEN_PROMPT = "generation.prompt"
+GEN_CHAT = "generation.chat"
+GEN_TEMPERATURE = "generation.temperature"
+GEN_TOP_K = "generation.top_k"
+GEN_TOP_P = "generation.top_p"
+GEN_SEED = "generation.seed"
+GEN_MAX_NEW = "generation.max_new_tokens"
+GEN_STOP_STRINGS = "generation.stop_strings"
+GEN_NO_CACHE = "generation.no_cache"
+GEN_RUN_N = "generation.run_n"
+GEN_TOP_N = "generation.top_n"
+GEN_REWIND_TO = "generation.rewind_to"
+GEN_VIEW_STEP = "generation.view_step"

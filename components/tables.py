@@ -22,34 +22,30 @@ def candidate_table(dist: NextTokenDistribution, n: int, sampling: torch.Tensor 
         The last row is "all other tokens" (rank 0) holding the rest of the full-vocabulary mass (absent when
         the n candidates are the whole vocabulary).
     """
-    rows = dist.top_rows(n)
-    ids = [r.token_id for r in rows]
     sampled = sampling if sampling is not None else dist.probs
-    frame = pd.DataFrame(
-        {
-            "rank": [r.rank for r in rows],
-            "token": [r.token for r in rows],
-            "token_id": ids,
-            "logit": [r.logit for r in rows],
-            "model_probability": [r.probability for r in rows],
-            "sampling_probability": [float(sampled[i]) for i in ids],
-            "kept": [bool(sampled[i] > 0) for i in ids],
-        }
-    )
-    rest_ids = dist.vocab_size - len(ids)
-    if rest_ids == 0:
-        return frame
-    rest = torch.ones(dist.vocab_size, dtype=torch.bool)
-    rest[ids] = False
-    sampled_rest = float(sampled[rest].double().sum())
-    kept_rest = int((sampled > 0).sum()) - int(frame["kept"].sum())
-    other = {
-        "rank": 0,
-        "token": f"{OTHER_TOKENS} ({rest_ids:,})",
-        "token_id": -1,
-        "logit": float("nan"),
-        "model_probability": dist.other_mass(n),
-        "sampling_probability": sampled_rest,
-        "kept": kept_rest > 0,
+    n = max(1, min(int(n), dist.vocab_size))
+    top = torch.topk(dist.probs, n)  # (n,) most probable first
+    index = top.indices
+    ids = index.tolist()
+    listed_sampling = sampled[index]
+    kept_listed = listed_sampling > 0
+    columns = {
+        "rank": list(range(1, n + 1)),
+        "token": [dist.token_text(i) for i in ids],
+        "token_id": ids,
+        "logit": dist.logits[index].tolist(),
+        "model_probability": top.values.tolist(),
+        "sampling_probability": listed_sampling.tolist(),
+        "kept": kept_listed.tolist(),
     }
-    return pd.concat([frame, pd.DataFrame([other])], ignore_index=True)
+    rest = dist.vocab_size - n
+    if rest:
+        kept_rest = int((sampled > 0).sum()) - int(kept_listed.sum())
+        # Differences in float64 of full-vocabulary sums: the rest of the softmax, never renormalised.
+        model_rest = float(dist.probs.double().sum() - top.values.double().sum())
+        sampled_rest = float(sampled.double().sum() - listed_sampling.double().sum()) if kept_rest else 0.0
+        for column, value in (("rank", 0), ("token", f"{OTHER_TOKENS} ({rest:,})"), ("token_id", -1),
+                              ("logit", float("nan")), ("model_probability", max(0.0, model_rest)),
+                              ("sampling_probability", max(0.0, sampled_rest)), ("kept", kept_rest > 0)):
+            columns[column].append(value)
+    return pd.DataFrame(columns)

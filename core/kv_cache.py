@@ -632,3 +632,39 @@ def measure_cache(lm: Any, n_tokens: int, text: str = "The package left the ware
     spec = KVSpec.from_config(lm.model.config)
     estimate = spec.cache_bytes(n_tokens, 1, bytes_per_value=element, transformers_sliding=True)
     return CacheMeasurement(n_tokens, measured_cache_bytes(cache), estimate, element, dtype, shapes)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Series for the page's charts (plain numbers; the figures are built in components.kv_charts).
+
+
+def length_grid(max_tokens: int, points: int = 64) -> list[int]:
+    """``points`` sequence lengths from 0 to ``max_tokens`` (ints, increasing, ending at max_tokens)."""
+    max_tokens = _whole("max_tokens", max_tokens)
+    return sorted({round(max_tokens * i / (points - 1)) for i in range(points)})
+
+
+def cache_curves(spec: KVSpec, lengths: Sequence[int], batch_sizes: Sequence[int], **kwargs: Any) -> dict[int, list[int]]:
+    """Bytes at every length, for each batch size: {batch: [bytes per length]}. kwargs go to ``cache_bytes``."""
+    return {b: [spec.cache_bytes(t, b, **kwargs) for t in lengths] for b in batch_sizes}
+
+
+def attention_variants(spec: KVSpec, seq_len: int, batch_size: int = 1, **kwargs: Any) -> list[tuple[str, int, int]]:
+    """(label, kv heads, bytes) for the same model with as many key/value heads as query heads (MHA), its own
+    layout, and one key/value head (MQA); for an MLA model, its latent beside the decompressed per-head cache.
+
+    Rows are sorted from the largest cache to the smallest. kwargs go to ``cache_bytes`` (dtype, block_size...).
+    """
+    heads = spec.num_attention_heads
+    if spec.mla is not None:
+        one_head = replace(spec, num_kv_heads=1)
+        return [
+            (f"decompressed K and V ({heads} heads)", heads, spec.cache_bytes(seq_len, batch_size, mla="decompressed", **kwargs)),
+            ("decompressed, one K/V head (MQA)", 1, one_head.cache_bytes(seq_len, batch_size, mla="decompressed", **kwargs)),
+            ("this model: MLA latent", 0, spec.cache_bytes(seq_len, batch_size, mla="latent", **kwargs)),
+        ]
+    rows = {heads: "multi-head (MHA)", 1: "multi-query (MQA)"}
+    own = "MHA" if spec.num_kv_heads == heads else "MQA" if spec.num_kv_heads == 1 else "GQA"
+    rows[spec.num_kv_heads] = f"this model ({own}, {spec.num_kv_heads} kv head{'s' if spec.num_kv_heads > 1 else ''})"
+    return sorted(((label, kv, spec.with_kv_heads(kv).cache_bytes(seq_len, batch_size, **kwargs))
+                   for kv, label in rows.items()), key=lambda r: -r[2])

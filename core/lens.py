@@ -18,7 +18,7 @@ from core.text import token_label
 # Positions read by the lens. Every position costs (layers + 1) x vocabulary logits.
 LENS_CAP = 160
 # Positions in the layers x positions grid (the last ones); each costs one (layers + 1, V) projection.
-GRID_POSITIONS = 48
+GRID_POSITIONS = 32
 FINAL_NORM_NAMES = ("norm", "ln_f", "final_layer_norm", "final_layernorm", "norm_f", "final_norm")
 
 

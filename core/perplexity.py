@@ -132,7 +132,9 @@ class Window:
 def sliding_windows(seq_len: int, max_length: int, stride: int) -> list[Window]:
     """The Hugging Face guide's windows: begin at 0, stride, 2*stride, ...; each scores only what is new.
 
-    Token 0 is never scored (nothing comes before it); every other token is scored exactly once.
+    Token 0 is never scored (nothing comes before it). With stride < max_length every other token is scored
+    exactly once; with disjoint windows (stride == max_length) the first token of each window has no context
+    inside its window and is skipped, exactly as in the guide's loop.
     """
     if max_length < 2:
         raise PerplexityError(f"The window must hold at least 2 tokens (got {max_length}).")
@@ -297,7 +299,7 @@ def perplexity(
 
     Each window runs the model once on (1, L) ids and keeps only the logits of the positions it scores
     (``logits_to_keep`` when the model accepts it); log-probabilities of the true tokens, their ranks and
-    the top predictions are gathered inside the window and the (L, V) logits are dropped before the next one.
+    the top predictions are gathered inside the window and its (S_w, V) logits are dropped before the next one.
 
     Args:
         lm: a loaded causal LM.
@@ -347,16 +349,18 @@ def perplexity(
             out = lm.model(**kwargs)
             logits = out.logits[0, -keep:-1, :].float()                    # (S_w, V), upcast once
             del out
+            # the same float32 log-softmax as the model's own loss, so the numbers agree with it
+            logp = torch.log_softmax(logits, dim=-1)                       # (S_w, V)
+            del logits
             targets = x[0, w.score_from - w.begin:]                        # (S_w,)
-            true_logit = logits.gather(1, targets[:, None])                # (S_w, 1)
-            lse = torch.logsumexp(logits, dim=-1, keepdim=True)            # (S_w, 1)
-            nll_parts.append((lse - true_logit)[:, 0].double())
-            rank_parts.append((logits > true_logit).sum(dim=-1) + 1)       # (S_w,)
+            true_logp = logp.gather(1, targets[:, None])                   # (S_w, 1)
+            nll_parts.append(-true_logp[:, 0].double())
+            rank_parts.append((logp > true_logp).sum(dim=-1) + 1)          # (S_w,)
             if k:
-                top = torch.topk(logits, k, dim=-1)                        # (S_w, k)
+                top = torch.topk(logp, k, dim=-1)                          # (S_w, k)
                 top_id_parts.append(top.indices)
-                top_p_parts.append(torch.exp(top.values - lse))
-            del logits, lse
+                top_p_parts.append(torch.exp(top.values))
+            del logp
             if progress is not None:
                 progress((n + 1) / len(windows))
     nll = torch.cat(nll_parts).numpy()

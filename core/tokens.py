@@ -31,6 +31,24 @@ SAME_SENTENCE = {
 }
 
 
+# The default training corpus for the BPE: plain English about tokens, in the seeds' shipping vocabulary.
+DEFAULT_BPE_CORPUS = """\
+A language model does not read letters or words. It reads tokens: pieces of text with an id in a vocabulary.
+The tokenizer turns text into token ids, and the model predicts the next token id from the ones before it.
+Byte-pair encoding starts from single bytes and merges the most frequent pair of neighbours, again and again.
+Each merge adds one token to the vocabulary. Frequent words become single tokens; rare words stay in pieces.
+The package left the warehouse this morning. The parcel left the hub. The order left the carrier.
+The package arrived at the depot. The parcel arrived at the warehouse. The order arrived late.
+Customers ask where their package is. The support bot answers that the parcel left the warehouse.
+Tracking messages repeat the same words: package, parcel, order, left, arrived, warehouse, hub, depot.
+A bigger vocabulary means fewer tokens per word, so more text fits in the context window.
+A smaller vocabulary means a smaller embedding table, but every sentence costs more tokens.
+Text in other languages and scripts often costs more tokens, because the merges were learned mostly on English.
+Tokens are not characters and not words. One token is about four characters of English text.
+The model reads the prompt, predicts a distribution over the next token, picks one, and appends it.
+"""
+
+
 class TokenizerError(ValueError):
     """Text or a corpus the tokenizer views refuse; the message says why."""
 
@@ -278,7 +296,11 @@ def load_tokenizer(name: str) -> Any:
     """
     from transformers import AutoTokenizer
 
+    from core.models import DEFAULT_MODEL, converted_model_dir, is_converted
+
     try:
+        if name == DEFAULT_MODEL and is_converted():  # the bundled model's own copy, never the Hub
+            return AutoTokenizer.from_pretrained(converted_model_dir())
         return AutoTokenizer.from_pretrained(name, local_files_only=True, trust_remote_code=False)
     except Exception as error:  # transformers raises OSError/ValueError/... for a missing cache entry
         raise TokenizerError(f"The {name} tokenizer is not available offline (it is not in this server's "

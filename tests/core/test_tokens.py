@@ -123,4 +123,4 @@ def test_vocab_table_has_seed_000_and_the_loaded_model(bundled_lm):
 
 def test_other_tokenizers_fail_clearly_offline():
     with pytest.raises(TokenizerError, match="not available offline"):
-        load_tokenizer("gpt2")
+        load_tokenizer("no-such-owner/no-such-tokenizer")

@@ -1,0 +1,104 @@
+"""Foundation: a sampling-control change vs a forward pass, cold start, first conversion, server memory."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import Row, alternate
+
+ROOT = Path(__file__).resolve().parent.parent
+PROMPT = "The capital of France is"
+
+COLD_START = """
+import time; t = time.perf_counter()
+from core.models import load_model
+from core.next_token import next_token_distribution
+lm = load_model()
+d = next_token_distribution(lm, {prompt!r})
+print(time.perf_counter() - t)
+"""
+
+
+def _python(code: str, env: dict | None = None) -> float:
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         env=dict(os.environ, **(env or {})), check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def control_change_vs_forward() -> Row:
+    from components.charts import probability_bars
+    from components.tables import candidate_table
+    from core.models import load_model
+    from core.next_token import next_token_distribution
+    from core.sampling import sampling_probs
+
+    lm = load_model()
+    dist = next_token_distribution(lm, PROMPT)
+    settings = iter([(t / 10, k, p / 10) for t in range(1, 30) for k in (0, 5, 50) for p in (3, 9, 10)] * 10)
+
+    def control_change():  # what the page does when temperature / top-k / top-p moves: no model call
+        t, k, p = next(settings)
+        probability_bars(candidate_table(dist, 10, sampling_probs(dist.logits, temperature=t, top_k=k, top_p=p)))
+
+    ours, forward = alternate(control_change, lambda: next_token_distribution(lm, PROMPT), rounds=9)
+    ratio = ours / forward
+    return Row("sampling-control change / one forward pass (same prompt)", ratio * 100, "%", "< 5%", ratio < 0.05,
+               f"{ours * 1000:.1f} ms vs {forward * 1000:.1f} ms")
+
+
+def cold_start() -> Row:
+    seconds = _python(COLD_START.format(prompt=PROMPT))
+    return Row("cold start: fresh process to first distribution (converted)", seconds, "s")
+
+
+def first_conversion() -> Row:
+    with tempfile.TemporaryDirectory() as folder:
+        seconds = _python(COLD_START.format(prompt=PROMPT), env={"NTE_MODEL_CACHE": folder})
+    return Row("first-ever start: GGUF conversion + first distribution", seconds, "s")
+
+
+def server_memory() -> Row:
+    """Peak resident memory (VmHWM) of one `streamlit run app.py` after a browser used both pages."""
+    import socket
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                             "--server.headless", "true", "--server.address", "127.0.0.1"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            tab = browser.new_page()
+            for path in ("/next_token", "/temperature", "/next_token"):
+                tab.goto(url + path)
+                tab.wait_for_selector('[data-testid="stPlotlyChart"]', timeout=180_000)
+                tab.wait_for_timeout(1500)
+            browser.close()
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        peak_kb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM")))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    mb = peak_kb / 1024
+    return Row("peak RSS of the app server after next-token + temperature pages", mb, "MB", "<= 1500", mb <= 1500)
+
+
+def run() -> list[Row]:
+    return [control_change_vs_forward(), cold_start(), first_conversion(), server_memory()]

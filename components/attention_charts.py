@@ -1,0 +1,218 @@
+"""Plotly builders for attention maps and the logit lens. Each takes plain arrays and labels, returns a go.Figure.
+
+Token labels are made unique with their position ("3 ␣cat"), so repeated tokens get their own row and column,
+and escaped: plotly renders a few HTML tags inside labels and hover text, and token text comes from the user.
+"""
+from __future__ import annotations
+
+import html
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from components.charts import FONT, SAMPLING_COLOUR
+
+SCALE = "Blues"
+MASKED = "#dee2e6"  # the causal mask: cells a query may not look at (future keys)
+METRICS = {
+    "entropy_bits": ("Attention entropy (bits)", "low = each token looks at one place; high = spread out"),
+    "distance": ("Mean distance looked back (tokens)", "0 = looks at itself; large = looks far back"),
+    "first_token": ("Weight on the first token", "the attention sink: weight parked on position 0"),
+    "previous_token": ("Weight on the previous token", "a 'previous-token head' scores near 1"),
+}
+
+
+def position_labels(tokens: Sequence[str], start: int = 0) -> list[str]:
+    """Unique axis labels: position and escaped token text ('0 The', '1 ␣cat', ...)."""
+    return [f"{start + i} {_esc(t)}" for i, t in enumerate(tokens)]
+
+
+def _esc(text: str) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(title=dict(text=_esc(title), x=0, font=dict(size=16)), height=height, font=FONT,
+                      margin=dict(l=10, r=20, t=60, b=10), plot_bgcolor=MASKED)
+    return fig
+
+
+def _cells(matrix: np.ndarray, row_start: int = 0) -> list[list[float | None]]:
+    """Rows of a (Q, K) matrix as lists; keys after each query (the causal mask) and NaN become None."""
+    out = []
+    for q, row in enumerate(np.asarray(matrix, dtype=np.float64)):
+        limit = row_start + q
+        out.append([None if (k > limit or not np.isfinite(v)) else float(v) for k, v in enumerate(row)])
+    return out
+
+
+def head_heatmap(matrix: np.ndarray, tokens: Sequence[str], *, title: str, row_start: int = 0,
+                 key_offset: int = 0, boundary: int | None = None, zmax: float | None = None) -> go.Figure:
+    """One head's attention: query tokens on rows, key tokens on columns, masked cells left grey.
+
+    Args:
+        matrix: (Q, K) weights; row q is query position ``row_start + q`` (rows of generated tokens start later).
+        tokens: the K token labels (keys); query labels are ``tokens[row_start:]``.
+        key_offset: shift when the first key column was hidden (attention-sink view): column k is token k + offset.
+        boundary: draw a line before this key position (where the prompt ends and generation begins).
+        zmax: top of the colour scale (None = the largest weight shown).
+    """
+    labels = position_labels(tokens)
+    keys = labels[key_offset:key_offset + matrix.shape[1]]
+    queries = labels[row_start:row_start + matrix.shape[0]]
+    cells = _cells(matrix, row_start - key_offset)
+    fig = go.Figure(go.Heatmap(
+        z=cells, x=keys, y=queries, colorscale=SCALE, zmin=0.0, zmax=zmax, hoverongaps=False,
+        colorbar=dict(title="weight", thickness=12),
+        hovertemplate="query %{y}<br>looks at key %{x}<br>weight %{z:.3f}<extra></extra>",
+    ))
+    if boundary is not None and 0 < boundary - key_offset < len(keys):
+        fig.add_vline(x=boundary - key_offset - 0.5, line_color="#e8590c", line_width=2,
+                      annotation_text="generated →", annotation_position="top right")
+    fig.update_xaxes(title="key (the token looked at)", side="bottom", tickangle=-60, automargin=True,
+                     showgrid=False, type="category")
+    fig.update_yaxes(title="query (the token looking)", autorange="reversed", automargin=True, showgrid=False,
+                     type="category")
+    side = 26 * max(len(queries), 4)
+    return _layout(fig, title, height=int(min(900, max(320, side + 160))))
+
+
+def head_grid(layer_weights: np.ndarray, tokens: Sequence[str], *, title: str, kv_groups: Sequence[int] | None = None,
+              columns: int = 3) -> go.Figure:
+    """Small multiples: every head of one layer, same colour scale, masked cells grey.
+
+    Args:
+        layer_weights: (H, T, T) weights of one layer.
+        kv_groups: (H,) the key/value head each query head reads (grouped-query attention), or None.
+    """
+    H = layer_weights.shape[0]
+    rows = (H + columns - 1) // columns
+    names = [f"head {h}" + (f" · kv {kv_groups[h]}" if kv_groups is not None else "") for h in range(H)]
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=names, horizontal_spacing=0.03, vertical_spacing=0.06)
+    labels = position_labels(tokens)
+    for h in range(H):
+        fig.add_trace(go.Heatmap(
+            z=_cells(layer_weights[h]), x=labels, y=labels, coloraxis="coloraxis", hoverongaps=False,
+            hovertemplate=f"head {h}<br>query %{{y}}<br>key %{{x}}<br>weight %{{z:.3f}}<extra></extra>",
+        ), row=h // columns + 1, col=h % columns + 1)
+    fig.update_xaxes(showticklabels=False, showgrid=False, type="category")
+    fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed", type="category")
+    fig.update_layout(coloraxis=dict(colorscale=SCALE, cmin=0.0, cmax=1.0, colorbar=dict(title="weight", thickness=12)))
+    return _layout(fig, title, height=240 * rows + 80)
+
+
+def overview_chart(values: np.ndarray, metric: str, *, selected: tuple[int, int] | None = None) -> go.Figure:
+    """Layers x heads: one square per head, coloured by a summary (click a square to open that head).
+
+    A scatter of square markers rather than a heatmap, because Streamlit's point selection reports clicks
+    on scatter points (heatmap clicks come back empty).
+
+    Args:
+        values: (layers, heads) one number per head, from ``core.attention.head_summaries``.
+        metric: a key of METRICS.
+        selected: (layer, head) to outline.
+    """
+    L, H = values.shape
+    name, meaning = METRICS[metric]
+    layer_of = [l for l in range(L) for _ in range(H)]
+    head_of = [h for _ in range(L) for h in range(H)]
+    flat = [float(v) for v in values.reshape(-1)]
+    size = max(8, min(30, int(560 / max(L, H))))
+    fig = go.Figure(go.Scatter(
+        x=head_of, y=layer_of, mode="markers", customdata=[[l, h] for l, h in zip(layer_of, head_of)],
+        marker=dict(symbol="square", size=size, color=flat, colorscale="Viridis", showscale=True,
+                    colorbar=dict(title=dict(text=name.split(" (")[0], side="right"), thickness=12)),
+        hovertemplate="layer %{y}, head %{x}<br>" + name + ": %{marker.color:.3f}<extra>click to open</extra>",
+        showlegend=False,
+    ))
+    if selected is not None:
+        fig.add_scatter(x=[selected[1]], y=[selected[0]], mode="markers", hoverinfo="skip", showlegend=False,
+                        marker=dict(symbol="square-open", size=size + 6, color="#e8590c", line=dict(width=3)))
+    fig.update_xaxes(title="head", dtick=1, range=[-0.7, H - 0.3], showgrid=False, zeroline=False)
+    fig.update_yaxes(title="layer", autorange="reversed", showgrid=False, zeroline=False, dtick=1 if L <= 12 else 2)
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    height = int(max(280, min(820, (size + 4) * L + 140)))
+    return _layout(fig, f"{name} for every head · {meaning}", height).update_layout(plot_bgcolor="white")
+
+
+def query_bars(row: np.ndarray, tokens: Sequence[str], query: int, *, title: str, key_offset: int = 0) -> go.Figure:
+    """Bars of one query token's attention over the keys it may look at (positions key_offset..query).
+
+    Args:
+        row: (K,) the query's weights; entry k is key position ``k + key_offset``.
+        tokens: every token label of the prompt.
+    """
+    labels = position_labels(tokens)[key_offset: query + 1]
+    weights = [float(v) for v in row[: query + 1 - key_offset]]
+    fig = go.Figure(go.Bar(x=labels, y=weights, marker_color=SAMPLING_COLOUR, text=[f"{w:.0%}" for w in weights],
+                           textposition="outside", cliponaxis=False,
+                           hovertemplate="key %{x}<br>weight %{y:.3f}<extra></extra>"))
+    fig.update_xaxes(type="category", tickangle=-60, automargin=True)
+    fig.update_yaxes(range=[0, min(1.0, max(weights + [0.05]) * 1.25)], tickformat=".0%", title="attention weight",
+                     gridcolor="#eee")
+    return _layout(fig, title, 360).update_layout(plot_bgcolor="white")
+
+
+def clicked_head(event) -> tuple[int, int] | None:
+    """(layer, head) of the square clicked in ``overview_chart``, from a Streamlit plotly selection event."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    for point in points:
+        if point.get("curve_number", 0) == 0 and "x" in point and "y" in point:
+            return int(point["y"]), int(point["x"])
+    return None
+
+
+def lens_heatmap(final_prob: np.ndarray, stage_names: Sequence[str], position_tokens: Sequence[str],
+                 positions: Sequence[int], top_labels: Sequence[Sequence[str]], top_probs: np.ndarray,
+                 final_labels: Sequence[str]) -> go.Figure:
+    """Stages (rows, embeddings at the bottom) x positions, coloured by the probability of the final prediction.
+
+    Args:
+        final_prob: (S, P) probability each stage gives to the model's final prediction at each position.
+        position_tokens: the P tokens read at those positions; positions: their indices in the prompt.
+        top_labels: (S, P) each stage's own top token; top_probs: (S, P) its probability.
+        final_labels: (P,) the model's final prediction at each position.
+    """
+    S, P = final_prob.shape
+    x = [f"{p} {_esc(t)}" for p, t in zip(positions, position_tokens)]
+    top_labels = [[_esc(t) for t in row] for row in top_labels]
+    custom = [[[top_labels[s][p], float(top_probs[s, p]), _esc(final_labels[p])] for p in range(P)] for s in range(S)]
+    show_text = P <= 16
+    fig = go.Figure(go.Heatmap(
+        z=[[float(v) for v in row] for row in final_prob], x=x, y=list(stage_names), customdata=custom,
+        colorscale=SCALE, zmin=0.0, zmax=1.0, colorbar=dict(title="p(final)", thickness=12),
+        text=[[top_labels[s][p] for p in range(P)] for s in range(S)] if show_text else None,
+        texttemplate="%{text}" if show_text else None, textfont=dict(size=10),
+        hovertemplate=("%{y} at position %{x}<br>its top token: %{customdata[0]} (%{customdata[1]:.1%})"
+                       "<br>final prediction %{customdata[2]}: %{z:.1%}<extra></extra>"),
+    ))
+    fig.update_xaxes(title="position (the token just read)", type="category", tickangle=-60, automargin=True)
+    fig.update_yaxes(type="category", automargin=True)
+    return _layout(fig, "Probability of the final prediction, layer by layer", height=max(420, 18 * S + 200))
+
+
+def rank_chart(ranks: Sequence[int], probs: Sequence[float], stage_names: Sequence[str], token: str) -> go.Figure:
+    """Rank (log scale, 1 at the top) of the finally chosen token at every stage."""
+    fig = go.Figure(go.Scatter(
+        x=list(stage_names), y=[int(r) for r in ranks], mode="lines+markers", line=dict(color=SAMPLING_COLOUR, width=3),
+        customdata=[float(p) for p in probs],
+        hovertemplate="%{x}<br>rank %{y:,}<br>probability %{customdata:.2%}<extra></extra>",
+    ))
+    fig.update_yaxes(type="log", autorange="reversed", title="rank (1 = top token)", gridcolor="#eee")
+    fig.update_xaxes(type="category", tickangle=-60, automargin=True)
+    return _layout(fig, f"Rank of the final prediction {token} at each layer", 380).update_layout(plot_bgcolor="white")
+
+
+def lens_table(stage_names: Sequence[str], top_labels: Sequence[Sequence[str]], top_probs: np.ndarray) -> pd.DataFrame:
+    """One row per stage: its top tokens with probabilities, as text ('␣Paris 77.3%')."""
+    n = top_probs.shape[-1]
+    frame = {"layer": list(stage_names)}
+    for i in range(n):
+        frame[f"#{i + 1}"] = [f"{top_labels[s][i]}  {float(top_probs[s, i]):.1%}" for s in range(len(stage_names))]
+    return pd.DataFrame(frame)

@@ -1,0 +1,477 @@
+"""Autoregressive generation one token at a time, with the KV cache in plain sight: the ``Stepper``.
+
+The loop is written out (no ``model.generate``): prefill the prompt once into a ``DynamicCache``, then feed
+only the newly chosen token with an attention mask grown by one; rewind by cropping the cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+import torch
+from transformers import DynamicCache
+
+from core.kv_cache import measured_cache_bytes
+from core.models import LoadedModel
+from core.next_token import MAX_PROMPT_TOKENS, NextTokenDistribution, distribution_from_logits, entropy_bits
+from core.sampling import check_sampling_args, make_generator, sample_token, sampling_probs
+from core.text import PromptError, clean_prompt, token_label
+
+TOP_CANDIDATES = 20          # candidates remembered per step (for the per-step bars)
+MAX_STOP_STRINGS = 8
+MAX_STOP_STRING_CHARS = 100
+
+GREEDY, SAMPLED, USER = "greedy", "sampled", "you"
+EOS, STOP_STRING, MAX_NEW_TOKENS, CONTEXT_FULL = "end-of-sequence token", "stop string", "max new tokens", "context window full"
+
+
+class GenerationFinished(RuntimeError):
+    """``step`` was called after a stop condition ended the generation."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One of the top candidates at a step (probabilities from the full-vocabulary softmax)."""
+
+    token_id: int
+    token: str
+    model_probability: float
+    sampling_probability: float
+
+
+@dataclass(frozen=True)
+class Step:
+    """What happened at one generation step.
+
+    Attributes:
+        index: 1 for the first generated token.
+        token_id / token / text: the chosen token, its label (whitespace visible) and its raw decoded text.
+        chosen_by: "greedy", "sampled" or "you" (the person picked it).
+        model_probability: the model's probability of the token (softmax over the whole vocabulary).
+        sampling_probability: its probability after temperature/top-k/top-p (what the sampler drew from).
+        rank: its rank in the model's distribution (1 = most likely).
+        entropy_bits: entropy of the model's distribution at this step.
+        top: the TOP_CANDIDATES most likely tokens at this step.
+        cache_length: tokens whose keys/values the cache holds after the step (0 without the cache).
+        cache_bytes: bytes of those key/value tensors, read from the cache object itself.
+        seconds: wall time of the step (choose the token, then one forward pass for the next distribution).
+        used_cache: whether the step's forward pass reused the KV cache (False: whole sequence recomputed).
+        temperature, top_k, top_p, seed: the sampling settings in force at this step.
+        stop_reason: the stop condition this step triggered, or None.
+    """
+
+    index: int
+    token_id: int
+    token: str
+    text: str
+    chosen_by: str
+    model_probability: float
+    sampling_probability: float
+    rank: int
+    entropy_bits: float
+    top: tuple[Candidate, ...]
+    cache_length: int
+    cache_bytes: int
+    seconds: float
+    used_cache: bool
+    temperature: float
+    top_k: int
+    top_p: float
+    seed: int
+    stop_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A continuation abandoned by a rewind: the steps that followed step ``after_step``."""
+
+    after_step: int
+    steps: tuple[Step, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.steps)
+
+
+def step_seed(seed: int, index: int) -> int:
+    """The generator seed of step ``index``: a hash of (seed, index), so each step's draw depends only on them.
+
+    This is what makes rewinding reproducible: stepping again from step k draws with the same generators.
+    """
+    digest = hashlib.sha256(f"{int(seed)}:{int(index)}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (2**63)
+
+
+def clean_stop_strings(stop_strings: Sequence[str] | str | None) -> tuple[tuple[str, ...], list[str]]:
+    """Keep the usable stop strings; return (kept, notes about what was dropped).
+
+    Empty or whitespace-only strings are dropped (they would stop before the first token); so are repeats.
+    A string may be given with comma or newline separators already split by the caller.
+    """
+    if stop_strings is None:
+        return (), []
+    if isinstance(stop_strings, str):
+        stop_strings = [stop_strings]
+    kept: list[str] = []
+    notes: list[str] = []
+    blanks = 0
+    for s in stop_strings:
+        if not isinstance(s, str) or not s.strip():
+            blanks += 1
+            continue
+        s = s[:MAX_STOP_STRING_CHARS]
+        if s not in kept:
+            kept.append(s)
+    if blanks:
+        notes.append(f"Ignored {blanks} empty or whitespace-only stop string(s): they would match before any text.")
+    if len(kept) > MAX_STOP_STRINGS:
+        notes.append(f"Only the first {MAX_STOP_STRINGS} stop strings are used.")
+        kept = kept[:MAX_STOP_STRINGS]
+    return tuple(kept), notes
+
+
+def parse_stop_strings(text: str | None) -> list[str]:
+    """Split a one-line stop-string field on "|"; a typed backslash-n means a newline ("\\n\\nUser:")."""
+    if not text:
+        return []
+    return [part.replace("\\n", "\n").replace("\\t", "\t") for part in text.split("|")]
+
+
+def prompt_ids_for(lm: LoadedModel, prompt: str, *, chat: bool = False) -> list[int]:
+    """Token ids of the prompt: the text itself, or the tokenizer's chat template with a generation prompt.
+
+    Raises:
+        PromptError: empty prompt, or chat mode on a tokenizer without a chat template.
+    """
+    text = clean_prompt(prompt)
+    tokenizer = lm.tokenizer
+    if chat:
+        if not getattr(tokenizer, "chat_template", None):
+            raise PromptError(f"{lm.name}'s tokenizer has no chat template; use plain completion.")
+        text = tokenizer.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
+                                             tokenize=False)
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    if not ids:
+        raise PromptError("The tokenizer produced no tokens for that prompt.")
+    return [int(i) for i in ids]
+
+
+def eos_token_ids(lm: LoadedModel) -> frozenset[int]:
+    """End-of-sequence ids: the generation config's (as ``generate`` uses), else the tokenizer's."""
+    eos = getattr(getattr(lm.model, "generation_config", None), "eos_token_id", None)
+    if eos is None:
+        eos = getattr(lm.tokenizer, "eos_token_id", None)
+    if eos is None:
+        return frozenset()
+    return frozenset(int(e) for e in (eos if isinstance(eos, (list, tuple)) else [eos]))
+
+
+class Stepper:
+    """Generate one token per ``step()``, owning one ``DynamicCache`` for the whole generation.
+
+    Sampling is reproducible per (seed, step index): step i draws with ``make_generator(step_seed(seed, i))``,
+    so the same seed and settings give the same sequence, and rewinding to step k then stepping again
+    reproduces steps k+1, k+2, ... exactly (the cache after a rewind holds exactly the kept tokens).
+
+    Attributes:
+        all_ids: prompt ids followed by generated ids.
+        prompt_len: number of prompt ids at the start of ``all_ids``.
+        steps: one ``Step`` per generated token.
+        branches: continuations abandoned by rewinds (newest last).
+        dropped_tokens: prompt tokens cut from the start to fit the window.
+        notes: plain-language notes about capped or ignored settings.
+    """
+
+    def __init__(
+        self,
+        lm: LoadedModel,
+        prompt: str,
+        *,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int = 0,
+        max_new_tokens: int = 64,
+        stop_strings: Sequence[str] = (),
+        chat: bool = False,
+        use_cache: bool = True,
+        max_prompt_tokens: int = MAX_PROMPT_TOKENS,
+    ) -> None:
+        self.lm = lm
+        self.model_name = lm.name
+        self.prompt = prompt
+        self.chat = bool(chat)
+        self.context_length = int(lm.context_length)
+        ids = prompt_ids_for(lm, prompt, chat=chat)
+        limit = max(1, min(int(max_prompt_tokens), self.context_length))
+        self.dropped_tokens = max(0, len(ids) - limit)
+        self.all_ids: list[int] = ids[self.dropped_tokens:]
+        self.prompt_len = len(self.all_ids)
+        self.steps: list[Step] = []
+        self.branches: list[Branch] = []
+        self.eos_ids = eos_token_ids(lm)
+        self.notes: list[str] = []
+        self.temperature, self.top_k, self.top_p, self.seed = 1.0, 0, 1.0, 0
+        self.max_new_tokens = 1
+        self.stop_strings: tuple[str, ...] = ()
+        self.use_cache = bool(use_cache)
+        self.configure(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
+                       max_new_tokens=max_new_tokens, stop_strings=stop_strings, use_cache=use_cache)
+        self._lock = threading.RLock()
+        self.cache = DynamicCache(config=lm.model.config)  # one cache for the whole generation
+        self._logits: torch.Tensor | None = None  # (V,) float32: distribution of the token after all_ids
+        self._logits_len = 0                       # len(all_ids) those logits belong to
+        started = time.perf_counter()
+        self._keep_last = _accepts(lm.model, "logits_to_keep")  # skip the lm_head on all but the last position
+        self._prefill_logits = self._forward()     # (V,) kept so that rewinding to step 0 is exact
+        self.prefill_seconds = time.perf_counter() - started
+
+    # ----- settings -------------------------------------------------------------------------------
+    def configure(self, *, temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
+                  seed: int | None = None, max_new_tokens: int | None = None,
+                  stop_strings: Sequence[str] | None = None, use_cache: bool | None = None) -> None:
+        """Change settings for the steps to come (earlier steps keep the settings they used).
+
+        Raises:
+            ValueError: a sampling setting or seed out of range (the message names the value).
+        """
+        t = self.temperature if temperature is None else float(temperature)
+        k = self.top_k if top_k is None else int(top_k)
+        p = self.top_p if top_p is None else float(top_p)
+        check_sampling_args(t, k, p)
+        s = self.seed if seed is None else int(seed)
+        make_generator(s)  # validates the seed
+        self.temperature, self.top_k, self.top_p, self.seed = t, k, p, s
+        notes = []
+        if max_new_tokens is not None:
+            room = self.context_length - self.prompt_len
+            wanted = max(1, int(max_new_tokens))
+            self.max_new_tokens = max(0, min(wanted, room))
+            if wanted > room:
+                notes.append(f"Max new tokens capped at {max(room, 0):,}: the prompt's {self.prompt_len:,} tokens "
+                             f"leave that much room in the {self.context_length:,}-token context window.")
+        if stop_strings is not None:
+            self.stop_strings, dropped = clean_stop_strings(stop_strings)
+            notes += dropped
+        if max_new_tokens is not None or stop_strings is not None:
+            self.notes = notes
+        if use_cache is not None:
+            self.use_cache = bool(use_cache)
+
+    # ----- what the page reads --------------------------------------------------------------------
+    @property
+    def generated_ids(self) -> list[int]:
+        return self.all_ids[self.prompt_len:]
+
+    @property
+    def prompt_text(self) -> str:
+        return self.lm.tokenizer.decode(self.all_ids[: self.prompt_len])
+
+    @property
+    def text(self) -> str:
+        """The generated text so far (special tokens included, as the model produced them)."""
+        return "".join(s.text for s in self.steps)
+
+    @property
+    def cache_length(self) -> int:
+        return int(self.cache.get_seq_length())
+
+    @property
+    def cache_bytes(self) -> int:
+        return measured_cache_bytes(self.cache)
+
+    @property
+    def cache_bytes_per_value(self) -> int:
+        """Bytes of one cached number (4 for float32), read from the cache, else from the weights."""
+        for layer in getattr(self.cache, "layers", []):
+            keys = getattr(layer, "keys", None)
+            if keys is not None and hasattr(keys, "element_size") and keys.numel():
+                return int(keys.element_size())
+        return int(next(self.lm.model.parameters()).element_size())
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Which stop condition ends the generation now, or None while it may go on."""
+        if self.steps and self.steps[-1].token_id in self.eos_ids:
+            return EOS
+        if self.matched_stop_string() is not None:
+            return STOP_STRING
+        if len(self.all_ids) >= self.context_length:
+            return CONTEXT_FULL
+        if len(self.steps) >= self.max_new_tokens:
+            return MAX_NEW_TOKENS
+        return None
+
+    @property
+    def finished(self) -> bool:
+        return self.stop_reason is not None
+
+    def matched_stop_string(self) -> str | None:
+        """The first stop string found in the generated text, or None."""
+        text = self.text
+        return next((s for s in self.stop_strings if s in text), None)
+
+    def next_distribution(self) -> NextTokenDistribution:
+        """The model's distribution over the next token given everything so far."""
+        with self._lock:
+            logits = self._current_logits()
+        return distribution_from_logits(logits, self.lm.tokenizer, self.all_ids)
+
+    def next_sampling_probs(self) -> torch.Tensor:
+        """(V,) what the sampler would draw the next token from, with the current settings."""
+        with self._lock:
+            logits = self._current_logits()
+        return sampling_probs(logits, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
+
+    # ----- the loop -------------------------------------------------------------------------------
+    def step(self, choose: int | None = None) -> Step:
+        """Choose the next token (greedy, sampled, or ``choose`` when the person picked it) and run the model once.
+
+        Args:
+            choose: a token id picked by the person, or None to let the sampler choose.
+
+        Returns:
+            The new Step. State changes only when the step completes (an interrupted step leaves no trace).
+
+        Raises:
+            GenerationFinished: a stop condition has already ended the generation.
+            ValueError: ``choose`` is not a token id of this vocabulary.
+        """
+        with self._lock:
+            reason = self.stop_reason
+            if reason is not None:
+                raise GenerationFinished(f"Generation has ended ({reason}). Rewind or reset to continue.")
+            started = time.perf_counter()
+            logits = self._current_logits()                       # (V,) float32
+            probs = torch.softmax(logits, dim=-1)                 # (V,) the model's belief, never renormalised
+            sampling = sampling_probs(logits, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
+            index = len(self.steps) + 1
+            if choose is not None:
+                token_id = int(choose)
+                if not 0 <= token_id < probs.shape[-1]:
+                    raise ValueError(f"token id {choose!r} is not in this model's vocabulary of {probs.shape[-1]:,}")
+                chosen_by = USER
+            elif self.temperature == 0:
+                token_id, chosen_by = int(torch.argmax(logits)), GREEDY
+            else:
+                token_id = sample_token(sampling, make_generator(step_seed(self.seed, index)))
+                chosen_by = SAMPLED
+            top_p_, top_i = torch.topk(probs, min(TOP_CANDIDATES, probs.shape[-1]))
+            top = tuple(Candidate(int(i), token_label(self.lm.tokenizer, int(i)), float(p), float(sampling[i]))
+                        for p, i in zip(top_p_, top_i))
+            chosen_p = float(probs[token_id])
+            rank = int((probs > probs[token_id]).sum()) + 1
+            ids = self.all_ids + [token_id]
+            text = self.lm.tokenizer.decode([token_id])
+            draft = Step(index=index, token_id=token_id, token=token_label(self.lm.tokenizer, token_id), text=text,
+                         chosen_by=chosen_by, model_probability=chosen_p, sampling_probability=float(sampling[token_id]),
+                         rank=rank, entropy_bits=entropy_bits(probs), top=top, cache_length=0, cache_bytes=0,
+                         seconds=0.0, used_cache=self.use_cache, temperature=self.temperature, top_k=self.top_k,
+                         top_p=self.top_p, seed=self.seed)
+            # Commit: the new token and its step, in one assignment each (nothing half-done survives).
+            self.all_ids = ids
+            self.steps = self.steps + [draft]
+            reason = self.stop_reason
+            if reason is None:
+                self._forward()  # the next distribution; feeds only the new token when the cache is on
+            final = replace(draft, cache_length=self.cache_length if self.use_cache else 0,
+                             cache_bytes=self.cache_bytes if self.use_cache else 0,
+                             seconds=time.perf_counter() - started, stop_reason=reason)
+            self.steps = self.steps[:-1] + [final]
+            return final
+
+    def run(self, n: int) -> list[Step]:
+        """Take up to ``n`` steps, stopping early at a stop condition."""
+        taken = []
+        for _ in range(max(0, int(n))):
+            if self.finished:
+                break
+            taken.append(self.step())
+        return taken
+
+    def rewind(self, to_step: int) -> None:
+        """Go back to just after step ``to_step`` (0 = back to the prompt); the cache is cropped to match.
+
+        The abandoned steps are kept as a Branch in ``branches``.
+        """
+        with self._lock:
+            to_step = int(to_step)
+            if not 0 <= to_step <= len(self.steps):
+                raise ValueError(f"to_step must be between 0 and {len(self.steps)}, got {to_step}")
+            if to_step == len(self.steps):
+                return
+            self.branches = self.branches + [Branch(to_step, tuple(self.steps[to_step:]))]
+            self._truncate(to_step)
+
+    def restore_branch(self, number: int) -> None:
+        """Return to an abandoned branch; what it replaces becomes a branch in turn."""
+        with self._lock:
+            branch = self.branches[number]
+            rest = [b for i, b in enumerate(self.branches) if i != number]
+            if branch.after_step > len(self.steps):
+                raise ValueError("That branch starts after the current text; it cannot be restored here.")
+            replaced = tuple(self.steps[branch.after_step:])
+            self._truncate(branch.after_step)
+            self.all_ids = self.all_ids + [s.token_id for s in branch.steps]
+            self.steps = self.steps + list(branch.steps)
+            self.branches = rest + ([Branch(branch.after_step, replaced)] if replaced else [])
+            if not self.finished:
+                self._forward()  # catch the cache up with the restored tokens in one call
+
+    # ----- internals ------------------------------------------------------------------------------
+    def _truncate(self, to_step: int) -> None:
+        """Keep the prompt and the first ``to_step`` generated tokens; crop the cache to exactly those."""
+        keep = self.prompt_len + to_step
+        self.all_ids = self.all_ids[:keep]
+        self.steps = self.steps[:to_step]
+        if to_step == 0:
+            self._crop_cache(keep)
+            self._logits, self._logits_len = self._prefill_logits, keep
+        else:
+            self._crop_cache(keep - 1)   # then feed the last kept token again: same input, same logits
+            self._forward()
+
+    def _crop_cache(self, length: int) -> None:
+        extra = self.cache_length - length
+        if extra > 0:
+            self.cache.crop(-extra)  # 5.x accepts only negative counts
+
+    def _current_logits(self) -> torch.Tensor:
+        if self._logits is None or self._logits_len != len(self.all_ids):
+            self._forward()
+        return self._logits
+
+    @torch.inference_mode()
+    def _forward(self) -> torch.Tensor:
+        """Run the model so that ``_logits`` is the distribution after ``all_ids``; returns it, (V,) float32.
+
+        With the cache: feed only the tokens the cache does not hold yet (the whole prompt at prefill, one
+        token per step) with an all-ones mask as long as the sequence. Without: recompute the whole sequence.
+        """
+        total = len(self.all_ids)
+        extra = {"logits_to_keep": 1} if self._keep_last else {}
+        mask = torch.ones(1, total, dtype=torch.long)  # (1, T) every token is real; no padding
+        if self.use_cache:
+            if self.cache_length >= total:  # cannot happen in normal use; realign after an interruption
+                self._crop_cache(total - 1)
+            new = torch.tensor([self.all_ids[self.cache_length:]])  # (1, T_new)
+            out = self.lm.model(input_ids=new, attention_mask=mask, past_key_values=self.cache, use_cache=True,
+                                **extra)
+        else:
+            full = torch.tensor([self.all_ids])  # (1, T) the whole sequence, every step
+            out = self.lm.model(input_ids=full, attention_mask=mask, use_cache=False, **extra)
+        self._logits = out.logits[0, -1, :].float()  # (V,) upcast once
+        self._logits_len = total
+        return self._logits
+
+
+
+def _accepts(model: Any, argument: str) -> bool:
+    try:
+        return argument in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,116 @@
+"""N-gram model: next-token prediction from counts (seed 001), smoothing, generation, and perplexity beside the neural model's."""
+import math
+
+import streamlit as st
+
+from components import state
+from components.memo import session_memo
+from components.model_picker import current_model
+from components.token_view import (context_label, count_table, generated_text, ngram_bars, perplexity_chart,
+                                   score_table)
+from components.tokens import md_escape
+from core.ngram import (MAX_CORPUS_CHARS, CorpusError, corpus_notes, count_ngrams, generate, neural_perplexity,
+                        score_sentence, split_corpus, split_sentence)
+from core.seed_examples import TRACKING_MESSAGES
+from components.routing import route_through_app
+
+route_through_app()
+
+DEFAULT_CORPUS = "\n".join(TRACKING_MESSAGES)
+DEFAULT_HELDOUT = "order left warehouse"
+GREEDY, SAMPLED = "Greedy (most likely word)", "Sampled (seeded)"
+NAMES = {1: "unigram", 2: "bigram", 3: "trigram", 4: "4-gram"}
+
+st.title("N-gram model: next-token prediction from counts")
+st.caption("The smallest language model is a table of counts. An n-gram model predicts the next word from the "
+           "previous n − 1 words: P(next | context) = count(context, next) / count(context). Each sentence is padded "
+           "with <bos> at the start and <eos> at the end, as in seed 001.")
+
+left, right = st.columns([3, 2])
+corpus = left.text_area("Corpus (one sentence per line)", DEFAULT_CORPUS, height=170, key=state.NGRAM_CORPUS,
+                        help=f"Words are split on spaces. Up to {MAX_CORPUS_CHARS:,} characters.")
+n = right.select_slider("n (context = the previous n − 1 words)", [1, 2, 3, 4], value=2, key=state.NGRAM_N,
+                        format_func=lambda v: f"{v} ({NAMES[v]})")
+smooth = right.toggle("Add-k smoothing", False, key=state.NGRAM_SMOOTH,
+                      help="Add k to every count, so unseen continuations get a little probability.")
+k = right.number_input("k", 0.01, 10.0, 1.0, 0.1, key=state.NGRAM_K) if smooth else 0.0
+
+try:
+    model = count_ngrams(split_corpus(corpus), n)
+except CorpusError as error:
+    st.info(str(error))
+    st.stop()
+for note in corpus_notes(model):
+    st.warning(note)
+
+a, b, c, d = st.columns(4)
+a.metric("Sentences", len(model.sentences))
+b.metric("Words", sum(len(s) for s in model.sentences))
+c.metric("Vocabulary", f"{len(model.vocab) - 2} words", help="Distinct words, plus <eos> and <unk> (any unseen word).")
+d.metric("Contexts seen", len(model.counts), help=f"Distinct {n - 1}-word contexts (after <bos> padding).")
+
+st.subheader("P(next | context)")
+contexts = [ctx for ctx, _ in model.contexts()]
+labels = [context_label(ctx) for ctx in contexts]
+if st.session_state.get(state.NGRAM_CONTEXT) not in labels:
+    st.session_state[state.NGRAM_CONTEXT] = "left" if "left" in labels else labels[0]
+chosen = st.selectbox("Context (the previous words)", labels, key=state.NGRAM_CONTEXT,
+                      help="Only contexts seen in the corpus are listed, most frequent first.")
+context = contexts[labels.index(chosen)]
+raw = model.distribution(context)
+smoothed = model.distribution(context, k) if smooth else None
+st.plotly_chart(ngram_bars(raw, smoothed), key="ngram.bars")
+lines = [f"P({md_escape(t)} | {md_escape(chosen)}) = {cnt}/{raw.total} = {p:.3f}" for t, cnt, p in raw.ranked()]
+st.markdown("  \n".join(lines))
+if smoothed is not None:
+    st.caption(f"Add-{k:g}: (count + {k:g}) / ({raw.total} + {k:g} × {len(model.vocab)}). A word this context never "
+               f"led to now gets {smoothed.prob('<unk>'):.3f} instead of 0, and the seen ones give up a little. "
+               f"The bars still sum to {smoothed.probs.sum():.3f}.")
+else:
+    st.caption("A continuation this context never led to gets probability exactly 0: the table cannot share what it "
+               "learned about similar contexts. Switch on add-k smoothing to see the difference.")
+with st.expander(f"Count table ({len(model.table())} rows)", expanded=False):
+    st.dataframe(count_table(model), hide_index=True)
+
+st.subheader("Generate from the counts")
+g1, g2, g3 = st.columns([2, 1, 1])
+decoding = g1.radio("Decoding", [GREEDY, SAMPLED], horizontal=True, key=state.NGRAM_DECODING)
+seed = g2.number_input("Seed", 0, 2**31 - 1, 0, 1, key=state.NGRAM_SEED, disabled=decoding == GREEDY)
+max_words = g3.number_input("Max words", 1, 100, 20, 1, key=state.NGRAM_MAX_WORDS)
+start_text = st.text_input("Start with these words (optional)", "", key=state.NGRAM_START, max_chars=200)
+words = generate(model, start=start_text.split(), k=k, greedy=decoding == GREEDY, seed=int(seed), max_words=int(max_words))
+shown = (md_escape(start_text.strip()) + " " if start_text.strip() else "") + f"**{md_escape(generated_text(words))}**"
+st.markdown(f"{md_escape('<bos>')} {shown}")
+if not words:
+    st.info("The model has never seen this context, so without smoothing it has nothing to predict. "
+            "Switch on smoothing or change the start words.")
+st.caption("Greedy always takes the most likely word (ties: the one seen first). Sampling draws with NumPy's "
+           "default_rng(seed), as seed 001's sampler does: the same seed gives the same sentence.")
+
+st.subheader("Perplexity on a held-out sentence: counts vs the neural model")
+heldout = st.text_input("Held-out sentence", DEFAULT_HELDOUT, key=state.NGRAM_HELDOUT, max_chars=500)
+try:
+    held_words = split_sentence(heldout)
+except CorpusError as error:
+    st.info(str(error))
+    st.stop()
+score = score_sentence(model, held_words, k, include_eos=False)
+lm = current_model()
+neural = session_memo("ngram.neural", (lm.name, " ".join(held_words)), lambda: neural_perplexity(lm, heldout))
+entries = [(f"{NAMES[n]} (counts{', add-' + format(k, 'g') if smooth else ''})", score.perplexity),
+           (f"{lm.name.split('/')[-1]} (neural)", neural.word_perplexity)]
+st.plotly_chart(perplexity_chart(entries), key="ngram.perplexity")
+p1, p2, p3 = st.columns(3)
+p1.metric(f"{NAMES[n].capitalize()} perplexity per word", "∞" if math.isinf(score.perplexity) else f"{score.perplexity:.2f}")
+p2.metric("Neural perplexity per word", f"{neural.word_perplexity:,.2f}")
+p3.metric("Neural perplexity per token", f"{neural.perplexity:,.2f}", help=f"{len(neural.token_ids)} tokens for {neural.words} words.")
+if score.zero_tokens:
+    st.warning(f"The {NAMES[n]} gave probability 0 to: {md_escape(', '.join(score.zero_tokens))}. One zero makes the "
+               "perplexity infinite. Smoothing fixes that; a neural model never gives exactly 0.")
+st.caption("Perplexity = exp(mean −ln P) over the sentence's words: the effective number of equally likely choices "
+           "per word. Both models are scored on the same words (total −ln P divided by the number of words), because "
+           "the neural model's tokens are not words. The counts know only this corpus; the neural model knows English "
+           "in general. Seed 001's bridge: replace the count table with embeddings and a small network "
+           "(a neural n-gram), then with a Transformer that reads the whole context.")
+with st.expander("Word by word", expanded=False):
+    st.dataframe(score_table(score.tokens, score.contexts, score.probs), hide_index=True)

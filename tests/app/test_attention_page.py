@@ -1,0 +1,135 @@
+"""AppTest: the attention page through app.py — heatmap, head switching without re-running the model, bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from components import state
+from components.attention_charts import clicked_head
+from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs
+
+PAGE = "pages/attention.py"
+
+
+def heatmap(at):
+    """The single-head heatmap's trace (the first chart on the page)."""
+    spec = plotly_specs(at)[0]
+    return spec["data"][0], spec["layout"]["title"]["text"]
+
+
+def memo_entry(at):
+    return next(iter(at.session_state[state.MEMO]["attention"].values()))
+
+
+@pytest.fixture(scope="module")
+def at():
+    return open_page(PAGE)
+
+
+def test_page_shows_a_causal_heatmap_of_the_prompt(at):
+    trace, title = heatmap(at)
+    assert title.startswith("layer 0, head 0")
+    z = trace["z"]
+    T = len(z)
+    assert T == len(trace["x"]) == 5 and trace["y"][-1].endswith("is")
+    for q, row in enumerate(z):
+        assert all(v is None for v in row[q + 1:])  # the upper triangle is masked
+        assert sum(row[: q + 1]) == pytest.approx(1.0, abs=1e-4)
+    text = all_text(at)
+    assert "30 layers × 9 heads" in text
+    assert "3 key/value heads" in text and "query heads 0, 1, 2" in text
+    assert len(plotly_specs(at)) >= 3  # heatmap, overview, query bars
+
+
+def test_switching_head_and_layer_reuses_the_cached_maps(at):
+    maps = memo_entry(at)
+    at.selectbox(key=state.ATT_HEAD).set_value(4).run()
+    assert_clean(at)
+    trace, title = heatmap(at)
+    assert title.startswith("layer 0, head 4")
+    np.testing.assert_allclose(np.array(trace["z"][2][:3], dtype=float), maps.weights[0, 4, 2, :3], atol=1e-6)
+    at.selectbox(key=state.ATT_LAYER).set_value(7).run()
+    trace, title = heatmap(at)
+    assert title.startswith("layer 7, head 4") and "kv head 1" in title
+    assert memo_entry(at) is maps  # the model did not run again
+
+
+def test_average_over_heads(at):
+    at.selectbox(key=state.ATT_HEAD).set_value(None).run()
+    assert_clean(at)
+    trace, title = heatmap(at)
+    assert "average over heads" in title
+    expected = memo_entry(at).weights[at.session_state[state.ATT_LAYER]].mean(0)
+    np.testing.assert_allclose(np.array(trace["z"][-1], dtype=float), expected[-1], atol=1e-6)
+
+
+def test_hiding_the_sink_renormalises_without_the_first_column(at):
+    at.toggle(key=state.ATT_HIDE_SINK).set_value(True).run()
+    assert_clean(at)
+    trace, _ = heatmap(at)
+    assert len(trace["x"]) == 4 and trace["x"][0].startswith("1 ")
+    assert all(v is None for v in trace["z"][0])
+    assert sum(trace["z"][-1]) == pytest.approx(1.0, abs=1e-4)
+    assert "attention sink" in all_text(at)
+    at.toggle(key=state.ATT_HIDE_SINK).set_value(False).run()
+
+
+def test_query_bars_follow_the_chosen_token(at):
+    at.selectbox(key=state.ATT_QUERY).set_value(2).run()
+    assert_clean(at)
+    bars = [s for s in plotly_specs(at) if s["data"][0]["type"] == "bar"][0]["data"][0]
+    assert len(bars["x"]) == 3 and sum(bars["y"]) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_generation_rows(at):
+    at.toggle(key=state.ATT_GEN_SHOW).set_value(True).run()
+    at.slider(key=state.ATT_GEN_TOKENS).set_value(3).run()
+    assert_clean(at)
+    spec = [s for s in plotly_specs(at) if "generation steps" in s["layout"]["title"]["text"]][0]
+    z = spec["data"][0]["z"]
+    assert len(z) == 3  # one row per generated token
+    for i, row in enumerate(z):  # the staircase: row i sees 5 + i + 1 keys
+        assert sum(v is not None for v in row) == 5 + i + 1
+    assert "Generated:" in all_text(at)
+
+
+def test_clicked_head_reads_a_selection_event():
+    event = {"selection": {"points": [{"curve_number": 0, "x": 3, "y": 12, "point_index": 111}]}}
+    assert clicked_head(event) == (12, 3)
+    assert clicked_head({"selection": {"points": []}}) is None
+    assert clicked_head(None) is None
+
+
+def test_empty_one_token_long_and_html_prompts():
+    at = open_page(PAGE)
+    at.text_area(key=state.ATT_PROMPT).set_value("   ").run()
+    assert_clean(at)
+    assert "Type a prompt first" in all_text(at) and not plotly_specs(at)
+    at.text_area(key=state.ATT_PROMPT).set_value("Hello").run()
+    assert_clean(at)
+    assert "1 × 1" in all_text(at)
+    at.text_area(key=state.ATT_PROMPT).set_value("<b>bold</b> <script>alert(1)</script>").run()
+    assert_clean(at)
+    labels = " ".join(heatmap(at)[0]["x"])
+    assert "&lt;" in labels and "<script" not in labels and "<b>" not in labels
+    at.text_area(key=state.ATT_PROMPT).set_value("word " * 400).run()
+    assert_clean(at)
+    assert "showing the last 160 tokens" in all_text(at)
+    assert len(heatmap(at)[0]["z"]) == 160
+
+
+def test_model_without_attentions_gets_a_clear_message(bundled_lm):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from components.model_picker import TRAINED_LABEL
+    from core.models import wrap_model
+
+    config = GPT2Config(n_layer=1, n_head=2, n_embd=16, n_positions=64, vocab_size=len(bundled_lm.tokenizer),
+                        attn_implementation="sdpa")
+    at = open_page()
+    at.session_state[state.TRAINED_MODEL] = wrap_model(GPT2LMHeadModel(config), bundled_lm.tokenizer, "sdpa-gpt2")
+    at.session_state[state.MODEL_NAME] = TRAINED_LABEL
+    at.session_state[state.MODEL_CHOICE] = TRAINED_LABEL
+    at.switch_page(PAGE).run()
+    assert_clean(at)
+    assert any("eager" in e.value for e in at.error)
