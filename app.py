@@ -6,8 +6,9 @@ import logging
 import streamlit as st
 
 from components import state
-from components.model_picker import model_sidebar
+from components.model_picker import model_sidebar, prepare_default_model
 from components.navigation import ROOT, available_pages
+from components.presenter import presenter_toggle
 from core.models import ModelLoadError
 
 st.set_page_config(page_title="Next-Token Explorer", page_icon=":material/bar_chart:", layout="wide")
@@ -16,6 +17,7 @@ state.init_state()
 pages = [st.Page(str(ROOT / p.path), title=p.title, icon=p.icon, default=(p.path == "pages/home.py")) for p in available_pages()]
 page = st.navigation(pages)
 
+prepare_default_model()
 with st.sidebar:
     st.markdown("### Next-Token Explorer")
     try:
@@ -23,6 +25,7 @@ with st.sidebar:
     except ModelLoadError as error:
         st.error(str(error))
         st.stop()
+    presenter_toggle()
 
 try:
     page.run()

@@ -116,7 +116,7 @@ def overview_chart(values: np.ndarray, metric: str, *, selected: tuple[int, int]
         selected: (layer, head) to outline.
     """
     L, H = values.shape
-    name, meaning = METRICS[metric]
+    name = METRICS[metric][0]
     layer_of = [l for l in range(L) for _ in range(H)]
     head_of = [h for _ in range(L) for h in range(H)]
     flat = [float(v) for v in values.reshape(-1)]
@@ -132,10 +132,10 @@ def overview_chart(values: np.ndarray, metric: str, *, selected: tuple[int, int]
         fig.add_scatter(x=[selected[1]], y=[selected[0]], mode="markers", hoverinfo="skip", showlegend=False,
                         marker=dict(symbol="square-open", size=size + 6, color="#e8590c", line=dict(width=3)))
     fig.update_xaxes(title="head", dtick=1, range=[-0.7, H - 0.3], showgrid=False, zeroline=False)
-    fig.update_yaxes(title="layer", autorange="reversed", showgrid=False, zeroline=False, dtick=1 if L <= 12 else 2)
+    fig.update_yaxes(title="layer", range=[L - 0.5, -0.7], showgrid=False, zeroline=False, dtick=1 if L <= 12 else 2)
     fig.update_layout(clickmode="event+select", dragmode=False)
     height = int(max(280, min(820, (size + 4) * L + 140)))
-    return _layout(fig, f"{name} for every head · {meaning}", height).update_layout(plot_bgcolor="white")
+    return _layout(fig, f"Every head: {name.split(' (')[0].lower()}", height).update_layout(plot_bgcolor="white")
 
 
 def query_bars(row: np.ndarray, tokens: Sequence[str], query: int, *, title: str, key_offset: int = 0) -> go.Figure:

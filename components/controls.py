@@ -26,3 +26,15 @@ def sampling_controls(temperature_key: str, top_k_key: str, top_p_key: str) -> t
     top_p = right.slider("Top-p (1 = off)", 0.0, 1.0, 1.0, 0.01, key=top_p_key,
                          help="Keep the smallest set of top tokens whose probability adds up to p.")
     return float(temperature), int(top_k), float(top_p)
+
+
+def bounded_slider(label: str, low: int, high: int, default: int, key: str, **kwargs) -> int:
+    """An int slider whose range depends on the data (e.g. a vocabulary size): a remembered value outside
+    the new range is clamped first, and a one-value range needs no slider."""
+    if high <= low:
+        return low
+    if key in st.session_state:
+        st.session_state[key] = int(min(max(st.session_state[key], low), high))
+    else:
+        st.session_state[key] = int(min(max(default, low), high))
+    return int(st.slider(label, low, high, key=key, **kwargs))

@@ -8,6 +8,7 @@ import streamlit as st
 
 from components import state
 from components.model_cache import cached_model
+from components.tokens import md_escape
 from components.settings import allow_local_models, max_model_params
 from core.models import DEFAULT_MODEL, LoadedModel, ModelLoadError, bundled_gguf_path, convert_bundled_model, is_converted
 
@@ -34,6 +35,17 @@ def _convert_with_progress() -> None:
     bar.empty()
     if "done" not in report:
         raise ModelLoadError("Converting the bundled model failed; see the server log.")
+
+
+def prepare_default_model() -> None:
+    """On the very first start, convert the bundled model with a progress bar in the main area (no blank page)."""
+    if bundled_gguf_path() is not None and not is_converted():
+        box = st.empty()
+        with box.container():
+            st.info("Preparing SmolLM2-135M-Instruct for its first use: its weights ship quantised (GGUF) and are "
+                    "de-quantised once to float32. Every later start takes about a second.")
+            _convert_with_progress()
+        box.empty()
 
 
 def load(name: str) -> LoadedModel:
@@ -71,10 +83,22 @@ def _switch_to(requested: str) -> None:
     st.session_state.pop(state.MEMO, None)
 
 
+def _model_from_link(options: list[str]) -> None:
+    """A shared link's ``model`` parameter picks the model once per session (only names the picker offers)."""
+    wanted = st.query_params.get("model")
+    if wanted and not st.session_state.get("sidebar.model_from_link"):
+        st.session_state["sidebar.model_from_link"] = True
+        if wanted in options and wanted not in (OTHER_HUB_ID, LOCAL_FOLDER, TRAINED_LABEL):
+            st.session_state[state.MODEL_CHOICE] = wanted
+        else:
+            st.caption("Ignored the link's 'model' value: not one of the models offered here.")
+
+
 def model_sidebar() -> LoadedModel:
     """Render the picker and the loaded model's facts in the sidebar; return the model in use."""
     active = st.session_state.get(state.MODEL_NAME) or DEFAULT_MODEL
     options = _options()
+    _model_from_link(options)
     if st.session_state.pop(state.MODEL_REVERT, False) or st.session_state.get(state.MODEL_CHOICE) not in options:
         st.session_state[state.MODEL_CHOICE] = active if active in options else options[0]
     choice = st.selectbox("Model", options, key=state.MODEL_CHOICE, help="Hub models need a network connection.")
@@ -93,9 +117,11 @@ def model_sidebar() -> LoadedModel:
             st.rerun()
     failed = st.session_state.get(state.MODEL_ERROR)
     if failed:
-        st.error(f"{failed[1]} Still using **{active}**.")
+        st.error(f"{failed[1]} Still using **{md_escape(active)}**.")
     lm = current_model()
-    st.caption(f"In use: **{lm.name}**")
+    if lm.name in PRESETS:
+        st.query_params["model"] = lm.name
+    st.caption(f"In use: **{md_escape(lm.name)}**")
     with st.expander("Model facts", expanded=False):
         st.table({"fact": [r[0] for r in lm.facts.as_rows()], "value": [r[1] for r in lm.facts.as_rows()]})
     return lm

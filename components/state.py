@@ -113,7 +113,8 @@ LENS_POSITION = "lens.position"
 # Step-by-step generation page.
 GEN_STEPPER = "generation.stepper"        # this session's core.generation.Stepper (owns its KV cache)
 GEN_SETTINGS = "generation.settings"      # last widget values, restored after navigating away and back
-GEN_MESSAGE = "generation.message"        # (kind, text) left by a button callback for the next run
+GEN_MESSAGE = "generation.message"        # a refusal left by a button callback for the next run
+GEN_RUN_PENDING = "generation.run_pending"  # steps a Run button asked for; consumed by the next run
 GEN_PROMPT = "generation.prompt"
 GEN_CHAT = "generation.chat"
 GEN_TEMPERATURE = "generation.temperature"
@@ -127,3 +128,17 @@ GEN_RUN_N = "generation.run_n"
 GEN_TOP_N = "generation.top_n"
 GEN_REWIND_TO = "generation.rewind_to"
 GEN_VIEW_STEP = "generation.view_step"
+
+# Perplexity page.
+PPL_TEXT = "perplexity.text"                  # the text being scored
+PPL_EXAMPLE = "perplexity.example"            # example picker (its callback fills PPL_TEXT)
+PPL_UPLOAD = "perplexity.upload"              # .txt uploader (its callback fills PPL_TEXT)
+PPL_MESSAGE = "perplexity.message"            # an upload error left by the callback for the next run
+PPL_ADD_BOS = "perplexity.add_bos"            # score the first token from the start token
+PPL_WINDOW = "perplexity.window"              # sliding-window length in tokens
+PPL_STRIDE = "perplexity.stride"              # tokens the window moves per step
+PPL_SURPRISING_N = "perplexity.surprising_n"
+PPL_COMPARE_MODE = "perplexity.compare_mode"
+PPL_COMPARE_TEXTS = ("perplexity.compare_1", "perplexity.compare_2", "perplexity.compare_3")
+PPL_SECOND_MODEL = "perplexity.second_model"
+PPL_MODEL_COMPARISON = "perplexity.model_comparison"  # (second model name, text, result or error message)

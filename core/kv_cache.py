@@ -6,6 +6,7 @@ inside ``measure_cache``, which runs a real model and reads its real cache.
 """
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from dataclasses import dataclass, replace
@@ -624,8 +625,12 @@ def measure_cache(lm: Any, n_tokens: int, text: str = "The package left the ware
     ids = (ids * (n_tokens // len(ids) + 1))[:n_tokens]
     input_ids = torch.tensor([ids], dtype=torch.long)  # (1, T)
     cache = DynamicCache(config=lm.model.config)
+    extra = {}
+    if "logits_to_keep" in inspect.signature(lm.model.forward).parameters:
+        extra["logits_to_keep"] = 1  # the cache is what we want; skip the (T, V) logits of every position
     with torch.inference_mode():
-        lm.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), past_key_values=cache, use_cache=True)
+        lm.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), past_key_values=cache,
+                 use_cache=True, **extra)
     shapes = tuple((tuple(layer.keys.shape), tuple(layer.values.shape)) for layer in cache.layers)
     element = cache.layers[0].keys.element_size()
     dtype = str(cache.layers[0].keys.dtype).replace("torch.", "")

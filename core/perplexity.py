@@ -267,6 +267,21 @@ def check_text(text: str | None) -> str:
     return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
+def decode_text_file(data: bytes) -> str:
+    """The text of an uploaded .txt file, or PerplexityError for binary, non-UTF-8 or oversized files."""
+    if len(data) > 4 * MAX_TEXT_CHARS:
+        raise PerplexityError(f"That file is {len(data) / 1e6:.1f} MB; the calculator takes texts up to "
+                              f"{MAX_TEXT_CHARS:,} characters. Upload an excerpt.")
+    if b"\x00" in data[:8192]:
+        raise PerplexityError("That file looks binary (it contains NUL bytes), not a plain-text .txt file.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise PerplexityError(f"That file is not UTF-8 text (byte {error.start:,} cannot be decoded). "
+                              "Save it as UTF-8 plain text and upload it again.") from None
+    return check_text(text)
+
+
 def _accepts_logits_to_keep(model: Any) -> bool:
     try:
         return "logits_to_keep" in inspect.signature(model.forward).parameters

@@ -48,7 +48,8 @@ if maps.windowed:
 if T == 1:
     st.info("One token: each map is 1 × 1. The only token can only look at itself, so its weight is 1 everywhere. "
             "Type a few more words to see tokens looking back.")
-st.caption(f"{lm.name}: {L} layers × {H} heads over {T} tokens; these maps hold {maps.nbytes / 1e6:.1f} MB "
+size = f"{maps.nbytes / 1e6:.1f} MB" if maps.nbytes >= 1e5 else f"{maps.nbytes / 1e3:.1f} kB"
+st.caption(f"{lm.name}: {L} layers × {H} heads over {T} tokens; these maps hold {size} "
            "(layers × heads × tokens² float32 numbers), computed once for this prompt.")
 if maps.kv_heads < H:
     groups = "; ".join(f"kv head {g}: query heads {', '.join(map(str, qs))}"
@@ -90,7 +91,7 @@ with overview_col:
     summary = session_memo("attention_summary", (lm.name, prompt), lambda: head_summaries(maps.weights), max_entries=4)
     st.plotly_chart(overview_chart(summary[metric], metric, selected=None if head is None else (layer, head)),
                     key=state.ATT_OVERVIEW, on_select=open_clicked_head, selection_mode="points")
-    st.caption("Click a square to open that head on the left.")
+    st.caption(f"{METRICS[metric][1].capitalize()}. Click a square to open that head on the left.")
 
 st.subheader("What does this token look at?")
 query = st.selectbox("Query token", list(range(T)), key=state.ATT_QUERY,

@@ -1,10 +1,11 @@
 """Home: what Next-Token Explorer is, and a link to every page."""
+from components.routing import route_through_app
+
+route_through_app()  # before heavy imports: see components/routing.py
+
 import streamlit as st
 
 from components.navigation import ROOT, available_pages
-from components.routing import route_through_app
-
-route_through_app()
 
 st.title("Next-Token Explorer")
 st.markdown(

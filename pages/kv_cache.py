@@ -87,10 +87,10 @@ kw = dict(dtype=fmt, block_size=block, mla=mla)
 per_token = spec.bytes_per_token(dtype=fmt, mla=mla)
 per_request = spec.cache_bytes(seq_len, 1, **kw)
 total = spec.cache_bytes(seq_len, batch, **kw)
-m1, m2, m3 = st.columns(3)
-m1.metric("Per token (one sequence)", f"{per_token:,} bytes", human_bytes(per_token), delta_color="off")
-m2.metric(f"Per request ({seq_len:,} tokens)", f"{per_request / GIB:,.2f} GiB", human_bytes(per_request), delta_color="off")
-m3.metric(f"Total (batch {batch:,})", f"{total / GIB:,.2f} GiB", f"{total / 1e9:,.2f} GB", delta_color="off")
+for col, label, n_bytes in zip(st.columns(3), ("Per token (one sequence)", f"Per request ({seq_len:,} tokens)",
+                                                f"Total (batch {batch:,})"), (per_token, per_request, total)):
+    col.metric(label, human_bytes(n_bytes).split(" (")[0])
+    col.caption(f"{n_bytes:,} bytes = {human_bytes(n_bytes)}")
 at_2k, at_32k = spec.cache_bytes(2_048, batch, **kw), spec.cache_bytes(32_768, batch, **kw)
 st.markdown(f"With batch {batch:,}: **{at_2k / GIB:,.2f} GiB at 2,048 tokens** and "
             f"**{at_32k / GIB:,.2f} GiB at 32,768 tokens** (seed 001 prints 1.00 and 16.00 for its example). "
@@ -100,9 +100,10 @@ st.subheader("The formula with your numbers")
 st.markdown(formula_markdown(spec, seq_len=seq_len, batch_size=batch, fmt=fmt, total=total, block_size=block, mla=mla))
 st.dataframe(breakdown_table(spec.breakdown(seq_len, batch, dtype=fmt, block_size=block, mla=mla)), hide_index=True)
 
-gpu_gib = st.number_input("GPU memory in GiB (0 = skip)", 0, 100_000, 80, key=state.KV_GPU_GIB,
+g1, g2 = st.columns(2)
+gpu_gib = g1.number_input("GPU memory in GiB (0 = skip)", 0, 100_000, 80, key=state.KV_GPU_GIB,
                           help="80 GiB is an A100/H100 80GB.")
-weight_fmt = st.selectbox("Weights dtype", list(KV_DTYPES), index=1, key=state.KV_WEIGHT_DTYPE)
+weight_fmt = g2.selectbox("Weights dtype", list(KV_DTYPES), index=1, key=state.KV_WEIGHT_DTYPE)
 weights = weight_bytes(params, weight_fmt) if params else 0
 fit = fits_on_gpu(spec, int(gpu_gib) * GIB, weights, seq_len=seq_len, batch_size=batch, **kw) if gpu_gib else None
 
@@ -135,7 +136,7 @@ if gpu_gib:
 st.subheader("Measured, not only estimated")
 lm = current_model()
 limit = max(1, min(512, lm.context_length))
-n = st.slider("Prompt length N (tokens)", 1, limit, min(64, limit), key=state.KV_MEASURE_N,
+n = st.slider("Prompt length N (tokens)", 1, limit, min(32, limit), key=state.KV_MEASURE_N,
               help="Runs the model in use once on N tokens with a fresh DynamicCache.")
 try:
     m = session_memo("kv_measure", (lm.name, int(n)), lambda: measure_cache(lm, int(n)))

@@ -1,12 +1,17 @@
 """Next-token probabilities: the model's full-vocabulary distribution after a prompt, and the sampler's view of it."""
+from components.routing import route_through_app
+
+route_through_app()  # before heavy imports: see components/routing.py
+
 import streamlit as st
 
 from components import state
 from components.charts import probability_bars
-from components.controls import prompt_area, sampling_controls
+from components.controls import bounded_slider, prompt_area, sampling_controls
 from components.explain import sampling_notes
 from components.memo import session_memo
 from components.model_picker import current_model
+from components.share import Shared, copy_link_control, share_inputs
 from components.tables import candidate_table
 from components.tokens import md_escape
 from core.next_token import entropy_bits, next_token_distribution
@@ -14,12 +19,14 @@ from core.sampling import make_generator, sample_token, sampling_probs
 from core.seed_examples import PACKAGE_PROMPTS, SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS
 from core.text import PromptError
 from core.toy import parse_toy, toy_distribution
-from components.routing import route_through_app
-
-route_through_app()
 
 PROMPT_WIDGET = "next_token.prompt"
 REAL, TOY = "Real model", "Toy vocabulary"
+SHARED = [Shared(PROMPT_WIDGET, "prompt"), Shared(state.NT_MODE, "mode", "choice", choices=(REAL, TOY)),
+          Shared(state.NT_TOP_N, "top_n", "int", 1, 30), Shared(state.NT_TEMPERATURE, "t", "float", 0, 3),
+          Shared(state.NT_TOP_K, "top_k", "int", 0, 1_000_000), Shared(state.NT_TOP_P, "top_p", "float", 0, 1),
+          Shared(state.NT_SEED, "seed", "int", 0, 2**31 - 1), Shared(state.NT_TOY_TOKENS, "toy_tokens", max_chars=2000),
+          Shared(state.NT_TOY_LOGITS, "toy_logits", max_chars=2000)]
 
 
 def distribution(lm, prompt):
@@ -38,6 +45,7 @@ def append_sample(dist, probs, seed):
 st.title("Next-token probabilities")
 st.caption("The model reads the prompt and gives every token in its vocabulary a probability of coming next. "
            "The bars show the top candidates; the last bar holds the probability of all the others.")
+share_inputs(SHARED, "next_token")
 lm = current_model()
 mode = st.radio("Where the logits come from", [REAL, TOY], horizontal=True, key=state.NT_MODE)
 try:
@@ -58,7 +66,7 @@ except (PromptError, ValueError) as error:
     st.info(str(error))
     st.stop()
 
-top_n = st.slider("Candidates to show", 1, min(30, dist.vocab_size), min(10, dist.vocab_size), key=state.NT_TOP_N)
+top_n = bounded_slider("Candidates to show", 1, min(30, dist.vocab_size), 10, key=state.NT_TOP_N)
 temperature, top_k, top_p = sampling_controls(state.NT_TEMPERATURE, state.NT_TOP_K, state.NT_TOP_P)
 for note in sampling_notes(dist.vocab_size, temperature, top_k, top_p):
     st.caption(note)
@@ -81,6 +89,7 @@ last = st.session_state.get(state.NT_LAST_SAMPLE)
 if last:
     st.success(f"Seed {last[3]} drew **{md_escape(last[0])}** (model probability {last[1]:.1%}, sampling probability {last[2]:.1%}).")
 
+copy_link_control()
 with st.expander("Table of candidates", expanded=False):
     st.dataframe(table, hide_index=True)
 

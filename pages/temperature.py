@@ -1,13 +1,18 @@
 """Temperature: the same logits divided by T before softmax, side by side, and entropy as T moves."""
+from components.routing import route_through_app
+
+route_through_app()  # before heavy imports: see components/routing.py
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from components import state
 from components.charts import entropy_curve, probability_bars, temperature_panels
-from components.controls import prompt_area
+from components.controls import bounded_slider, prompt_area
 from components.memo import session_memo
 from components.model_picker import current_model
+from components.share import Shared, copy_link_control, share_inputs
 from components.tables import candidate_table
 from core.next_token import entropy_bits, next_token_distribution
 from core.sampling import sampling_probs
@@ -15,14 +20,14 @@ from core.seed_examples import SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS, WAREHOUSE
 from core.temperature import entropy_curve as entropy_values, probs_at_temperatures
 from core.text import PromptError
 from core.toy import numpy_samples, parse_toy, toy_distribution
-from components.routing import route_through_app
-
-route_through_app()
 
 REAL, TOY = "Real model", "Toy vocabulary"
 PRESETS = {"Support bot (seed 001)": (SUPPORT_BOT_TOKENS, SUPPORT_BOT_LOGITS),
            "Warehouse / hub / carrier (seed 001)": (WAREHOUSE_TOKENS, WAREHOUSE_LOGITS)}
 PANEL_CHOICES = [0.0, 0.25, 0.5, 0.75, 1.0, 1.4, 1.5, 2.0, 3.0]
+SHARED = [Shared("temperature.prompt", "prompt"), Shared(state.TEMP_SOURCE, "source", "choice", choices=(REAL, TOY)),
+          Shared(state.TEMP_VALUE, "t", "float", 0, 5), Shared(state.TEMP_TOP_N, "top_n", "int", 1, 15),
+          Shared(state.TEMP_TOY_TOKENS, "toy_tokens", max_chars=2000), Shared(state.TEMP_TOY_LOGITS, "toy_logits", max_chars=2000)]
 
 
 def use_preset():
@@ -38,6 +43,7 @@ st.markdown(
     "tokens stay competitive (flatter). Adding a constant would change nothing, since softmax cancels it. "
     "**T = 0** would divide by zero, so it is treated as greedy decoding: always the most likely token."
 )
+share_inputs(SHARED, "temperature")
 lm = current_model()
 source = st.radio("Logits from", [REAL, TOY], horizontal=True, key=state.TEMP_SOURCE)
 try:
@@ -57,7 +63,7 @@ except (PromptError, ValueError) as error:
     st.stop()
 
 temperature = st.slider("Temperature T", 0.0, 5.0, 1.0, 0.05, key=state.TEMP_VALUE, help="0 = greedy.")
-top_n = st.slider("Tokens to show", 1, min(15, dist.vocab_size), min(8, dist.vocab_size), key=state.TEMP_TOP_N)
+top_n = bounded_slider("Tokens to show", 1, min(15, dist.vocab_size), 8, key=state.TEMP_TOP_N)
 probs = sampling_probs(dist.logits, temperature=temperature)
 left, right = st.columns([3, 2])
 left.plotly_chart(probability_bars(candidate_table(dist, top_n, probs), title=f"T = 1 (model) beside T = {temperature:g}"),
@@ -69,6 +75,7 @@ right.plotly_chart(entropy_curve(grid, entropy_values(dist.logits, grid), temper
 right.caption(f"Entropy at T = {temperature:g}: {entropy_bits(probs):.3f} bits, like a fair choice among "
               f"{2 ** entropy_bits(probs):,.2f} tokens. As T grows the curve climbs toward the uniform limit.")
 
+copy_link_control()
 st.subheader("Side by side")
 panels = st.multiselect("Temperatures", PANEL_CHOICES, default=[0.5, 1.0, 2.0], max_selections=4, key=state.TEMP_PANELS)
 if not panels:

@@ -136,8 +136,9 @@ with chat_tab:
         st.info(str(error))
     else:
         chips(chat)
-        st.caption(f"{chat.tokens:,} tokens, {sum(chat.special)} of them special. The text the template produced:")
-        st.code(chat.text, language=None, wrap_lines=True)
+        st.caption(f"{chat.tokens:,} tokens, {sum(chat.special)} of them special. The text the template produced "
+                   "(↵ marks each line break the model reads, the last one included):")
+        st.code(chat.text.replace("\n", "↵\n"), language=None, wrap_lines=True)
 
 with vocab_tab:
     extra = {YOUR_BPE: bpe.vocab_size} if bpe is not None else {}

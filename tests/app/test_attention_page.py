@@ -128,8 +128,7 @@ def test_model_without_attentions_gets_a_clear_message(bundled_lm):
                         attn_implementation="sdpa")
     at = open_page()
     at.session_state[state.TRAINED_MODEL] = wrap_model(GPT2LMHeadModel(config), bundled_lm.tokenizer, "sdpa-gpt2")
-    at.session_state[state.MODEL_NAME] = TRAINED_LABEL
-    at.session_state[state.MODEL_CHOICE] = TRAINED_LABEL
-    at.switch_page(PAGE).run()
+    at.switch_page(PAGE).run()  # the picker now offers the session's model
+    at.selectbox(key=state.MODEL_CHOICE).set_value(TRAINED_LABEL).run()
     assert_clean(at)
     assert any("eager" in e.value for e in at.error)

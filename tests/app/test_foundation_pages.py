@@ -115,3 +115,22 @@ def test_temperature_page_warehouse_preset_gives_the_seed_samples():
     text = "\n".join(t.value for t in at.text)
     assert "[0.551, 0.334, 0.115]" in text
     assert "['carrier', 'warehouse', 'carrier', 'warehouse', 'hub', 'warehouse', 'hub', 'warehouse']" in text
+
+
+def test_a_shared_link_reproduces_the_view_and_hostile_values_are_ignored():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.helpers import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({"prompt": "The package left the", "t": "0", "top_k": "abc", "top_p": "nan", "seed": "5"})
+    at.run()
+    at.switch_page("pages/next_token.py").run()
+    assert_clean(at)
+    assert at.text_area(key="next_token.prompt").value == "The package left the"
+    assert at.slider(key="next_token.temperature").value == 0.0
+    assert at.number_input(key="next_token.top_k").value == 0  # 'abc' ignored
+    notes = " ".join(c.value for c in at.caption)
+    assert "Ignored the link's 'top_k'" in notes and "Ignored the link's 'top_p'" in notes
+    assert plotly_specs(at)[0]["data"][0]["y"][0] == "1. ␣package"
+    assert at.query_params["t"] in ("0", ["0"]) and at.query_params["prompt"] in ("The package left the", ["The package left the"])

@@ -15,7 +15,7 @@ def test_default_is_the_seed_example_and_measurement_matches():
     assert "1.00 GiB at 2,048 tokens" in text and "16.00 GiB at 32,768 tokens" in text
     assert "= 2 × 32 × 8 × 128 × 2,048 × 4 × 2" in text
     assert "1,073,741,824 bytes" in text
-    assert [m.value for m in at.metric][:1] == ["131,072 bytes"]
+    assert at.metric[0].value == "128.00 KiB" and "131,072 bytes = 128.00 KiB" in text
     assert len(plotly_specs(at)) == 3  # curve, head comparison, GPU stack
     assert any(s.value.startswith("Equal:") for s in at.success), all_text(at)
     table = at.dataframe[-1].value
@@ -27,14 +27,14 @@ def test_preset_changes_the_chart_and_caption():
     at.radio(key="kv.source").set_value("Published model").run()
     assert_clean(at)
     llama = _curve_max(at)
-    assert "131,072 bytes" in [m.value for m in at.metric]
+    assert "131,072 bytes = 128.00 KiB" in all_text(at)
     at.selectbox(key="kv.preset").set_value("Llama-3.1-70B").run()
     assert_clean(at)
     assert _curve_max(at) == llama * 80 / 32  # 80 layers instead of 32, same kv heads and head dim
     assert "meta-llama/Llama-3.1-70B" in all_text(at)
     at.selectbox(key="kv.preset").set_value("DeepSeek-V3").run()
     assert_clean(at)
-    assert "kv_lora_rank" in all_text(at) and "70,272 bytes" in [m.value for m in at.metric]
+    assert "kv_lora_rank" in all_text(at) and "70,272 bytes =" in all_text(at)
     at.selectbox(key="kv.preset").set_value("Mistral-7B-v0.1").run()
     at.number_input(key="kv.seq_len").set_value(100_000).run()
     assert_clean(at)

@@ -1,8 +1,10 @@
 """AppTest: the tokenizer page through app.py: chips, counts, comparison, trained BPE, chat template, vocab table."""
+import re
+
 import pytest
 
 from components import state
-from core.seed_examples import VOCAB_SIZES
+from core.seed_examples import CAPITAL_PROMPT, VOCAB_SIZES
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
 
 PAGE = "pages/tokenizer.py"
@@ -24,11 +26,12 @@ def at():
 def test_default_page(at):
     text = all_text(at)
     assert "␣capital" in text and "nte-chip" in text
-    assert metric(at, "Characters") == "23" and metric(at, "Tokens") == "5"  # "The capital of France is"
-    assert metric(at, "Characters per token") == "4.60"
+    # "The capital of France is": 24 characters, 5 tokens (The, ␣capital, ␣of, ␣France, ␣is)
+    assert metric(at, "Characters") == str(len(CAPITAL_PROMPT)) == "24" and metric(at, "Tokens") == "5"
+    assert metric(at, "Characters per token") == "4.80"
     assert any("gives back exactly" in s.value for s in at.success)
     assert "your BPE (trained here)" in text.replace("\\", "")
-    assert "<|im_start|>" in text and "Where is my parcel?" in [c.value for c in at.code][0]
+    assert "&lt;|im_start|&gt;" in text and "Where is my parcel?" in [c.value for c in at.code][0]
 
 
 def test_vocab_table_and_language_chart(at):
@@ -47,7 +50,7 @@ def test_typed_text_updates_counts_and_escapes_html():
     at.text_area(key=state.TOK_PROMPT).set_value("<script>alert(1)</script> 東京 📦\n").run()
     assert_clean(at)
     html = "\n".join(m.value for m in at.markdown if "nte-chip" in m.value)
-    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "&lt;" in html and "<script" not in html and "</script" not in html  # "<" is its own token
     assert metric(at, "Bytes (UTF-8)") == str(len("<script>alert(1)</script> 東京 📦\n".encode()))
     assert "↵" in html
 
@@ -75,7 +78,7 @@ def test_chat_template_toggle_and_other_tokenizers():
     before = [c.value for c in at.code][0]
     at.toggle(key=state.TOK_CHAT_GEN_PROMPT).set_value(False).run()
     after = [c.value for c in at.code][0]
-    assert before.endswith("<|im_start|>assistant\n") and not after.endswith("assistant\n")
+    assert before.rstrip("\n").endswith("<|im_start|>assistant↵") and "<|im_start|>assistant" not in after
     at.text_input(key=state.TOK_CHAT_SYSTEM).set_value("Answer in French.").run()
     assert "Answer in French." in [c.value for c in at.code][0]
     at.multiselect(key=state.TOK_OTHERS).set_value(["gpt2"]).run()
@@ -83,12 +86,15 @@ def test_chat_template_toggle_and_other_tokenizers():
     assert any("not available offline" in i.value for i in at.info)
 
 
-@pytest.mark.parametrize("text, message", [("", "empty"), ("x" * 20_001, "limit")])
-def test_bad_text(text, message):
+def test_empty_and_huge_text():
     at = open_page(PAGE)
-    at.text_area(key=state.TOK_PROMPT).set_value(text).run()
+    at.text_area(key=state.TOK_PROMPT).set_value("").run()
     assert_clean(at)
-    assert any(message in i.value for i in at.info)
+    assert any("empty" in i.value for i in at.info)
+    # The text box itself caps a paste at 20,000 characters (its counter shows the cap); the page stays clean.
+    at.text_area(key=state.TOK_PROMPT).set_value("ab " * 10_000).run()
+    assert_clean(at)
+    assert int(metric(at, "Characters").replace(",", "")) <= 20_000
 
 
 def test_odd_unicode_text():
@@ -96,4 +102,7 @@ def test_odd_unicode_text():
     at.text_area(key=state.TOK_PROMPT).set_value("\u200b\u200d\ufeff e\u0301 👩‍👩‍👧 مرحبا").run()
     assert_clean(at)
     assert any("gives back exactly" in s.value for s in at.success)
-    assert "U+200B" in all_text(at)
+    html = next(m.value for m in at.markdown if "nte-chip" in m.value)
+    chips = re.findall(r'white-space:pre">(.*?)</span>', html)
+    assert len(chips) == int(metric(at, "Tokens"))
+    assert all(c.strip() for c in chips)  # no invisible chip: zero-width bytes show as � [piece] or <U+...>

@@ -8,7 +8,7 @@ CHART = '[data-testid="stPlotlyChart"]'
 
 
 def curve_title(tab) -> str:
-    return tab.locator(CHART).first.locator(".gtitle").inner_text()
+    return tab.locator(CHART).first.locator(".gtitle").text_content()
 
 
 def curve_path(tab) -> str:
@@ -23,6 +23,8 @@ def test_kv_cache_preset_changes_the_chart(page):
     body = page.locator('[data-testid="stMain"]').inner_text()
     assert "1.00 GiB at 2,048 tokens" in body and "16.00 GiB at 32,768 tokens" in body
     page.wait_for_selector("text=Equal:", timeout=120_000)
+    page.set_viewport_size({"width": 1400, "height": 3800})  # Streamlit scrolls inside the page: show it all
+    page.wait_for_timeout(1000)
     screenshot(page, "kv_cache_seed_default")
 
     page.get_by_text("Published model", exact=True).click()
@@ -34,7 +36,7 @@ def test_kv_cache_preset_changes_the_chart(page):
     page.get_by_role("option", name="Gemma-2-9B").click()
     wait_for_app(page)
     page.wait_for_function(
-        "sel => document.querySelector(sel).innerText.includes('Gemma-2-9B')", arg=CHART, timeout=60_000)
+        "sel => document.querySelector(sel).textContent.includes('Gemma-2-9B')", arg=CHART, timeout=60_000)
     after = curve_path(page)
     assert "Gemma-2-9B" in curve_title(page)
     assert before != after  # alternating sliding layers: a different curve, with a bend at 4,096 tokens

@@ -1,0 +1,49 @@
+"""The Stepper against model.generate (greedy, 64 new tokens), and the KV cache's speed-up at 256 new tokens."""
+from __future__ import annotations
+
+import torch
+
+from benchmarks.common import Row, alternate
+from core.generation import Stepper
+from core.models import load_model
+
+PROMPT = "The package left the regional hub this morning, and the carrier scan says the parcel was"
+SHORT_TOKENS = 64
+LONG_TOKENS = 256
+
+
+def _generate(lm, ids: list[int], n: int) -> list[int]:
+    x = torch.tensor([ids])  # (1, T)
+    with torch.inference_mode():
+        out = lm.model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=n,
+                                min_new_tokens=n, pad_token_id=lm.tokenizer.eos_token_id)
+    return out[0, len(ids):].tolist()
+
+
+def _stepper(lm, n: int, use_cache: bool = True) -> list[int]:
+    stepper = Stepper(lm, PROMPT, temperature=0, max_new_tokens=n, use_cache=use_cache)
+    stepper.eos_ids = frozenset()  # run the full n tokens, as min_new_tokens makes generate do
+    stepper.run(n)
+    return stepper.generated_ids
+
+
+def run() -> list[Row]:
+    lm = load_model()
+    prompt_ids = Stepper(lm, PROMPT, temperature=0, max_new_tokens=1).all_ids
+    same = _stepper(lm, SHORT_TOKENS) == _generate(lm, prompt_ids, SHORT_TOKENS)
+    ours, reference = alternate(lambda: _stepper(lm, SHORT_TOKENS), lambda: _generate(lm, prompt_ids, SHORT_TOKENS),
+                                rounds=5)
+    ratio = reference / ours  # (tokens/s of the stepper) / (tokens/s of generate) with the same token count
+    cached, uncached = alternate(lambda: _stepper(lm, LONG_TOKENS), lambda: _stepper(lm, LONG_TOKENS, use_cache=False),
+                                 rounds=1)
+    return [
+        Row(f"stepper tok/s / generate tok/s (greedy, {SHORT_TOKENS} new tokens)", ratio, "x", ">= 0.9", ratio >= 0.9,
+            f"stepper {SHORT_TOKENS / ours:.1f} tok/s, generate {SHORT_TOKENS / reference:.1f} tok/s; same tokens: {same}"),
+        Row(f"KV cache speed-up over no cache ({LONG_TOKENS} new tokens)", uncached / cached, "x", "report", None,
+            f"cache {LONG_TOKENS / cached:.1f} tok/s, no cache {LONG_TOKENS / uncached:.1f} tok/s"),
+    ]
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

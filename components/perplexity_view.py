@@ -1,0 +1,153 @@
+"""Builders for the perplexity page: surprisal-coloured tokens, per-token loss bars, tables and the comparison chart."""
+from __future__ import annotations
+
+import html
+import math
+from typing import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from components.tokens import token_chips
+from core.perplexity import PerplexityResult, cross_entropy_from_logits, perplexity_from_probs, teacher_forcing_shift
+from core.seed_examples import PERPLEXITY_TRUE_TOKEN_PROBS, TEACHER_FORCING_LOGITS, TEACHER_FORCING_VOCAB
+
+SURPRISAL_COLOUR = (201, 42, 42)   # red: the more surprised the model, the darker the token
+FULL_SHADE_BITS = 16.0             # surprisal at which a token is fully coloured (p = 1 / 65,536)
+DISPLAY_LIMIT = 1500               # tokens drawn as chips and bars; the CSV has every token
+BAR_COLOUR = "#c92a2a"
+FONT = dict(family="sans-serif", size=14)
+
+
+def _fmt_p(p: float) -> str:
+    return f"{p:.1%}" if p >= 0.001 else f"{p:.1e}"
+
+
+def surprisal_chips(result: PerplexityResult, limit: int = DISPLAY_LIMIT) -> str:
+    """The text's tokens as chips shaded by surprisal -log2 p; hover shows probability, rank and top predictions.
+
+    Returns escaped HTML (token_chips escapes every token and title).
+    """
+    tokens, shades, titles = [], [], []
+    if result.first_scored:
+        tokens.append(result.tokens[0])
+        shades.append(0.0)
+        titles.append("not scored: nothing comes before the first token (switch the start token on)")
+    for j in range(min(result.scored_tokens, limit - len(tokens))):
+        bits = float(result.nll[j]) / math.log(2)
+        title = (f"p = {_fmt_p(math.exp(-float(result.nll[j])))} · rank {int(result.ranks[j]):,} · "
+                 f"surprisal {bits:.2f} bits")
+        if result.top_labels is not None and result.top_probs is not None:
+            top = ", ".join(f"{label} {_fmt_p(float(p))}" for label, p in zip(result.top_labels[j], result.top_probs[j]))
+            title += f"\nmodel's top predictions: {top}"
+        tokens.append(result.tokens[result.first_scored + j])
+        shades.append(min(1.0, bits / FULL_SHADE_BITS))
+        titles.append(title)
+    return token_chips(tokens, shades, titles, high=SURPRISAL_COLOUR)
+
+
+def surprisal_legend() -> str:
+    """A small HTML colour key for the chips (static text, nothing from the user)."""
+    stops = [(0, "0 bits (certain)"), (4, "4 bits (p = 1/16)"), (8, "8 bits (p = 1/256)"), (16, "16+ bits")]
+    chips = token_chips([label for _, label in stops], [b / FULL_SHADE_BITS for b, _ in stops],
+                        ["" for _ in stops], high=SURPRISAL_COLOUR)
+    return chips.replace('<div class="nte-tokens"', '<div class="nte-tokens nte-legend"', 1)
+
+
+def loss_bars(result: PerplexityResult, limit: int = DISPLAY_LIMIT) -> go.Figure:
+    """Per-token surprisal in bits as bars over the scored tokens, with the mean as a dashed line."""
+    n = min(result.scored_tokens, limit)
+    bits = [float(v) / math.log(2) for v in result.nll[:n]]
+    labels = [html.escape(t) for t in result.scored_labels[:n]]  # plotly hover text understands some HTML
+    positions = list(range(result.first_scored, result.first_scored + n))
+    fig = go.Figure()
+    fig.add_bar(x=positions, y=bits, marker_color=BAR_COLOUR, customdata=labels, name="surprisal",
+                hovertemplate="token %{x}: %{customdata}<br>%{y:.2f} bits<extra></extra>")
+    fig.add_hline(y=result.bits_per_token, line_dash="dash", line_color="#333",
+                  annotation_text=f"mean {result.bits_per_token:.2f} bits/token", annotation_position="top left")
+    fig.update_xaxes(title="token position", gridcolor="#eee")
+    fig.update_yaxes(title="surprisal -log2 p (bits)", gridcolor="#eee", rangemode="tozero")
+    title = "Per-token loss" + (f" (first {n:,} of {result.scored_tokens:,} tokens)" if n < result.scored_tokens else "")
+    fig.update_layout(title=dict(text=title, x=0), height=320, margin=dict(l=10, r=20, t=50, b=40), font=FONT,
+                      plot_bgcolor="white", bargap=0.1, showlegend=False)
+    return fig
+
+
+def token_table(result: PerplexityResult) -> pd.DataFrame:
+    """Every scored token: position, token, id, probability, surprisal (nats and bits), rank, top predictions."""
+    return pd.DataFrame(result.rows())
+
+
+def most_surprising(result: PerplexityResult, n: int = 10) -> pd.DataFrame:
+    """The n tokens the model found most surprising, most surprising first."""
+    table = token_table(result)
+    return table.nlargest(min(n, len(table)), "surprisal_nats").reset_index(drop=True)
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """UTF-8 CSV of a table, for st.download_button."""
+    return table.to_csv(index=False).encode("utf-8")
+
+
+def metric_rows(result: PerplexityResult) -> list[tuple[str, str, str]]:
+    """(label, value, help) for the page's metrics."""
+    bpb = result.bits_per_byte
+    wpp = result.word_perplexity
+    return [
+        ("Perplexity", f"{result.perplexity:,.2f}", "exp(mean loss): as surprised as a fair choice among this many tokens."),
+        ("Mean loss (NLL)", f"{result.mean_nll:.3f} nats", "Average -ln p of the true tokens: the cross-entropy loss."),
+        ("Bits per token", f"{result.bits_per_token:.2f}", "Mean loss in bits (-log2 p)."),
+        ("Bits per byte", "–" if bpb is None else f"{bpb:.3f}",
+         "Total loss in bits over the UTF-8 bytes of the text: comparable across tokenizers."),
+        ("Word perplexity", "–" if wpp is None else f"{wpp:,.1f}",
+         "exp(total loss / words): comparable across tokenizers (for languages that put spaces between words)."),
+        ("Scored tokens", f"{result.scored_tokens:,}", "Tokens that got a prediction (the first one needs the start token)."),
+    ]
+
+
+def comparison_figure(labels: Sequence[str], results: Sequence[PerplexityResult]) -> go.Figure:
+    """Perplexity per token (log scale) and bits per byte of several scored texts, side by side."""
+    names = [html.escape(label) for label in labels]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Perplexity per token (log scale)", "Bits per byte"))
+    ppl = [r.perplexity for r in results]
+    bpb = [r.bits_per_byte or 0.0 for r in results]
+    fig.add_bar(x=names, y=ppl, text=[f"{v:,.1f}" for v in ppl], textposition="outside", marker_color=BAR_COLOUR,
+                row=1, col=1, hovertemplate="%{x}<br>perplexity %{y:,.2f}<extra></extra>")
+    fig.add_bar(x=names, y=bpb, text=[f"{v:.2f}" for v in bpb], textposition="outside", marker_color="#495057",
+                row=1, col=2, hovertemplate="%{x}<br>%{y:.3f} bits per byte<extra></extra>")
+    fig.update_yaxes(type="log", row=1, col=1, gridcolor="#eee")
+    fig.update_yaxes(row=1, col=2, gridcolor="#eee", rangemode="tozero")
+    fig.update_layout(height=380, margin=dict(l=10, r=20, t=60, b=40), font=FONT, plot_bgcolor="white",
+                      showlegend=False, title=dict(text="Comparison", x=0))
+    return fig
+
+
+def teacher_forcing_table(rows: list[dict]) -> pd.DataFrame:
+    """core.perplexity.teacher_forcing_rows as a DataFrame."""
+    return pd.DataFrame(rows)
+
+
+def seed_teacher_forcing_table() -> tuple[pd.DataFrame, float]:
+    """Seed 001's four shifted targets of "<bos> package left hub <eos>": context -> target, p(target), loss."""
+    ids = list(range(len(TEACHER_FORCING_VOCAB)))
+    inputs, targets = teacher_forcing_shift(ids)
+    ce = cross_entropy_from_logits(TEACHER_FORCING_LOGITS, targets)
+    table = pd.DataFrame({
+        "context (input, shifted right)": [" ".join(TEACHER_FORCING_VOCAB[: i + 1]) for i in inputs],
+        "target (shifted left)": [TEACHER_FORCING_VOCAB[t] for t in targets],
+        "p(target)": [round(float(p), 3) for p in ce.true_token_probs],
+        "loss -ln p": [round(float(v), 3) for v in ce.losses],
+    })
+    return table, ce.mean_loss
+
+
+def seed_perplexity_table() -> tuple[pd.DataFrame, float, float, float]:
+    """Seed 001's perplexity by hand: (table, mean loss, perplexity, 1 / geometric mean)."""
+    worked = perplexity_from_probs(PERPLEXITY_TRUE_TOKEN_PROBS)
+    table = pd.DataFrame({
+        "position": [1, 2, 3, 4],
+        "p(true token)": list(PERPLEXITY_TRUE_TOKEN_PROBS),
+        "loss -ln p": [round(float(v), 4) for v in worked.per_position_loss],
+    })
+    return table, worked.mean_loss, worked.perplexity, 1 / worked.geometric_mean

@@ -1,0 +1,184 @@
+"""Save a tiny trained GPT-2 to a zip (safetensors weights, config.json, tokenizer files) and load it back.
+
+Loading is strict: the zip may hold only the files this module writes, the config must be a GPT-2 within the
+training limits, the weights must be exactly the expected float32 tensors, and nothing is ever unpickled or
+run (safetensors only; no remote code). Any problem raises ModelFileError and loads nothing.
+The unzipped folder is also a normal Hugging Face folder (``GPT2LMHeadModel.from_pretrained``, ``AutoTokenizer``).
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+from tokenizers import Tokenizer
+
+from core.models import LoadedModel, wrap_model
+from core.tiny_tokenizers import BOS, EOS, PAD, SPECIAL_TOKENS, UNK, MAX_WORD_VOCAB, wrap_tokenizer
+from core.training import LIMITS, MAX_PARAMS, ModelSize, TrainingError, check_size
+
+MAX_ZIP_BYTES = 32 * 1024 * 1024
+MAX_MEMBER_BYTES = 32 * 1024 * 1024
+MAX_VOCAB = MAX_WORD_VOCAB + len(SPECIAL_TOKENS)
+REQUIRED = ("config.json", "model.safetensors", "tokenizer.json")
+OPTIONAL = ("tokenizer_config.json", "training.json")
+TIED = "lm_head.weight"  # the output layer shares the token embedding's weights; saved once
+_CONFIG_KEYS = ("n_layer", "n_head", "n_embd", "n_positions", "vocab_size")
+
+
+class ModelFileError(ValueError):
+    """An uploaded model file that will not be loaded; the message says why."""
+
+
+def save_model_zip(lm: LoadedModel, info: dict[str, Any] | None = None) -> bytes:
+    """Zip a trained GPT-2 and its tokenizer: model.safetensors, config.json, tokenizer.json,
+    tokenizer_config.json and training.json (``info``: name, steps, loss... for people to read)."""
+    model, tokenizer = lm.model, lm.tokenizer
+    weights = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k != TIED}
+    tokenizer_config = {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": BOS, "eos_token": EOS,
+                        "unk_token": UNK, "pad_token": PAD, "model_max_length": int(model.config.n_positions),
+                        "clean_up_tokenization_spaces": False}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("config.json", model.config.to_json_string())
+        zf.writestr("model.safetensors", save_safetensors(weights, metadata={"format": "pt"}))
+        zf.writestr("tokenizer.json", tokenizer.backend_tokenizer.to_str())
+        zf.writestr("tokenizer_config.json", json.dumps(tokenizer_config, indent=2))
+        zf.writestr("training.json", json.dumps({"name": lm.name, **(info or {})}, indent=2, default=str))
+    return buffer.getvalue()
+
+
+def _read_members(data: bytes) -> dict[str, bytes]:
+    if not data:
+        raise ModelFileError("The file is empty.")
+    if len(data) > MAX_ZIP_BYTES:
+        raise ModelFileError(f"The file is {len(data) / 1e6:.1f} MB; the limit is {MAX_ZIP_BYTES / 1e6:.0f} MB.")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise ModelFileError("That is not a zip file. Upload a .zip downloaded from this page.") from error
+    names = [i.filename for i in infos]
+    unknown = [n for n in names if n not in REQUIRED + OPTIONAL]
+    if unknown:
+        raise ModelFileError(f"The zip holds '{unknown[0][:80]}', which this app does not load: only "
+                             f"{', '.join(REQUIRED + OPTIONAL)} (safetensors weights; never pickle or code).")
+    if len(set(names)) != len(names):
+        raise ModelFileError("The zip holds the same file twice.")
+    missing = [n for n in REQUIRED if n not in names]
+    if missing:
+        raise ModelFileError(f"The zip has no {missing[0]}; a model zip needs {', '.join(REQUIRED)}.")
+    members = {}
+    for info in infos:
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise ModelFileError(f"{info.filename} is too large ({info.file_size / 1e6:.0f} MB unpacked).")
+        try:
+            with zf.open(info) as handle:
+                members[info.filename] = handle.read(MAX_MEMBER_BYTES + 1)
+        except (zipfile.BadZipFile, ValueError, OSError, RuntimeError, EOFError) as error:
+            raise ModelFileError(f"{info.filename} in the zip is damaged and cannot be read.") from error
+        if len(members[info.filename]) > MAX_MEMBER_BYTES:
+            raise ModelFileError(f"{info.filename} is too large.")
+    return members
+
+
+def _json(members: dict[str, bytes], name: str) -> dict:
+    try:
+        value = json.loads(members[name].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFileError(f"{name} is not valid JSON.") from error
+    if not isinstance(value, dict):
+        raise ModelFileError(f"{name} should hold a JSON object.")
+    return value
+
+
+def _config(members: dict[str, bytes]):
+    from transformers import GPT2Config
+
+    raw = _json(members, "config.json")
+    if raw.get("model_type") != "gpt2":
+        raise ModelFileError(f"config.json describes a '{str(raw.get('model_type'))[:40]}' model; only tiny GPT-2 "
+                             "models trained on this page can be uploaded.")
+    if raw.get("n_inner") is not None or raw.get("activation_function", "gelu_new") != "gelu_new":
+        raise ModelFileError("config.json is not a GPT-2 as this page builds it (custom MLP size or activation).")
+    values = {}
+    for key in _CONFIG_KEYS:
+        value = raw.get(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ModelFileError(f"config.json has no whole-number '{key}'.")
+        values[key] = value
+    if not 1 <= values["vocab_size"] <= MAX_VOCAB:
+        raise ModelFileError(f"config.json's vocabulary ({values['vocab_size']:,}) is outside 1 to {MAX_VOCAB:,}.")
+    size = ModelSize(values["n_layer"], values["n_head"], values["n_embd"], values["n_positions"])
+    try:
+        check_size(size, values["vocab_size"], MAX_PARAMS)
+    except TrainingError as error:
+        raise ModelFileError(f"config.json: {error}") from error
+    eps = raw.get("layer_norm_epsilon", 1e-5)
+    if not isinstance(eps, (int, float)) or not 0 < eps < 1:
+        raise ModelFileError("config.json has an invalid layer_norm_epsilon.")
+    return GPT2Config(**values, layer_norm_epsilon=float(eps), resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                      bos_token_id=None, eos_token_id=None, attn_implementation="eager")
+
+
+def _tokenizer(members: dict[str, bytes], vocab_size: int):
+    try:
+        backend = Tokenizer.from_str(members["tokenizer.json"].decode("utf-8"))
+    except Exception as error:  # tokenizers raises a bare Exception for malformed JSON
+        raise ModelFileError("tokenizer.json is not a valid tokenizer.") from error
+    if backend.get_vocab_size(with_added_tokens=True) != vocab_size:
+        raise ModelFileError(f"tokenizer.json has {backend.get_vocab_size(with_added_tokens=True):,} tokens but the "
+                             f"model expects {vocab_size:,}.")
+    vocab = backend.get_vocab(with_added_tokens=True)
+    if any(token not in vocab for token in SPECIAL_TOKENS):
+        raise ModelFileError(f"tokenizer.json lacks the special tokens {', '.join(SPECIAL_TOKENS)}.")
+    return wrap_tokenizer(backend)
+
+
+def _weights(members: dict[str, bytes], model) -> dict[str, torch.Tensor]:
+    try:
+        weights = load_safetensors(members["model.safetensors"])
+    except (SafetensorError, ValueError, RuntimeError) as error:
+        raise ModelFileError("model.safetensors is damaged or not a safetensors file.") from error
+    expected = {k: v for k, v in model.state_dict().items() if k != TIED}
+    if set(weights) != set(expected):
+        odd = sorted(set(weights) ^ set(expected))[0]
+        raise ModelFileError(f"model.safetensors does not match config.json (tensor '{odd[:60]}').")
+    for key, tensor in weights.items():
+        if tensor.dtype != torch.float32 or tensor.shape != expected[key].shape:
+            raise ModelFileError(f"model.safetensors: '{key}' has shape {tuple(tensor.shape)} {tensor.dtype}, "
+                                 f"expected {tuple(expected[key].shape)} float32.")
+        if not torch.isfinite(tensor).all():
+            raise ModelFileError(f"model.safetensors: '{key}' holds NaN or infinite values.")
+    return weights
+
+
+def load_model_zip(data: bytes, name: str) -> LoadedModel:
+    """Load a zip written by ``save_model_zip`` as a LoadedModel named ``name``.
+
+    Raises:
+        ModelFileError: anything wrong with the file; nothing is loaded.
+    """
+    from transformers import GPT2LMHeadModel
+
+    members = _read_members(data)
+    config = _config(members)
+    tokenizer = _tokenizer(members, config.vocab_size)
+    config.bos_token_id, config.eos_token_id = tokenizer.bos_token_id, tokenizer.eos_token_id
+    with torch.device("meta"):
+        skeleton = GPT2LMHeadModel(config)
+    weights = _weights(members, skeleton)
+    model = GPT2LMHeadModel(config)
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if unexpected or set(missing) - {TIED}:
+        raise ModelFileError("model.safetensors does not match config.json.")
+    model.tie_weights()
+    info = _json(members, "training.json") if "training.json" in members else {}
+    lm = wrap_model(model, tokenizer, name, "uploaded file (trained with this app)")
+    lm.extras.update({k: info[k] for k in ("name", "steps", "final_loss", "tokenizer_kind") if k in info})
+    return lm

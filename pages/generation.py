@@ -1,0 +1,181 @@
+"""Step-by-step generation: the autoregressive loop one token at a time, with the KV cache made visible."""
+import streamlit as st
+
+from components import state
+from components.charts import probability_bars
+from components.controls import prompt_area, sampling_controls
+from components.generation_view import (cache_chart, cache_formula, generated_html, median_ms, probability_entropy_chart,
+                                        step_candidate_table, stop_message, timeline_table, timing_chart)
+from components.model_picker import current_model
+from components.tables import candidate_table
+from components.tokens import md_escape
+from core.generation import GREEDY, SAMPLED, GenerationFinished, Stepper, parse_stop_strings
+from core.text import PromptError
+from components.routing import route_through_app
+
+route_through_app()
+
+PLAIN, CHAT = "Plain completion", "Chat (the tokenizer's chat template)"
+SETTINGS = (state.GEN_CHAT, state.GEN_TEMPERATURE, state.GEN_TOP_K, state.GEN_TOP_P, state.GEN_SEED, state.GEN_MAX_NEW,
+            state.GEN_STOP_STRINGS, state.GEN_NO_CACHE, state.GEN_RUN_N, state.GEN_TOP_N)
+PICKS = 8
+
+
+def act(action: str, *args) -> None:
+    """Button callback: one stepper operation, committed whole before the page runs; refusals become a message."""
+    stepper = st.session_state.get(state.GEN_STEPPER)
+    try:
+        if stepper is not None:
+            getattr(stepper, action)(*args)
+    except (GenerationFinished, ValueError, IndexError) as error:
+        st.session_state[state.GEN_MESSAGE] = str(error)
+
+
+def rewind() -> None:
+    act("rewind", int(st.session_state.get(state.GEN_REWIND_TO, 0)))
+
+
+def request_run(n: int | None) -> None:
+    """Run-button callback: remember how many steps to take; the page body takes them, showing each token."""
+    st.session_state[state.GEN_RUN_PENDING] = n if n is not None else 10**9
+
+
+def reset() -> None:
+    st.session_state.pop(state.GEN_STEPPER, None)
+
+
+def clamp(key: str, high: int) -> None:
+    """Keep a widget's remembered value inside its (shrinking) range before the widget is drawn."""
+    if key in st.session_state and st.session_state[key] > high:
+        st.session_state[key] = high
+
+
+# Widget values survive a visit to another page (Streamlit forgets widgets that are not drawn).
+for key, value in st.session_state.get(state.GEN_SETTINGS, {}).items():
+    st.session_state.setdefault(key, value)
+st.session_state.setdefault(state.GEN_TEMPERATURE, 0.7)  # seed 004's loop: temperature 0.7, top-p 0.9
+st.session_state.setdefault(state.GEN_TOP_P, 0.9)
+
+st.title("Step-by-step generation")
+st.caption("A language model does not write a paragraph at once: it predicts one token, appends it to its input and "
+           "runs again. Here you drive that loop, one step at a time, and watch the KV cache that makes it fast.")
+lm = current_model()
+chat = st.radio("Mode", [PLAIN, CHAT], horizontal=True, key=state.GEN_CHAT) == CHAT
+prompt = prompt_area(state.GEN_PROMPT, label="Your message" if chat else "Prompt", height=90)
+temperature, top_k, top_p = sampling_controls(state.GEN_TEMPERATURE, state.GEN_TOP_K, state.GEN_TOP_P)
+a, b, c, d = st.columns(4)
+seed = a.number_input("Seed", 0, 2**31 - 1, 0, key=state.GEN_SEED, help="Step i draws with a generator seeded by (seed, i).")
+max_new = b.number_input("Max new tokens", 1, 100_000, 64, key=state.GEN_MAX_NEW)
+stops = c.text_input("Stop strings", key=state.GEN_STOP_STRINGS, max_chars=300, placeholder="e.g. .|\\n\\nUser:",
+                     help="Separate several with |. Type \\n for a newline.")
+no_cache = d.toggle("Without KV cache", key=state.GEN_NO_CACHE,
+                    help="Recompute the whole sequence at every step, as a loop without a cache would.")
+st.session_state[state.GEN_SETTINGS] = {k: st.session_state[k] for k in SETTINGS if k in st.session_state}
+
+stepper = st.session_state.get(state.GEN_STEPPER)
+if stepper is None or (stepper.model_name, stepper.lm.model, stepper.prompt, stepper.chat) != (lm.name, lm.model, prompt, chat):
+    try:
+        stepper = Stepper(lm, prompt, chat=chat, use_cache=not no_cache)
+    except PromptError as error:
+        st.info(str(error))
+        st.stop()
+    st.session_state[state.GEN_STEPPER] = stepper  # this session's own stepper and KV cache
+stepper.configure(temperature=temperature, top_k=top_k, top_p=top_p, seed=int(seed), max_new_tokens=int(max_new),
+                  stop_strings=parse_stop_strings(stops), use_cache=not no_cache)
+if stepper.dropped_tokens:
+    st.warning(f"The prompt was too long: the model reads only its last {stepper.prompt_len:,} tokens "
+               f"({stepper.dropped_tokens:,} dropped from the start).")
+for note in stepper.notes:
+    st.caption(note)
+if message := st.session_state.pop(state.GEN_MESSAGE, None):
+    st.warning(message)
+
+finished = stepper.finished
+b1, b2, b3, b4, b5 = st.columns([1, 1, 1.2, 1.2, 1], vertical_alignment="bottom")
+b1.button("Step", type="primary", on_click=act, args=("step",), disabled=finished, key="generation.step")
+run_n = b2.number_input("Steps to run", 1, 500, 10, key=state.GEN_RUN_N)
+b3.button(f"Run {run_n} steps", on_click=request_run, args=(int(run_n),), disabled=finished, key="generation.run")
+b4.button("Run to the end", on_click=request_run, args=(None,), disabled=finished, key="generation.run_all")
+b5.button("Reset", on_click=reset, key="generation.reset")
+stop_slot = st.empty()
+
+st.subheader("The text so far")
+st.caption("Grey: the prompt" + (" wrapped in the chat template" if chat else "") + ". Then one chip per generated "
+           "token, darker when the model gave it a higher probability (hover for details).")
+text_slot = st.empty()
+if pending := st.session_state.pop(state.GEN_RUN_PENDING, 0):  # popped first: an interrupted run never resumes
+    stop_slot.button("Stop", key="generation.stop", help="Stops after the current step; every finished step is kept.")
+    for _ in range(min(pending, stepper.max_new_tokens)):
+        if stepper.finished:
+            break
+        stepper.step()  # committed whole: leaving mid-run keeps every finished step
+        text_slot.markdown(generated_html(stepper.prompt_text, stepper.steps), unsafe_allow_html=True)
+    st.rerun()
+text_slot.markdown(generated_html(stepper.prompt_text, stepper.steps), unsafe_allow_html=True)
+steps = stepper.steps
+if finished:
+    st.success(stop_message(stepper.stop_reason, max_new_tokens=stepper.max_new_tokens,
+                            context_length=stepper.context_length, stop_string=stepper.matched_stop_string()))
+if steps:
+    last = steps[-1]
+    how = {GREEDY: "greedy: always the most likely token", SAMPLED: f"sampled with seed {last.seed}"}.get(last.chosen_by, "picked by you")
+    st.markdown(f"Step {last.index} chose **{md_escape(last.token)}** ({how}): model probability "
+                f"{last.model_probability:.1%}, sampling probability {last.sampling_probability:.1%}, rank {last.rank}, "
+                f"entropy {last.entropy_bits:.2f} bits, {last.seconds * 1000:.0f} ms.")
+
+top_n = st.slider("Candidates to show", 3, 20, 10, key=state.GEN_TOP_N)
+if not finished:
+    st.subheader(f"Step {len(steps) + 1}: candidates for the next token")
+    dist = stepper.next_distribution()
+    table = candidate_table(dist, top_n, stepper.next_sampling_probs())
+    left, right = st.columns([3, 2])
+    left.plotly_chart(probability_bars(table), key="generation.bars")
+    right.markdown("**Be the sampler:** click a candidate to choose it instead of letting the sampler draw.")
+    for i, row in table[table["token_id"] >= 0].head(PICKS).iterrows():
+        right.button(f"{md_escape(row['token'])} · {row['model_probability']:.1%}", key=f"generation.pick.{i}",
+                     on_click=act, args=("step", int(row["token_id"])), width="stretch")
+
+st.subheader("The KV cache")
+st.caption("At every layer the model stores each token's key and value vectors, so a new token only computes its own "
+           "and attends to the stored ones. Without a cache, each step recomputes the whole sequence.")
+facts = lm.facts
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Tokens in the cache", f"{stepper.cache_length:,}")
+m2.metric("Measured size", f"{stepper.cache_bytes / 1024:,.1f} KB")
+with_ms, without_ms = median_ms(steps, True), median_ms(steps, False)
+m3.metric("Median time per step, cache on", f"{with_ms:.0f} ms" if with_ms else "—")
+m4.metric("Median time per step, cache off", f"{without_ms:.0f} ms" if without_ms else "—",
+          help="Switch on 'Without KV cache' and take a few steps to measure it.")
+st.markdown(cache_formula(facts.layers, facts.kv_heads, facts.head_dim, stepper.cache_length,
+                          stepper.cache_bytes_per_value, stepper.cache_bytes))
+if with_ms and without_ms:
+    st.info(f"Measured here: without the cache a step takes {without_ms / with_ms:.1f}× as long "
+            f"(at {len(stepper.all_ids):,} tokens; the gap grows with the length of the sequence).")
+
+if steps:
+    st.subheader("Timeline")
+    st.plotly_chart(probability_entropy_chart(steps), key="generation.prob_chart")
+    left, right = st.columns(2)
+    left.plotly_chart(cache_chart(steps), key="generation.cache_chart")
+    right.plotly_chart(timing_chart(steps), key="generation.time_chart")
+    timeline = timeline_table(steps)
+    st.dataframe(timeline, hide_index=True, key="generation.timeline")
+    st.download_button("Download the timeline (CSV)", timeline.to_csv(index=False), "generation_steps.csv",
+                       "text/csv", key="generation.csv")
+    r1, r2 = st.columns([1, 3], vertical_alignment="bottom")
+    clamp(state.GEN_REWIND_TO, len(steps))
+    r1.number_input("Rewind to just after step", 0, len(steps), max(0, len(steps) - 1), key=state.GEN_REWIND_TO,
+                    help="0 goes back to the prompt. The steps you drop are kept as a branch.")
+    r2.button("Rewind", on_click=rewind, key="generation.rewind")
+    with st.expander("Candidates at an earlier step"):
+        clamp(state.GEN_VIEW_STEP, len(steps))
+        shown = st.number_input("Step", 1, len(steps), len(steps), key=state.GEN_VIEW_STEP)
+        st.plotly_chart(probability_bars(step_candidate_table(steps[shown - 1], top_n), title=f"Candidates at step {shown}"),
+                        key="generation.past_bars")
+
+if stepper.branches:
+    with st.expander(f"Abandoned continuations ({len(stepper.branches)})"):
+        for i, branch in enumerate(stepper.branches):
+            left, right = st.columns([4, 1], vertical_alignment="center")
+            left.markdown(f"After step {branch.after_step}: {md_escape(branch.text[:200]) or '∅'}")
+            right.button("Return to it", key=f"generation.branch.{i}", on_click=act, args=("restore_branch", i))

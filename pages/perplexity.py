@@ -1,0 +1,174 @@
+"""Perplexity: score a text with teacher forcing and see how surprised the model is by each token."""
+import streamlit as st
+
+from components import state
+from components.memo import session_memo
+from components.model_picker import PRESETS, TRAINED_LABEL, current_model, load
+from components.perplexity_view import (DISPLAY_LIMIT, comparison_figure, csv_bytes, loss_bars, metric_rows,
+                                        most_surprising, seed_perplexity_table, seed_teacher_forcing_table,
+                                        surprisal_chips, surprisal_legend, teacher_forcing_table, token_table)
+from components.routing import route_through_app
+from components.tokens import md_escape
+from core.models import DEFAULT_MODEL, ModelLoadError
+from core.perplexity import DEFAULT_MAX_LENGTH, PerplexityError, decode_text_file, perplexity, teacher_forcing_rows
+from core.perplexity_examples import EXAMPLES, FLUENT, RANDOM_CHARACTERS, SHUFFLED
+
+route_through_app()
+
+TOP_PREDICTIONS = 5
+TEXTS, MODELS = "Up to three texts", "One text under two models"
+
+
+def use_example():
+    st.session_state[state.PPL_TEXT] = EXAMPLES[st.session_state[state.PPL_EXAMPLE]]
+
+
+def use_upload():
+    upload = st.session_state.get(state.PPL_UPLOAD)
+    if upload is None:
+        return
+    try:
+        st.session_state[state.PPL_TEXT] = decode_text_file(upload.getvalue())
+        st.session_state[state.PPL_MESSAGE] = None
+    except PerplexityError as error:
+        st.session_state[state.PPL_MESSAGE] = f"{upload.name}: {error}"
+
+
+def score(lm, text, add_bos, window, stride, label="the text"):
+    """core.perplexity, memoised per session, with a progress bar while the windows run."""
+    def compute():
+        bar = st.progress(0.0, text=f"Scoring {label}…")
+        try:
+            return perplexity(lm, text, stride=stride, max_length=window, add_bos=add_bos,
+                              top_predictions=TOP_PREDICTIONS,
+                              progress=lambda f: bar.progress(f, text=f"Scoring {label}: {f:.0%} of the windows"))
+        finally:
+            bar.empty()
+    key = (lm.name, id(lm.model), text, add_bos, window, stride)
+    return session_memo("perplexity", key, compute, max_entries=8)
+
+
+st.title("Perplexity")
+st.caption("Teacher forcing: the model reads your text and, at every position, gives a probability to the token "
+           "that really comes next. The loss is -ln p; perplexity is exp(mean loss), the number of equally "
+           "likely tokens the model behaves as if it were choosing between. Lower is better.")
+lm = current_model()
+st.session_state.setdefault(state.PPL_TEXT, FLUENT)
+
+left, right = st.columns(2)
+left.selectbox("Example text", list(EXAMPLES), key=state.PPL_EXAMPLE, on_change=use_example,
+               help="Written for this app. Watch perplexity rise from fluent text to shuffled words to noise.")
+right.file_uploader("…or upload a .txt file (UTF-8)", type=["txt"], key=state.PPL_UPLOAD, on_change=use_upload)
+if st.session_state.get(state.PPL_MESSAGE):
+    st.error(st.session_state[state.PPL_MESSAGE])
+text = st.text_area("Text to score", key=state.PPL_TEXT, height=140)
+
+context = lm.context_length
+st.session_state.setdefault(state.PPL_ADD_BOS, True)
+st.session_state[state.PPL_WINDOW] = min(st.session_state.get(state.PPL_WINDOW, DEFAULT_MAX_LENGTH), context, 2048)
+st.session_state[state.PPL_STRIDE] = min(st.session_state.get(state.PPL_STRIDE, DEFAULT_MAX_LENGTH // 2),
+                                         st.session_state[state.PPL_WINDOW])
+a, b, c = st.columns(3)
+add_bos = a.toggle("Score the first token from a start token", key=state.PPL_ADD_BOS,
+                   help="On: the model first reads a start-of-text token, so the first token gets a prediction too. "
+                        "Off: scoring starts at the second token (the first has nothing before it).")
+window = int(b.number_input("Window (tokens)", min_value=2, max_value=min(context, 2048), step=64,
+                            key=state.PPL_WINDOW))
+stride = int(c.number_input("Stride (tokens)", min_value=1, max_value=window, step=32, key=state.PPL_STRIDE))
+st.caption("Texts longer than the window are scored in overlapping windows (the Hugging Face sliding-window "
+           "method): each window scores only its last *stride* tokens and re-reads the rest as context. "
+           "A smaller stride (more overlap) gives each token more context, so perplexity goes down, at the cost "
+           "of more forward passes.")
+
+try:
+    result = score(lm, text, add_bos, window, stride)
+except PerplexityError as error:
+    st.info(str(error))
+    st.stop()
+
+rows = metric_rows(result)
+for column, (label, value, help_text) in zip(st.columns(3) + st.columns(3), rows):
+    column.metric(label, value, help=help_text)
+if result.start_token:
+    note = (" SmolLM2 was trained on documents that each follow this separator; its tokenizer's nominal BOS, "
+            f"{md_escape('<|im_start|>')}, opens a chat turn and is followed by a role name, a poor start for plain "
+            "text." if lm.name == DEFAULT_MODEL else "")
+    st.caption(f"Start token: **{md_escape(result.start_token)}**.{note}")
+if result.windows > 1:
+    st.caption(f"{result.windows} windows of up to {result.max_length:,} tokens, stride {result.stride:,}.")
+
+tab_tokens, tab_teacher, tab_compare = st.tabs(["Token by token", "Teacher forcing", "Compare"])
+with tab_tokens:
+    st.markdown("Each token is coloured by its surprisal -log2 p: the darker, the more the model was surprised. "
+                "Hover a token for its probability, its rank and the model's top predictions.")
+    st.markdown(surprisal_legend(), unsafe_allow_html=True)
+    st.markdown(surprisal_chips(result), unsafe_allow_html=True)
+    if result.scored_tokens > DISPLAY_LIMIT:
+        st.caption(f"Showing the first {DISPLAY_LIMIT:,} tokens; the CSV below has all {result.scored_tokens:,}.")
+    st.plotly_chart(loss_bars(result), key="perplexity.loss_bars")
+    n = st.slider("Most surprising tokens to list", 3, 30, 10, key=state.PPL_SURPRISING_N)
+    st.dataframe(most_surprising(result, n), hide_index=True)
+    st.download_button("Download the per-token table (CSV)", csv_bytes(token_table(result)),
+                       file_name="perplexity_tokens.csv", mime="text/csv", key="perplexity.csv")
+
+with tab_teacher:
+    st.markdown("**Teacher forcing on your text.** The input is the text shifted right (the start token first), "
+                "the target is the text shifted left: at each position the model reads the *true* tokens so far "
+                "and is scored on the next one. All positions are scored in one forward pass; the causal mask keeps "
+                "each prediction from seeing its own target.")
+    st.dataframe(teacher_forcing_table(teacher_forcing_rows(result, 12)), hide_index=True)
+    st.markdown("**Seed 001's example**: *<bos> package left hub <eos>* gives four shifted targets.")
+    seed_table, seed_loss = seed_teacher_forcing_table()
+    st.dataframe(seed_table, hide_index=True)
+    st.markdown(f"Mean cross-entropy: **{seed_loss:.3f}** nats.")
+    st.markdown("**Perplexity by hand**: the true tokens got probabilities 0.5, 0.5, 0.5 and 0.125.")
+    hand, loss, ppl, inverse_geo = seed_perplexity_table()
+    st.dataframe(hand, hide_index=True)
+    x, y, z = st.columns(3)
+    x.metric("Average loss", f"{loss:.4f}")
+    y.metric("Perplexity exp(loss)", f"{ppl:.4f}")
+    z.metric("1 / geometric mean of p", f"{inverse_geo:.4f}")
+    st.caption("About 2.83 equally likely options per step: the one bad prediction (0.125) drags the average up.")
+
+with tab_compare:
+    mode = st.radio("Compare", [TEXTS, MODELS], horizontal=True, key=state.PPL_COMPARE_MODE)
+    if mode == TEXTS:
+        columns, labels, results = st.columns(3), [], []
+        for i, (column, key, default) in enumerate(zip(columns, state.PPL_COMPARE_TEXTS,
+                                                       (FLUENT, SHUFFLED, RANDOM_CHARACTERS)), start=1):
+            other = column.text_area(f"Text {i}", default, key=key, height=120)
+            try:
+                scored = score(lm, other, add_bos, window, stride, label=f"text {i}")
+            except PerplexityError as error:
+                column.info(str(error))
+                continue
+            column.metric("Perplexity", f"{scored.perplexity:,.1f}")
+            column.markdown(surprisal_chips(scored, limit=200), unsafe_allow_html=True)
+            labels.append(f"Text {i}")
+            results.append(scored)
+        if results:
+            st.plotly_chart(comparison_figure(labels, results), key="perplexity.compare_texts")
+    else:
+        st.caption("Per-token perplexity depends on the tokenizer; bits per byte and word perplexity do not, "
+                   "so compare those across models. Models other than the bundled one need the network.")
+        choices = [name for name in PRESETS if name != lm.name]
+        if st.session_state.get(state.TRAINED_MODEL) is not None and lm.name != TRAINED_LABEL:
+            choices.insert(0, TRAINED_LABEL)
+        second_name = st.selectbox("Second model", choices, key=state.PPL_SECOND_MODEL)
+        if st.button("Score the text under both models", key="perplexity.score_models", type="primary"):
+            try:
+                second = (st.session_state[state.TRAINED_MODEL] if second_name == TRAINED_LABEL else load(second_name))
+                outcome = score(second, text, add_bos, min(window, second.context_length),
+                                min(stride, second.context_length), label=second_name)
+            except (ModelLoadError, PerplexityError) as error:
+                outcome = str(error)
+            st.session_state[state.PPL_MODEL_COMPARISON] = (second_name, text, outcome)
+        saved = st.session_state.get(state.PPL_MODEL_COMPARISON)
+        if saved and saved[1] == text and isinstance(saved[2], str):
+            st.error(f"Could not score with {saved[0]}: {saved[2]}")
+        elif saved and saved[1] == text:
+            pair = [(lm.name, result), (saved[2].model_name, saved[2])]
+            st.plotly_chart(comparison_figure([n for n, _ in pair], [r for _, r in pair]), key="perplexity.compare_models")
+            st.dataframe({"model": [n for n, _ in pair], "tokens scored": [r.scored_tokens for _, r in pair],
+                          "perplexity": [r.perplexity for _, r in pair], "bits per byte": [r.bits_per_byte for _, r in pair],
+                          "word perplexity": [r.word_perplexity for _, r in pair]}, hide_index=True)

@@ -1,0 +1,118 @@
+"""AppTest: the step-by-step generation page through app.py: step, pick a candidate, rewind, run to the end."""
+from __future__ import annotations
+
+import pytest
+
+from components import state
+from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs
+
+PAGE = "pages/generation.py"
+
+
+def stepper(at):
+    return at.session_state[state.GEN_STEPPER]
+
+
+def set_prompt(at, text):
+    at.text_area(key=state.GEN_PROMPT).set_value(text).run()
+    assert_clean(at)
+
+
+@pytest.fixture
+def at():
+    at = open_page(PAGE)
+    at.number_input(key=state.GEN_MAX_NEW).set_value(6).run()
+    assert_clean(at)
+    return at
+
+
+def test_page_shows_candidates_and_steps(at):
+    text = all_text(at)
+    assert "Step-by-step generation" in text and "Step 1: candidates for the next token" in text
+    bars = plotly_specs(at)[0]
+    assert any("all other tokens" in str(label) for label in bars["data"][0]["y"])
+    assert at.button(key="generation.pick.0") is not None
+    before = stepper(at)
+    assert before.steps == [] and before.cache_length == before.prompt_len  # prefill only
+
+    at.button(key="generation.step").click().run()
+    assert_clean(at)
+    st_ = stepper(at)
+    assert st_ is before and len(st_.steps) == 1  # the same session stepper, one step further
+    assert "Step 1 chose" in all_text(at) and "Step 2: candidates" in all_text(at)
+    assert st_.cache_length == st_.prompt_len + 1
+    timeline = at.dataframe[0].value
+    assert list(timeline["step"]) == [1] and timeline["cache length"][0] == st_.prompt_len + 1
+    assert "measured from the cache object" in all_text(at) and "(the same)" in all_text(at)
+
+
+def test_be_the_sampler_rewind_and_branch(at):
+    at.button(key="generation.step").click().run()
+    fourth = at.button(key="generation.pick.3")
+    dist = stepper(at).next_distribution()
+    at.button(key="generation.pick.3").click().run()
+    assert_clean(at)
+    last = stepper(at).steps[-1]
+    assert fourth is not None and last.chosen_by == "you" and last.rank == 4
+    assert last.token_id == dist.top_ids(4)[3]
+    assert "picked by you" in all_text(at)
+
+    at.number_input(key=state.GEN_REWIND_TO).set_value(1).run()
+    at.button(key="generation.rewind").click().run()
+    assert_clean(at)
+    st_ = stepper(at)
+    assert len(st_.steps) == 1 and st_.cache_length == st_.prompt_len + 1 and len(st_.branches) == 1
+    at.button(key="generation.branch.0").click().run()
+    assert_clean(at)
+    assert stepper(at).steps[-1].token_id == last.token_id
+
+
+def test_run_to_the_end_says_why_it_stopped(at):
+    at.button(key="generation.run_all").click().run()
+    assert_clean(at)
+    st_ = stepper(at)
+    assert st_.finished and 1 <= len(st_.steps) <= 6
+    assert any("Stopped:" in s.value for s in at.success)
+    assert len(at.dataframe[0].value) == len(st_.steps)
+    assert len(plotly_specs(at)) >= 3  # probability/entropy, cache, time per step (+ past-step bars)
+    assert at.button(key="generation.step").disabled
+
+
+def test_chat_mode_answers_and_no_cache_switch(at):
+    at.radio(key=state.GEN_CHAT).set_value("Chat (the tokenizer's chat template)").run()
+    set_prompt(at, "What is the capital of France?")
+    at.slider(key=state.GEN_TEMPERATURE).set_value(0.0).run()
+    at.toggle(key=state.GEN_NO_CACHE).set_value(True).run()
+    at.button(key="generation.run_all").click().run()
+    assert_clean(at)
+    st_ = stepper(at)
+    assert st_.chat and "Paris" in st_.text
+    assert all(not s.used_cache and s.cache_length == 0 for s in st_.steps)
+    assert set(at.dataframe[0].value["KV cache"]) == {"off"}
+
+
+def test_bad_input_gives_messages_not_tracebacks(at):
+    set_prompt(at, "   ")
+    assert any("Type a prompt first" in i.value for i in at.info)
+    set_prompt(at, "<script>alert(1)</script> The package left the")
+    at.text_input(key=state.GEN_STOP_STRINGS).set_value("  |").run()
+    at.number_input(key=state.GEN_MAX_NEW).set_value(100_000).run()
+    assert_clean(at)
+    text = all_text(at)
+    assert "Ignored 1 empty or whitespace-only stop string" in text and "Max new tokens capped" in text
+    html = "".join(m.value for m in at.markdown if "nte-generation" in m.value)
+    assert "&lt;script&gt;" in html and "<script>" not in html
+
+
+def test_state_survives_navigation_and_sessions_are_separate(at):
+    at.radio(key=state.GEN_CHAT).set_value("Chat (the tokenizer's chat template)").run()
+    at.button(key="generation.step").click().run()
+    at.button(key="generation.step").click().run()
+    mine = stepper(at)
+    at.switch_page("pages/next_token.py").run()
+    assert_clean(at)
+    at.switch_page(PAGE).run()
+    assert_clean(at)
+    assert stepper(at) is mine and len(mine.steps) == 2 and mine.chat  # settings and steps kept
+    other = open_page(PAGE)
+    assert stepper(other) is not mine and stepper(other).steps == []

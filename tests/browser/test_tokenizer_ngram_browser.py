@@ -1,0 +1,46 @@
+"""Real browser: the tokenizer page shows chips for typed text and trains a BPE; the n-gram page shows seed 001's bars."""
+import pytest
+
+from tests.browser.helpers import screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+CHART = '[data-testid="stPlotlyChart"]'
+
+
+def test_tokenizer_page(page):
+    page.goto(page.app_url + "/tokenizer")
+    wait_for_app(page)
+    box = page.get_by_label("Text to tokenize")
+    box.fill("Hello <b>world</b> 東京 📦")
+    box.press("Control+Enter")
+    wait_for_app(page)
+    chips = page.locator(".nte-chip")
+    assert chips.count() > 5
+    texts = chips.all_inner_texts()
+    assert "␣<" in texts and "</" in texts  # the tag's pieces are shown as text
+    assert page.locator("b", has_text="world").count() == 0  # the tag was not rendered as HTML
+    screenshot(page, "tokenizer_tokens")
+    page.get_by_role("tab", name="Train your own BPE").click()
+    page.wait_for_selector(CHART)
+    assert "Bigger vocabulary" in page.locator(CHART).first.inner_text()
+    screenshot(page, "tokenizer_bpe")
+    page.get_by_role("tab", name="Chat template").click()
+    page.wait_for_timeout(500)
+    assert page.get_by_text("<|im_start|>assistant", exact=False).count() > 0
+    screenshot(page, "tokenizer_chat")
+    assert not page.dialogs
+
+
+def test_ngram_page(page):
+    page.goto(page.app_url + "/ngram")
+    wait_for_app(page)
+    page.wait_for_selector(CHART)
+    chart = page.locator(CHART).first.inner_text()
+    assert "warehouse" in chart and "0.500" in chart and "0.333" in chart and "0.167" in chart
+    assert page.get_by_text("P(warehouse | left) = 3/6 = 0.500").count() == 1
+    screenshot(page, "ngram_default")
+    page.get_by_text("Add-k smoothing").click()
+    wait_for_app(page)
+    page.wait_for_function("sel => document.querySelector(sel).innerText.includes('smoothed')", arg=CHART, timeout=60_000)
+    screenshot(page, "ngram_smoothed")
+    assert not page.dialogs
