@@ -204,7 +204,8 @@ def rank_chart(ranks: Sequence[int], probs: Sequence[float], stage_names: Sequen
         customdata=[float(p) for p in probs],
         hovertemplate="%{x}<br>rank %{y:,}<br>probability %{customdata:.2%}<extra></extra>",
     ))
-    fig.update_yaxes(type="log", autorange="reversed", title="rank (1 = top token)", gridcolor="#eee")
+    fig.update_yaxes(type="log", autorange="reversed", title="rank (1 = top token)", gridcolor="#eee", dtick=1,
+                     tickformat=",d")
     fig.update_xaxes(type="category", tickangle=-60, automargin=True)
     return _layout(fig, f"Rank of the final prediction {token} at each layer", 380).update_layout(plot_bgcolor="white")
 

@@ -1,6 +1,7 @@
 """Plotly figure builders. Each takes plain data and returns a go.Figure; pages only display them."""
 from __future__ import annotations
 
+import html
 from typing import Sequence
 
 import numpy as np
@@ -14,13 +15,18 @@ CUT_COLOUR = "#e9ecef"
 FONT = dict(family="sans-serif", size=14)
 
 
+def plotly_text(text: str) -> str:
+    """Plotly renders a subset of HTML in labels (<b>, <a href>, ...): escape token text so it stays text."""
+    return html.escape(str(text), quote=False)
+
+
 def _label(row: pd.Series) -> str:
-    return f"{int(row['rank'])}. {row['token']}" if row["rank"] else str(row["token"])
+    return plotly_text(f"{int(row['rank'])}. {row['token']}" if row["rank"] else row["token"])
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
-        title=dict(text=title, x=0, font=dict(size=16)),
+        title=dict(text=plotly_text(title), x=0, font=dict(size=16)),
         height=height,
         margin=dict(l=10, r=30, t=60, b=40),
         font=FONT,
@@ -73,7 +79,7 @@ def temperature_panels(tokens: Sequence[str], probs: np.ndarray, temperatures: S
         temperatures: K temperatures.
         other: (K,) probability of every token not listed, or None when the tokens are the whole vocabulary.
     """
-    labels = list(tokens) + (["all other tokens"] if other is not None else [])
+    labels = [plotly_text(t) for t in tokens] + (["all other tokens"] if other is not None else [])
     fig = make_subplots(rows=1, cols=len(temperatures), shared_yaxes=True,
                         subplot_titles=[("T = 0 (greedy)" if t == 0 else f"T = {t:g}") for t in temperatures])
     for k, t in enumerate(temperatures):

@@ -99,14 +99,13 @@ ATT_HIDE_SINK = "attention.hide_sink"
 ATT_METRIC = "attention.metric"
 ATT_OVERVIEW = "attention.overview"      # the layers x heads chart (click a head to open it)
 ATT_QUERY = "attention.query"
+ATT_GRID = "attention.grid_show"
 ATT_GEN_SHOW = "attention.generation_show"
 ATT_GEN_TOKENS = "attention.generation_tokens"
-ATT_GEN_SOURCE = "attention.generation_source"
 ATT_STEPPER = "generation.stepper"  # owned by the generation page; read here only (all_ids, prompt_len)
 
 # Layer-by-layer (logit lens) page.
 LENS_PROMPT = "lens.prompt"
-LENS_TOP_N = "lens.top_n"
 LENS_EVERY_POSITION = "lens.every_position"
 LENS_POSITION = "lens.position"
 
@@ -142,3 +141,23 @@ PPL_COMPARE_MODE = "perplexity.compare_mode"
 PPL_COMPARE_TEXTS = ("perplexity.compare_1", "perplexity.compare_2", "perplexity.compare_3")
 PPL_SECOND_MODEL = "perplexity.second_model"
 PPL_MODEL_COMPARISON = "perplexity.model_comparison"  # (second model name, text, result or error message)
+
+# Train page.
+TRAIN_SOURCE = "train.source"                # built-in corpus picker (its callback fills TRAIN_CORPUS)
+TRAIN_CORPUS = "train.corpus"                # the corpus text being trained on (editable)
+TRAIN_UPLOAD = "train.upload"                # .txt uploader (its callback fills TRAIN_CORPUS)
+TRAIN_KIND = "train.tokenizer"               # "char" or "word"
+TRAIN_LAYERS = "train.layers"
+TRAIN_HEADS = "train.heads"
+TRAIN_WIDTH = "train.width"
+TRAIN_CONTEXT = "train.context"
+TRAIN_LR = "train.learning_rate"
+TRAIN_STEPS = "train.steps"
+TRAIN_BATCH = "train.batch_size"
+TRAIN_SEED = "train.seed"
+TRAIN_TRAINER = "train.trainer"              # this session's core.training.Trainer (running or finished)
+TRAIN_PUBLISHED = "train.published"          # run number of the trainer whose model joined the picker
+TRAIN_RUNS = "train.runs"                    # how many models this session has trained or uploaded (unique names)
+TRAIN_SECONDS_USED = "train.seconds_used"    # training seconds this session has spent (per-session budget)
+TRAIN_MESSAGE = "train.message"              # a refusal or error left by a callback for the next run
+TRAIN_MODEL_UPLOAD = "train.model_upload"    # uploaded model zip (its callback loads it)

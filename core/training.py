@@ -525,3 +525,23 @@ the teacher reads a new book to the children.
 the dog barks at the ducks on the river.
 the bell rings at noon and the village eats lunch.
 """
+
+
+def corpus_from_bytes(data: bytes) -> tuple[str, str]:
+    """Text of an uploaded .txt file and a note ("" or why it was cut). Raises TrainingError for non-text.
+
+    Windows line ends become newlines; text beyond MAX_CORPUS_CHARS is cut off.
+    """
+    if b"\x00" in data[:4096]:
+        raise TrainingError("That file looks binary, not text. Upload a plain .txt file.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise TrainingError("That file is not UTF-8 text. Save it as UTF-8 and upload it again.") from error
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise TrainingError("That file is empty.")
+    if len(text) > MAX_CORPUS_CHARS:
+        return text[:MAX_CORPUS_CHARS], (f"The file has {len(text):,} characters; only the first "
+                                         f"{MAX_CORPUS_CHARS:,} are used.")
+    return text, ""

@@ -103,7 +103,8 @@ else:
     st.plotly_chart(query_bars(shown[query], maps.tokens, query, key_offset=offset,
                                title=f"Attention of {query} {maps.tokens[query]} in {name}"), key="attention.query_bars")
 
-with st.expander(f"Every head of layer {layer} side by side", expanded=False):
+if st.toggle(f"Every head of layer {layer} side by side", value=T <= 48, key=state.ATT_GRID,
+             help="Draws one map per head; off by default for long prompts."):
     groups = [maps.kv_group(h) for h in range(H)] if maps.kv_heads < H else None
     st.plotly_chart(head_grid(maps.weights[layer], maps.tokens, title=f"Layer {layer}: all {H} heads", kv_groups=groups),
                     key="attention.grid")

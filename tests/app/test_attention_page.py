@@ -132,3 +132,17 @@ def test_model_without_attentions_gets_a_clear_message(bundled_lm):
     at.selectbox(key=state.MODEL_CHOICE).set_value(TRAINED_LABEL).run()
     assert_clean(at)
     assert any("eager" in e.value for e in at.error)
+
+
+def test_generation_uses_the_generation_pages_stepper(bundled_lm):
+    from types import SimpleNamespace
+
+    ids = bundled_lm.tokenizer("The capital of France is Paris. It is", add_special_tokens=False)["input_ids"]
+    at = open_page(PAGE)
+    at.session_state[state.ATT_STEPPER] = SimpleNamespace(lm=SimpleNamespace(name=bundled_lm.name), all_ids=ids,
+                                                          prompt_len=5)
+    at.toggle(key=state.ATT_GEN_SHOW).set_value(True).run()
+    assert_clean(at)
+    assert f"Using the {len(ids) - 5} tokens generated" in all_text(at)
+    spec = [s for s in plotly_specs(at) if "generation steps" in s["layout"]["title"]["text"]][0]
+    assert len(spec["data"][0]["z"]) == len(ids) - 5

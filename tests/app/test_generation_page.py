@@ -99,7 +99,7 @@ def test_bad_input_gives_messages_not_tracebacks(at):
     at.number_input(key=state.GEN_MAX_NEW).set_value(100_000).run()
     assert_clean(at)
     text = all_text(at)
-    assert "Ignored 1 empty or whitespace-only stop string" in text and "Max new tokens capped" in text
+    assert "Ignored 2 empty or whitespace-only stop string" in text and "Max new tokens capped" in text
     html = "".join(m.value for m in at.markdown if "nte-generation" in m.value)
     assert "&lt;script&gt;" in html and "<script>" not in html
 

@@ -1,7 +1,7 @@
 """Real browser: the tokenizer page shows chips for typed text and trains a BPE; the n-gram page shows seed 001's bars."""
 import pytest
 
-from tests.browser.helpers import screenshot, wait_for_app
+from tests.browser.helpers import ARTIFACTS, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 CHART = '[data-testid="stPlotlyChart"]'
@@ -26,10 +26,18 @@ def test_tokenizer_page(page):
     sweep.wait_for(timeout=60_000)
     assert "tokens per word" in sweep.inner_text()
     screenshot(page, "tokenizer_bpe")
+    sweep.screenshot(path=str(ARTIFACTS / "tokenizer_bpe_sweep.png"))
+    page.get_by_role("tab", name="Compare tokenizers").click()
+    languages = page.locator(CHART).filter(has_text="The same sentence")
+    languages.wait_for(timeout=60_000)
+    assert "Hindi" in languages.inner_text()
+    languages.screenshot(path=str(ARTIFACTS / "tokenizer_languages.png"))
     page.get_by_role("tab", name="Chat template").click()
     page.wait_for_timeout(500)
-    assert page.get_by_text("<|im_start|>assistant", exact=False).count() > 0
-    screenshot(page, "tokenizer_chat")
+    code = page.locator('[data-testid="stCode"]').first
+    code.wait_for(timeout=30_000)
+    assert "<|im_start|>assistant" in code.inner_text()
+    page.locator('[data-testid="stTabs"]').screenshot(path=str(ARTIFACTS / "tokenizer_chat.png"))
     assert not page.dialogs
 
 
@@ -41,8 +49,11 @@ def test_ngram_page(page):
     assert "warehouse" in chart and "0.500" in chart and "0.333" in chart and "0.167" in chart
     assert page.get_by_text("P(warehouse | left) = 3/6 = 0.500").count() == 1
     screenshot(page, "ngram_default")
-    page.get_by_text("Add-k smoothing").click()
+    page.get_by_text("Add-k smoothing", exact=True).click()
     wait_for_app(page)
     page.wait_for_function("sel => document.querySelector(sel).innerText.includes('smoothed')", arg=CHART, timeout=60_000)
     screenshot(page, "ngram_smoothed")
+    perplexity = page.locator(CHART).filter(has_text="held-out")
+    assert "∞" not in perplexity.inner_text()
+    perplexity.screenshot(path=str(ARTIFACTS / "ngram_perplexity.png"))
     assert not page.dialogs

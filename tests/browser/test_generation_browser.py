@@ -1,0 +1,43 @@
+"""Real browser: the generation page steps three times and three tokens appear; a run streams tokens in."""
+import pytest
+
+from tests.browser.helpers import screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+CHIPS = ".nte-generation .nte-chip"
+
+
+def chip_count(tab) -> int:
+    return tab.locator(CHIPS).count()
+
+
+def test_generation_page_steps_and_runs(page):
+    page.goto(page.app_url + "/generation")
+    wait_for_app(page)
+    page.wait_for_selector('[data-testid="stPlotlyChart"]', timeout=120_000)
+    assert chip_count(page) == 0
+    step = page.get_by_role("button", name="Step", exact=True)
+    for n in (1, 2, 3):
+        step.click()
+        page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length === n", arg=[CHIPS, n],
+                               timeout=120_000)
+        wait_for_app(page)
+    texts = page.locator(CHIPS).all_inner_texts()
+    assert len(texts) == 3 and all(t for t in texts)
+    assert "Step 3 chose" in page.inner_text("body") and "Step 4: candidates for the next token" in page.inner_text("body")
+    screenshot(page, "generation_three_steps")
+
+    # Be the sampler: the second candidate button becomes step 4, chosen by "you".
+    page.locator(".st-key-generation-pick-1 button").click()
+    page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length === n", arg=[CHIPS, 4], timeout=120_000)
+    wait_for_app(page)
+    assert "picked by you" in page.inner_text("body")
+
+    # Run 10 more steps: tokens stream in while the script runs, then the page settles with 14 (or an early stop).
+    page.get_by_role("button", name="Run 10 steps").click()
+    page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length > n", arg=[CHIPS, 4], timeout=120_000)
+    wait_for_app(page)
+    count = chip_count(page)
+    assert 5 <= count <= 14
+    screenshot(page, "generation_after_run")
+    assert not page.dialogs
