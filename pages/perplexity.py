@@ -52,7 +52,6 @@ st.title("Perplexity")
 st.caption("Teacher forcing: the model reads your text and, at every position, gives a probability to the token "
            "that really comes next. The loss is -ln p; perplexity is exp(mean loss), the number of equally "
            "likely tokens the model behaves as if it were choosing between. Lower is better.")
-print("BTN0", st.button("dbg", key="perplexity.dbg"), file=__import__("sys").stderr)
 lm = current_model()
 st.session_state.setdefault(state.PPL_TEXT, FLUENT)
 

@@ -69,7 +69,7 @@ def test_sampling_notes():
 def test_plotly_labels_and_titles_escape_html():
     dist = toy_distribution(["<a href='https://x'>x</a>", "<b>b</b>"], [1.0, 0.0])
     fig = probability_bars(candidate_table(dist, 2), title="<i>t</i>")
-    assert "<a href" not in "".join(fig.data[0].y) and "&lt;a href" in fig.data[0].y[0]
+    assert "<a href" not in "".join(fig.data[0].y) and "&lt;a␣href" in fig.data[0].y[0]
     assert "<i>" not in fig.layout.title.text
     panels = temperature_panels(["<b>b</b>"], np.array([[1.0]]), [1.0])
     assert panels.data[0].y[0] == "&lt;b&gt;b&lt;/b&gt;"
