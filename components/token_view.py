@@ -70,11 +70,12 @@ def sweep_chart(rows: Sequence[SweepRow]) -> go.Figure:
     """Tokens per word of one text against the trained vocabulary size."""
     fig = go.Figure()
     fig.add_scatter(x=[r.trained for r in rows], y=[r.tokens_per_word for r in rows], mode="lines+markers+text",
-                    text=[f"{r.tokens} tokens" for r in rows], textposition="top right", line=dict(color=SAMPLING_COLOUR, width=3),
+                    text=[f"{r.tokens} tokens" for r in rows], textposition="top center", cliponaxis=False,
+                    line=dict(color=SAMPLING_COLOUR, width=3),
                     marker=dict(size=10), hovertemplate="vocabulary %{x}<br>%{y:.2f} tokens per word<extra></extra>",
                     name="tokens per word")
     fig.update_xaxes(title="vocabulary size of the trained BPE", type="log", gridcolor="#eee")
-    fig.update_yaxes(title="tokens per word", rangemode="tozero", gridcolor="#eee")
+    fig.update_yaxes(title="tokens per word", gridcolor="#eee", range=[0, max([r.tokens_per_word for r in rows] + [1]) * 1.3])
     return _layout(fig, "Bigger vocabulary, fewer tokens per word", 340)
 
 

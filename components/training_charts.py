@@ -1,4 +1,4 @@
-"""Figures and tables for the training page: the live loss curve and the samples seen during training."""
+"""The training page's live view: loss curve, samples seen during training, and the panel redrawn between chunks."""
 from __future__ import annotations
 
 import math
@@ -6,6 +6,7 @@ from typing import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+import streamlit as st
 
 from components.charts import FONT
 
@@ -57,3 +58,31 @@ def samples_frame(samples: Sequence[tuple[int, str, str, str]]) -> pd.DataFrame:
     rows = [{"step": s[0], "prompt": show(s[1]), "greedy": show(s[2]), "sampled (temperature 1)": show(s[3])}
             for s in reversed(list(samples))]
     return pd.DataFrame(rows, columns=["step", "prompt", "greedy", "sampled (temperature 1)"])
+
+
+def loss_note(vocab_size: int) -> str:
+    """How to read the loss curve (seed 003: training starts near ln V)."""
+    return (f"Dashed line: ln({vocab_size}) = {math.log(vocab_size):.2f} nats, the loss of a uniform guess, where an "
+            "untrained model starts. A loss of 1.0 means the true next token gets e⁻¹ ≈ 37% probability on average. "
+            "Greedy samples take the top token each time; sampled ones draw at random.")
+
+
+def draw_training(trainer, slots) -> None:
+    """Redraw progress, numbers, loss curve and samples of a ``core.training.Trainer`` into four ``st.empty``
+    slots (called between chunks of steps, and once more when training has finished)."""
+    progress, numbers, chart, table = slots
+    planned = trainer.settings.steps
+    progress.progress(min(1.0, trainer.step / planned), text=f"Step {trainer.step:,} of {planned:,}")
+    step, train_loss, heldout = trainer.evals[-1]
+    with numbers.container():
+        cols = st.columns(5)
+        cols[0].metric("Training-text loss", f"{train_loss:.3f}", help=f"nats per token, at step {step}")
+        cols[1].metric("Held-out loss", "none" if heldout is None else f"{heldout:.3f}",
+                       help="On the held-out end of the corpus, never trained on.")
+        cols[2].metric("Elapsed", f"{trainer.elapsed:.1f} s")
+        cols[3].metric("Tokens per second", f"{trainer.tokens_per_second:,.0f}")
+        cols[4].metric("Parameters", f"{trainer.parameters:,}")
+    x_end = max(1, trainer.step) if trainer.finished else planned
+    chart.plotly_chart(loss_curve(trainer.losses, trainer.evals, trainer.vocab_size, x_end),
+                       key=f"train.chart.{trainer.step}")
+    table.dataframe(samples_frame(trainer.samples), hide_index=True, width="stretch")

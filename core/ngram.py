@@ -6,8 +6,9 @@ Pure Python and numpy; only ``neural_perplexity`` (the bridge to the neural mode
 from __future__ import annotations
 
 import math
+from itertools import repeat
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -186,15 +187,16 @@ def count_ngrams(sentences: Sequence[Sequence[str]], n: int) -> NGramModel:
     sentences = tuple(tuple(s) for s in sentences if s)
     if not sentences:
         raise CorpusError("The corpus has no words.")
-    counts: dict[Context, Counter] = {}
+    counts: defaultdict[Context, Counter] = defaultdict(Counter)
     seen: dict[str, None] = {}
     for words in sentences:
+        seen.update(dict.fromkeys(words))
         tokens = pad(words, n)
-        for w in words:
-            seen.setdefault(w, None)
-        for i in range(n - 1, len(tokens)):
-            counts.setdefault(tuple(tokens[i - n + 1:i]), Counter())[tokens[i]] += 1
-    return NGramModel(n=n, counts=counts, vocab=tuple(seen) + (EOS, UNK), sentences=sentences)
+        # the context of tokens[i] is tokens[i - n + 1 : i]; zip builds all of them without slicing per event
+        contexts = zip(*(tokens[j:] for j in range(n - 1))) if n > 1 else repeat(())
+        for context, token in zip(contexts, tokens[n - 1:]):
+            counts[context][token] += 1
+    return NGramModel(n=n, counts=dict(counts), vocab=tuple(seen) + (EOS, UNK), sentences=sentences)
 
 
 def corpus_notes(model: NGramModel) -> list[str]:

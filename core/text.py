@@ -24,8 +24,8 @@ def clean_prompt(text: str | None, *, max_chars: int = MAX_PROMPT_CHARS) -> str:
     if len(text) > max_chars:
         raise PromptError(f"That prompt has {len(text):,} characters; the limit here is {max_chars:,}.")
     text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
-    if not text.strip():
-        raise PromptError("That prompt holds only invisible characters.")
+    if all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
+        raise PromptError("That prompt holds only invisible characters (spaces, zero-width or control characters).")
     return text
 
 

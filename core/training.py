@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -299,6 +300,8 @@ class Trainer:
                                            betas=(0.9, 0.95), weight_decay=self.settings.weight_decay)
         self.generator = torch.Generator().manual_seed(self.settings.seed)
         self._stop_requested = False
+        # Streamlit may start a session's next script run before the interrupted one has returned: one chunk at a time.
+        self._lock = threading.RLock()
         with one_thread():
             self._evaluate()
 
@@ -331,12 +334,13 @@ class Trainer:
 
     def train_steps(self, k: int) -> None:
         """Run up to ``k`` optimiser steps; stop early when asked, out of steps or time, or the loss is NaN."""
-        if self.finished:
-            return
-        if self.settings.one_thread:
-            with one_thread():
-                return self._train_steps(k)
-        return self._train_steps(k)
+        with self._lock:
+            if self.finished:
+                return
+            if self.settings.one_thread:
+                with one_thread():
+                    return self._train_steps(k)
+            return self._train_steps(k)
 
     def _train_steps(self, k: int) -> None:
         self.status = "training"
@@ -404,8 +408,9 @@ class Trainer:
 
     def loaded_model(self, name: str) -> LoadedModel:
         """The trained model as a LoadedModel (eval mode, no grads) for every page; ends training."""
-        if not self.finished:
-            self._finish("stopped", f"Stopped at step {self.step:,} of {self.settings.steps:,}.")
+        with self._lock:
+            if not self.finished:
+                self._finish("stopped", f"Stopped at step {self.step:,} of {self.settings.steps:,}.")
         lm = wrap_model(self.model, self.tokenizer, name, "trained in this session")
         lm.extras.update(tokenizer_kind=self.kind, steps=self.step, final_loss=self.final_loss())
         return lm

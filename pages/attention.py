@@ -134,10 +134,12 @@ if st.toggle("Show attention during generation", key=state.ATT_GEN_SHOW):
     if new <= 0:
         st.info("No generated tokens fit in the window to show.")
     else:
-        rows = gen.head(layer, head)[gen.prompt_len:]  # (new, T): one row per generated token
+        full = gen.head(layer, head)  # (T, T)
+        rows = (without_first_key(full) if hide_sink else full)[gen.prompt_len:]  # (new, T): one row per new token
         generated_text = "".join(gen.tokens[gen.prompt_len:])
         st.markdown(f"Generated: **{md_escape(generated_text)}**")
         st.plotly_chart(head_heatmap(rows, gen.tokens, title=f"Rows added by {new} generation steps · {name}",
-                                     row_start=gen.prompt_len, boundary=gen.prompt_len), key="attention.generation")
+                                     row_start=gen.prompt_len, boundary=gen.prompt_len, key_offset=int(hide_sink)),
+                        key="attention.generation")
         st.caption(f"Row by row the staircase grows one column per step: the cache held {gen.prompt_len} keys after "
                    f"the prompt and {gen.length} after the last generated token.")

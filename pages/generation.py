@@ -31,17 +31,9 @@ def act(action: str, *args) -> None:
         st.session_state[state.GEN_MESSAGE] = str(error)
 
 
-def rewind() -> None:
-    act("rewind", int(st.session_state.get(state.GEN_REWIND_TO, 0)))
-
-
-def request_run(n: int | None) -> None:
+def request_run(n: int) -> None:
     """Run-button callback: remember how many steps to take; the page body takes them, showing each token."""
-    st.session_state[state.GEN_RUN_PENDING] = n if n is not None else 10**9
-
-
-def reset() -> None:
-    st.session_state.pop(state.GEN_STEPPER, None)
+    st.session_state[state.GEN_RUN_PENDING] = n
 
 
 def clamp(key: str, high: int) -> None:
@@ -95,8 +87,8 @@ b1, b2, b3, b4, b5 = st.columns([1, 1, 1.2, 1.2, 1], vertical_alignment="bottom"
 b1.button("Step", type="primary", on_click=act, args=("step",), disabled=finished, key="generation.step")
 run_n = b2.number_input("Steps to run", 1, 500, 10, key=state.GEN_RUN_N)
 b3.button(f"Run {run_n} steps", on_click=request_run, args=(int(run_n),), disabled=finished, key="generation.run")
-b4.button("Run to the end", on_click=request_run, args=(None,), disabled=finished, key="generation.run_all")
-b5.button("Reset", on_click=reset, key="generation.reset")
+b4.button("Run to the end", on_click=request_run, args=(10**9,), disabled=finished, key="generation.run_all")
+b5.button("Reset", on_click=lambda: st.session_state.pop(state.GEN_STEPPER, None), key="generation.reset")
 stop_slot = st.empty()
 
 st.subheader("The text so far")
@@ -166,7 +158,7 @@ if steps:
     clamp(state.GEN_REWIND_TO, len(steps))
     r1.number_input("Rewind to just after step", 0, len(steps), max(0, len(steps) - 1), key=state.GEN_REWIND_TO,
                     help="0 goes back to the prompt. The steps you drop are kept as a branch.")
-    r2.button("Rewind", on_click=rewind, key="generation.rewind")
+    r2.button("Rewind", on_click=lambda: act("rewind", int(st.session_state[state.GEN_REWIND_TO])), key="generation.rewind")
     with st.expander("Candidates at an earlier step"):
         clamp(state.GEN_VIEW_STEP, len(steps))
         shown = st.number_input("Step", 1, len(steps), len(steps), key=state.GEN_VIEW_STEP)

@@ -110,7 +110,8 @@ if score.zero_tokens:
 st.caption("Perplexity = exp(mean −ln P) over the sentence's words: the effective number of equally likely choices "
            "per word. Both models are scored on the same words (total −ln P divided by the number of words), because "
            "the neural model's tokens are not words. The counts know only this corpus; the neural model knows English "
-           "in general. Seed 001's bridge: replace the count table with embeddings and a small network "
+           "in general, so on this corpus's own kind of sentence the counts can win; try an ordinary English sentence "
+           "(the counts give an unseen word 0 without smoothing). Seed 001's bridge: replace the count table with embeddings and a small network "
            "(a neural n-gram), then with a Transformer that reads the whole context.")
 with st.expander("Word by word", expanded=False):
     st.dataframe(score_table(score.tokens, score.contexts, score.probs), hide_index=True)

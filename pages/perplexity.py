@@ -34,6 +34,11 @@ def use_upload():
         st.session_state[state.PPL_MESSAGE] = f"{upload.name}: {error}"
 
 
+def request_comparison(name, text):
+    """Button callback: ask for the second model's score (computed in the script run, with its progress bar)."""
+    st.session_state[state.PPL_MODEL_COMPARISON] = (name, text, None)
+
+
 def score(lm, text, add_bos, window, stride, label="the text"):
     """core.perplexity, memoised per session, with a progress bar while the windows run."""
     def compute():
@@ -93,7 +98,7 @@ if result.start_token:
     note = (" SmolLM2 was trained on documents that each follow this separator; its tokenizer's nominal BOS, "
             f"{md_escape('<|im_start|>')}, opens a chat turn and is followed by a role name, a poor start for plain "
             "text." if lm.name == DEFAULT_MODEL else "")
-    st.caption(f"Start token: **{md_escape(result.start_token)}**.{note}")
+    st.caption(f"Start token: {md_escape(result.start_token)}.{note}")
 if result.windows > 1:
     st.caption(f"{result.windows} windows of up to {result.max_length:,} tokens, stride {result.stride:,}.")
 
@@ -155,14 +160,17 @@ with tab_compare:
         if st.session_state.get(state.TRAINED_MODEL) is not None and lm.name != TRAINED_LABEL:
             choices.insert(0, TRAINED_LABEL)
         second_name = st.selectbox("Second model", choices, key=state.PPL_SECOND_MODEL)
-        if st.button("Score the text under both models", key="perplexity.score_models", type="primary"):
+        st.button("Score the text under both models", key="perplexity.score_models", type="primary",
+                  on_click=request_comparison, args=(second_name, text))
+        saved = st.session_state.get(state.PPL_MODEL_COMPARISON)
+        if saved and saved[1] == text and saved[2] is None:
             try:
-                second = (st.session_state[state.TRAINED_MODEL] if second_name == TRAINED_LABEL else load(second_name))
+                second = st.session_state[state.TRAINED_MODEL] if saved[0] == TRAINED_LABEL else load(saved[0])
                 outcome = score(second, text, add_bos, min(window, second.context_length),
-                                min(stride, second.context_length), label=second_name)
+                                min(stride, second.context_length), label=saved[0])
             except (ModelLoadError, PerplexityError) as error:
                 outcome = str(error)
-            st.session_state[state.PPL_MODEL_COMPARISON] = (second_name, text, outcome)
+            st.session_state[state.PPL_MODEL_COMPARISON] = (saved[0], text, outcome)
         saved = st.session_state.get(state.PPL_MODEL_COMPARISON)
         if saved and saved[1] == text and isinstance(saved[2], str):
             st.error(f"Could not score with {saved[0]}: {saved[2]}")

@@ -147,5 +147,5 @@ with vocab_tab:
     st.dataframe(pd.DataFrame(vocab_rows, columns=["model", "vocabulary size", "source"]), hide_index=True)
     embedding = lm.facts.vocab_size * lm.facts.hidden_size
     st.caption(f"Each vocabulary entry is one row of the embedding table: {lm.facts.vocab_size:,} tokens × "
-               f"{lm.facts.hidden_size:,} numbers = {embedding / 1e6:,.1f} M parameters in {md_escape(lm.name)}'s "
-               f"({embedding / lm.facts.parameters:.0%} of the model).")
+               f"{lm.facts.hidden_size:,} numbers = {embedding / 1e6:,.1f} M parameters, "
+               f"{embedding / lm.facts.parameters:.0%} of {md_escape(lm.name)}'s weights.")

@@ -13,7 +13,7 @@ from components.memo import session_memo
 from components.model_picker import TRAINED_LABEL
 from components.navigation import ROOT, available_pages
 from components.tokens import md_escape
-from components.training_charts import loss_curve, samples_frame
+from components.training_charts import draw_training, loss_note
 from core.model_io import ModelFileError, load_model_zip, save_model_zip
 from core.tiny_tokenizers import KINDS, TokenizerError, make_tokenizer
 from core.training import (LIMITS, MAX_CORPUS_CHARS, MAX_PARAMS, MAX_SECONDS, MAX_STEPS, TOY_CORPUS, VILLAGE_CORPUS,
@@ -40,9 +40,9 @@ def use_upload():
     if upload is not None:
         try:
             ss[state.TRAIN_CORPUS], note = corpus_from_bytes(upload.getvalue())
-            ss[state.TRAIN_MESSAGE] = ("info", note) if note else None
+            ss[state.TRAIN_MESSAGE] = ("corpus", "info", note) if note else None
         except TrainingError as error:
-            ss[state.TRAIN_MESSAGE] = ("error", f"{md_escape(upload.name)}: {error}")
+            ss[state.TRAIN_MESSAGE] = ("corpus", "error", f"{md_escape(upload.name)}: {error}")
 
 
 def next_name(what: str) -> str:
@@ -63,7 +63,7 @@ def start():
         ss[state.TRAIN_SECONDS_USED] = ss.get(state.TRAIN_SECONDS_USED, 0.0) + previous.elapsed
     remaining = SESSION_SECONDS - ss.get(state.TRAIN_SECONDS_USED, 0.0)
     if remaining < 1:
-        ss[state.TRAIN_MESSAGE] = ("error", f"This session has used its {SESSION_SECONDS / 60:.0f} minutes of "
+        ss[state.TRAIN_MESSAGE] = ("train", "error", f"This session has used its {SESSION_SECONDS / 60:.0f} minutes of "
                                             "training. Your last model stays in the model picker.")
         return
     size = ModelSize(ss[state.TRAIN_LAYERS], ss[state.TRAIN_HEADS], ss[state.TRAIN_WIDTH], ss[state.TRAIN_CONTEXT])
@@ -74,7 +74,7 @@ def start():
         ss[state.TRAIN_TRAINER] = Trainer(ss[state.TRAIN_CORPUS], ss[state.TRAIN_KIND], size, settings)
         ss[state.TRAIN_MESSAGE] = None
     except (TrainingError, TokenizerError) as error:
-        ss[state.TRAIN_MESSAGE] = ("error", str(error))
+        ss[state.TRAIN_MESSAGE] = ("train", "error", str(error))
 
 
 def stop():
@@ -88,27 +88,16 @@ def use_model_upload():
         label = re.sub(r"[^A-Za-z0-9._ -]", "", upload.name)[:40] or "model"
         try:
             join_picker(load_model_zip(upload.getvalue(), next_name(f"uploaded model {label}")))
-            ss[state.TRAIN_MESSAGE] = ("success", f"Loaded **{label}**: it is now the model in use on every page.")
+            ss[state.TRAIN_MESSAGE] = ("model", "success", f"Loaded **{label}**: it is now the model in use on every page.")
         except ModelFileError as error:
-            ss[state.TRAIN_MESSAGE] = ("error", f"{md_escape(upload.name)}: {error} Nothing was loaded.")
+            ss[state.TRAIN_MESSAGE] = ("model", "error", f"{md_escape(upload.name)}: {error} Nothing was loaded.")
 
 
-def show(trainer, slots):
-    """Redraw progress, numbers, loss curve and samples (called between chunks of steps)."""
-    progress, numbers, chart, table = slots
-    progress.progress(min(1.0, trainer.step / trainer.settings.steps),
-                      text=f"Step {trainer.step:,} of {trainer.settings.steps:,}")
-    step, train_loss, heldout = trainer.evals[-1]
-    with numbers.container():
-        cols = st.columns(5)
-        cols[0].metric("Training-text loss", f"{train_loss:.3f}", help=f"nats per token, at step {step}")
-        cols[1].metric("Held-out loss", "none" if heldout is None else f"{heldout:.3f}")
-        cols[2].metric("Elapsed", f"{trainer.elapsed:.1f} s")
-        cols[3].metric("Tokens per second", f"{trainer.tokens_per_second:,.0f}")
-        cols[4].metric("Parameters", f"{trainer.parameters:,}")
-    chart.plotly_chart(loss_curve(trainer.losses, trainer.evals, trainer.vocab_size, trainer.settings.steps),
-                       key=f"train.chart.{trainer.step}")
-    table.dataframe(samples_frame(trainer.samples), hide_index=True, width="stretch")
+def message(where: str):
+    """Show the message a callback left for this part of the page, next to the widget that caused it."""
+    note = ss.get(state.TRAIN_MESSAGE)
+    if note and note[0] == where:
+        getattr(st, note[1])(note[2])
 
 
 st.title("Train a tiny GPT")
@@ -116,14 +105,12 @@ st.markdown("Seed 003's Mini-GPT, for real: a small GPT-2 learns to predict the 
             "takes a batch of windows of text; the model reads tokens `x[:-1]` and is scored on `x[1:]`, the same "
             "text shifted by one (teacher forcing). The **loss** is the average −log P(true next token), in nats. "
             "Once trained, the model joins the sidebar's model picker and every page works on it.")
-if ss.get(state.TRAIN_MESSAGE):
-    kind, text = ss[state.TRAIN_MESSAGE]
-    getattr(st, kind)(text)
 
 st.subheader("1. Corpus")
 st.radio("Start from", list(SOURCES), key=state.TRAIN_SOURCE, on_change=use_source, horizontal=True)
 corpus = st.text_area("Corpus (edit freely)", key=state.TRAIN_CORPUS, height=150, max_chars=MAX_CORPUS_CHARS)
 st.file_uploader("…or upload a .txt file (UTF-8)", type=["txt"], key=state.TRAIN_UPLOAD, on_change=use_upload)
+message("corpus")
 
 st.subheader("2. Tokenizer and model size")
 kind = st.radio("Tokenizer", list(KINDS), format_func=lambda k: f"{KINDS[k]}", key=state.TRAIN_KIND, horizontal=True)
@@ -157,6 +144,7 @@ st.caption(f"Budgets: at most {MAX_PARAMS:,} parameters and {MAX_SECONDS:.0f} s 
 left, right, _ = st.columns([1, 1, 4])
 left.button("Train", type="primary", on_click=start, key="train.start", width="stretch")
 right.button("Stop", on_click=stop, key="train.stop", disabled=trainer is None or trainer.finished, width="stretch")
+message("train")
 
 if trainer is not None:
     st.caption(trainer.corpus.note + (" The corpus was cut to its first "
@@ -165,24 +153,23 @@ if trainer is not None:
     ran = False
     while not trainer.finished:
         trainer.train_steps(CHUNK)
-        show(trainer, slots)
+        draw_training(trainer, slots)
         ran = True
     if trainer.status != "nan" and ss.get(state.TRAIN_PUBLISHED) is not trainer:
         ss[state.TRAIN_PUBLISHED] = trainer
         join_picker(trainer.loaded_model(next_name(f"your trained model ({KINDS[trainer.kind]})")))
         st.rerun()  # so the sidebar's picker shows the new model
     if not ran:
-        show(trainer, slots)
-    st.caption(f"Dashed line: ln({trainer.vocab_size}) = {trainer.starting_loss:.2f} nats, the loss of a uniform "
-               "guess, where an untrained model starts. A loss of 1.0 means the true next token gets e⁻¹ ≈ 37% "
-               "probability on average. Greedy samples take the top token each time; sampled ones draw at random.")
+        draw_training(trainer, slots)
+    st.caption(loss_note(trainer.vocab_size))
     report = {"done": st.success, "stopped": st.info, "time budget": st.warning, "nan": st.error}[trainer.status]
     joined = " It is now **your trained model** in the sidebar's model picker: explore it." if trainer.status != "nan" else ""
     report(trainer.message + joined)
     if trainer.status != "nan":
         pages = [p for p in available_pages() if p.path in EXPLORE]
-        for col, info in zip(st.columns(max(1, len(pages))), pages):
-            col.page_link(str(ROOT / info.path), label=info.title, icon=info.icon)
+        cols = st.columns(4)
+        for i, info in enumerate(pages):
+            cols[i % 4].page_link(str(ROOT / info.path), label=info.title, icon=info.icon)
 
 st.subheader("Save or load a model")
 lm = ss.get(state.TRAINED_MODEL)
@@ -194,3 +181,4 @@ if lm is not None:
                "folder (GPT2LMHeadModel.from_pretrained, AutoTokenizer.from_pretrained).")
 st.file_uploader("Upload a model zip saved from this page", type=["zip"], key=state.TRAIN_MODEL_UPLOAD,
                  on_change=use_model_upload)
+message("model")

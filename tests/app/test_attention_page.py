@@ -146,3 +146,15 @@ def test_generation_uses_the_generation_pages_stepper(bundled_lm):
     assert f"Using the {len(ids) - 5} tokens generated" in all_text(at)
     spec = [s for s in plotly_specs(at) if "generation steps" in s["layout"]["title"]["text"]][0]
     assert len(spec["data"][0]["z"]) == len(ids) - 5
+
+
+def test_generation_rows_follow_the_sink_toggle():
+    at = open_page(PAGE)
+    at.toggle(key=state.ATT_GEN_SHOW).set_value(True).run()
+    at.slider(key=state.ATT_GEN_TOKENS).set_value(2).run()
+    at.toggle(key=state.ATT_HIDE_SINK).set_value(True).run()
+    assert_clean(at)
+    spec = [s for s in plotly_specs(at) if "generation steps" in s["layout"]["title"]["text"]][0]["data"][0]
+    assert spec["x"][0].startswith("1 ") and len(spec["z"]) == 2
+    for row in spec["z"]:
+        assert sum(v for v in row if v is not None) == pytest.approx(1.0, abs=1e-4)

@@ -50,6 +50,30 @@ def test_attention_heatmap_switch_head_and_overview_click(page):
     assert not page.dialogs
 
 
+def test_longer_prompt_sink_toggle_and_generation_rows(page):
+    page.goto(page.app_url + "/attention")
+    wait_for_app(page)
+    box = page.get_by_label("Prompt")
+    box.fill("Alice gave the book to Bob because she had finished reading it, and he wanted to read it too.")
+    box.press("Control+Enter")
+    wait_for_app(page)
+    page.wait_for_selector(CHART + " .heatmaplayer", timeout=120_000)
+    screenshot(page, "attention_long_prompt")
+    page.get_by_text("Hide the first token and renormalise").click()
+    wait_for_app(page)
+    page.wait_for_function(
+        "sel => { const t = document.querySelector(sel + ' .xtick text'); return t && t.textContent.startsWith('1 '); }",
+        arg=CHART, timeout=60_000)
+    page.get_by_text("Show attention during generation").click()
+    wait_for_app(page)
+    gen = page.locator(CHART).filter(has_text="generation steps")
+    gen.wait_for(timeout=120_000)
+    gen.scroll_into_view_if_needed()
+    gen.screenshot(path=str(screenshot(page, "attention_generation").with_name("attention_generation_chart.png")))
+    assert "generated →" in gen.text_content()
+    assert not page.dialogs
+
+
 def test_logit_lens_page_draws(page):
     page.goto(page.app_url + "/logit_lens")
     wait_for_app(page)

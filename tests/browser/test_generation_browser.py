@@ -36,8 +36,18 @@ def test_generation_page_steps_and_runs(page):
     # Run 10 more steps: tokens stream in while the script runs, then the page settles with 14 (or an early stop).
     page.get_by_role("button", name="Run 10 steps").click()
     page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length > n", arg=[CHIPS, 4], timeout=120_000)
+    streamed = chip_count(page)
+    running = page.locator(".st-key-generation-stop button").is_visible()  # the Stop button exists only mid-run
+    screenshot(page, "generation_mid_run")
+    page.wait_for_selector(".st-key-generation-stop", state="detached", timeout=300_000)
     wait_for_app(page)
     count = chip_count(page)
-    assert 5 <= count <= 14
+    assert 5 <= streamed <= count <= 14
+    assert running or streamed == count  # either we saw the run in progress or it had already finished
+    assert "Timeline" in page.inner_text("body")
     screenshot(page, "generation_after_run")
+    for section, name in (("The KV cache", "generation_kv_cache"), ("Timeline", "generation_timeline")):
+        page.get_by_role("heading", name=section).scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        screenshot(page, name)
     assert not page.dialogs

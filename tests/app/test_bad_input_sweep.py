@@ -1,0 +1,79 @@
+"""A bad-input sweep: hostile text, numbers and URLs thrown at the pages through AppTest.
+
+For each input: no exception and no catch-all error; a visible message where the input is refused; and the
+next valid input works again on the same session.
+"""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.app.helpers import ROOT, all_text, assert_clean, open_page, plotly_specs
+
+REFUSED = ["", "   ", "\n\n\t  ", "\u200b\u200c\ufeff", "x" * 20_001]
+ODD = [
+    "\x00\x01\x07\x1b[2J control", "\u202eevil\u202c right-to-left override", "مرحبا بالعالم", "שָׁלוֹם עוֹלָם",
+    "東京タワーは高い", "👨‍👩‍👧‍👦🎉🦜", "e\u0301\u0308\u0323 combining", "lone \ud800 surrogate",
+    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(2)>',
+    "**bold** [link](javascript:alert(1))", ":red[x] $\\LaTeX$ :smile:", "# heading\n---\n```", "{{7*7}} ${7*7}",
+    "' OR 1=1 --", "NaN", "-1e309", "🎉" * 2_000, "word " * 3_000,
+]
+HOSTILE_TEXT = REFUSED + ODD  # 25 inputs for each prompt box below
+
+
+def refused_message(at: AppTest) -> bool:
+    return bool(at.info or at.warning or at.error)
+
+
+@pytest.fixture(scope="module")
+def next_token_app():
+    return open_page("pages/next_token.py")
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXT, ids=range(len(HOSTILE_TEXT)))
+def test_next_token_prompt(next_token_app, text):
+    at = next_token_app
+    at.text_area(key="next_token.prompt").set_value(text).run()
+    assert_clean(at)
+    if text in REFUSED:
+        assert refused_message(at) and not plotly_specs(at)
+    else:
+        assert plotly_specs(at)
+    if text == "word " * 3_000 or text == "🎉" * 2_000:
+        assert "too long" in all_text(at) or plotly_specs(at)
+    at.text_area(key="next_token.prompt").set_value("The capital of France is").run()
+    assert_clean(at)
+    assert plotly_specs(at)[0]["data"][0]["y"][0] == "1. ␣Paris"
+
+
+TOY_LOGITS = ["nan", "inf", "-inf", "1e309", "", "1,2,3,4,5,6", "a,b,c,d,e", "1;2;3;4;5", "0x10, 1, 2, 3, 4"]
+
+
+@pytest.mark.parametrize("logits", TOY_LOGITS)
+def test_toy_logits(logits):
+    at = open_page("pages/next_token.py")
+    at.radio(key="next_token.mode").set_value("Toy vocabulary").run()
+    at.text_input(key="next_token.toy_logits").set_value(logits).run()
+    assert_clean(at)
+    assert at.info and not plotly_specs(at)
+    at.text_input(key="next_token.toy_logits").set_value("3, 1.5, -1, -2, -3").run()
+    assert_clean(at)
+    assert plotly_specs(at)
+
+
+MALFORMED_QUERIES = [
+    {"t": "nan"}, {"t": "inf"}, {"t": "-1"}, {"t": "1e999"}, {"top_k": "-5"}, {"top_k": "1.5"}, {"top_p": "2"},
+    {"seed": "1e99"}, {"seed": "-1"}, {"mode": "<script>"}, {"top_n": "0"}, {"prompt": "x" * 30_000},
+    {"model": "../../etc/passwd"}, {"model": "<img src=x onerror=alert(1)>"}, {"t": "", "top_p": ""},
+]
+
+
+@pytest.mark.parametrize("query", MALFORMED_QUERIES, ids=[",".join(q) for q in MALFORMED_QUERIES])
+def test_malformed_query_parameters_are_ignored_with_a_note(query):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update(query)
+    at.run()
+    at.switch_page("pages/next_token.py").run()
+    assert_clean(at)
+    assert plotly_specs(at)  # the page still works with its defaults
+    assert "Ignored the link's" in all_text(at) or "Ignored the link's" in " ".join(c.value for c in at.sidebar.caption)
