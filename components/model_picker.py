@@ -91,7 +91,9 @@ def _model_from_link(options: list[str]) -> None:
         if wanted in options and wanted not in (OTHER_HUB_ID, LOCAL_FOLDER, TRAINED_LABEL):
             st.session_state[state.MODEL_CHOICE] = wanted
         else:
-            st.caption("Ignored the link's 'model' value: not one of the models offered here.")
+            st.session_state["sidebar.link_note"] = "Ignored the link's 'model' value: not one of the models offered here."
+    if st.session_state.get("sidebar.link_note"):
+        st.caption(st.session_state["sidebar.link_note"])
 
 
 def model_sidebar() -> LoadedModel:

@@ -123,6 +123,17 @@ def comparison_figure(labels: Sequence[str], results: Sequence[PerplexityResult]
     return fig
 
 
+def comparison_table(results: Sequence[PerplexityResult]) -> pd.DataFrame:
+    """One row per scored result: model, tokens scored, perplexity, bits per byte, word perplexity."""
+    return pd.DataFrame({
+        "model": [r.model_name for r in results],
+        "tokens scored": [r.scored_tokens for r in results],
+        "perplexity": [r.perplexity for r in results],
+        "bits per byte": [r.bits_per_byte for r in results],
+        "word perplexity": [r.word_perplexity for r in results],
+    })
+
+
 def teacher_forcing_table(rows: list[dict]) -> pd.DataFrame:
     """core.perplexity.teacher_forcing_rows as a DataFrame."""
     return pd.DataFrame(rows)

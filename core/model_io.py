@@ -20,7 +20,7 @@ from tokenizers import Tokenizer
 
 from core.models import LoadedModel, wrap_model
 from core.tiny_tokenizers import BOS, EOS, PAD, SPECIAL_TOKENS, UNK, MAX_WORD_VOCAB, wrap_tokenizer
-from core.training import LIMITS, MAX_PARAMS, ModelSize, TrainingError, check_size
+from core.training import MAX_PARAMS, ModelSize, TrainingError, check_size
 
 MAX_ZIP_BYTES = 32 * 1024 * 1024
 MAX_MEMBER_BYTES = 32 * 1024 * 1024

@@ -18,7 +18,7 @@ import torch
 from core.models import LoadedModel
 from core.text import token_label
 
-MAX_TEXT_CHARS = 100_000      # about 25,000 tokens, a minute or two on two CPU cores
+MAX_TEXT_CHARS = 100_000      # about 25,000 tokens: already minutes of forward passes on a CPU
 DEFAULT_MAX_LENGTH = 1024     # eager attention holds (heads, T, T) per layer: keep windows moderate
 LN2 = math.log(2.0)
 
@@ -263,7 +263,7 @@ def check_text(text: str | None) -> str:
     if len(text) > MAX_TEXT_CHARS:
         raise PerplexityError(
             f"That text has {len(text):,} characters; the calculator takes at most {MAX_TEXT_CHARS:,} "
-            "(about 25,000 tokens, a minute or two on this server). Score a shorter excerpt.")
+            "(about 25,000 tokens, already minutes of work on a CPU). Score a shorter excerpt.")
     return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 

@@ -16,7 +16,7 @@ class PromptError(ValueError):
 def clean_prompt(text: str | None, *, max_chars: int = MAX_PROMPT_CHARS) -> str:
     """Return a prompt fit for the tokenizer, or raise PromptError with a clear message.
 
-    Lone surrogates (possible in text from a browser) become U+FFFD; NUL bytes are dropped.
+    Lone surrogates (impossible from a browser, possible from a notebook) become "?"; NUL bytes are dropped.
     Everything else, emoji, right-to-left text, zero-width characters, is kept as typed.
     """
     if text is None or not text.strip():

@@ -246,7 +246,7 @@ def sample_text(model, tokenizer, prompt: str, max_new_tokens: int, *, temperatu
     window = model.config.n_positions
     was_training = model.training
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), one_thread():
         for _ in range(max_new_tokens):
             logits = model(input_ids=torch.tensor([ids[-window:]])).logits[0, -1].float()  # (V,)
             if temperature == 0:

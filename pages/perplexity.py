@@ -4,8 +4,8 @@ import streamlit as st
 from components import state
 from components.memo import session_memo
 from components.model_picker import PRESETS, TRAINED_LABEL, current_model, load
-from components.perplexity_view import (DISPLAY_LIMIT, comparison_figure, csv_bytes, loss_bars, metric_rows,
-                                        most_surprising, seed_perplexity_table, seed_teacher_forcing_table,
+from components.perplexity_view import (DISPLAY_LIMIT, comparison_figure, comparison_table, csv_bytes, loss_bars,
+                                        metric_rows, most_surprising, seed_perplexity_table, seed_teacher_forcing_table,
                                         surprisal_chips, surprisal_legend, teacher_forcing_table, token_table)
 from components.routing import route_through_app
 from components.tokens import md_escape
@@ -153,6 +153,8 @@ with tab_compare:
             results.append(scored)
         if results:
             st.plotly_chart(comparison_figure(labels, results), key="perplexity.compare_texts")
+            st.caption("Random characters split into many short tokens, so their per-token perplexity can look "
+                       "modest; bits per byte counts the loss per byte of text and shows how surprising they are.")
     else:
         st.caption("Per-token perplexity depends on the tokenizer; bits per byte and word perplexity do not, "
                    "so compare those across models. Models other than the bundled one need the network.")
@@ -175,8 +177,6 @@ with tab_compare:
         if saved and saved[1] == text and isinstance(saved[2], str):
             st.error(f"Could not score with {saved[0]}: {saved[2]}")
         elif saved and saved[1] == text:
-            pair = [(lm.name, result), (saved[2].model_name, saved[2])]
-            st.plotly_chart(comparison_figure([n for n, _ in pair], [r for _, r in pair]), key="perplexity.compare_models")
-            st.dataframe({"model": [n for n, _ in pair], "tokens scored": [r.scored_tokens for _, r in pair],
-                          "perplexity": [r.perplexity for _, r in pair], "bits per byte": [r.bits_per_byte for _, r in pair],
-                          "word perplexity": [r.word_perplexity for _, r in pair]}, hide_index=True)
+            pair = [result, saved[2]]
+            st.plotly_chart(comparison_figure([r.model_name for r in pair], pair), key="perplexity.compare_models")
+            st.dataframe(comparison_table(pair), hide_index=True)

@@ -10,15 +10,16 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import ROOT, all_text, assert_clean, open_page, plotly_specs
 
-REFUSED = ["", "   ", "\n\n\t  ", "\u200b\u200c\ufeff", "x" * 20_001]
+REFUSED = ["", "   ", "\n\n\t  ", "\u200b\u200c\ufeff", "\x00\x01\u200b \t"]
 ODD = [
     "\x00\x01\x07\x1b[2J control", "\u202eevil\u202c right-to-left override", "مرحبا بالعالم", "שָׁלוֹם עוֹלָם",
-    "東京タワーは高い", "👨‍👩‍👧‍👦🎉🦜", "e\u0301\u0308\u0323 combining", "lone \ud800 surrogate",
+    "東京タワーは高い", "👨‍👩‍👧‍👦🎉🦜", "e\u0301\u0308\u0323 combining", "x" * 20_001,
     "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(2)>',
     "**bold** [link](javascript:alert(1))", ":red[x] $\\LaTeX$ :smile:", "# heading\n---\n```", "{{7*7}} ${7*7}",
     "' OR 1=1 --", "NaN", "-1e309", "🎉" * 2_000, "word " * 3_000,
 ]
-HOSTILE_TEXT = REFUSED + ODD  # 25 inputs for each prompt box below
+HOSTILE_TEXT = REFUSED + ODD  # 25 inputs. (A lone surrogate cannot arrive from the browser: widget values travel as
+# UTF-8 protobuf strings; core.text.clean_prompt still replaces one, see tests/core/test_next_token.py.)
 
 
 def refused_message(at: AppTest) -> bool:
@@ -39,8 +40,8 @@ def test_next_token_prompt(next_token_app, text):
         assert refused_message(at) and not plotly_specs(at)
     else:
         assert plotly_specs(at)
-    if text == "word " * 3_000 or text == "🎉" * 2_000:
-        assert "too long" in all_text(at) or plotly_specs(at)
+    if text in ("word " * 3_000, "x" * 20_001):  # kept to the end / cut to the box's limit, with a note
+        assert "too long" in all_text(at)
     at.text_area(key="next_token.prompt").set_value("The capital of France is").run()
     assert_clean(at)
     assert plotly_specs(at)[0]["data"][0]["y"][0] == "1. ␣Paris"

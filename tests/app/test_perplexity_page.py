@@ -105,3 +105,22 @@ def test_compare_texts_and_two_models(tiny_gpt2_lm):
                  and len(values(s["data"][0]["x"])) == 2)
     assert values(chart["data"][0]["x"])[1] == "tiny-gpt2"
     assert values(chart["data"][0]["y"])[0] < values(chart["data"][0]["y"])[1]  # a random model is far worse
+
+
+def test_token_html_and_hover_text_are_escaped():
+    """Builders alone: token text and top predictions from the model reach the page only escaped."""
+    import numpy as np
+
+    from components.perplexity_view import loss_bars, surprisal_chips
+    from core.perplexity import PerplexityResult
+
+    result = PerplexityResult(
+        model_name="m", token_ids=np.array([5, 6, 7]), tokens=["<b>", "<script>alert(1)</script>", '"x"'],
+        nll=np.array([0.1, 12.0]), ranks=np.array([1, 900]), first_scored=1, n_bytes=10, n_words=2,
+        start_token=None, max_length=8, stride=4, windows=1, vocab_size=10,
+        top_ids=np.array([[6], [1]]), top_probs=np.array([[0.9], [0.5]]), top_labels=[["<i>"], ["<img src=x>"]])
+    chips = surprisal_chips(result)
+    assert "<script>" not in chips and "<b>" not in chips and "<img" not in chips and "<i>" not in chips
+    assert "&lt;script&gt;" in chips and "&lt;img src=x&gt;" in chips and "not scored" in chips
+    bars = loss_bars(result).to_dict()
+    assert "<script>" not in str(bars["data"][0]["customdata"])

@@ -7,8 +7,8 @@ import pytest
 
 from components import state
 from components.model_picker import TRAINED_LABEL
-from components.navigation import ROOT, available_pages
-from core.training import TOY_CORPUS, VILLAGE_CORPUS, Trainer, TrainSettings, parameter_count, ModelSize
+from components.navigation import available_pages
+from core.training import TOY_CORPUS, VILLAGE_CORPUS, ModelSize, Trainer, TrainSettings, parameter_count
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
 
 PAGE = "pages/train.py"
@@ -90,7 +90,7 @@ def test_next_token_and_temperature_show_the_trained_models_characters(trained_a
     labels = values(plotly_specs(at)[0]["data"][0]["y"])
     tokens = [label.split(". ", 1)[1] for label in labels if ". " in label]
     assert tokens and all(t in vocab for t in tokens)
-    assert len([t for t in tokens]) <= 32
+    assert len(tokens) == 10  # the default number of candidates, all characters of the trained vocabulary
     at.switch_page("pages/temperature.py").run()
     assert_clean(at)
     assert plotly_specs(at)
@@ -140,3 +140,14 @@ def test_village_corpus_shows_held_out_loss():
     assert [t.get("name") for t in spec["data"]] == ["batch loss", "training text", "held-out text"]
     heldout = values(spec["data"][2]["y"])
     assert len(heldout) == 2 and heldout[1] < heldout[0]
+
+
+def test_session_training_budget_is_enforced():
+    at = open_page(PAGE)
+    at.session_state[state.TRAIN_SECONDS_USED] = 600.0
+    at.run()
+    assert "(600 s used)" in all_text(at)
+    at.button(key="train.start").click().run()
+    assert_clean(at)
+    assert "used its 10 minutes of training" in " ".join(e.value for e in at.error)
+    assert state.TRAIN_TRAINER not in at.session_state

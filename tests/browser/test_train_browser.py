@@ -78,3 +78,23 @@ def test_train_stop_download_upload_and_explore(page, tmp_path):
     assert "all other tokens" in page.locator(CHART).first.inner_text()
     screenshot(page, "train_model_on_next_token")
     assert not page.dialogs
+
+
+def test_village_corpus_shows_a_falling_held_out_curve(page):
+    page.goto(page.app_url + "/train")
+    page.wait_for_selector("text=104,192", timeout=120_000)
+    wait_for_app(page)
+    page.get_by_text("A village (4 KB", exact=False).click()
+    page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(t => t.value.startsWith('the baker'))",
+                           timeout=60_000)
+    wait_for_app(page)
+    set_steps(page, 100)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_selector("text=Trained 100 steps", timeout=180_000)
+    wait_for_app(page)
+    assert "held out" in page.inner_text("body")
+    chart = page.locator(CHART).first
+    assert "held-out text" in chart.inner_text()
+    chart.scroll_into_view_if_needed()
+    screenshot(page, "train_village_heldout")
+    assert not page.dialogs

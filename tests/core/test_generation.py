@@ -8,7 +8,8 @@ import torch
 from transformers import DynamicCache
 
 from core.generation import (CONTEXT_FULL, EOS, GREEDY, MAX_NEW_TOKENS, SAMPLED, STOP_STRING, USER, GenerationFinished,
-                             Stepper, clean_stop_strings, prompt_ids_for, step_seed)
+                             Stepper, clean_stop_strings, parse_stop_strings, prompt_ids_for,
+                             step_seed)
 from core.models import wrap_model
 from core.text import PromptError
 
@@ -52,6 +53,7 @@ def test_cache_bytes_match_the_formula_with_grouped_query_attention(tiny_llama_l
     for step in st.run(4):
         assert step.cache_length == st.prompt_len + step.index  # prefill + one token per step
         assert step.cache_bytes == 2 * facts.layers * facts.kv_heads * facts.head_dim * step.cache_length * 4
+    assert st.cache_bytes_per_value == 4
     keys = st.cache.layers[0].keys
     assert tuple(keys.shape) == (1, facts.kv_heads, st.cache_length, facts.head_dim)
 
@@ -173,6 +175,7 @@ def test_bad_input(tiny_gpt2_lm):
         Stepper(tiny_gpt2_lm, PROMPT, temperature=-1)
     kept, notes = clean_stop_strings(["", " ", "\n\nUser:", "\n\nUser:"])
     assert kept == ("\n\nUser:",) and notes
+    assert parse_stop_strings(r"\n\nUser:|. |") == ["\n\nUser:", ". ", ""]
     no_template = copy.copy(tiny_gpt2_lm.tokenizer)
     no_template.chat_template = None
     lm = wrap_model(tiny_gpt2_lm.model, no_template, "no-template")

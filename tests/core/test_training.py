@@ -266,3 +266,16 @@ def _config_edit(**changes):
 def test_malformed_model_zip_is_rejected_with_a_clear_message(trained_lm, make, match):
     with pytest.raises(ModelFileError, match=match):
         load_model_zip(make(save_model_zip(trained_lm)), "uploaded")
+
+
+def test_two_threads_training_one_trainer_take_turns():
+    """Streamlit can start a session's next run before the interrupted one returns: chunks must not interleave."""
+    trainer = Trainer(TOY_CORPUS, settings=TrainSettings(steps=30, sample_every=10, eval_every=10))
+    threads = [threading.Thread(target=trainer.train_steps, args=(20,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert trainer.step == 30 and len(trainer.losses) == 30 and trainer.status == "done"
+    assert [s[0] for s in trainer.samples] == [10, 20, 30]
+    assert [e[0] for e in trainer.evals] == [0, 10, 20, 30]
