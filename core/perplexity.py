@@ -358,7 +358,7 @@ def perplexity(
         for n, w in enumerate(windows):
             x = sequence[:, w.begin:w.end]                                 # (1, L)
             keep = w.scored + 1                                            # rows score_from-1 .. end-1
-            kwargs = {"input_ids": x, "attention_mask": torch.ones_like(x), "use_cache": False}
+            kwargs = {"input_ids": x, "use_cache": False}                  # one unpadded row: no mask needed
             if keep_only:
                 kwargs["logits_to_keep"] = keep
             out = lm.model(**kwargs)

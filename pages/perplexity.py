@@ -31,7 +31,7 @@ def use_upload():
         st.session_state[state.PPL_TEXT] = decode_text_file(upload.getvalue())
         st.session_state[state.PPL_MESSAGE] = None
     except PerplexityError as error:
-        st.session_state[state.PPL_MESSAGE] = f"{upload.name}: {error}"
+        st.session_state[state.PPL_MESSAGE] = f"{md_escape(upload.name)}: {error}"
 
 
 def request_comparison(name, text):
@@ -114,7 +114,8 @@ with tab_tokens:
     n = st.slider("Most surprising tokens to list", 3, 30, 10, key=state.PPL_SURPRISING_N)
     st.dataframe(most_surprising(result, n), hide_index=True)
     st.download_button("Download the per-token table (CSV)", csv_bytes(token_table(result)),
-                       file_name="perplexity_tokens.csv", mime="text/csv", key="perplexity.csv")
+                       file_name="perplexity_tokens.csv", mime="text/csv", key="perplexity.csv",
+                       on_click="ignore")
 
 with tab_teacher:
     st.markdown("**Teacher forcing on your text.** The input is the text shifted right (the start token first), "
@@ -159,7 +160,7 @@ with tab_compare:
         st.caption("Per-token perplexity depends on the tokenizer; bits per byte and word perplexity do not, "
                    "so compare those across models. Models other than the bundled one need the network.")
         choices = [name for name in PRESETS if name != lm.name]
-        if st.session_state.get(state.TRAINED_MODEL) is not None and lm.name != TRAINED_LABEL:
+        if st.session_state.get(state.TRAINED_MODEL) is not None and state.shared_value(state.MODEL_NAME) != TRAINED_LABEL:
             choices.insert(0, TRAINED_LABEL)
         second_name = st.selectbox("Second model", choices, key=state.PPL_SECOND_MODEL)
         st.button("Score the text under both models", key="perplexity.score_models", type="primary",
