@@ -19,6 +19,24 @@ DISPLAY_LIMIT = 1500               # tokens drawn as chips and bars; the CSV has
 BAR_COLOUR = "#c92a2a"
 FONT = dict(family="sans-serif", size=14)
 
+# Explanations shown on the page (static text, in seed 001's words).
+INTRO = (
+    "Teacher forcing: the model reads your text and, at every position, gives a probability to the token that "
+    "really comes next. The loss is -ln p; perplexity is exp(mean loss), the number of equally likely tokens the "
+    "model behaves as if it were choosing between. Lower is better."
+)
+STRIDE_NOTE = (
+    "Texts longer than the window are scored in overlapping windows (the Hugging Face sliding-window method): "
+    "each window scores only its last *stride* tokens and re-reads the rest as context. A smaller stride (more "
+    "overlap) gives each token more context, so perplexity goes down, at the cost of more forward passes."
+)
+TEACHER_FORCING_NOTE = (
+    "**Teacher forcing on your text.** The input is the text shifted right (the start token first), the target "
+    "is the text shifted left: at each position the model reads the *true* tokens so far and is scored on the "
+    "next one. All positions are scored in one forward pass; the causal mask keeps each prediction from seeing "
+    "its own target."
+)
+
 
 def _fmt_p(p: float) -> str:
     return f"{p:.1%}" if p >= 0.001 else f"{p:.1e}"

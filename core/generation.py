@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import math
 import threading
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 from transformers import DynamicCache
 
 from core.kv_cache import measured_cache_bytes
 from core.models import LoadedModel
-from core.next_token import MAX_PROMPT_TOKENS, NextTokenDistribution, distribution_from_logits, entropy_bits
+from core.next_token import MAX_PROMPT_TOKENS, NextTokenDistribution, distribution_from_logits
 from core.sampling import check_sampling_args, make_generator, sample_token, sampling_probs
 from core.text import PromptError, clean_prompt, token_label
 
@@ -347,29 +349,45 @@ class Stepper:
                 raise GenerationFinished(f"Generation has ended ({reason}). Rewind or reset to continue.")
             started = time.perf_counter()
             logits = self._current_logits()                       # (V,) float32
-            probs = torch.softmax(logits, dim=-1)                 # (V,) the model's belief, never renormalised
-            sampling = sampling_probs(logits, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
+            log_probs = torch.log_softmax(logits, dim=-1)         # (V,) full-vocabulary, never renormalised
+            probs = torch.softmax(logits, dim=-1)                 # (V,) the model's belief
+            vocab = probs.shape[-1]
+            greedy_id = int(torch.argmax(logits))
+            # Temperature 0 is greedy: the sampler's distribution is one-hot on the argmax (as sampling_probs gives);
+            # skipping the full-vocabulary filter keeps the instrumented loop as fast as generate's.
+            sampling = None if self.temperature == 0 else sampling_probs(
+                logits, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)  # (V,)
             index = len(self.steps) + 1
             if choose is not None:
                 token_id = int(choose)
-                if not 0 <= token_id < probs.shape[-1]:
-                    raise ValueError(f"token id {choose!r} is not in this model's vocabulary of {probs.shape[-1]:,}")
+                if not 0 <= token_id < vocab:
+                    raise ValueError(f"token id {choose!r} is not in this model's vocabulary of {vocab:,}")
                 chosen_by = USER
-            elif self.temperature == 0:
-                token_id, chosen_by = int(torch.argmax(logits)), GREEDY
+            elif sampling is None:
+                token_id, chosen_by = greedy_id, GREEDY
             else:
                 token_id = sample_token(sampling, make_generator(step_seed(self.seed, index)))
                 chosen_by = SAMPLED
-            top_p_, top_i = torch.topk(probs, min(TOP_CANDIDATES, probs.shape[-1]))
-            top = tuple(Candidate(int(i), token_label(self.lm.tokenizer, int(i)), float(p), float(sampling[i]))
-                        for p, i in zip(top_p_, top_i))
+
+            def sampled_p(i: int) -> float:
+                return (1.0 if i == greedy_id else 0.0) if sampling is None else float(sampling[i])
+
+            top_p_, top_i = torch.topk(probs, min(TOP_CANDIDATES, vocab))  # (K,) most likely first
+            top_probs, top_ids = top_p_.tolist(), top_i.tolist()
+            top = tuple(Candidate(i, token_label(self.lm.tokenizer, i), p, sampled_p(i)) for p, i in zip(top_probs, top_ids))
             chosen_p = float(probs[token_id])
-            rank = int((probs > probs[token_id]).sum()) + 1
+            if token_id in top_ids:  # every token more likely than a top-K token is itself in the top K
+                rank = 1 + sum(p > chosen_p for p in top_probs)
+            else:
+                rank = int((probs > probs[token_id]).sum()) + 1
+            # Entropy in bits, -sum p log2 p, as core.next_token.entropy_bits; numpy's single-threaded dot avoids
+            # waking torch's thread pool for one small reduction per step (several ms on a busy machine).
+            entropy = max(0.0, -float(np.dot(probs.numpy(), log_probs.numpy())) / math.log(2))
             ids = self.all_ids + [token_id]
             text = self.lm.tokenizer.decode([token_id])
             draft = Step(index=index, token_id=token_id, token=token_label(self.lm.tokenizer, token_id), text=text,
-                         chosen_by=chosen_by, model_probability=chosen_p, sampling_probability=float(sampling[token_id]),
-                         rank=rank, entropy_bits=entropy_bits(probs), top=top, cache_length=0, cache_bytes=0,
+                         chosen_by=chosen_by, model_probability=chosen_p, sampling_probability=sampled_p(token_id),
+                         rank=rank, entropy_bits=entropy, top=top, cache_length=0, cache_bytes=0,
                          seconds=0.0, used_cache=self.use_cache, temperature=self.temperature, top_k=self.top_k,
                          top_p=self.top_p, seed=self.seed)
             # Commit: the new token and its step, in one assignment each (nothing half-done survives).

@@ -4,9 +4,9 @@ import streamlit as st
 from components import state
 from components.memo import session_memo
 from components.model_picker import PRESETS, TRAINED_LABEL, current_model, load
-from components.perplexity_view import (DISPLAY_LIMIT, comparison_figure, comparison_table, csv_bytes, loss_bars,
-                                        metric_rows, most_surprising, seed_perplexity_table, seed_teacher_forcing_table,
-                                        surprisal_chips, surprisal_legend, teacher_forcing_table, token_table)
+from components.perplexity_view import (DISPLAY_LIMIT, INTRO, STRIDE_NOTE, TEACHER_FORCING_NOTE, comparison_figure,
+                                        comparison_table, csv_bytes, loss_bars, metric_rows, most_surprising,
+                                        seed_perplexity_table, seed_teacher_forcing_table, surprisal_chips, surprisal_legend, teacher_forcing_table, token_table)
 from components.routing import route_through_app
 from components.tokens import md_escape
 from core.models import DEFAULT_MODEL, ModelLoadError
@@ -54,9 +54,7 @@ def score(lm, text, add_bos, window, stride, label="the text"):
 
 
 st.title("Perplexity")
-st.caption("Teacher forcing: the model reads your text and, at every position, gives a probability to the token "
-           "that really comes next. The loss is -ln p; perplexity is exp(mean loss), the number of equally "
-           "likely tokens the model behaves as if it were choosing between. Lower is better.")
+st.caption(INTRO)
 lm = current_model()
 st.session_state.setdefault(state.PPL_TEXT, FLUENT)
 
@@ -80,10 +78,7 @@ add_bos = a.toggle("Score the first token from a start token", key=state.PPL_ADD
 window = int(b.number_input("Window (tokens)", min_value=2, max_value=min(context, 2048), step=64,
                             key=state.PPL_WINDOW))
 stride = int(c.number_input("Stride (tokens)", min_value=1, max_value=window, step=32, key=state.PPL_STRIDE))
-st.caption("Texts longer than the window are scored in overlapping windows (the Hugging Face sliding-window "
-           "method): each window scores only its last *stride* tokens and re-reads the rest as context. "
-           "A smaller stride (more overlap) gives each token more context, so perplexity goes down, at the cost "
-           "of more forward passes.")
+st.caption(STRIDE_NOTE)
 
 try:
     result = score(lm, text, add_bos, window, stride)
@@ -118,10 +113,7 @@ with tab_tokens:
                        on_click="ignore")
 
 with tab_teacher:
-    st.markdown("**Teacher forcing on your text.** The input is the text shifted right (the start token first), "
-                "the target is the text shifted left: at each position the model reads the *true* tokens so far "
-                "and is scored on the next one. All positions are scored in one forward pass; the causal mask keeps "
-                "each prediction from seeing its own target.")
+    st.markdown(TEACHER_FORCING_NOTE)
     st.dataframe(teacher_forcing_table(teacher_forcing_rows(result, 12)), hide_index=True)
     st.markdown("**Seed 001's example**: *<bos> package left hub <eos>* gives four shifted targets.")
     seed_table, seed_loss = seed_teacher_forcing_table()
@@ -160,7 +152,8 @@ with tab_compare:
         st.caption("Per-token perplexity depends on the tokenizer; bits per byte and word perplexity do not, "
                    "so compare those across models. Models other than the bundled one need the network.")
         choices = [name for name in PRESETS if name != lm.name]
-        if st.session_state.get(state.TRAINED_MODEL) is not None and state.shared_value(state.MODEL_NAME) != TRAINED_LABEL:
+        trained_in_use = state.shared_value(state.MODEL_NAME) == TRAINED_LABEL
+        if st.session_state.get(state.TRAINED_MODEL) is not None and not trained_in_use:
             choices.insert(0, TRAINED_LABEL)
         second_name = st.selectbox("Second model", choices, key=state.PPL_SECOND_MODEL)
         st.button("Score the text under both models", key="perplexity.score_models", type="primary",

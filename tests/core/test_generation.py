@@ -194,3 +194,19 @@ def test_two_steppers_on_one_model_do_not_interfere(tiny_llama_lm):
     assert a.generated_ids == alone.generated_ids
     assert a.cache is not b.cache
     assert b.cache_length == len(b.all_ids) - 1 and b.all_ids[: b.prompt_len] != a.all_ids[: a.prompt_len]
+
+
+@pytest.mark.parametrize("temperature,top_k,top_p", [(0.0, 0, 1.0), (0.9, 50, 0.9)])
+def test_step_numbers_match_the_shared_pipeline(tiny_llama_lm, temperature, top_k, top_p):
+    """A step's entropy, probabilities and rank equal what next_token/sampling compute for that distribution."""
+    st = Stepper(tiny_llama_lm, PROMPT, temperature=temperature, top_k=top_k, top_p=top_p, seed=2, max_new_tokens=4)
+    for choose in (None, None, "fourth"):
+        dist = st.next_distribution()
+        sampler = st.next_sampling_probs()
+        step = st.step(choose=dist.top_ids(4)[3] if choose else None)
+        assert step.entropy_bits == pytest.approx(dist.entropy_bits, abs=1e-4)
+        assert step.model_probability == pytest.approx(float(dist.probs[step.token_id]), rel=1e-5)
+        assert step.sampling_probability == pytest.approx(float(sampler[step.token_id]), abs=1e-6)
+        assert step.rank == dist.rank_of(step.token_id)
+        assert [c.token_id for c in step.top[:5]] == dist.top_ids(5)
+        assert [c.sampling_probability for c in step.top[:5]] == pytest.approx([float(sampler[i]) for i in dist.top_ids(5)], abs=1e-6)
