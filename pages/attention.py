@@ -7,6 +7,7 @@ from components.controls import prompt_area
 from components.memo import session_memo
 from components.model_picker import current_model
 from components.tokens import md_escape
+from components.share import Shared, copy_link_control, share_inputs
 from core.attention import (DISPLAY_CAP, MAX_NEW_TOKENS, AttentionUnavailable, attention_maps, generation_attention,
                             generation_maps, head_summaries, query_heads_by_kv, without_first_key)
 from core.text import PromptError
@@ -30,6 +31,11 @@ st.markdown(
     "compared with each key, softmax turns the scores into **attention weights** that sum to 1, and the token takes "
     "that weighted mix of the values. One row of a map below is one token's weights. A token may only look at "
     "itself and earlier tokens (the causal mask), so the upper triangle is empty.")
+SHARED = [Shared(state.ATT_PROMPT, "prompt"), Shared(state.ATT_LAYER, "layer", "int", 0, 1000),
+          Shared(state.ATT_HEAD, "head", "choice", choices=(None, *range(256))),
+          Shared(state.ATT_HIDE_SINK, "hide_sink", "bool"), Shared(state.ATT_QUERY, "query", "int", 0, 10_000)]
+share_inputs(SHARED, 'attention')
+copy_link_control()
 lm = current_model()
 prompt = prompt_area(state.ATT_PROMPT)
 try:

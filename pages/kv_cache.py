@@ -6,6 +6,7 @@ from components.kv_charts import (attention_comparison, breakdown_table, formula
                                   measurement_table, memory_vs_length)
 from components.memo import session_memo
 from components.model_picker import current_model
+from components.share import Shared, copy_link_control, share_inputs
 from core.kv_cache import (GIB, KV_DTYPES, PAGED_BLOCK_SIZE, PRESETS, ConfigError, KVSpec, attention_variants,
                            cache_curves, fits_on_gpu, kv_dtype, length_grid, measure_cache, spec_from_hub, weight_bytes)
 from core.seed_examples import KV_ESTIMATE
@@ -32,6 +33,16 @@ st.markdown(
     "**bytes = 2 × layers × kv_heads × head_dim × tokens × batch × bytes per value**."
 )
 
+SHARED = [Shared(state.KV_SOURCE, "source", "choice", choices=(MANUAL, PRESET, LOADED, HUB)),
+          Shared(state.KV_PRESET, "preset", "choice", choices=tuple(PRESETS)), Shared(state.KV_HUB_ID, "hub_id", max_chars=120),
+          Shared(state.KV_LAYERS, "layers", "int", 1, 10_000), Shared(state.KV_HEADS, "heads", "int", 1, 10_000),
+          Shared(state.KV_KV_HEADS, "kv_heads", "int", 1, 10_000), Shared(state.KV_HEAD_DIM, "head_dim", "int", 1, 100_000),
+          Shared(state.KV_WINDOW, "window", "int", 0, BIG), Shared(state.KV_PARAMS_B, "params_b", "float", 0, 10_000),
+          Shared(state.KV_BATCH, "batch", "int", 1, 10**9), Shared(state.KV_SEQ_LEN, "seq_len", "int", 1, BIG),
+          Shared(state.KV_DTYPE, "dtype", "choice", choices=tuple(KV_DTYPES)), Shared(state.KV_PAGED, "paged", "bool"),
+          Shared(state.KV_GPU_GIB, "gpu_gib", "int", 0, 100_000), Shared(state.KV_MEASURE_N, "measure_n", "int", 1, 512)]
+share_inputs(SHARED, 'kv_cache')
+copy_link_control()
 source = st.radio("Architecture", [MANUAL, PRESET, LOADED, HUB], horizontal=True, key=state.KV_SOURCE)
 params = None
 try:

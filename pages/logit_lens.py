@@ -7,6 +7,7 @@ from components.controls import prompt_area
 from components.memo import session_memo
 from components.model_picker import current_model
 from components.tokens import md_escape
+from components.share import Shared, copy_link_control, share_inputs
 from core.lens import GRID_POSITIONS, LENS_CAP, LensUnavailable, layer_predictions
 from core.text import PromptError
 from components.routing import route_through_app
@@ -22,6 +23,9 @@ st.markdown(
     "layer's hidden state through the same final steps as the last layer, **the final norm and then the "
     "unembedding** (the output head), and applies softmax over the whole vocabulary. Skipping the final norm, as "
     "one well-known tool does, gives wrong early layers: the hidden states are on a different scale.")
+SHARED = [Shared(state.LENS_PROMPT, "prompt"), Shared(state.LENS_EVERY_POSITION, "every", "bool")]
+share_inputs(SHARED, 'logit_lens')
+copy_link_control()
 lm = current_model()
 prompt = prompt_area(state.LENS_PROMPT)
 every = st.toggle(f"Every position (the last {GRID_POSITIONS} tokens), not only the last", value=True,

@@ -9,6 +9,7 @@ from components.model_picker import current_model
 from components.token_view import (context_label, count_table, generated_text, ngram_bars, perplexity_chart,
                                    score_table)
 from components.tokens import md_escape
+from components.share import Shared, copy_link_control, share_inputs
 from core.ngram import (MAX_CORPUS_CHARS, CorpusError, corpus_notes, count_ngrams, generate, neural_perplexity,
                         score_sentence, split_corpus, split_sentence)
 from core.seed_examples import TRACKING_MESSAGES
@@ -26,6 +27,12 @@ st.caption("The smallest language model is a table of counts. An n-gram model pr
            "previous n − 1 words: P(next | context) = count(context, next) / count(context). Each sentence is padded "
            "with <bos> at the start and <eos> at the end, as in seed 001.")
 
+SHARED = [Shared(state.NGRAM_CORPUS, "corpus", max_chars=4000), Shared(state.NGRAM_N, "n", "choice", choices=(1, 2, 3, 4)),
+          Shared(state.NGRAM_SMOOTH, "smooth", "bool"), Shared(state.NGRAM_K, "k", "float", 0.01, 10),
+          Shared(state.NGRAM_SEED, "seed", "int", 0, 2**31 - 1), Shared(state.NGRAM_MAX_WORDS, "max_words", "int", 1, 100),
+          Shared(state.NGRAM_START, "start", max_chars=200), Shared(state.NGRAM_HELDOUT, "heldout", max_chars=500)]
+share_inputs(SHARED, 'ngram')
+copy_link_control()
 left, right = st.columns([3, 2])
 corpus = left.text_area("Corpus (one sentence per line)", DEFAULT_CORPUS, height=170, key=state.NGRAM_CORPUS,
                         help=f"Words are split on spaces. Up to {MAX_CORPUS_CHARS:,} characters.")

@@ -9,6 +9,7 @@ from components.perplexity_view import (DISPLAY_LIMIT, INTRO, STRIDE_NOTE, TEACH
                                         seed_perplexity_table, seed_teacher_forcing_table, surprisal_chips, surprisal_legend, teacher_forcing_table, token_table)
 from components.routing import route_through_app
 from components.tokens import md_escape
+from components.share import Shared, copy_link_control, share_inputs
 from core.models import DEFAULT_MODEL, ModelLoadError
 from core.perplexity import DEFAULT_MAX_LENGTH, PerplexityError, decode_text_file, perplexity, teacher_forcing_rows
 from core.perplexity_examples import EXAMPLES, FLUENT, RANDOM_CHARACTERS, SHUFFLED
@@ -55,6 +56,10 @@ def score(lm, text, add_bos, window, stride, label="the text"):
 
 st.title("Perplexity")
 st.caption(INTRO)
+SHARED = [Shared(state.PPL_TEXT, "text", max_chars=4000), Shared(state.PPL_ADD_BOS, "bos", "bool"),
+          Shared(state.PPL_WINDOW, "window", "int", 2, 2048), Shared(state.PPL_STRIDE, "stride", "int", 1, 2048)]
+share_inputs(SHARED, 'perplexity')
+copy_link_control()
 lm = current_model()
 st.session_state.setdefault(state.PPL_TEXT, FLUENT)
 

@@ -9,6 +9,7 @@ from components.model_picker import current_model
 from components.tokens import md_escape
 from components.token_view import (counts_row, ids_table, language_chart, language_table, sweep_chart, view_chips,
                                    vocab_chart)
+from components.share import Shared, copy_link_control, share_inputs
 from core.models import DEFAULT_MODEL
 from core.tokens import (DEFAULT_BPE_CORPUS, MAX_BPE_CORPUS_CHARS, MAX_BPE_VOCAB, MIN_BPE_VOCAB, TokenizerError,
                          bpe_size_sweep, chat_messages, chat_view, corpus_key, kv_bytes_per_token, language_costs,
@@ -40,6 +41,10 @@ st.title("Tokenizer: text in, token ids out")
 st.caption("The model never sees letters or words: it sees token ids. A byte-level BPE tokenizer cuts text into "
            "pieces from its vocabulary; in English one token is about four characters. Spaces (␣), line breaks (↵) "
            "and invisible characters are shown; special tokens are dark.")
+SHARED = [Shared(state.TOK_PROMPT, "prompt"), Shared(state.TOK_SHOW_IDS, "ids", "bool"),
+          Shared(state.TOK_BPE_VOCAB, "bpe_vocab", "int", 1, 100_000)]
+share_inputs(SHARED, 'tokenizer')
+copy_link_control()
 lm = current_model()
 text = prompt_area(state.TOK_PROMPT, label="Text to tokenize")
 try:

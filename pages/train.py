@@ -14,6 +14,7 @@ from components.model_picker import TRAINED_LABEL
 from components.navigation import ROOT, available_pages
 from components.tokens import md_escape
 from components.training_charts import draw_training, loss_note
+from components.share import Shared, copy_link_control, share_inputs
 from core.model_io import ModelFileError, load_model_zip, save_model_zip
 from core.tiny_tokenizers import KINDS, TokenizerError, make_tokenizer
 from core.training import (LIMITS, MAX_CORPUS_CHARS, MAX_PARAMS, MAX_SECONDS, MAX_STEPS, TOY_CORPUS, VILLAGE_CORPUS,
@@ -107,6 +108,14 @@ st.markdown("Seed 003's Mini-GPT, for real: a small GPT-2 learns to predict the 
             "Once trained, the model joins the sidebar's model picker and every page works on it.")
 
 st.subheader("1. Corpus")
+SHARED = [Shared(state.TRAIN_LAYERS, "layers", "int", *LIMITS["layers"]),
+          Shared(state.TRAIN_HEADS, "heads", "choice", choices=(1, 2, 4, 8)),
+          Shared(state.TRAIN_WIDTH, "width", "choice", choices=(16, 32, 48, 64, 96, 128, 192, 256)),
+          Shared(state.TRAIN_CONTEXT, "context", "choice", choices=(8, 16, 32, 64, 128, 256)),
+          Shared(state.TRAIN_LR, "lr", "choice", choices=tuple(RATES)), Shared(state.TRAIN_STEPS, "steps", "int", 1, MAX_STEPS),
+          Shared(state.TRAIN_BATCH, "batch", "int", *LIMITS["batch_size"]), Shared(state.TRAIN_SEED, "seed", "int", 0, 2**31 - 1)]
+share_inputs(SHARED, 'train')
+copy_link_control()
 st.radio("Start from", list(SOURCES), key=state.TRAIN_SOURCE, on_change=use_source, horizontal=True)
 corpus = st.text_area("Corpus (edit freely)", key=state.TRAIN_CORPUS, height=150, max_chars=MAX_CORPUS_CHARS)
 st.file_uploader("…or upload a .txt file (UTF-8)", type=["txt"], key=state.TRAIN_UPLOAD, on_change=use_upload)
