@@ -11,6 +11,7 @@ from components.controls import bounded_slider, prompt_area, sampling_controls
 from components.explain import sampling_notes
 from components.memo import session_memo
 from components.model_picker import current_model
+from components.presenter import presenter_mode
 from components.share import Shared, copy_link_control, share_inputs
 from components.tables import candidate_table
 from components.tokens import md_escape
@@ -89,6 +90,8 @@ last = st.session_state.get(state.NT_LAST_SAMPLE)
 if last:
     st.success(f"Seed {last[3]} drew **{md_escape(last[0])}** (model probability {last[1]:.1%}, sampling probability {last[2]:.1%}).")
 
+if presenter_mode():  # a projector: the chart and the numbers, not the extras
+    st.stop()
 copy_link_control()
 with st.expander("Table of candidates", expanded=False):
     st.dataframe(table, hide_index=True)

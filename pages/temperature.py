@@ -12,6 +12,7 @@ from components.charts import entropy_curve, probability_bars, temperature_panel
 from components.controls import bounded_slider, prompt_area
 from components.memo import session_memo
 from components.model_picker import current_model
+from components.presenter import presenter_mode
 from components.share import Shared, copy_link_control, share_inputs
 from components.tables import candidate_table
 from core.next_token import entropy_bits, next_token_distribution
@@ -75,7 +76,8 @@ right.plotly_chart(entropy_curve(grid, entropy_values(dist.logits, grid), temper
 right.caption(f"Entropy at T = {temperature:g}: {entropy_bits(probs):.3f} bits, like a fair choice among "
               f"{2 ** entropy_bits(probs):,.2f} tokens. As T grows the curve climbs toward the uniform limit.")
 
-copy_link_control()
+if not presenter_mode():
+    copy_link_control()
 st.subheader("Side by side")
 panels = st.multiselect("Temperatures", PANEL_CHOICES, default=[0.5, 1.0, 2.0], max_selections=4, key=state.TEMP_PANELS)
 if not panels:

@@ -134,3 +134,12 @@ def test_a_shared_link_reproduces_the_view_and_hostile_values_are_ignored():
     assert "Ignored the link's 'top_k'" in notes and "Ignored the link's 'top_p'" in notes
     assert plotly_specs(at)[0]["data"][0]["y"][0] == "1. ␣package"
     assert at.query_params["t"] in ("0", ["0"]) and at.query_params["prompt"] in ("The package left the", ["The package left the"])
+
+
+def test_presenter_mode_hides_the_extras():
+    at = open_page("pages/next_token.py")
+    assert len(plotly_specs(at)) == 4 and at.expander
+    at.sidebar.toggle(key="shared.presenter").set_value(True).run()
+    assert_clean(at)
+    assert len(plotly_specs(at)) == 1  # the main chart only: no comparison charts, no table
+    assert any("font-size" in h.proto.body for h in at.get("html"))

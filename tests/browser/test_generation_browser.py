@@ -37,7 +37,7 @@ def test_generation_page_steps_and_runs(page):
     page.get_by_role("button", name="Run 10 steps").click()
     page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length > n", arg=[CHIPS, 4], timeout=120_000)
     streamed = chip_count(page)
-    running = page.locator(".st-key-generation-stop button").is_visible()  # the Stop button exists only mid-run
+    running = page.locator(".st-key-generation-stop button").first.is_visible()  # the Stop button exists only mid-run
     screenshot(page, "generation_mid_run")
     page.wait_for_selector(".st-key-generation-stop", state="detached", timeout=300_000)
     wait_for_app(page)
