@@ -9,10 +9,12 @@ from components import state
 from components.model_picker import model_sidebar, prepare_default_model
 from components.navigation import ROOT, available_pages
 from components.presenter import presenter_toggle
-from core.models import ModelLoadError
+from components.settings import torch_threads
+from core.models import ModelLoadError, set_torch_threads
 
 st.set_page_config(page_title="Next-Token Explorer", page_icon=":material/bar_chart:", layout="wide")
 state.init_state()
+set_torch_threads(torch_threads())
 
 pages = [st.Page(str(ROOT / p.path), title=p.title, icon=p.icon, default=(p.path == "pages/home.py")) for p in available_pages()]
 page = st.navigation(pages)

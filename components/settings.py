@@ -29,3 +29,11 @@ def max_model_params() -> int:
         return int(float(value)) if value else DEFAULT_MAX_PARAMS
     except (TypeError, ValueError):
         return DEFAULT_MAX_PARAMS
+
+
+def torch_threads() -> int:
+    """Intra-op threads for torch (NTE_TORCH_THREADS, default 1: a shared server has many sessions, few cores)."""
+    try:
+        return max(1, int(os.environ.get("NTE_TORCH_THREADS", "1")))
+    except ValueError:
+        return 1

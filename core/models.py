@@ -304,3 +304,15 @@ def load_model(
         return _load_pretrained(folder, name, "local folder", max_params, local_files_only=True)
     _check_hub_id(name)
     return _load_pretrained(name, name, "Hugging Face Hub", max_params)
+
+
+def set_torch_threads(threads: int) -> None:
+    """Set torch's intra-op thread count for the process (once; a no-op when it already has that value).
+
+    A server runs every session's script in its own thread: with one intra-op thread each, concurrent sessions
+    share the cores instead of oversubscribing them (two OpenMP threads per session made a forward pass 10-20x
+    slower under contention here; on an idle 2-core machine one thread costs about 1.35x).
+    """
+    threads = max(1, int(threads))
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)

@@ -6,7 +6,9 @@ from components.charts import probability_bars
 from components.controls import prompt_area, sampling_controls
 from components.generation_view import (cache_chart, cache_formula, generated_html, median_ms, probability_entropy_chart,
                                         step_candidate_table, stop_message, timeline_table, timing_chart)
+from components.generation_share import publish_steps, replay_from_link, replay_uploaded, run_file_controls, share_settings
 from components.model_picker import current_model
+from components.share import copy_link_control
 from components.tables import candidate_table
 from components.tokens import md_escape
 from core.generation import GREEDY, SAMPLED, GenerationFinished, Stepper, parse_stop_strings
@@ -51,6 +53,7 @@ st.session_state.setdefault(state.GEN_TOP_P, 0.9)
 st.title("Step-by-step generation")
 st.caption("A language model does not write a paragraph at once: it predicts one token, appends it to its input and "
            "runs again. Here you drive that loop, one step at a time, and watch the KV cache that makes it fast.")
+share_settings((PLAIN, CHAT))
 lm = current_model()
 chat = st.radio("Mode", [PLAIN, CHAT], horizontal=True, key=state.GEN_CHAT) == CHAT
 prompt = prompt_area(state.GEN_PROMPT, label="Your message" if chat else "Prompt", height=90)
@@ -74,6 +77,8 @@ if stepper is None or (stepper.model_name, stepper.lm.model, stepper.prompt, ste
     st.session_state[state.GEN_STEPPER] = stepper  # this session's own stepper and KV cache
 stepper.configure(temperature=temperature, top_k=top_k, top_p=top_p, seed=int(seed), max_new_tokens=int(max_new),
                   stop_strings=parse_stop_strings(stops), use_cache=not no_cache)
+replay_from_link(stepper)
+replay_uploaded(stepper)
 if stepper.dropped_tokens:
     st.warning(f"The prompt was too long: the model reads only its last {stepper.prompt_len:,} tokens "
                f"({stepper.dropped_tokens:,} dropped from the start).")
@@ -105,6 +110,7 @@ if pending := st.session_state.pop(state.GEN_RUN_PENDING, 0):  # popped first: a
     st.rerun()
 text_slot.markdown(generated_html(stepper.prompt_text, stepper.steps), unsafe_allow_html=True)
 steps = stepper.steps
+publish_steps(stepper)
 if finished:
     st.success(stop_message(stepper.stop_reason, max_new_tokens=stepper.max_new_tokens,
                             context_length=stepper.context_length, stop_string=stepper.matched_stop_string()))
@@ -154,6 +160,7 @@ if steps:
     st.dataframe(timeline, hide_index=True, key="generation.timeline")
     st.download_button("Download the timeline (CSV)", timeline.to_csv(index=False), "generation_steps.csv",
                        "text/csv", key="generation.csv")
+    copy_link_control()
     r1, r2 = st.columns([1, 3], vertical_alignment="bottom")
     clamp(state.GEN_REWIND_TO, len(steps))
     r1.number_input("Rewind to just after step", 0, len(steps), max(0, len(steps) - 1), key=state.GEN_REWIND_TO,
@@ -165,6 +172,7 @@ if steps:
         st.plotly_chart(probability_bars(step_candidate_table(steps[shown - 1], top_n), title=f"Candidates at step {shown}"),
                         key="generation.past_bars")
 
+run_file_controls(stepper)
 if stepper.branches:
     with st.expander(f"Abandoned continuations ({len(stepper.branches)})"):
         for i, branch in enumerate(stepper.branches):

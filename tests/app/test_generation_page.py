@@ -148,3 +148,29 @@ def test_view_builders_escape_and_measure():
     assert values(timing_chart(steps).data[1].y) == pytest.approx([20])
     assert "(the same)" in cache_formula(30, 3, 64, 10, 4, 2 * 30 * 3 * 64 * 10 * 4)
     assert "(different)" in cache_formula(30, 3, 64, 10, 4, 1)
+
+
+def test_a_shared_link_replays_the_same_steps_and_picks():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.helpers import ROOT
+
+    first = open_page("pages/generation.py")
+    first.text_area(key="generation.prompt").set_value("Once upon a time").run()
+    first.button(key="generation.step").click().run()
+    first.button(key="generation.pick.3").click().run()
+    first.button(key="generation.step").click().run()
+    assert_clean(first)
+    original = first.session_state["generation.stepper"]
+    assert [s.chosen_by for s in original.steps][1] == "you" and len(original.steps) == 3
+    link = {k: first.query_params[k] for k in first.query_params}
+    link = {k: (v[0] if isinstance(v, list) else v) for k, v in link.items()}
+    assert link["steps"] == "3" and link["picks"].startswith("1:")
+    second = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    second.query_params.update(link)
+    second.run()
+    second.switch_page("pages/generation.py").run()
+    assert_clean(second)
+    again = second.session_state["generation.stepper"]
+    assert again.generated_ids == original.generated_ids
+    assert [s.chosen_by for s in again.steps] == [s.chosen_by for s in original.steps]

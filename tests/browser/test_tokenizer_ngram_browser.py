@@ -34,7 +34,7 @@ def test_tokenizer_page(page):
     languages.screenshot(path=str(ARTIFACTS / "tokenizer_languages.png"))
     page.get_by_role("tab", name="Chat template").click()
     page.wait_for_timeout(500)
-    code = page.locator('[data-testid="stTabs"] [data-testid="stCode"]').first
+    code = page.locator('[data-testid="stTabs"] [data-testid="stCode"]:visible').first
     code.wait_for(timeout=30_000)
     assert "<|im_start|>assistant" in code.inner_text()
     page.locator('[data-testid="stTabs"]').screenshot(path=str(ARTIFACTS / "tokenizer_chat.png"))

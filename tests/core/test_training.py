@@ -201,6 +201,8 @@ def test_stop_and_time_budget_end_training_cleanly():
 
 
 def test_one_thread_limits_only_the_calling_thread():
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)  # the app may have set 1 already in this process (AppTests); test from 2
     before = torch.get_num_threads()
     seen = {}
 
@@ -213,8 +215,9 @@ def test_one_thread_limits_only_the_calling_thread():
     thread = threading.Thread(target=worker)
     thread.start()
     thread.join()
-    assert seen["inside"] == 1
-    assert seen["after"] == torch.get_num_threads() == before  # neither this thread nor the worker keeps it
+    torch.set_num_threads(original)
+    assert before == 2 and seen["inside"] == 1
+    assert seen["after"] == before  # neither this thread nor the worker keeps it
 
 
 # Save and load ------------------------------------------------------------------------------------------------

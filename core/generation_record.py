@@ -1,0 +1,76 @@
+"""A generation run as JSON (settings, seed, every step's choice) that can be loaded back to replay it."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core.generation import USER, GenerationFinished, Stepper
+
+MAX_RECORD_BYTES = 2_000_000
+MAX_RECORD_STEPS = 2_000
+STEP_SETTINGS = ("temperature", "top_k", "top_p", "seed")
+
+
+def run_record(stepper: Stepper) -> dict[str, Any]:
+    """The run so far: model, prompt, mode, limits, and per step the token, who chose it and the settings used."""
+    return {
+        "format": "next-token-explorer/generation-run",
+        "version": 1,
+        "model": stepper.model_name,
+        "prompt": stepper.prompt,
+        "chat": stepper.chat,
+        "max_new_tokens": stepper.max_new_tokens,
+        "stop_strings": list(stepper.stop_strings),
+        "steps": [{"token_id": s.token_id, "text": s.text, "chosen_by": s.chosen_by,
+                   **{name: getattr(s, name) for name in STEP_SETTINGS}} for s in stepper.steps],
+    }
+
+
+def record_json(stepper: Stepper) -> str:
+    """``run_record`` as indented JSON text."""
+    return json.dumps(run_record(stepper), indent=2, ensure_ascii=False)
+
+
+def parse_record(data: bytes | str) -> dict[str, Any]:
+    """Read and check a run record; ValueError with a clear message when it is not one."""
+    if len(data) > MAX_RECORD_BYTES:
+        raise ValueError(f"That file is larger than {MAX_RECORD_BYTES // 1_000_000} MB; a run record is much smaller.")
+    try:
+        record = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError("That file is not a JSON run record (download one with 'Download this run').") from None
+    if not isinstance(record, dict) or record.get("format") != "next-token-explorer/generation-run":
+        raise ValueError("That JSON is not a generation run record from this app.")
+    steps = record.get("steps")
+    if not isinstance(record.get("prompt"), str) or not isinstance(steps, list) or len(steps) > MAX_RECORD_STEPS:
+        raise ValueError("The run record has no prompt or a malformed list of steps.")
+    for step in steps:
+        if not isinstance(step, dict) or not isinstance(step.get("token_id"), int) or step.get("chosen_by") not in (
+                "greedy", "sampled", USER):
+            raise ValueError("A step in the run record is malformed (each needs an integer token_id and chosen_by).")
+        for name in STEP_SETTINGS:
+            if not isinstance(step.get(name), (int, float)) or isinstance(step.get(name), bool):
+                raise ValueError(f"A step in the run record has no valid '{name}'.")
+    if not isinstance(record.get("stop_strings", []), list) or not isinstance(record.get("max_new_tokens", 1), int):
+        raise ValueError("The run record's stop strings or max new tokens are malformed.")
+    return record
+
+
+def replay(stepper: Stepper, steps: list[dict[str, Any]]) -> int:
+    """Take the recorded steps again on a fresh stepper: each with its own settings; the person's picks as picks.
+
+    Sampling is seeded per (seed, step), so sampled steps come out the same. Returns how many steps differ from the
+    record (0 when the run was reproduced; another model or vocabulary can differ). Stops at a stop condition.
+    """
+    differences = 0
+    for recorded in steps:
+        if stepper.finished:
+            break
+        stepper.configure(**{name: recorded[name] for name in STEP_SETTINGS})
+        choose = recorded["token_id"] if recorded["chosen_by"] == USER else None
+        try:
+            step = stepper.step(choose)
+        except (GenerationFinished, ValueError, IndexError):
+            break
+        differences += step.token_id != recorded["token_id"]
+    return differences
