@@ -78,3 +78,29 @@ def test_malformed_query_parameters_are_ignored_with_a_note(query):
     assert_clean(at)
     assert plotly_specs(at)  # the page still works with its defaults
     assert "Ignored the link's" in all_text(at) or "Ignored the link's" in " ".join(c.value for c in at.sidebar.caption)
+
+
+PAGE_PROMPTS = {  # page -> the key of its prompt box (all bound to the prompt shared between pages)
+    "pages/generation.py": "generation.prompt",
+    "pages/attention.py": "attention.prompt",
+    "pages/logit_lens.py": "lens.prompt",
+    "pages/perplexity.py": "perplexity.text",
+    "pages/tokenizer.py": "tokenizer.prompt",
+}
+ACROSS_PAGES = ["", "\u200b\ufeff", "<script>alert(1)</script><img src=x onerror=alert(1)>", "👨‍👩‍👧‍👦🎉 東京 مرحبا",
+                "\x1b[2J\x07 ctrl", "**x** [l](javascript:alert(1)) :red[y]"]
+
+
+@pytest.mark.parametrize("page", list(PAGE_PROMPTS))
+def test_every_prompt_box_survives_hostile_text(page):
+    key = PAGE_PROMPTS[page]
+    at = open_page(page)
+    for text in ACROSS_PAGES:  # 6 inputs x 5 pages
+        at.text_area(key=key).set_value(text).run()
+        assert_clean(at)
+        if not text:  # (zero-width-only text is real input on the tokenizer and perplexity pages: it has tokens)
+            assert refused_message(at), (page, text)
+        assert not any("<script>" in m.value and "unsafe" in m.value for m in at.markdown)
+    at.text_area(key=key).set_value("The capital of France is").run()
+    assert_clean(at)
+    assert len(at.main.children) > 3  # the page draws its content again

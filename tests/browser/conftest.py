@@ -28,8 +28,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """Start the app with the README's command line (streamlit run app.py) and wait until it answers."""
+def app_server():
+    """Start the app with the README's command line (streamlit run app.py) and wait until it answers.
+
+    Yields (url, process)."""
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
@@ -47,12 +49,17 @@ def app_url():
     else:
         proc.kill()
         pytest.fail(f"streamlit did not start; log at {log.name}")
-    yield url
+    yield url, proc
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server):
+    return app_server[0]
 
 
 @pytest.fixture(scope="session")

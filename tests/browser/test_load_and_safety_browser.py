@@ -4,7 +4,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser.helpers import screenshot, wait_for_app
+from tests.browser.helpers import ARTIFACTS, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 CHART = '[data-testid="stPlotlyChart"]'
@@ -26,7 +26,13 @@ def first_chart_text(tab) -> str:
     return tab.locator(CHART).first.inner_text()
 
 
-def test_eight_concurrent_sessions_equal_the_serial_answers(browser, app_url):
+def peak_rss_mb(pid: int) -> float:
+    status = open(f"/proc/{pid}/status").read()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+
+
+def test_eight_concurrent_sessions_equal_the_serial_answers(browser, app_server):
+    app_url, server = app_server
     serial = []
     for view in VIEWS:
         tab = browser.new_page()
@@ -42,6 +48,11 @@ def test_eight_concurrent_sessions_equal_the_serial_answers(browser, app_url):
         tab.close()
     assert len(set(serial)) >= 6  # different views really differ
     assert concurrent == serial
+    peak = peak_rss_mb(server.pid)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "load_test.txt").write_text(f"{len(VIEWS)} concurrent sessions: answers equal the serial ones; "
+                                              f"server peak RSS {peak:,.0f} MB\n")
+    print(f"\nload test: {len(VIEWS)} concurrent sessions, server peak RSS {peak:,.0f} MB")
 
 
 @pytest.mark.parametrize("path", ["/next_token", "/temperature"])
