@@ -100,8 +100,8 @@ if mode == REAL:
     with st.expander("Compare up to three prompts side by side", expanded=False):
         st.caption("Seed 001: one extra word of context changes the whole distribution.")
         columns = st.columns(3)
-        for column, key, default in zip(columns, state.NT_COMPARE, PACKAGE_PROMPTS):
-            text = column.text_input("Prompt", default, key=key)
+        for number, (column, key, default) in enumerate(zip(columns, state.NT_COMPARE, PACKAGE_PROMPTS), start=1):
+            text = column.text_input(f"Prompt {number}", default, key=key)
             try:
                 other = distribution(lm, text)
             except (PromptError, ValueError) as error:

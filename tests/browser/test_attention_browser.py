@@ -53,7 +53,7 @@ def test_attention_heatmap_switch_head_and_overview_click(page):
 def test_longer_prompt_sink_toggle_and_generation_rows(page):
     page.goto(page.app_url + "/attention")
     wait_for_app(page)
-    box = page.get_by_label("Prompt")
+    box = page.locator("textarea[aria-label='Prompt']")
     box.fill("Alice gave the book to Bob because she had finished reading it, and he wanted to read it too.")
     box.press("Control+Enter")
     wait_for_app(page)

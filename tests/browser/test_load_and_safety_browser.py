@@ -60,7 +60,7 @@ def test_script_and_onerror_in_a_prompt_never_execute(page, path):
     hostile = '<script>alert("xss")</script><img src=x onerror=alert(1)> "><svg onload=alert(2)>'
     page.goto(page.app_url + path)
     wait_for_app(page)
-    box = page.get_by_label("Prompt")
+    box = page.locator("textarea[aria-label='Prompt']")
     box.fill(hostile)
     box.press("Control+Enter")
     page.wait_for_function(

@@ -14,7 +14,7 @@ def chart_text(tab) -> str:
 def test_next_token_page_prompt_and_temperature(page):
     page.goto(page.app_url + "/next_token")
     wait_for_app(page)
-    box = page.get_by_label("Prompt")
+    box = page.locator("textarea[aria-label='Prompt']")
     box.fill("The capital of France is")
     box.press("Control+Enter")
     wait_for_app(page)
