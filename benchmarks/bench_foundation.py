@@ -36,6 +36,10 @@ def control_change_vs_forward() -> Row:
     from core.next_token import next_token_distribution
     from core.sampling import sampling_probs
 
+    from components.settings import torch_threads
+    from core.models import set_torch_threads
+
+    set_torch_threads(torch_threads())  # as app.py does: one intra-op thread unless NTE_TORCH_THREADS says otherwise
     lm = load_model()
     dist = next_token_distribution(lm, PROMPT)
     settings = iter([(t / 10, k, p / 10) for t in range(1, 30) for k in (0, 5, 50) for p in (3, 9, 10)] * 10)

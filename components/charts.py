@@ -24,8 +24,9 @@ def _label(row: pd.Series) -> str:
     return plotly_text(f"{int(row['rank'])}. {row['token']}" if row["rank"] else row["token"])
 
 
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
+def _layout_dict(title: str, height: int) -> dict:
+    """The house layout: title at the left, legend on top, white plot area."""
+    return dict(
         title=dict(text=plotly_text(title), x=0, font=dict(size=16)),
         height=height,
         margin=dict(l=10, r=30, t=60, b=40),
@@ -33,6 +34,10 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
         plot_bgcolor="white",
     )
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(**_layout_dict(title, height))
     return fig
 
 
@@ -41,33 +46,37 @@ def probability_bars(table: pd.DataFrame, *, title: str = "Next-token probabilit
 
     Shows the model's probability (full-vocabulary softmax) and, when ``show_sampling``, the probability
     after temperature/top-k/top-p beside it; cut tokens are greyed and marked "cut".
+
+    Built from plain dicts without plotly's per-property validation: this figure is redrawn on every move of a
+    sampling control, and validation cost ~10x the rest of that redraw (benchmarks/bench_foundation.py).
     """
     labels = [_label(r) for _, r in table.iterrows()]
     model_p = [float(p) for p in table["model_probability"]]
+    samp = [float(p) for p in table["sampling_probability"]]
+    kept = [bool(k) for k in table["kept"]]
     hover = [
         f"token id {int(t)}<br>logit {lg:.3f}" if t >= 0 else "every token not listed above"
         for t, lg in zip(table["token_id"], table["logit"])
     ]
-    fig = go.Figure()
-    fig.add_bar(
-        y=labels, x=model_p, orientation="h", name="model probability", marker_color=MODEL_COLOUR,
+    bars = [dict(
+        type="bar", y=labels, x=model_p, orientation="h", name="model probability", marker=dict(color=MODEL_COLOUR),
         text=[f"{p:.1%}" for p in model_p], textposition="outside", customdata=hover,
         hovertemplate="%{y}<br>model probability %{x:.4f}<br>%{customdata}<extra></extra>",
-    )
+    )]
     if show_sampling:
-        samp = [float(p) for p in table["sampling_probability"]]
-        kept = [bool(k) for k in table["kept"]]
-        fig.add_bar(
-            y=labels, x=samp, orientation="h", name="sampling probability (after filters)",
-            marker_color=[SAMPLING_COLOUR if k else CUT_COLOUR for k in kept],
+        bars.append(dict(
+            type="bar", y=labels, x=samp, orientation="h", name="sampling probability (after filters)",
+            marker=dict(color=[SAMPLING_COLOUR if k else CUT_COLOUR for k in kept]),
             text=[f"{p:.1%}" if k else "cut" for p, k in zip(samp, kept)], textposition="outside",
             hovertemplate="%{y}<br>sampling probability %{x:.4f}<extra></extra>",
-        )
-    top = max(model_p + [float(p) for p in table["sampling_probability"]], default=1.0)
-    fig.update_xaxes(range=[0, min(1.0, top * 1.25) + 0.02], tickformat=".0%", title="probability", gridcolor="#eee")
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_layout(barmode="group", bargap=0.25)
-    return _layout(fig, title, height=max(260, 38 * len(table) * (2 if show_sampling else 1) // 1.4 + 120))
+        ))
+    top = max(model_p + samp, default=1.0)
+    height = max(260, 38 * len(table) * (2 if show_sampling else 1) // 1.4 + 120)
+    layout = dict(
+        xaxis=dict(range=[0, min(1.0, top * 1.25) + 0.02], tickformat=".0%", title=dict(text="probability"),
+                   gridcolor="#eee"),
+        yaxis=dict(autorange="reversed", automargin=True), barmode="group", bargap=0.25, **_layout_dict(title, height))
+    return go.Figure(data=bars, layout=layout, _validate=False)
 
 
 def temperature_panels(tokens: Sequence[str], probs: np.ndarray, temperatures: Sequence[float], other: np.ndarray | None = None) -> go.Figure:
