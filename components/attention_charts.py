@@ -34,19 +34,30 @@ def _esc(text: str) -> str:
     return html.escape(str(text), quote=False)
 
 
+def _layout_dict(title: str, height: int, **extra) -> dict:
+    return dict(title=dict(text=_esc(title), x=0, font=dict(size=16)), height=height, font=FONT,
+                margin=dict(l=10, r=20, t=60, b=10), plot_bgcolor=MASKED, **extra)
+
+
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title=dict(text=_esc(title), x=0, font=dict(size=16)), height=height, font=FONT,
-                      margin=dict(l=10, r=20, t=60, b=10), plot_bgcolor=MASKED)
+    fig.update_layout(**_layout_dict(title, height))
     return fig
+
+
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    """A figure from plain dicts without plotly's per-property validation: these figures are redrawn each time a
+    layer or head is picked, and validation cost several times the rest of that redraw (bench_attention)."""
+    return go.Figure(data=data, layout=layout, _validate=False)
 
 
 def _cells(matrix: np.ndarray, row_start: int = 0) -> list[list[float | None]]:
     """Rows of a (Q, K) matrix as lists; keys after each query (the causal mask) and NaN become None."""
-    out = []
-    for q, row in enumerate(np.asarray(matrix, dtype=np.float64)):
-        limit = row_start + q
-        out.append([None if (k > limit or not np.isfinite(v)) else float(v) for k, v in enumerate(row)])
-    return out
+    values = np.asarray(matrix, dtype=np.float64)  # (Q, K)
+    q, k = np.indices(values.shape)
+    hidden = (k > row_start + q) | ~np.isfinite(values)
+    cells = values.astype(object)
+    cells[hidden] = None
+    return cells.tolist()
 
 
 def head_heatmap(matrix: np.ndarray, tokens: Sequence[str], *, title: str, row_start: int = 0,
@@ -64,20 +75,22 @@ def head_heatmap(matrix: np.ndarray, tokens: Sequence[str], *, title: str, row_s
     keys = labels[key_offset:key_offset + matrix.shape[1]]
     queries = labels[row_start:row_start + matrix.shape[0]]
     cells = _cells(matrix, row_start - key_offset)
-    fig = go.Figure(go.Heatmap(
-        z=cells, x=keys, y=queries, colorscale=SCALE, zmin=0.0, zmax=zmax, hoverongaps=False,
-        colorbar=dict(title="weight", thickness=12),
-        hovertemplate="query %{y}<br>looks at key %{x}<br>weight %{z:.3f}<extra></extra>",
-    ))
+    layout = _layout_dict(title, int(min(900, max(320, 26 * max(len(queries), 4) + 160))),
+        xaxis=dict(title=dict(text="key (the token looked at)"), side="bottom", tickangle=-60, automargin=True,
+                   showgrid=False, type="category"),
+        yaxis=dict(title=dict(text="query (the token looking)"), autorange="reversed", automargin=True,
+                   showgrid=False, type="category"))
     if boundary is not None and 0 < boundary - key_offset < len(keys):
-        fig.add_vline(x=boundary - key_offset - 0.5, line_color="#e8590c", line_width=2,
-                      annotation_text="generated →", annotation_position="top right")
-    fig.update_xaxes(title="key (the token looked at)", side="bottom", tickangle=-60, automargin=True,
-                     showgrid=False, type="category")
-    fig.update_yaxes(title="query (the token looking)", autorange="reversed", automargin=True, showgrid=False,
-                     type="category")
-    side = 26 * max(len(queries), 4)
-    return _layout(fig, title, height=int(min(900, max(320, side + 160))))
+        x = boundary - key_offset - 0.5
+        layout["shapes"] = [dict(type="line", x0=x, x1=x, xref="x", y0=0, y1=1, yref="y domain",
+                                 line=dict(color="#e8590c", width=2))]
+        layout["annotations"] = [dict(x=x, xref="x", y=1, yref="y domain", text="generated →", showarrow=False,
+                                      xanchor="left", yanchor="top")]
+    return _figure([dict(
+        type="heatmap", z=cells, x=keys, y=queries, colorscale=SCALE, zmin=0.0, zmax=zmax, hoverongaps=False,
+        colorbar=dict(title=dict(text="weight"), thickness=12),
+        hovertemplate="query %{y}<br>looks at key %{x}<br>weight %{z:.3f}<extra></extra>",
+    )], layout)
 
 
 def head_grid(layer_weights: np.ndarray, tokens: Sequence[str], *, title: str, kv_groups: Sequence[int] | None = None,
@@ -121,21 +134,24 @@ def overview_chart(values: np.ndarray, metric: str, *, selected: tuple[int, int]
     head_of = [h for _ in range(L) for h in range(H)]
     flat = [float(v) for v in values.reshape(-1)]
     size = max(8, min(30, int(560 / max(L, H))))
-    fig = go.Figure(go.Scatter(
-        x=head_of, y=layer_of, mode="markers", customdata=[[l, h] for l, h in zip(layer_of, head_of)],
-        marker=dict(symbol="square", size=size, color=flat, colorscale="Viridis", showscale=True,
+    data = [dict(
+        type="scatter", x=np.asarray(head_of), y=np.asarray(layer_of), mode="markers",  # arrays: cheap to copy
+        marker=dict(symbol="square", size=size, color=np.asarray(flat), colorscale="Viridis", showscale=True,
                     colorbar=dict(title=dict(text=name.split(" (")[0], side="right"), thickness=12)),
         hovertemplate="layer %{y}, head %{x}<br>" + name + ": %{marker.color:.3f}<extra>click to open</extra>",
         showlegend=False,
-    ))
+    )]
     if selected is not None:
-        fig.add_scatter(x=[selected[1]], y=[selected[0]], mode="markers", hoverinfo="skip", showlegend=False,
-                        marker=dict(symbol="square-open", size=size + 6, color="#e8590c", line=dict(width=3)))
-    fig.update_xaxes(title="head", dtick=1, range=[-0.7, H - 0.3], showgrid=False, zeroline=False)
-    fig.update_yaxes(title="layer", range=[L - 0.5, -0.7], showgrid=False, zeroline=False, dtick=1 if L <= 12 else 2)
-    fig.update_layout(clickmode="event+select", dragmode=False)
+        data.append(dict(type="scatter", x=[selected[1]], y=[selected[0]], mode="markers", hoverinfo="skip",
+                         showlegend=False, marker=dict(symbol="square-open", size=size + 6, color="#e8590c",
+                                                      line=dict(width=3))))
     height = int(max(280, min(820, (size + 4) * L + 140)))
-    return _layout(fig, f"Every head: {name.split(' (')[0].lower()}", height).update_layout(plot_bgcolor="white")
+    layout = _layout_dict(f"Every head: {name.split(' (')[0].lower()}", height, clickmode="event+select", dragmode=False,
+        xaxis=dict(title=dict(text="head"), dtick=1, range=[-0.7, H - 0.3], showgrid=False, zeroline=False),
+        yaxis=dict(title=dict(text="layer"), range=[L - 0.5, -0.7], showgrid=False, zeroline=False,
+                   dtick=1 if L <= 12 else 2))
+    layout["plot_bgcolor"] = "white"
+    return _figure(data, layout)
 
 
 def query_bars(row: np.ndarray, tokens: Sequence[str], query: int, *, title: str, key_offset: int = 0) -> go.Figure:
@@ -147,13 +163,14 @@ def query_bars(row: np.ndarray, tokens: Sequence[str], query: int, *, title: str
     """
     labels = position_labels(tokens)[key_offset: query + 1]
     weights = [float(v) for v in row[: query + 1 - key_offset]]
-    fig = go.Figure(go.Bar(x=labels, y=weights, marker_color=SAMPLING_COLOUR, text=[f"{w:.0%}" for w in weights],
-                           textposition="outside", cliponaxis=False,
-                           hovertemplate="key %{x}<br>weight %{y:.3f}<extra></extra>"))
-    fig.update_xaxes(type="category", tickangle=-60, automargin=True)
-    fig.update_yaxes(range=[0, min(1.0, max(weights + [0.05]) * 1.25)], tickformat=".0%", title="attention weight",
-                     gridcolor="#eee")
-    return _layout(fig, title, 360).update_layout(plot_bgcolor="white")
+    layout = _layout_dict(title, 360,
+        xaxis=dict(type="category", tickangle=-60, automargin=True),
+        yaxis=dict(range=[0, min(1.0, max(weights + [0.05]) * 1.25)], tickformat=".0%",
+                   title=dict(text="attention weight"), gridcolor="#eee"))
+    layout["plot_bgcolor"] = "white"
+    return _figure([dict(type="bar", x=labels, y=weights, marker=dict(color=SAMPLING_COLOUR),
+                         text=[f"{w:.0%}" for w in weights], textposition="outside", cliponaxis=False,
+                         hovertemplate="key %{x}<br>weight %{y:.3f}<extra></extra>")], layout)
 
 
 def clicked_head(event) -> tuple[int, int] | None:
