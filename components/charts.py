@@ -116,4 +116,4 @@ def entropy_curve(temperatures: Sequence[float], entropy: Sequence[float], curre
                       annotation_text=f"uniform over the vocabulary: {max_bits:.2f} bits", annotation_position="bottom right")
     fig.update_xaxes(title="temperature T", gridcolor="#eee")
     fig.update_yaxes(title="entropy (bits)", rangemode="tozero", gridcolor="#eee")
-    return _layout(fig, "Entropy of the next-token distribution as temperature moves", height=360)
+    return _layout(fig, "Entropy as temperature moves", height=360)
