@@ -54,9 +54,11 @@ def guide_loop(model, input_ids: torch.Tensor) -> float:
 
 
 def run() -> list[Row]:
-    from core.models import load_model
+    from components.settings import torch_threads
+    from core.models import load_model, set_torch_threads
     from core.perplexity import perplexity
 
+    set_torch_threads(torch_threads())  # as app.py does: one intra-op thread unless NTE_TORCH_THREADS says otherwise
     lm = load_model()
     text = bench_text(lm.tokenizer)
     input_ids = torch.tensor([lm.tokenizer(text, add_special_tokens=False)["input_ids"]])

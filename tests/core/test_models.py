@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from core.attention_kernel import WEIGHTS_ON_DEMAND
 from core.models import (DEFAULT_MODEL, ModelLoadError, architecture_from_config, bundled_gguf_path, converted_model_dir,
                          is_converted, load_model)
 
@@ -14,7 +15,7 @@ def test_bundled_model_facts(bundled_lm):
     assert 134e6 < facts.parameters < 136e6 and facts.dtype == "float32"
     assert facts.grouped_query
     assert not bundled_lm.model.training
-    assert bundled_lm.model.config._attn_implementation == "eager"
+    assert bundled_lm.model.config._attn_implementation == WEIGHTS_ON_DEMAND
     assert not any(p.requires_grad for p in bundled_lm.model.parameters())
 
 

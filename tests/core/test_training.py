@@ -10,6 +10,7 @@ import zipfile
 import pytest
 import torch
 
+from core.attention_kernel import WEIGHTS_ON_DEMAND
 from core.model_io import ModelFileError, load_model_zip, save_model_zip
 from core.next_token import next_token_distribution
 from core.seed_examples import MINI_GPT_CORPUS
@@ -228,7 +229,7 @@ def test_save_then_load_gives_identical_logits(trained_lm):
     ids = torch.tensor([trained_lm.tokenizer("the dog lay on", add_special_tokens=False)["input_ids"]])
     with torch.inference_mode():
         assert torch.equal(trained_lm.model(ids).logits, loaded.model(ids).logits)
-    assert loaded.model.config._attn_implementation == "eager"
+    assert loaded.model.config._attn_implementation == WEIGHTS_ON_DEMAND  # attention maps still work on it
     assert loaded.tokenizer.decode(ids[0].tolist()) == "the dog lay on"
     assert loaded.extras["steps"] == 200 and loaded.facts.parameters == trained_lm.facts.parameters
 
