@@ -20,8 +20,8 @@ def plotly_text(text: str) -> str:
     return html.escape(str(text), quote=False)
 
 
-def _label(row: pd.Series) -> str:
-    return plotly_text(f"{int(row['rank'])}. {row['token']}" if row["rank"] else row["token"])
+def _label(rank: int, token: str) -> str:
+    return plotly_text(f"{int(rank)}. {token}" if rank else token)
 
 
 def _layout_dict(title: str, height: int) -> dict:
@@ -50,7 +50,7 @@ def probability_bars(table: pd.DataFrame, *, title: str = "Next-token probabilit
     Built from plain dicts without plotly's per-property validation: this figure is redrawn on every move of a
     sampling control, and validation cost ~10x the rest of that redraw (benchmarks/bench_foundation.py).
     """
-    labels = [_label(r) for _, r in table.iterrows()]
+    labels = [_label(rank, token) for rank, token in zip(table["rank"], table["token"])]
     model_p = [float(p) for p in table["model_probability"]]
     samp = [float(p) for p in table["sampling_probability"]]
     kept = [bool(k) for k in table["kept"]]

@@ -23,18 +23,16 @@ def candidate_table(dist: NextTokenDistribution, n: int, sampling: torch.Tensor 
         the n candidates are the whole vocabulary).
     """
     sampled = sampling if sampling is not None else dist.probs
-    n = max(1, min(int(n), dist.vocab_size))
-    top = torch.topk(dist.probs, n)  # (n,) most probable first
-    index = top.indices
-    ids = index.tolist()
-    listed_sampling = sampled[index]
+    top = dist.candidates(n)
+    n = len(top.ids)
+    listed_sampling = sampled[top.index]
     kept_listed = listed_sampling > 0
     columns = {
         "rank": list(range(1, n + 1)),
-        "token": [dist.token_text(i) for i in ids],
-        "token_id": ids,
-        "logit": dist.logits[index].tolist(),
-        "model_probability": top.values.tolist(),
+        "token": list(top.labels),
+        "token_id": list(top.ids),
+        "logit": list(top.logits),
+        "model_probability": list(top.probs),
         "sampling_probability": listed_sampling.tolist(),
         "kept": kept_listed.tolist(),
     }
@@ -42,10 +40,9 @@ def candidate_table(dist: NextTokenDistribution, n: int, sampling: torch.Tensor 
     if rest:
         kept_rest = int((sampled > 0).sum()) - int(kept_listed.sum())
         # Differences in float64 of full-vocabulary sums: the rest of the softmax, never renormalised.
-        model_rest = float(dist.probs.double().sum() - top.values.double().sum())
         sampled_rest = float(sampled.double().sum() - listed_sampling.double().sum()) if kept_rest else 0.0
         for column, value in (("rank", 0), ("token", f"{OTHER_TOKENS} ({rest:,})"), ("token_id", -1),
-                              ("logit", float("nan")), ("model_probability", max(0.0, model_rest)),
+                              ("logit", float("nan")), ("model_probability", top.other_mass),
                               ("sampling_probability", max(0.0, sampled_rest)), ("kept", kept_rest > 0)):
             columns[column].append(value)
     return pd.DataFrame(columns)

@@ -12,11 +12,12 @@ from components.explain import sampling_notes
 from components.memo import session_memo
 from components.model_picker import current_model
 from components.presenter import presenter_mode
+from components.sampling_view import sampling_view
 from components.share import Shared, copy_link_control, share_inputs
 from components.tables import candidate_table
 from components.tokens import md_escape
-from core.next_token import entropy_bits, next_token_distribution
-from core.sampling import make_generator, sample_token, sampling_probs
+from core.next_token import next_token_distribution
+from core.sampling import make_generator, sample_token
 from core.seed_examples import PACKAGE_PROMPTS, SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS
 from core.text import PromptError
 from core.toy import parse_toy, toy_distribution
@@ -71,15 +72,15 @@ top_n = bounded_slider("Candidates to show", 1, min(30, dist.vocab_size), 10, ke
 temperature, top_k, top_p = sampling_controls(state.NT_TEMPERATURE, state.NT_TOP_K, state.NT_TOP_P)
 for note in sampling_notes(dist.vocab_size, temperature, top_k, top_p):
     st.caption(note)
-probs = sampling_probs(dist.logits, temperature=temperature, top_k=top_k, top_p=top_p)
-table = candidate_table(dist, top_n, probs)
-st.plotly_chart(probability_bars(table), key="next_token.bars")
+view = sampling_view(dist, top_n, temperature, top_k, top_p)
+probs, table = view.probs, view.table
+st.plotly_chart(view.figure, key="next_token.bars")
 
 a, b, c, d = st.columns(4)
 a.metric("Entropy (model)", f"{dist.entropy_bits:.2f} bits", help="How uncertain the model is about the next token.")
 b.metric("Effective choices", f"{dist.effective_choices:,.1f}", help="2 ** entropy: as uncertain as a fair choice among this many tokens.")
-c.metric("Entropy after sampling filters", f"{entropy_bits(probs):.2f} bits")
-d.metric("Tokens the sampler can pick", f"{int((probs > 0).sum()):,} of {dist.vocab_size:,}")
+c.metric("Entropy after sampling filters", f"{view.entropy_bits:.2f} bits")
+d.metric("Tokens the sampler can pick", f"{view.kept:,} of {dist.vocab_size:,}")
 
 st.subheader("Sample a token")
 left, right = st.columns([1, 3])
