@@ -1,8 +1,6 @@
 """Attention page: switching head re-uses the cached maps (cost vs one forward pass), and the maps' memory at the cap."""
 from __future__ import annotations
 
-import json
-
 from benchmarks.common import Row, alternate, peak_rss_mb
 
 PROMPT = ("The quick brown fox jumps over the lazy dog while the farmer watches from the porch, "
@@ -10,10 +8,17 @@ PROMPT = ("The quick brown fox jumps over the lazy dog while the farmer watches 
 
 
 def run() -> list[Row]:
+    import plotly.io
+    import streamlit.elements.plotly_chart  # noqa: F401  as in the app: Streamlit's plotly template is the default
+
     from components.attention_charts import head_heatmap, overview_chart, query_bars
     from core.attention import DISPLAY_CAP, attention_maps, head_summaries
     from core.models import load_model
 
+    from components.settings import torch_threads
+    from core.models import set_torch_threads
+
+    set_torch_threads(torch_threads())  # as app.py does: one intra-op thread unless NTE_TORCH_THREADS says otherwise
     lm = load_model()
     memo: dict = {}  # stands in for components.memo.session_memo: the page's per-session cache
 
@@ -35,7 +40,7 @@ def run() -> list[Row]:
             overview_chart(summary["entropy_bits"], "entropy_bits", selected=(layer, head)),
             query_bars(cached.head(layer, head)[T - 1], cached.tokens, T - 1, title="query"),
         ]
-        return [json.dumps(f.to_plotly_json(), default=str) for f in figures]  # what Streamlit serialises
+        return [plotly.io.to_json(f, validate=False) for f in figures]  # what st.plotly_chart sends, as it does it
 
     switch, full = alternate(switch_head, forward, rounds=5)
     ratio = switch / full

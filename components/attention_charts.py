@@ -10,12 +10,15 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.charts import FONT, SAMPLING_COLOUR
 
-SCALE = "Blues"
+# Plotly's sequential "Blues" (white = 0, dark blue = 1) spelled out: a figure built without validation passes a
+# colour-scale *name* straight to plotly.js, whose own "Blues" runs the other way (dark blue = 0).
+SCALE = [[i / (len(plotly.colors.sequential.Blues) - 1), colour] for i, colour in enumerate(plotly.colors.sequential.Blues)]
 MASKED = "#dee2e6"  # the causal mask: cells a query may not look at (future keys)
 METRICS = {
     "entropy_bits": ("Attention entropy (bits)", "low = each token looks at one place; high = spread out"),
@@ -50,14 +53,16 @@ def _figure(data: list[dict], layout: dict) -> go.Figure:
     return go.Figure(data=data, layout=layout, _validate=False)
 
 
-def _cells(matrix: np.ndarray, row_start: int = 0) -> list[list[float | None]]:
-    """Rows of a (Q, K) matrix as lists; keys after each query (the causal mask) and NaN become None."""
-    values = np.asarray(matrix, dtype=np.float64)  # (Q, K)
+def _masked(matrix: np.ndarray, row_start: int = 0) -> np.ndarray:
+    """A (Q, K) float32 copy with NaN in the cells a query may not look at (keys after it) and non-finite ones.
+
+    Plotly draws NaN cells as gaps (the grey background shows through, and hoverongaps=False keeps the hover
+    off them), and sends a numpy array to the browser as one base64 block instead of Q x K JSON numbers.
+    """
+    values = np.array(matrix, dtype=np.float32)  # (Q, K), a copy
     q, k = np.indices(values.shape)
-    hidden = (k > row_start + q) | ~np.isfinite(values)
-    cells = values.astype(object)
-    cells[hidden] = None
-    return cells.tolist()
+    values[(k > row_start + q) | ~np.isfinite(values)] = np.nan
+    return values
 
 
 def head_heatmap(matrix: np.ndarray, tokens: Sequence[str], *, title: str, row_start: int = 0,
@@ -74,7 +79,7 @@ def head_heatmap(matrix: np.ndarray, tokens: Sequence[str], *, title: str, row_s
     labels = position_labels(tokens)
     keys = labels[key_offset:key_offset + matrix.shape[1]]
     queries = labels[row_start:row_start + matrix.shape[0]]
-    cells = _cells(matrix, row_start - key_offset)
+    cells = _masked(matrix, row_start - key_offset)
     layout = _layout_dict(title, int(min(900, max(320, 26 * max(len(queries), 4) + 160))),
         xaxis=dict(title=dict(text="key (the token looked at)"), side="bottom", tickangle=-60, automargin=True,
                    showgrid=False, type="category"),
@@ -108,7 +113,7 @@ def head_grid(layer_weights: np.ndarray, tokens: Sequence[str], *, title: str, k
     labels = position_labels(tokens)
     for h in range(H):
         fig.add_trace(go.Heatmap(
-            z=_cells(layer_weights[h]), x=labels, y=labels, coloraxis="coloraxis", hoverongaps=False,
+            z=_masked(layer_weights[h]), x=labels, y=labels, coloraxis="coloraxis", hoverongaps=False,
             hovertemplate=f"head {h}<br>query %{{y}}<br>key %{{x}}<br>weight %{{z:.3f}}<extra></extra>",
         ), row=h // columns + 1, col=h % columns + 1)
     fig.update_xaxes(showticklabels=False, showgrid=False, type="category")

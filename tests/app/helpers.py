@@ -40,6 +40,16 @@ def values(array) -> list:
     return list(array)
 
 
+def matrix(array) -> np.ndarray:
+    """A plotly 2-D data array (heatmap z) as a float numpy array: base64 typed arrays decoded with their shape,
+    nested lists with None (a gap) read as NaN."""
+    if isinstance(array, dict) and "bdata" in array:
+        flat = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+        shape = tuple(int(n) for n in str(array.get("shape", len(flat))).split(","))
+        return flat.reshape(shape).astype(np.float64)
+    return np.array([[np.nan if v is None else v for v in row] for row in array], dtype=np.float64)
+
+
 def all_text(at: AppTest) -> str:
     """Every markdown, caption, text, info, warning, success and error string on the page, joined."""
     parts = []

@@ -6,7 +6,7 @@ import pytest
 
 from components import state
 from components.attention_charts import clicked_head
-from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs
+from tests.app.helpers import all_text, assert_clean, matrix, open_page, plotly_specs
 
 PAGE = "pages/attention.py"
 
@@ -29,12 +29,12 @@ def at():
 def test_page_shows_a_causal_heatmap_of_the_prompt(at):
     trace, title = heatmap(at)
     assert title.startswith("layer 0, head 0")
-    z = trace["z"]
+    z = matrix(trace["z"])
     T = len(z)
     assert T == len(trace["x"]) == 5 and trace["y"][-1].endswith("is")
     for q, row in enumerate(z):
-        assert all(v is None for v in row[q + 1:])  # the upper triangle is masked
-        assert sum(row[: q + 1]) == pytest.approx(1.0, abs=1e-4)
+        assert np.isnan(row[q + 1:]).all()  # the upper triangle is masked (a gap in the heatmap)
+        assert row[: q + 1].sum() == pytest.approx(1.0, abs=1e-4)
     text = all_text(at)
     assert "30 layers × 9 heads" in text
     assert "3 key/value heads" in text and "query heads 0, 1, 2" in text
@@ -47,7 +47,7 @@ def test_switching_head_and_layer_reuses_the_cached_maps(at):
     assert_clean(at)
     trace, title = heatmap(at)
     assert title.startswith("layer 0, head 4")
-    np.testing.assert_allclose(np.array(trace["z"][2][:3], dtype=float), maps.weights[0, 4, 2, :3], atol=1e-6)
+    np.testing.assert_allclose(matrix(trace["z"])[2][:3], maps.weights[0, 4, 2, :3], atol=1e-6)
     at.selectbox(key=state.ATT_LAYER).set_value(7).run()
     trace, title = heatmap(at)
     assert title.startswith("layer 7, head 4") and "kv head 1" in title
@@ -60,7 +60,7 @@ def test_average_over_heads(at):
     trace, title = heatmap(at)
     assert "average over heads" in title
     expected = memo_entry(at).weights[at.session_state[state.ATT_LAYER]].mean(0)
-    np.testing.assert_allclose(np.array(trace["z"][-1], dtype=float), expected[-1], atol=1e-6)
+    np.testing.assert_allclose(matrix(trace["z"])[-1], expected[-1], atol=1e-6)
 
 
 def test_hiding_the_sink_renormalises_without_the_first_column(at):
@@ -68,8 +68,8 @@ def test_hiding_the_sink_renormalises_without_the_first_column(at):
     assert_clean(at)
     trace, _ = heatmap(at)
     assert len(trace["x"]) == 4 and trace["x"][0].startswith("1 ")
-    assert all(v is None for v in trace["z"][0])
-    assert sum(trace["z"][-1]) == pytest.approx(1.0, abs=1e-4)
+    assert np.isnan(matrix(trace["z"])[0]).all()
+    assert matrix(trace["z"])[-1].sum() == pytest.approx(1.0, abs=1e-4)
     assert "attention sink" in all_text(at)
     at.toggle(key=state.ATT_HIDE_SINK).set_value(False).run()
 
@@ -86,10 +86,10 @@ def test_generation_rows(at):
     at.slider(key=state.ATT_GEN_TOKENS).set_value(3).run()
     assert_clean(at)
     spec = [s for s in plotly_specs(at) if "generation steps" in s["layout"]["title"]["text"]][0]
-    z = spec["data"][0]["z"]
+    z = matrix(spec["data"][0]["z"])
     assert len(z) == 3  # one row per generated token
     for i, row in enumerate(z):  # the staircase: row i sees 5 + i + 1 keys
-        assert sum(v is not None for v in row) == 5 + i + 1
+        assert int((~np.isnan(row)).sum()) == 5 + i + 1
     assert "Generated:" in all_text(at)
 
 
@@ -115,7 +115,7 @@ def test_empty_one_token_long_and_html_prompts():
     at.text_area(key=state.ATT_PROMPT).set_value("word " * 400).run()
     assert_clean(at)
     assert "showing the last 160 tokens" in all_text(at)
-    assert len(heatmap(at)[0]["z"]) == 160
+    assert matrix(heatmap(at)[0]["z"]).shape == (160, 160)
 
 
 def test_model_without_attentions_gets_a_clear_message(bundled_lm):
@@ -145,7 +145,7 @@ def test_generation_uses_the_generation_pages_stepper(bundled_lm):
     assert_clean(at)
     assert f"Using the {len(ids) - 5} tokens generated" in all_text(at)
     spec = [s for s in plotly_specs(at) if "generation steps" in s["layout"]["title"]["text"]][0]
-    assert len(spec["data"][0]["z"]) == len(ids) - 5
+    assert len(matrix(spec["data"][0]["z"])) == len(ids) - 5
 
 
 def test_generation_rows_follow_the_sink_toggle():
@@ -155,6 +155,6 @@ def test_generation_rows_follow_the_sink_toggle():
     at.toggle(key=state.ATT_HIDE_SINK).set_value(True).run()
     assert_clean(at)
     spec = [s for s in plotly_specs(at) if "generation steps" in s["layout"]["title"]["text"]][0]["data"][0]
-    assert spec["x"][0].startswith("1 ") and len(spec["z"]) == 2
-    for row in spec["z"]:
-        assert sum(v for v in row if v is not None) == pytest.approx(1.0, abs=1e-4)
+    assert spec["x"][0].startswith("1 ") and len(matrix(spec["z"])) == 2
+    for row in matrix(spec["z"]):
+        assert np.nansum(row) == pytest.approx(1.0, abs=1e-4)
