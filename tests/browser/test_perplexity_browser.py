@@ -41,3 +41,32 @@ def test_perplexity_page_scores_a_text_and_colours_its_tokens(page):
     page.wait_for_timeout(500)
     screenshot(page, "perplexity_compare")
     assert not page.dialogs
+
+
+def test_long_text_runs_window_by_window_with_a_progress_bar(page):
+    """About 3,000 tokens with a 256-token window and stride 128: two dozen windows, a visible progress bar."""
+    from core.perplexity_examples import CODE_SNIPPET, FLUENT, NON_ENGLISH, shuffled_words
+
+    long_text = "\n\n".join([FLUENT, CODE_SNIPPET, NON_ENGLISH, shuffled_words(FLUENT, 1)] * 6)
+    page.goto(page.app_url + "/perplexity")
+    wait_for_app(page)
+    for label, value in (("Window (tokens)", "256"), ("Stride (tokens)", "128")):
+        field = page.get_by_label(label)
+        field.fill(value)
+        field.press("Enter")
+        wait_for_app(page)
+    box = page.get_by_label("Text to score")
+    box.fill(long_text)
+    box.press("Control+Enter")
+    bar = page.locator('[data-testid="stProgress"]').filter(has_text="of the windows")
+    page.wait_for_function(  # part-way: some windows done, not all
+        "() => [...document.querySelectorAll('[data-testid=\"stProgress\"]')]"
+        ".some(t => /Scoring the text: [1-9]\\d?% of the windows/.test(t.innerText))", timeout=60_000)
+    assert bar.count() == 1
+    screenshot(page, "perplexity_long_text_progress")
+    wait_for_app(page, timeout=300_000)
+    page.wait_for_selector(CHIP, timeout=120_000)
+    caption = page.get_by_text(re.compile(r"\d+ windows of up to 256 tokens, stride 128")).first.inner_text()
+    assert int(caption.split()[0]) > 10
+    assert bar.count() == 0  # the bar is gone once the score is shown
+    screenshot(page, "perplexity_long_text_done")
