@@ -2,8 +2,9 @@
 
 Both score the same ~3,000-token text with the bundled model, window 1,024 and stride 512, without a start
 token, alternating in one process. The guide's loop computes logits and the loss over every position of
-every window; core.perplexity asks the model only for the logits of the positions each window scores.
-One timed round each by default (a few minutes on a busy 2-core machine); NTE_BENCH_ROUNDS=N takes the best of N.
+every window; core.perplexity asks the model only for the logits of the positions each window scores. Both
+call the same model object, so both get the same attention kernel (sdpa: neither asks for attention weights).
+Three timed rounds each, alternating, best of three (about 2.5 minutes on 2 cores); NTE_BENCH_ROUNDS=N changes N.
 """
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ def run() -> list[Row]:
     # CPU seconds of this process (all its threads) as well as wall time: on a machine shared by several
     # busy processes, wall time mostly measures the neighbours; CPU time measures the work each side does.
     ours_s, guide_s, ours_wall, guide_wall, ours_ppl, guide_ppl = [], [], [], [], 0.0, 0.0
-    for _ in range(int(os.environ.get("NTE_BENCH_ROUNDS", "1"))):
+    for _ in range(int(os.environ.get("NTE_BENCH_ROUNDS", "3"))):
         wall, cpu = time.perf_counter(), time.process_time()
         ours_ppl = perplexity(lm, text, max_length=MAX_LENGTH, stride=STRIDE, add_bos=False).perplexity
         ours_s.append(time.process_time() - cpu)
