@@ -4,14 +4,14 @@ import streamlit as st
 from components import state
 from components.charts import probability_bars
 from components.controls import prompt_area, sampling_controls
-from components.generation_view import (cache_chart, cache_formula, generated_html, median_ms, probability_entropy_chart,
-                                        step_candidate_table, stop_message, timeline_table, timing_chart)
+from components.generation_panels import kv_cache_panel, last_step_summary, timeline_panel
+from components.generation_view import generated_html, step_candidate_table, stop_message
 from components.generation_share import publish_steps, replay_from_link, replay_uploaded, run_file_controls, share_settings
 from components.model_picker import current_model
 from components.share import copy_link_control
 from components.tables import candidate_table
 from components.tokens import md_escape
-from core.generation import GREEDY, SAMPLED, GenerationFinished, Stepper, parse_stop_strings
+from core.generation import GenerationFinished, Stepper, parse_stop_strings
 from core.text import PromptError
 from components.routing import route_through_app
 
@@ -115,11 +115,7 @@ if finished:
     st.success(stop_message(stepper.stop_reason, max_new_tokens=stepper.max_new_tokens,
                             context_length=stepper.context_length, stop_string=stepper.matched_stop_string()))
 if steps:
-    last = steps[-1]
-    how = {GREEDY: "greedy: always the most likely token", SAMPLED: f"sampled with seed {last.seed}"}.get(last.chosen_by, "picked by you")
-    st.markdown(f"Step {last.index} chose **{md_escape(last.token)}** ({how}): model probability "
-                f"{last.model_probability:.1%}, sampling probability {last.sampling_probability:.1%}, rank {last.rank}, "
-                f"entropy {last.entropy_bits:.2f} bits, {last.seconds * 1000:.0f} ms.")
+    last_step_summary(steps[-1])
 
 top_n = st.slider("Candidates to show", 3, 20, 10, key=state.GEN_TOP_N)
 if not finished:
@@ -133,33 +129,10 @@ if not finished:
         right.button(f"{md_escape(row['token'])} · {row['model_probability']:.1%}", key=f"generation.pick.{i}",
                      on_click=act, args=("step", int(row["token_id"])), width="stretch")
 
-st.subheader("The KV cache")
-st.caption("At every layer the model stores each token's key and value vectors, so a new token only computes its own "
-           "and attends to the stored ones. Without a cache, each step recomputes the whole sequence.")
-facts = lm.facts
-m1, m2, m3, m4 = st.columns(4)
-m1.metric("Tokens in the cache", f"{stepper.cache_length:,}")
-m2.metric("Measured size", f"{stepper.cache_bytes / 1024:,.1f} KB")
-with_ms, without_ms = median_ms(steps, True), median_ms(steps, False)
-m3.metric("Median time per step, cache on", f"{with_ms:.0f} ms" if with_ms else "—")
-m4.metric("Median time per step, cache off", f"{without_ms:.0f} ms" if without_ms else "—",
-          help="Switch on 'Without KV cache' and take a few steps to measure it.")
-st.markdown(cache_formula(facts.layers, facts.kv_heads, facts.head_dim, stepper.cache_length,
-                          stepper.cache_bytes_per_value, stepper.cache_bytes))
-if with_ms and without_ms:
-    st.info(f"Measured here: without the cache a step takes {without_ms / with_ms:.1f}× as long "
-            f"(at {len(stepper.all_ids):,} tokens; the gap grows with the length of the sequence).")
+kv_cache_panel(lm.facts, stepper, steps)
 
 if steps:
-    st.subheader("Timeline")
-    st.plotly_chart(probability_entropy_chart(steps), key="generation.prob_chart")
-    left, right = st.columns(2)
-    left.plotly_chart(cache_chart(steps), key="generation.cache_chart")
-    right.plotly_chart(timing_chart(steps), key="generation.time_chart")
-    timeline = timeline_table(steps)
-    st.dataframe(timeline, hide_index=True, key="generation.timeline")
-    st.download_button("Download the timeline (CSV)", timeline.to_csv(index=False), "generation_steps.csv",
-                       "text/csv", key="generation.csv")
+    timeline_panel(steps)
     copy_link_control()
     r1, r2 = st.columns([1, 3], vertical_alignment="bottom")
     clamp(state.GEN_REWIND_TO, len(steps))

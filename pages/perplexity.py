@@ -4,14 +4,14 @@ import streamlit as st
 from components import state
 from components.memo import session_memo
 from components.model_picker import PRESETS, TRAINED_LABEL, current_model, load
-from components.perplexity_view import (DISPLAY_LIMIT, INTRO, STRIDE_NOTE, TEACHER_FORCING_NOTE, comparison_figure,
-                                        comparison_table, csv_bytes, loss_bars, metric_rows, most_surprising,
-                                        seed_perplexity_table, seed_teacher_forcing_table, surprisal_chips, surprisal_legend, teacher_forcing_table, token_table)
+from components.perplexity_tabs import teacher_forcing_tab, token_by_token_tab
+from components.perplexity_view import (INTRO, STRIDE_NOTE, comparison_figure, comparison_table, metric_rows,
+                                        surprisal_chips)
 from components.routing import route_through_app
 from components.tokens import md_escape
 from components.share import Shared, copy_link_control, share_inputs
 from core.models import DEFAULT_MODEL, ModelLoadError
-from core.perplexity import DEFAULT_MAX_LENGTH, PerplexityError, decode_text_file, perplexity, teacher_forcing_rows
+from core.perplexity import DEFAULT_MAX_LENGTH, PerplexityError, decode_text_file, perplexity
 from core.perplexity_examples import EXAMPLES, FLUENT, RANDOM_CHARACTERS, SHUFFLED
 
 route_through_app()
@@ -104,34 +104,10 @@ if result.windows > 1:
 
 tab_tokens, tab_teacher, tab_compare = st.tabs(["Token by token", "Teacher forcing", "Compare"])
 with tab_tokens:
-    st.markdown("Each token is coloured by its surprisal -log2 p: the darker, the more the model was surprised. "
-                "Hover a token for its probability, its rank and the model's top predictions.")
-    st.markdown(surprisal_legend(), unsafe_allow_html=True)
-    st.markdown(surprisal_chips(result), unsafe_allow_html=True)
-    if result.scored_tokens > DISPLAY_LIMIT:
-        st.caption(f"Showing the first {DISPLAY_LIMIT:,} tokens; the CSV below has all {result.scored_tokens:,}.")
-    st.plotly_chart(loss_bars(result), key="perplexity.loss_bars")
-    n = st.slider("Most surprising tokens to list", 3, 30, 10, key=state.PPL_SURPRISING_N)
-    st.dataframe(most_surprising(result, n), hide_index=True)
-    st.download_button("Download the per-token table (CSV)", csv_bytes(token_table(result)),
-                       file_name="perplexity_tokens.csv", mime="text/csv", key="perplexity.csv",
-                       on_click="ignore")
+    token_by_token_tab(result)
 
 with tab_teacher:
-    st.markdown(TEACHER_FORCING_NOTE)
-    st.dataframe(teacher_forcing_table(teacher_forcing_rows(result, 12)), hide_index=True)
-    st.markdown("**Seed 001's example**: *<bos> package left hub <eos>* gives four shifted targets.")
-    seed_table, seed_loss = seed_teacher_forcing_table()
-    st.dataframe(seed_table, hide_index=True)
-    st.markdown(f"Mean cross-entropy: **{seed_loss:.3f}** nats.")
-    st.markdown("**Perplexity by hand**: the true tokens got probabilities 0.5, 0.5, 0.5 and 0.125.")
-    hand, loss, ppl, inverse_geo = seed_perplexity_table()
-    st.dataframe(hand, hide_index=True)
-    x, y, z = st.columns(3)
-    x.metric("Average loss", f"{loss:.4f}")
-    y.metric("Perplexity exp(loss)", f"{ppl:.4f}")
-    z.metric("1 / geometric mean of p", f"{inverse_geo:.4f}")
-    st.caption("About 2.83 equally likely options per step: the one bad prediction (0.125) drags the average up.")
+    teacher_forcing_tab(result)
 
 with tab_compare:
     mode = st.radio("Compare", [TEXTS, MODELS], horizontal=True, key=state.PPL_COMPARE_MODE)

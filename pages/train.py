@@ -3,103 +3,26 @@ from components.routing import route_through_app
 
 route_through_app()  # before heavy imports: see components/routing.py
 
-import re
-import uuid
-
 import streamlit as st
 
 from components import state
 from components.memo import session_memo
-from components.model_picker import TRAINED_LABEL
 from components.navigation import ROOT, available_pages
-from components.tokens import md_escape
+from components.training_actions import (SESSION_SECONDS, SOURCES, join_picker, message, next_name, start, stop,
+                                         use_model_upload, use_source, use_upload)
 from components.training_charts import draw_training, loss_note
 from components.share import Shared, copy_link_control, share_inputs
-from core.model_io import ModelFileError, load_model_zip, save_model_zip
+from core.model_io import save_model_zip
 from core.tiny_tokenizers import KINDS, TokenizerError, make_tokenizer
-from core.training import (LIMITS, MAX_CORPUS_CHARS, MAX_PARAMS, MAX_SECONDS, MAX_STEPS, TOY_CORPUS, VILLAGE_CORPUS,
-                           ModelSize, Trainer, TrainingError, TrainSettings, check_size, corpus_from_bytes,
-                           parameter_count)
+from core.training import (LIMITS, MAX_CORPUS_CHARS, MAX_PARAMS, MAX_SECONDS, MAX_STEPS, TOY_CORPUS, ModelSize,
+                           TrainingError, check_size, parameter_count)
 
-SOURCES = {"Seed 003's toy corpus (10 short lines)": TOY_CORPUS,
-           "A village (4 KB, written for this app; some held out)": VILLAGE_CORPUS}
-SESSION_SECONDS = 600.0  # training time one session may spend in total
 CHUNK = 10  # optimiser steps between redraws of the page
 RATES = [1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2, 3e-2]
 EXPLORE = ("pages/next_token.py", "pages/temperature.py", "pages/generation.py", "pages/attention.py",
            "pages/logit_lens.py", "pages/perplexity.py", "pages/kv_cache.py")
 ss = st.session_state
 ss.setdefault(state.TRAIN_CORPUS, TOY_CORPUS)
-
-
-def use_source():
-    ss[state.TRAIN_CORPUS] = SOURCES[ss[state.TRAIN_SOURCE]]
-
-
-def use_upload():
-    upload = ss.get(state.TRAIN_UPLOAD)
-    if upload is not None:
-        try:
-            ss[state.TRAIN_CORPUS], note = corpus_from_bytes(upload.getvalue())
-            ss[state.TRAIN_MESSAGE] = ("corpus", "info", note) if note else None
-        except TrainingError as error:
-            ss[state.TRAIN_MESSAGE] = ("corpus", "error", f"{md_escape(upload.name)}: {error}")
-
-
-def next_name(what: str) -> str:
-    """A name no other model of this session (or any session) has: per-session memos key on it."""
-    ss[state.TRAIN_RUNS] = ss.get(state.TRAIN_RUNS, 0) + 1
-    return f"{what} #{ss[state.TRAIN_RUNS]} ({uuid.uuid4().hex[:4]})"
-
-
-def join_picker(lm):
-    ss[state.TRAINED_MODEL], ss[state.MODEL_NAME], ss[state.MODEL_REVERT] = lm, TRAINED_LABEL, True
-    ss.pop(state.MEMO, None)
-
-
-def start():
-    previous = ss.pop(state.TRAIN_TRAINER, None)
-    if previous is not None:
-        previous.stop()
-        ss[state.TRAIN_SECONDS_USED] = ss.get(state.TRAIN_SECONDS_USED, 0.0) + previous.elapsed
-    remaining = SESSION_SECONDS - ss.get(state.TRAIN_SECONDS_USED, 0.0)
-    if remaining < 1:
-        ss[state.TRAIN_MESSAGE] = ("train", "error", f"This session has used its {SESSION_SECONDS / 60:.0f} minutes of "
-                                            "training. Your last model stays in the model picker.")
-        return
-    size = ModelSize(ss[state.TRAIN_LAYERS], ss[state.TRAIN_HEADS], ss[state.TRAIN_WIDTH], ss[state.TRAIN_CONTEXT])
-    settings = TrainSettings(steps=int(ss[state.TRAIN_STEPS]), batch_size=int(ss[state.TRAIN_BATCH]),
-                             learning_rate=float(ss[state.TRAIN_LR]), seed=int(ss[state.TRAIN_SEED]),
-                             max_seconds=min(MAX_SECONDS, remaining))
-    try:
-        ss[state.TRAIN_TRAINER] = Trainer(ss[state.TRAIN_CORPUS], ss[state.TRAIN_KIND], size, settings)
-        ss[state.TRAIN_MESSAGE] = None
-    except (TrainingError, TokenizerError) as error:
-        ss[state.TRAIN_MESSAGE] = ("train", "error", str(error))
-
-
-def stop():
-    if ss.get(state.TRAIN_TRAINER) is not None:
-        ss[state.TRAIN_TRAINER].stop()
-
-
-def use_model_upload():
-    upload = ss.get(state.TRAIN_MODEL_UPLOAD)
-    if upload is not None:
-        label = re.sub(r"[^A-Za-z0-9._ -]", "", upload.name)[:40] or "model"
-        try:
-            join_picker(load_model_zip(upload.getvalue(), next_name(f"uploaded model {label}")))
-            ss[state.TRAIN_MESSAGE] = ("model", "success", f"Loaded **{label}**: it is now the model in use on every page.")
-        except ModelFileError as error:
-            ss[state.TRAIN_MESSAGE] = ("model", "error", f"{md_escape(upload.name)}: {error} Nothing was loaded.")
-
-
-def message(where: str):
-    """Show the message a callback left for this part of the page, next to the widget that caused it."""
-    note = ss.get(state.TRAIN_MESSAGE)
-    if note and note[0] == where:
-        getattr(st, note[1])(note[2])
-
 
 st.title("Train a tiny GPT")
 st.markdown("Seed 003's Mini-GPT, for real: a small GPT-2 learns to predict the next token of a corpus. Each step "
