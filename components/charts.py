@@ -50,13 +50,14 @@ def probability_bars(table: pd.DataFrame, *, title: str = "Next-token probabilit
     Built from plain dicts without plotly's per-property validation: this figure is redrawn on every move of a
     sampling control, and validation cost ~10x the rest of that redraw (benchmarks/bench_foundation.py).
     """
-    labels = [_label(rank, token) for rank, token in zip(table["rank"], table["token"])]
-    model_p = [float(p) for p in table["model_probability"]]
-    samp = [float(p) for p in table["sampling_probability"]]
-    kept = [bool(k) for k in table["kept"]]
+    column = {name: table[name].tolist() for name in  # plain Python values, read once per column
+              ("rank", "token", "token_id", "logit", "model_probability", "sampling_probability", "kept")}
+    labels = [_label(rank, token) for rank, token in zip(column["rank"], column["token"])]
+    model_p, samp = column["model_probability"], column["sampling_probability"]
+    kept = column["kept"]
     hover = [
-        f"token id {int(t)}<br>logit {lg:.3f}" if t >= 0 else "every token not listed above"
-        for t, lg in zip(table["token_id"], table["logit"])
+        f"token id {t}<br>logit {lg:.3f}" if t >= 0 else "every token not listed above"
+        for t, lg in zip(column["token_id"], column["logit"])
     ]
     bars = [dict(
         type="bar", y=labels, x=model_p, orientation="h", name="model probability", marker=dict(color=MODEL_COLOUR),

@@ -32,7 +32,7 @@ class SamplingView:
 def sampling_view(dist: NextTokenDistribution, top_n: int, temperature: float, top_k: int, top_p: float) -> SamplingView:
     """Filter ``dist``'s cached logits with the controls and build what the page shows.
 
-    Uses the distribution's cached ascending order of its logits (see core.sampling.filter_logits), so a
+    Uses the distribution's cached order of its logits, most likely first (see core.sampling.filter_logits), so a
     top-p change does not re-sort the whole vocabulary from scratch.
     """
     probs = sampling_probs(dist.logits, temperature=temperature, top_k=top_k, top_p=top_p, order=dist.order)

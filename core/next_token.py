@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from core.models import LoadedModel
-from core.sampling import ascending_order
+from core.sampling import descending_order
 from core.text import clean_prompt, token_label
 
 # Beyond this many tokens the page keeps the end of the prompt (one forward pass stays around a second).
@@ -69,9 +69,9 @@ class NextTokenDistribution:
 
     @cached_property
     def order(self) -> torch.Tensor:
-        """(V,) token ids sorted by logit, ascending: computed once, then every ``sampling_probs(...,
+        """(V,) token ids from most to least likely: computed once, then every ``sampling_probs(...,
         order=dist.order)`` on these cached logits skips most of top-p's sort."""
-        return ascending_order(self.logits)
+        return descending_order(self.logits)
 
     @cached_property
     def _candidates(self) -> dict[int, Candidates]:

@@ -5,7 +5,7 @@ import pytest
 import torch
 from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
 
-from core.sampling import ascending_order, filter_logits, make_generator, sample_token, sampling_probs
+from core.sampling import descending_order, filter_logits, make_generator, sample_token, sampling_probs
 
 NO_IDS = torch.empty((1, 0), dtype=torch.long)
 
@@ -38,13 +38,14 @@ def test_filters_equal_transformers_warpers(temperature, top_k, top_p):
 
 @pytest.mark.parametrize("temperature,top_k,top_p", list(itertools.product([0.3, 1.0, 3.0], [0, 5, 50], [0.0, 0.3, 0.9, 0.999, 1.0])))
 def test_cached_order_gives_the_identical_result(temperature, top_k, top_p):
-    """The ``order`` shortcut (top-p on logits laid out ascending) is exactly the plain pipeline, ties included."""
+    """The ``order`` shortcut (top-p on logits laid out most likely first) is exactly the plain pipeline, ties
+    included."""
     generator = torch.Generator().manual_seed(7)
     for logits in (torch.randn(1000, generator=generator) * 4,
                    torch.round(torch.randn(5000, generator=generator) * 3),     # thousands of tied logits
                    torch.zeros(300)):                                             # every logit tied
         plain = filter_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p)
-        ordered = filter_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p, order=ascending_order(logits))
+        ordered = filter_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p, order=descending_order(logits))
         assert torch.equal(plain, ordered)
         assert torch.equal(ordered, reference(logits, temperature, top_k, top_p))
 
@@ -53,7 +54,7 @@ def test_cached_order_on_the_bundled_model(bundled_lm):
     from core.next_token import next_token_distribution
 
     dist = next_token_distribution(bundled_lm, "The capital of France is")
-    assert torch.equal(dist.logits[dist.order], torch.sort(dist.logits).values)
+    assert torch.equal(dist.logits[dist.order], torch.sort(dist.logits, descending=True).values)
     for temperature, top_p in ((0.7, 0.9), (1.0, 0.5), (2.5, 0.95)):
         assert torch.equal(sampling_probs(dist.logits, temperature=temperature, top_p=top_p, order=dist.order),
                            sampling_probs(dist.logits, temperature=temperature, top_p=top_p))
