@@ -71,3 +71,28 @@ def test_models_not_loaded_with_eager_are_left_alone():
 
 def test_bundled_model_uses_weights_on_demand(bundled_lm):
     assert bundled_lm.model.config._attn_implementation == WEIGHTS_ON_DEMAND
+
+
+def test_the_choice_is_per_call_when_sessions_share_the_model():
+    """Two threads (two app sessions) on one model: one asks for weights, the other does not, at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = _llama()
+    use_weights_on_demand(model)
+    ids = torch.randint(0, 97, (1, 16), generator=torch.Generator().manual_seed(3))
+    with torch.inference_mode():
+        reference = model(ids, output_attentions=True)
+
+    def call(want_weights: bool):
+        with torch.inference_mode():
+            out = model(ids, output_attentions=want_weights)
+        return want_weights, out
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(call, [True, False] * 20))
+    for want_weights, out in results:
+        if want_weights:
+            assert all(torch.equal(a, b) for a, b in zip(out.attentions, reference.attentions))
+        else:
+            assert not out.attentions
+        torch.testing.assert_close(out.logits, reference.logits, rtol=1e-5, atol=1e-5)
