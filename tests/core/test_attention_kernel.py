@@ -24,6 +24,13 @@ def _llama(impl="eager"):
                                         max_position_embeddings=64, attn_implementation=impl)).eval()
 
 
+def _switched_llama(length: int, seed: int):
+    """A weights-on-demand tiny Llama and (1, length) random token ids."""
+    model = _llama()
+    assert use_weights_on_demand(model)
+    return model, torch.randint(0, 97, (1, length), generator=torch.Generator().manual_seed(seed))
+
+
 @pytest.mark.parametrize("build", [_gpt2, _llama], ids=["gpt2", "llama-gqa"])
 def test_same_weights_and_logits_as_eager_attention(build):
     reference, switched = build(), build()
@@ -43,9 +50,7 @@ def test_same_weights_and_logits_as_eager_attention(build):
 
 def test_cached_step_matches_a_full_pass():
     """One new query row over a growing key/value cache: the eager mask is rebuilt with the right offset."""
-    model = _llama()
-    use_weights_on_demand(model)
-    ids = torch.randint(0, 97, (1, 9), generator=torch.Generator().manual_seed(2))
+    model, ids = _switched_llama(9, seed=2)
     with torch.inference_mode():
         full = model(ids, output_attentions=True)
         prefix = model(ids[:, :-1], use_cache=True)
@@ -77,9 +82,7 @@ def test_the_choice_is_per_call_when_sessions_share_the_model():
     """Two threads (two app sessions) on one model: one asks for weights, the other does not, at the same time."""
     from concurrent.futures import ThreadPoolExecutor
 
-    model = _llama()
-    use_weights_on_demand(model)
-    ids = torch.randint(0, 97, (1, 16), generator=torch.Generator().manual_seed(3))
+    model, ids = _switched_llama(16, seed=3)
     with torch.inference_mode():
         reference = model(ids, output_attentions=True)
 
