@@ -36,5 +36,6 @@ def sampling_view(dist: NextTokenDistribution, top_n: int, temperature: float, t
     top-p change does not re-sort the whole vocabulary from scratch.
     """
     probs = sampling_probs(dist.logits, temperature=temperature, top_k=top_k, top_p=top_p, order=dist.order)
-    table = candidate_table(dist, top_n, probs)
-    return SamplingView(probs, table, probability_bars(table), entropy_bits(probs), int((probs > 0).sum()))
+    kept = int((probs > 0).sum())
+    table = candidate_table(dist, top_n, probs, kept)
+    return SamplingView(probs, table, probability_bars(table), entropy_bits(probs), kept)

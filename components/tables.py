@@ -9,13 +9,15 @@ from core.next_token import NextTokenDistribution
 OTHER_TOKENS = "all other tokens"
 
 
-def candidate_table(dist: NextTokenDistribution, n: int, sampling: torch.Tensor | None = None) -> pd.DataFrame:
+def candidate_table(dist: NextTokenDistribution, n: int, sampling: torch.Tensor | None = None,
+                    kept: int | None = None) -> pd.DataFrame:
     """Top-n candidates plus one "all other tokens" row.
 
     Args:
         dist: the model's next-token distribution.
         n: how many candidates to list.
         sampling: (V,) probabilities after temperature/top-k/top-p, or None to show the model's only.
+        kept: ``int((sampling > 0).sum())`` when the caller has it already (else counted here).
 
     Returns:
         DataFrame with columns rank, token, token_id, logit, model_probability, sampling_probability, kept.
@@ -38,7 +40,7 @@ def candidate_table(dist: NextTokenDistribution, n: int, sampling: torch.Tensor 
     }
     rest = dist.vocab_size - n
     if rest:
-        kept_rest = int((sampled > 0).sum()) - int(kept_listed.sum())
+        kept_rest = (int((sampled > 0).sum()) if kept is None else kept) - int(kept_listed.sum())
         # Differences in float64 of full-vocabulary sums: the rest of the softmax, never renormalised.
         sampled_rest = float(sampled.double().sum() - listed_sampling.double().sum()) if kept_rest else 0.0
         for column, value in (("rank", 0), ("token", f"{OTHER_TOKENS} ({rest:,})"), ("token_id", -1),
