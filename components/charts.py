@@ -61,14 +61,14 @@ def probability_bars(table: pd.DataFrame, *, title: str = "Next-token probabilit
     ]
     bars = [dict(
         type="bar", y=labels, x=model_p, orientation="h", name="model probability", marker=dict(color=MODEL_COLOUR),
-        text=[f"{p:.1%}" for p in model_p], textposition="outside", customdata=hover,
+        text=[f"{p:.1%}" for p in model_p], textposition="outside", cliponaxis=False, customdata=hover,
         hovertemplate="%{y}<br>model probability %{x:.4f}<br>%{customdata}<extra></extra>",
     )]
     if show_sampling:
         bars.append(dict(
             type="bar", y=labels, x=samp, orientation="h", name="sampling probability (after filters)",
             marker=dict(color=[SAMPLING_COLOUR if k else CUT_COLOUR for k in kept]),
-            text=[f"{p:.1%}" if k else "cut" for p, k in zip(samp, kept)], textposition="outside",
+            text=[f"{p:.1%}" if k else "cut" for p, k in zip(samp, kept)], textposition="outside", cliponaxis=False,
             hovertemplate="%{y}<br>sampling probability %{x:.4f}<extra></extra>",
         ))
     top = max(model_p + samp, default=1.0)
@@ -77,6 +77,7 @@ def probability_bars(table: pd.DataFrame, *, title: str = "Next-token probabilit
         xaxis=dict(range=[0, min(1.0, top * 1.25) + 0.02], tickformat=".0%", title=dict(text="probability"),
                    gridcolor="#eee"),
         yaxis=dict(autorange="reversed", automargin=True), barmode="group", bargap=0.25, **_layout_dict(title, height))
+    layout["margin"] = dict(layout["margin"], r=70)  # room for a "100.0%" label past the end of the axis
     return go.Figure(data=bars, layout=layout, _validate=False)
 
 

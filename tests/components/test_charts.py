@@ -33,6 +33,8 @@ def test_probability_bars_mark_cut_tokens():
     assert list(model.y)[0] == "1. correctly" and list(model.y)[-1].startswith("all other tokens")
     assert sampling.text[0] == "100.0%" and set(sampling.text[1:]) == {"cut"}
     assert fig.layout.yaxis.autorange == "reversed"
+    # a 100 % bar ends at the axis end: its label is drawn past the plot area, not clipped away
+    assert model.cliponaxis is False and sampling.cliponaxis is False and fig.layout.margin.r >= 60
 
 
 def test_temperature_panels_one_per_temperature():
