@@ -126,7 +126,7 @@ def server_memory(paths: list[str], label: str) -> Row:
 def run() -> list[Row]:
     from components.navigation import available_pages
 
-    every_page = ["/" + Path(p.path).stem for p in available_pages() if p.path != "pages/home.py"]
+    every_page = ["/" + Path(p.path).stem for p in available_pages() if p.path != "app_pages/home.py"]
     return [*control_change_vs_forward(), cold_start(), first_conversion(),
             server_memory(["/next_token", "/temperature"], "next-token + temperature pages"),
             server_memory(every_page, f"every page ({len(every_page)}) with its defaults")]

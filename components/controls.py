@@ -1,18 +1,59 @@
-"""Keyed widgets shared by several pages: the shared prompt box and the sampling controls."""
+"""Keyed widgets shared by several pages: the shared prompt box, text boxes with a limit, the sampling controls."""
 from __future__ import annotations
+
+from typing import Any, Callable
 
 import streamlit as st
 
 from components import state
 from core.text import MAX_PROMPT_CHARS
 
+CUTS = "controls.cuts"  # widget key -> (characters given, text kept) for the note under a box that cut a paste
+
 
 def prompt_area(widget_key: str, label: str = "Prompt", height: int = 100) -> str:
     """A text area bound to the prompt shared by every page (the widget has its own key per page)."""
     if widget_key not in st.session_state:
         st.session_state[widget_key] = st.session_state.get(state.PROMPT, state.DEFAULT_PROMPT)
-    value = st.text_area(label, key=widget_key, height=height, max_chars=MAX_PROMPT_CHARS)
+    value = limited_text(label, widget_key, MAX_PROMPT_CHARS, height=height)
     st.session_state[state.PROMPT] = value
+    return value
+
+
+def _cut_to_limit(key: str, limit: int, on_change: Callable | None, args: tuple) -> None:
+    """Change callback of a limited box: keep the first ``limit`` characters and remember why (for the note)."""
+    text = st.session_state.get(key)
+    cuts = st.session_state.setdefault(CUTS, {})
+    if isinstance(text, str) and len(text) > limit:
+        st.session_state[key] = text[:limit]
+        cuts[key] = (len(text), text[:limit])
+    if on_change is not None:
+        on_change(*args)
+
+
+def limited_text(label: str, key: str, limit: int, *, area: bool = True, where: Any = st,
+                 on_change: Callable | None = None, args: tuple = (), **kwargs: Any) -> str:
+    """A text box (``text_area``, or ``text_input`` when ``area`` is False) that never drops a paste silently.
+
+    The browser ignores an edit that would go over a widget's own ``max_chars``: a long paste just does not
+    happen, without a word. So the widget has no ``max_chars``; a longer text is cut to its first ``limit``
+    characters, in the box too, and a note under the box says how long it was, until the text changes.
+
+    Args:
+        where: the container to draw in (``st``, a column, the sidebar).
+        kwargs: passed on to the widget (``value``, ``height``, ``help``, ``placeholder``…).
+    Returns:
+        The text, at most ``limit`` characters.
+    """
+    widget = where.text_area if area else where.text_input
+    value = widget(label, key=key, on_change=_cut_to_limit, args=(key, limit, on_change, args), **kwargs)
+    value = "" if value is None else value
+    cut = st.session_state.get(CUTS, {}).get(key)
+    if len(value) > limit:  # put in the box some other way (a file, a callback): the same rule
+        cut, value = (len(value), value[:limit]), value[:limit]
+    if cut and cut[1] == value:
+        where.warning(f"Your text had {cut[0]:,} characters; this box takes at most {limit:,}, so only the first "
+                      f"{limit:,} are used.", icon=":material/content_cut:")
     return value
 
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from components.generation_view import (cache_chart, cache_formula, median_ms, probability_entropy_chart,
                                         timeline_table, timing_chart)
-from components.tokens import md_escape
+from components.inert import inert_markdown
 from core.generation import GREEDY, SAMPLED, Step, Stepper
 from core.models import ModelFacts
 
@@ -15,7 +15,7 @@ from core.models import ModelFacts
 def last_step_summary(last: Step) -> None:
     """One sentence on the latest step: the chosen token, how it was chosen, its probabilities and timing."""
     how = {GREEDY: "greedy: always the most likely token", SAMPLED: f"sampled with seed {last.seed}"}.get(last.chosen_by, "picked by you")
-    st.markdown(f"Step {last.index} chose **{md_escape(last.token)}** ({how}): model probability "
+    st.markdown(f"Step {last.index} chose **{inert_markdown(last.token)}** ({how}): model probability "
                 f"{last.model_probability:.1%}, sampling probability {last.sampling_probability:.1%}, rank {last.rank}, "
                 f"entropy {last.entropy_bits:.2f} bits, {last.seconds * 1000:.0f} ms.")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import state
+from components.settings import limits
 from components.share import Shared, share_inputs
 from core.generation import USER, Stepper
 from core.generation_record import STEP_SETTINGS, parse_record, record_json, replay
@@ -36,16 +37,21 @@ def replay_from_link(stepper: Stepper) -> None:
         return
     st.session_state[REPLAYED] = True
     try:
-        count = min(int(st.query_params["steps"]), 2_000)
+        asked = int(st.query_params["steps"])
         picks = _picks(st.query_params["picks"]) if st.query_params.get("picks") else {}
     except ValueError:
         st.caption("Ignored the link's 'steps' or 'picks' value (expected a number and step:token pairs).")
         return
+    cap = limits().max_link_steps  # opening a link costs at most this many steps (a few seconds)
+    count = min(asked, cap)
     if stepper.steps or count <= 0:
         return
     settings = {name: getattr(stepper, name) for name in STEP_SETTINGS}
     replay(stepper, [{"token_id": picks.get(i, -1), "chosen_by": USER if i in picks else "sampled", **settings}
                      for i in range(count)])
+    if asked > cap:
+        st.info(f"This link asked for {asked:,} steps; this server replays at most {cap:,}."
+                + ("" if stepper.finished else " Press Run to continue."))
 
 
 def publish_steps(stepper: Stepper) -> None:

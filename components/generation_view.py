@@ -1,7 +1,6 @@
 """Figures, HTML and tables for the step-by-step generation page, built from ``core.generation`` Steps."""
 from __future__ import annotations
 
-import html
 import statistics
 from typing import Sequence
 
@@ -11,7 +10,8 @@ from plotly.subplots import make_subplots
 
 from components.charts import MODEL_COLOUR, SAMPLING_COLOUR, _layout
 from components.tables import OTHER_TOKENS
-from components.tokens import md_escape, token_chips
+from components.inert import escape_html, inert_markdown
+from components.tokens import token_chips
 from core.generation import CONTEXT_FULL, EOS, MAX_NEW_TOKENS, STOP_STRING, Step
 from core.text import visible_text
 
@@ -28,7 +28,7 @@ def generated_html(prompt_text: str, steps: Sequence[Step]) -> str:
     """
     tail = prompt_text if len(prompt_text) <= PROMPT_TAIL_CHARS else "…" + prompt_text[-PROMPT_TAIL_CHARS:]
     prompt = (f'<span title="prompt" style="color:#868e96;white-space:pre-wrap;font-family:monospace">'
-              f"{html.escape(tail, quote=True)}</span>")
+              f"{escape_html(tail)}</span>")
     if not steps:
         return f'<div class="nte-generation" style="line-height:1.9">{prompt}</div>'
     titles = [f"step {s.index}: {s.token} · p = {s.model_probability:.1%} · rank {s.rank} · {s.chosen_by}" for s in steps]
@@ -146,7 +146,7 @@ def stop_message(reason: str | None, *, max_new_tokens: int, context_length: int
     if reason == EOS:
         return "Stopped: the model chose its **end-of-sequence token**, its way of saying the text is finished."
     if reason == STOP_STRING:
-        shown = md_escape(visible_text(stop_string or ""))
+        shown = inert_markdown(visible_text(stop_string or ""))
         return f"Stopped: the text now contains the **stop string** “{shown}” (the application's rule, not the model's)."
     if reason == MAX_NEW_TOKENS:
         return f"Stopped: reached **max new tokens** ({max_new_tokens:,}), the output-token budget."

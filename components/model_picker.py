@@ -7,9 +7,10 @@ import time
 import streamlit as st
 
 from components import state
+from components.controls import limited_text
 from components.model_cache import cached_model
-from components.tokens import md_escape
-from components.settings import allow_local_models, max_model_params
+from components.inert import inert_markdown
+from components.settings import allow_local_models, max_model_params, raise_hint
 from core.models import DEFAULT_MODEL, LoadedModel, ModelLoadError, bundled_gguf_path, convert_bundled_model, is_converted
 
 OTHER_HUB_ID = "Another Hugging Face Hub id…"
@@ -104,10 +105,12 @@ def model_sidebar() -> LoadedModel:
     if st.session_state.pop(state.MODEL_REVERT, False) or st.session_state.get(state.MODEL_CHOICE) not in options:
         st.session_state[state.MODEL_CHOICE] = active if active in options else options[0]
     choice = st.selectbox("Model", options, key=state.MODEL_CHOICE, help="Hub models need a network connection.")
+    st.caption(f"This server loads models of up to {max_model_params() / 1e6:,.0f} M parameters.",
+               help=raise_hint("max_params"))
     requested = choice
     if choice in (OTHER_HUB_ID, LOCAL_FOLDER):
         label = "Hub id (e.g. gpt2)" if choice == OTHER_HUB_ID else "Folder on the server"
-        requested = st.text_input(label, key=state.MODEL_CUSTOM_ID, max_chars=200).strip() or active
+        requested = limited_text(label, state.MODEL_CUSTOM_ID, 200, area=False).strip() or active
     failed = st.session_state.get(state.MODEL_ERROR)
     if requested != active and not (failed and failed[0] == requested):
         try:
@@ -119,11 +122,11 @@ def model_sidebar() -> LoadedModel:
             st.rerun()
     failed = st.session_state.get(state.MODEL_ERROR)
     if failed:
-        st.error(f"{failed[1]} Still using **{md_escape(active)}**.")
+        st.error(f"{inert_markdown(failed[1])} Still using **{inert_markdown(active)}**.")
     lm = current_model()
     if lm.name in PRESETS:
         st.query_params["model"] = lm.name
-    st.caption(f"In use: **{md_escape(lm.name)}**")
+    st.caption(f"In use: **{inert_markdown(lm.name)}**")
     with st.expander("Model facts", expanded=False):
         st.table({"fact": [r[0] for r in lm.facts.as_rows()], "value": [r[1] for r in lm.facts.as_rows()]})
     return lm

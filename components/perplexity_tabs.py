@@ -14,8 +14,8 @@ def token_by_token_tab(result: PerplexityResult) -> None:
     """Surprisal-coloured tokens, the per-token loss bars, the most surprising tokens and the CSV download."""
     st.markdown("Each token is coloured by its surprisal -log2 p: the darker, the more the model was surprised. "
                 "Hover a token for its probability, its rank and the model's top predictions.")
-    st.markdown(surprisal_legend(), unsafe_allow_html=True)
-    st.markdown(surprisal_chips(result), unsafe_allow_html=True)
+    st.html(surprisal_legend())
+    st.html(surprisal_chips(result))
     if result.scored_tokens > DISPLAY_LIMIT:
         st.caption(f"Showing the first {DISPLAY_LIMIT:,} tokens; the CSV below has all {result.scored_tokens:,}.")
     st.plotly_chart(loss_bars(result), key="perplexity.loss_bars")

@@ -1,12 +1,26 @@
-"""Operator settings read from the environment or st.secrets (never from the page)."""
+"""Operator settings read from the environment or st.secrets (never from the page), and the shared-server limits.
+
+The app runs on one small server shared by a class (Streamlit Community Cloud: about 2 cores and 2.7 GB). The
+``Limits`` keep one visitor's click (or one opened link) to a few seconds of CPU and one process within 2.5 GB;
+an operator raises them with an environment variable NTE_<NAME> or the st.secrets key <name> (README, Operator
+notes). Values are read on every call, so a changed secret applies on the next run; the number of cached models
+is read once, when components.model_cache is imported (st.cache_resource fixes max_entries at decoration).
+"""
 from __future__ import annotations
 
+import functools
+import logging
+import math
 import os
+from dataclasses import dataclass, fields
 from typing import Any
 
 import streamlit as st
 
 from core.models import DEFAULT_MAX_PARAMS
+from core.perplexity import MAX_TEXT_CHARS
+
+LOG = logging.getLogger(__name__)
 
 
 def _secret(name: str) -> Any:
@@ -14,6 +28,67 @@ def _secret(name: str) -> Any:
         return st.secrets.get(name)
     except Exception:  # no secrets file is the normal case
         return None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one person may ask of the shared server (measured defaults: see README, Operator notes).
+
+    Attributes:
+        max_new_tokens: tokens one generation may add (the "Max new tokens" widget's maximum); at about 20 tokens/s
+            on one CPU thread, 256 tokens is about 13 s of a manual, stoppable run.
+        max_link_steps: generation steps replayed when a shared link is opened (64: a few seconds on load).
+        max_perplexity_chars: characters the perplexity calculator scores per text (4,000: about 800 tokens,
+            one window, a few seconds).
+        max_params: parameters a picked model may have, checked before any download (200 M: 0.8 GB in float32,
+            so the runtime, the bundled model and one more stay within 2.5 GB).
+        max_cached_models: models kept loaded in the process (2: the bundled model and one more).
+    """
+
+    max_new_tokens: int = 256
+    max_link_steps: int = 64
+    max_perplexity_chars: int = MAX_TEXT_CHARS
+    max_params: int = DEFAULT_MAX_PARAMS
+    max_cached_models: int = 2
+
+
+def env_var(name: str) -> str:
+    """The environment variable that sets the limit ``name`` (e.g. max_params -> NTE_MAX_PARAMS)."""
+    return "NTE_" + name.upper()
+
+
+def raise_hint(name: str) -> str:
+    """One sentence telling an operator how to raise the limit ``name``."""
+    return (f"The server's operator can raise this limit with the environment variable {env_var(name)} "
+            f"or the secret {name}.")
+
+
+@functools.lru_cache(maxsize=64)  # one warning per bad value, not one per page run
+def _warn(name: str, value: str, default: int) -> None:
+    LOG.warning("Ignoring %s=%r (or secret %s): expected a whole number of at least 1; using the default %s.",
+                env_var(name), value, name, default)
+
+
+def _setting(name: str, default: int) -> int:
+    """The operator's value for ``name`` (environment first, then st.secrets), or ``default`` when unset or invalid."""
+    raw = os.environ.get(env_var(name))
+    if raw is None or not str(raw).strip():
+        raw = _secret(name)
+    if raw is None or not str(raw).strip():
+        return default
+    try:
+        number = float(str(raw).strip().replace("_", ""))  # "1e9" and "500_000_000" are fine for parameter counts
+    except ValueError:
+        number = math.nan
+    if isinstance(raw, bool) or not math.isfinite(number) or number != int(number) or number < 1:
+        _warn(name, str(raw), default)
+        return default
+    return int(number)
+
+
+def limits() -> Limits:
+    """The limits in force: each field from NTE_<NAME>, else st.secrets <name>, else its default."""
+    return Limits(**{f.name: _setting(f.name, f.default) for f in fields(Limits)})
 
 
 def allow_local_models() -> bool:
@@ -24,11 +99,7 @@ def allow_local_models() -> bool:
 
 def max_model_params() -> int:
     """The parameter cap checked before any download (NTE_MAX_PARAMS or st.secrets max_params)."""
-    value = os.environ.get("NTE_MAX_PARAMS") or _secret("max_params")
-    try:
-        return int(float(value)) if value else DEFAULT_MAX_PARAMS
-    except (TypeError, ValueError):
-        return DEFAULT_MAX_PARAMS
+    return limits().max_params
 
 
 def torch_threads() -> int:

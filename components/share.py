@@ -4,26 +4,61 @@ Each page declares its shareable inputs once (``Shared`` fields) and calls ``sha
 widgets. The first time a session sees a URL parameter it validates it and puts it into the widget's session
 state (an invalid or hostile value is ignored with a note); on every run the current values are written back to
 the URL. Sampling is seeded, so the same link also gives the same sampled tokens.
+
+What a link cannot hold (a text too long for a URL) is never dropped silently: the "Share this view" box says so
+and offers a view file (JSON) that holds every value and restores the view exactly. A session that starts from a
+URL written by another server process (the server restarted and the browser reconnected) says so.
 """
 from __future__ import annotations
 
+import json
 import math
+import secrets
+import tomllib
 from dataclasses import dataclass
-from typing import Any, Sequence
-from urllib.parse import urlencode
+from pathlib import Path
+from typing import Any, MutableMapping, Sequence
+from urllib.parse import quote, urlencode
 
 import streamlit as st
 
 from components import state
+from components.inert import inert_markdown
 from core.text import MAX_PROMPT_CHARS
 
 APPLIED = "share.applied"
 NOTES = "share.notes"
+CURRENT = "share.current"            # (page, fields, [(param, length) too long for a link]) of this run
+VIEW_MESSAGE = "share.view_message"  # (page, level, lines) left by the view-file uploader's callback
+RESTART = "share.restart"            # the page on which this session said that the server restarted
+SESSION_STARTED = "share.session_started"
+
+BOOT_ID = secrets.token_hex(4)  # one per server process: a URL written by another process means a restart
+BOOT_PARAM = "boot"
+# A link must load everywhere: Tornado refuses request headers over 64 KB and many proxies stop at 8 KB, so one
+# value may take at most this many characters once URL-encoded (besides the field's own max_chars).
+MAX_LINK_VALUE_CHARS = 24_000
+MAX_VIEW_FILE_BYTES = 1_000_000
+VIEW_KIND = "next-token-explorer view"
+
+
+def _app_version() -> str:
+    try:
+        with open(Path(__file__).resolve().parents[1] / "pyproject.toml", "rb") as file:
+            return str(tomllib.load(file)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+APP_VERSION = _app_version()
 
 
 @dataclass(frozen=True)
 class Shared:
-    """One shareable input: the widget's session-state key, its URL name, and how to check a value."""
+    """One shareable input: the widget's session-state key, its URL name, and how to check a value.
+
+    ``max_chars`` is the most a link carries; ``limit`` the most the page itself accepts (a view file may hold
+    up to that; default: the larger of ``max_chars`` and the prompt limit)."""
 
     key: str
     param: str
@@ -32,11 +67,20 @@ class Shared:
     high: float | None = None
     choices: Sequence[Any] = ()
     max_chars: int = MAX_PROMPT_CHARS
+    limit: int | None = None
+
+    @property
+    def file_max_chars(self) -> int:
+        return self.limit if self.limit is not None else max(self.max_chars, MAX_PROMPT_CHARS)
 
 
-def parse(field: Shared, raw: str) -> Any:
+class ViewFileError(ValueError):
+    """A view file that cannot be used at all (its message is for the person who uploaded it)."""
+
+
+def parse(field: Shared, raw: str, max_chars: int | None = None) -> Any:
     """The value of ``raw`` for ``field``; ValueError when it is not acceptable."""
-    if len(raw) > field.max_chars:
+    if len(raw) > (field.max_chars if max_chars is None else max_chars):
         raise ValueError("too long")
     if field.kind == "str":
         return raw
@@ -49,7 +93,10 @@ def parse(field: Shared, raw: str) -> Any:
         if not matches:
             raise ValueError("not one of the choices")
         return matches[0]
-    number = float(raw)
+    try:
+        number = float(raw)
+    except ValueError:  # its message is Python's ("could not convert string to float: '0x10'"), not the page's
+        raise ValueError("not a number") from None
     if not math.isfinite(number):
         raise ValueError("not a finite number")
     if field.kind == "int":
@@ -69,8 +116,36 @@ def encode(value: Any) -> str:
     return str(value)
 
 
+def fits_link(field: Shared, text: str) -> bool:
+    """Whether an encoded value can travel in a link."""
+    return len(text) <= field.max_chars and len(quote(text, safe="")) <= MAX_LINK_VALUE_CHARS
+
+
+def _dismiss_restart() -> None:
+    st.session_state[RESTART] = None
+
+
+def _restart_notice(page: str) -> None:
+    """Once per session: a URL written by another server process means the server restarted (the browser
+    reconnected to a new process, which knows nothing of the old session): say so, on this page, until dismissed."""
+    if SESSION_STARTED not in st.session_state:
+        st.session_state[SESSION_STARTED] = True
+        written_by = st.query_params.get(BOOT_PARAM)
+        if written_by and written_by != BOOT_ID:
+            st.session_state[RESTART] = page
+    if st.session_state.get(RESTART) not in (None, page):
+        st.session_state[RESTART] = None
+    if st.session_state.get(RESTART) == page:
+        left, right = st.columns([6, 1], vertical_alignment="center")
+        left.info("The server restarted, so this page started afresh: your view was restored from the link.",
+                  icon=":material/restart_alt:")
+        right.button("OK", key="share.restart_ok", on_click=_dismiss_restart)
+    st.query_params[BOOT_PARAM] = BOOT_ID
+
+
 def share_inputs(fields: Sequence[Shared], page: str) -> None:
     """Apply a link's parameters on the page's first run in a session, then publish the current values."""
+    _restart_notice(page)
     applied = st.session_state.setdefault(APPLIED, set())
     first_visit = page not in applied  # only a link's parameters count, never the ones we wrote ourselves
     applied.add(page)
@@ -87,11 +162,19 @@ def share_inputs(fields: Sequence[Shared], page: str) -> None:
             if field.key.endswith(".prompt"):
                 st.session_state[state.PROMPT] = value
     st.session_state[NOTES] = notes
+    too_long = []
     for field in fields:
         if field.key in st.session_state:
             value = st.session_state[field.key]
-            if isinstance(value, (str, int, float, bool)) and len(encode(value)) <= field.max_chars:
+            if not isinstance(value, (str, int, float, bool)):
+                continue
+            if fits_link(field, encode(value)):
                 st.query_params[field.param] = encode(value)
+            else:  # never leave an older value in the URL: the opener would see another text
+                too_long.append((field.param, len(encode(value))))
+                if field.param in st.query_params:
+                    del st.query_params[field.param]
+    st.session_state[CURRENT] = (page, tuple(fields), too_long)
     for note in notes:
         st.caption(note)
 
@@ -99,12 +182,144 @@ def share_inputs(fields: Sequence[Shared], page: str) -> None:
 def share_link() -> str:
     """The URL of this view with its query parameters (for the "copy link" control)."""
     base = st.context.url or ""
-    params = {k: st.query_params.get(k) for k in st.query_params}
+    params = {k: st.query_params.get(k) for k in st.query_params if k != BOOT_PARAM}
     return base + ("?" + urlencode(params) if params else "")
 
 
+def _file_value(value: Any) -> Any:
+    return value if value is None or isinstance(value, (str, int, float, bool)) else None
+
+
+def view_file_bytes(fields: Sequence[Shared], page: str, values: Any = None) -> bytes:
+    """The view file: JSON with the page, the app version and every shared input's value (texts in full).
+
+    Args:
+        values: where the values are (default: this session's state); any mapping keyed by session-state key.
+    """
+    values = st.session_state if values is None else values
+    out = {}
+    for field in fields:
+        try:
+            value = values[field.key]
+        except KeyError:
+            continue
+        if value is None or isinstance(value, (str, int, float, bool)):
+            out[field.param] = value
+    document = {"kind": VIEW_KIND, "page": page, "app_version": APP_VERSION, "values": out}
+    return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _raw(value: Any) -> str:
+    """A JSON value as the text ``parse`` reads (floats in full precision, so the view comes back exactly)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _quoted(text: Any, limit: int = 40) -> str:
+    text = str(text)
+    return "'" + inert_markdown(text[:limit] + ("…" if len(text) > limit else ""), single_line=True) + "'"
+
+
+def apply_view_file(fields: Sequence[Shared], page: str, data: bytes,
+                    target: MutableMapping | None = None) -> list[str]:
+    """Put a view file's values into the session state, validated as a link's are (with each field's real limit).
+
+    Returns:
+        Notes on what was ignored (unknown keys, unacceptable values), as markdown-safe lines.
+    Raises:
+        ViewFileError: the file is too big, not JSON, not a view file, or for another page.
+    """
+    target = st.session_state if target is None else target
+    if len(data) > MAX_VIEW_FILE_BYTES:
+        raise ViewFileError(f"The file has {len(data):,} bytes; a view file has at most {MAX_VIEW_FILE_BYTES:,}.")
+    try:
+        document = json.loads(bytes(data).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ViewFileError("This is not a view file: it is not readable JSON. Download one from "
+                            "“Share this view” and load it unchanged.") from None
+    if not isinstance(document, dict) or document.get("kind") != VIEW_KIND or not isinstance(document.get("values"), dict):
+        raise ViewFileError("This JSON file is not a view file of this app (it has no page values in it).")
+    if document.get("page") != page:
+        raise ViewFileError(f"This view file is for another page ({_quoted(document.get('page'))}): "
+                            "open that page and load it there.")
+    notes = []
+    version = document.get("app_version")
+    if version != APP_VERSION:
+        notes.append(f"The file was written by version {_quoted(version)} of the app; this is {APP_VERSION}.")
+    by_param = {field.param: field for field in fields}
+    unknown = [name for name in document["values"] if name not in by_param]
+    if unknown:
+        shown = ", ".join(_quoted(name) for name in unknown[:5])
+        more = f" and {len(unknown) - 5:,} more" if len(unknown) > 5 else ""
+        notes.append(f"Ignored {len(unknown):,} unknown {'key' if len(unknown) == 1 else 'keys'}: {shown}{more}.")
+    for name, value in document["values"].items():
+        field = by_param.get(name)
+        if field is None:
+            continue
+        try:
+            if field.kind == "str" and not isinstance(value, str):
+                raise ValueError("not a text")
+            if not (value is None or isinstance(value, (str, int, float, bool))):
+                raise ValueError("not a single value")
+            parsed = parse(field, _raw(value), max_chars=field.file_max_chars)
+        except (TypeError, ValueError, OverflowError) as error:
+            notes.append(f"Ignored the file's '{field.param}' value ({error}).")
+            continue
+        target[field.key] = parsed
+        if field.key.endswith(".prompt"):
+            target[state.PROMPT] = parsed
+    return notes
+
+
+def _upload_key(page: str) -> str:
+    return f"share.view_upload.{page}"
+
+
+def load_view_file(page: str, fields: Sequence[Shared]) -> None:
+    """Uploader callback: restore the view from the file (before the widgets are drawn), or say why not."""
+    upload = st.session_state.get(_upload_key(page))
+    if upload is None:
+        return
+    name = inert_markdown(str(upload.name)[:80], single_line=True)
+    try:
+        if upload.size > MAX_VIEW_FILE_BYTES:
+            raise ViewFileError(f"The file has {upload.size:,} bytes; a view file has at most {MAX_VIEW_FILE_BYTES:,}.")
+        notes = apply_view_file(fields, page, upload.getvalue())
+    except ViewFileError as error:
+        st.session_state[VIEW_MESSAGE] = (page, "error", [f"{name}: {error}"])
+        return
+    st.session_state.setdefault(APPLIED, set()).add(page)  # the file's values win over the link's
+    st.session_state[VIEW_MESSAGE] = (page, "success", [f"View restored from {name}."] + notes)
+
+
+def view_file_controls(page: str, fields: Sequence[Shared]) -> None:
+    """Download this view as a small JSON file, or load one back (it holds what a link cannot)."""
+    left, right = st.columns(2)
+    left.download_button("Download the view file (JSON)", view_file_bytes(fields, page), f"{page}-view.json",
+                         "application/json", key=f"share.view_download.{page}", on_click="ignore",
+                         icon=":material/download:")
+    right.file_uploader("Load a view file", type=["json"], key=_upload_key(page), on_change=load_view_file,
+                        args=(page, tuple(fields)))
+    message = st.session_state.get(VIEW_MESSAGE)
+    if message and message[0] == page:
+        _, level, lines = message
+        (st.error if level == "error" else st.success)(lines[0])
+        for line in lines[1:]:
+            st.caption(line)
+
+
 def copy_link_control() -> None:
-    """A small expander with the link to this exact view (st.code has a copy button)."""
+    """A small expander with the link to this exact view (st.code has a copy button), what the link cannot hold,
+    and the view file that holds everything."""
+    page, fields, too_long = st.session_state.get(CURRENT, ("", (), []))
     with st.expander("Share this view", icon=":material/link:"):
         st.caption("Everyone who opens this link sees the same inputs (and, with the same seed, the same samples).")
+        for param, length in too_long:
+            st.warning(f"This {param} ({length:,} characters) is too long for a link: the link keeps the other "
+                       "settings. Download the view file to share it exactly.", icon=":material/warning:")
         st.code(share_link(), language=None, wrap_lines=True)
+        if fields:
+            view_file_controls(page, fields)

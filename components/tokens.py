@@ -1,10 +1,11 @@
 """Token renderers: HTML strings with every piece of token text escaped."""
 from __future__ import annotations
 
-import html
 from typing import Sequence
 
 import numpy as np
+
+from components.inert import escape_html
 
 _LOW = np.array([255, 255, 255])
 
@@ -25,25 +26,18 @@ def token_chips(
 ) -> str:
     """Tokens as inline chips, each shaded by a value in [0, 1] and with a hover title.
 
-    Every token and title is passed through ``html.escape``: token text comes from the user.
+    Every token and title is escaped (``components.inert.escape_html``): token text comes from the user.
+    Show the result with ``st.html``, never ``st.markdown``.
     """
     chips = []
     for i, token in enumerate(tokens):
         shade = shades[i] if shades is not None else (0.15 if i % 2 else 0.3)
         background = _colour(shade, high)
         foreground = "#fff" if shade is not None and float(shade) > 0.6 else "#1b1e28"
-        title = html.escape(titles[i], quote=True) if titles is not None else ""
+        title = escape_html(titles[i]) if titles is not None else ""
         chips.append(
             f'<span class="nte-chip" title="{title}" style="background:{background};color:{foreground};'
             'border-radius:4px;padding:1px 3px;margin:1px;display:inline-block;font-family:monospace;'
-            f'white-space:pre">{html.escape(token, quote=True)}</span>'
+            f'white-space:pre">{escape_html(token)}</span>'
         )
     return '<div class="nte-tokens" style="line-height:1.9">' + "".join(chips) + "</div>"
-
-
-_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>:$~&\"'=")
-
-
-def md_escape(text: str) -> str:
-    """Escape user text for st.markdown / st.write: no emphasis, links, directives, HTML or LaTeX."""
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text).replace("\n", " ")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from components import state
 from components.model_picker import TRAINED_LABEL
-from components.tokens import md_escape
+from components.inert import inert_markdown
 from core.model_io import ModelFileError, load_model_zip
 from core.tiny_tokenizers import TokenizerError
 from core.training import (MAX_SECONDS, TOY_CORPUS, VILLAGE_CORPUS, ModelSize, Trainer, TrainingError, TrainSettings,
@@ -33,7 +33,7 @@ def use_upload():
             ss[state.TRAIN_CORPUS], note = corpus_from_bytes(upload.getvalue())
             ss[state.TRAIN_MESSAGE] = ("corpus", "info", note) if note else None
         except TrainingError as error:
-            ss[state.TRAIN_MESSAGE] = ("corpus", "error", f"{md_escape(upload.name)}: {error}")
+            ss[state.TRAIN_MESSAGE] = ("corpus", "error", f"{inert_markdown(upload.name)}: {error}")
 
 
 def next_name(what: str) -> str:
@@ -85,7 +85,8 @@ def use_model_upload():
             join_picker(load_model_zip(upload.getvalue(), next_name(f"uploaded model {label}")))
             ss[state.TRAIN_MESSAGE] = ("model", "success", f"Loaded **{label}**: it is now the model in use on every page.")
         except ModelFileError as error:
-            ss[state.TRAIN_MESSAGE] = ("model", "error", f"{md_escape(upload.name)}: {error} Nothing was loaded.")
+            ss[state.TRAIN_MESSAGE] = ("model", "error", f"{inert_markdown(upload.name)}: {inert_markdown(str(error))} "
+                                                         "Nothing was loaded.")  # the message may quote the zip's names
 
 
 def message(where: str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from typing import Any
 
@@ -19,7 +20,7 @@ from safetensors.torch import save as save_safetensors
 from tokenizers import Tokenizer
 
 from core.models import LoadedModel, wrap_model
-from core.tiny_tokenizers import BOS, EOS, PAD, SPECIAL_TOKENS, UNK, MAX_WORD_VOCAB, wrap_tokenizer
+from core.tiny_tokenizers import BOS, EOS, PAD, PATTERNS, SPECIAL_TOKENS, UNK, MAX_WORD_VOCAB, wrap_tokenizer
 from core.training import MAX_PARAMS, ModelSize, TrainingError, check_size
 
 MAX_ZIP_BYTES = 32 * 1024 * 1024
@@ -29,6 +30,12 @@ REQUIRED = ("config.json", "model.safetensors", "tokenizer.json")
 OPTIONAL = ("tokenizer_config.json", "training.json")
 TIED = "lm_head.weight"  # the output layer shares the token embedding's weights; saved once
 _CONFIG_KEYS = ("n_layer", "n_head", "n_embd", "n_positions", "vocab_size")
+# tokenizer.json as this app writes it (core.tiny_tokenizers.make_tokenizer, saved through transformers): a
+# word-level vocabulary, one of the app's two Split regexes, no normalizer, the Fuse decoder, the four special tokens.
+# Anything else is refused before the tokenizers library reads it: a custom regex can make it panic on some input.
+_TOKENIZER_KEYS = frozenset({"version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer",
+                             "post_processor", "decoder", "model"})
+_ONLY_OURS = "only the character- and word-level tokenizers this app's Train page writes can be uploaded."
 
 
 class ModelFileError(ValueError):
@@ -90,7 +97,7 @@ def _read_members(data: bytes) -> dict[str, bytes]:
 def _json(members: dict[str, bytes], name: str) -> dict:
     try:
         value = json.loads(members[name].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # bad UTF-8 or JSON, a 5,000-digit number, nesting too deep
         raise ModelFileError(f"{name} is not valid JSON.") from error
     if not isinstance(value, dict):
         raise ModelFileError(f"{name} should hold a JSON object.")
@@ -126,9 +133,70 @@ def _config(members: dict[str, bytes]):
                       bos_token_id=None, eos_token_id=None, attn_implementation="eager")
 
 
+def _kind(part: Any) -> str:
+    """The ``type`` of a tokenizer part, for a message: only a plain word is repeated (never markup)."""
+    name = part.get("type") if isinstance(part, dict) else None
+    return f"a {name}" if isinstance(name, str) and re.fullmatch(r"[A-Za-z]{1,40}", name) else "an unknown"
+
+
+def _is_sequence_template(items: Any) -> bool:
+    return isinstance(items, list) and all(isinstance(i, dict) and set(i) == {"Sequence"} for i in items)
+
+
+def check_tokenizer_spec(spec: Any) -> None:
+    """Raise ModelFileError unless ``spec`` (tokenizer.json, parsed) has exactly the structure this app writes.
+
+    Runs on the parsed JSON, before the tokenizers library sees it: a Split pre-tokenizer with a custom regex such
+    as ``(a|a)+$`` loads fine there and then panics (pyo3's PanicException, not an Exception) on input like
+    ``"a" * 30 + "b"``.
+    """
+    if not isinstance(spec, dict):
+        raise ModelFileError("tokenizer.json is not a valid tokenizer.")
+    if set(spec) - _TOKENIZER_KEYS:
+        raise ModelFileError(f"tokenizer.json has parts this app's tokenizers never have; {_ONLY_OURS}")
+    model = spec.get("model")
+    if not isinstance(model, dict) or model.get("type") != "WordLevel":
+        raise ModelFileError(f"tokenizer.json uses {_kind(model)} tokenizer model; {_ONLY_OURS}")
+    if set(model) != {"type", "vocab", "unk_token"}:
+        raise ModelFileError(f"tokenizer.json's word-level model has settings this app never writes; {_ONLY_OURS}")
+    vocab = model["vocab"]
+    if not isinstance(vocab, dict) or not len(SPECIAL_TOKENS) <= len(vocab) <= MAX_VOCAB:
+        raise ModelFileError(f"tokenizer.json's vocabulary must hold {len(SPECIAL_TOKENS)} to {MAX_VOCAB:,} tokens.")
+    ids = list(vocab.values())
+    if (any(not isinstance(i, int) or isinstance(i, bool) for i in ids) or sorted(ids) != list(range(len(ids)))
+            or [vocab.get(t) for t in SPECIAL_TOKENS] != list(range(len(SPECIAL_TOKENS))) or model["unk_token"] != UNK):
+        raise ModelFileError(f"tokenizer.json's vocabulary is not numbered 0 to {len(ids) - 1:,} with "
+                             f"{', '.join(SPECIAL_TOKENS)} first, as this app writes it.")
+    pre = spec.get("pre_tokenizer")
+    if not isinstance(pre, dict) or pre.get("type") != "Split":
+        raise ModelFileError(f"tokenizer.json uses {_kind(pre)} pre-tokenizer; {_ONLY_OURS}")
+    if not any(pre == {"type": "Split", "pattern": {"Regex": p}, "behavior": "Isolated", "invert": False}
+               for p in PATTERNS):
+        raise ModelFileError(f"tokenizer.json uses a custom pre-tokenizer (Split with a regex); {_ONLY_OURS}")
+    if spec.get("normalizer") is not None:
+        raise ModelFileError(f"tokenizer.json uses {_kind(spec['normalizer'])} normalizer; {_ONLY_OURS}")
+    if spec.get("decoder") != {"type": "Fuse"}:
+        raise ModelFileError(f"tokenizer.json uses {_kind(spec.get('decoder'))} decoder; {_ONLY_OURS}")
+    post = spec.get("post_processor")
+    if post is not None and not (
+            isinstance(post, dict) and set(post) == {"type", "single", "pair", "special_tokens"}
+            and post["type"] == "TemplateProcessing" and post["special_tokens"] == {}
+            and _is_sequence_template(post["single"]) and _is_sequence_template(post["pair"])):
+        raise ModelFileError(f"tokenizer.json uses a post-processor this app never writes; {_ONLY_OURS}")
+    expected = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+                 "special": True} for i, t in enumerate(SPECIAL_TOKENS)]
+    if spec.get("added_tokens") != expected:
+        raise ModelFileError(f"tokenizer.json's added tokens are not just {', '.join(SPECIAL_TOKENS)}; {_ONLY_OURS}")
+
+
 def _tokenizer(members: dict[str, bytes], vocab_size: int):
     try:
-        backend = Tokenizer.from_str(members["tokenizer.json"].decode("utf-8"))
+        spec = json.loads(members["tokenizer.json"].decode("utf-8"))
+    except (ValueError, RecursionError) as error:  # bad UTF-8 or JSON, a 5,000-digit number, nesting too deep
+        raise ModelFileError("tokenizer.json is not a valid tokenizer.") from error
+    check_tokenizer_spec(spec)
+    try:  # the library reads the checked structure itself, not the file (duplicate keys cannot make them differ)
+        backend = Tokenizer.from_str(json.dumps(spec))
     except Exception as error:  # tokenizers raises a bare Exception for malformed JSON
         raise ModelFileError("tokenizer.json is not a valid tokenizer.") from error
     if backend.get_vocab_size(with_added_tokens=True) != vocab_size:

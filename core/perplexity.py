@@ -18,7 +18,7 @@ import torch
 from core.models import LoadedModel
 from core.text import token_label
 
-MAX_TEXT_CHARS = 100_000      # about 25,000 tokens: already minutes of forward passes on a CPU
+MAX_TEXT_CHARS = 4_000        # default cap: about 800 tokens, one window, a few seconds on one CPU thread
 DEFAULT_MAX_LENGTH = 1024     # the guide's window; (S_w, V) float32 logits per window stay near 100 MB
 LN2 = math.log(2.0)
 
@@ -256,22 +256,27 @@ class PerplexityResult:
 # ----------------------------------------------------------------------------------------------------------
 # The calculator.
 
-def check_text(text: str | None) -> str:
-    """The text to score, or PerplexityError: empty, over MAX_TEXT_CHARS (a pasted megabyte) or invisible."""
+class TextTooLong(PerplexityError):
+    """The text is longer than the calculator's ``max_chars``; the message names the limit."""
+
+
+def check_text(text: str | None, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """The text to score, or PerplexityError: empty, over ``max_chars`` (TextTooLong) or invisible."""
     if text is None or not text.strip():
         raise PerplexityError("Type or upload a text first: there is nothing to score.")
-    if len(text) > MAX_TEXT_CHARS:
-        raise PerplexityError(
-            f"That text has {len(text):,} characters; the calculator takes at most {MAX_TEXT_CHARS:,} "
-            "(about 25,000 tokens, already minutes of work on a CPU). Score a shorter excerpt.")
+    if len(text) > max_chars:
+        raise TextTooLong(
+            f"That text has {len(text):,} characters; the calculator here scores at most {max_chars:,}. "
+            "Score a shorter excerpt.")
     return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
 
 
-def decode_text_file(data: bytes) -> str:
+def decode_text_file(data: bytes, max_chars: int = MAX_TEXT_CHARS) -> str:
     """The text of an uploaded .txt file, or PerplexityError for binary, non-UTF-8 or oversized files."""
-    if len(data) > 4 * MAX_TEXT_CHARS:
-        raise PerplexityError(f"That file is {len(data) / 1e6:.1f} MB; the calculator takes texts up to "
-                              f"{MAX_TEXT_CHARS:,} characters. Upload an excerpt.")
+    if len(data) > 4 * max_chars:  # UTF-8 needs at most 4 bytes a character
+        size = f"{len(data) / 1e6:.1f} MB" if len(data) >= 100_000 else f"{len(data) / 1e3:.0f} kB"
+        raise TextTooLong(f"That file is {size}; the calculator here scores texts up to "
+                          f"{max_chars:,} characters. Upload an excerpt.")
     if b"\x00" in data[:8192]:
         raise PerplexityError("That file looks binary (it contains NUL bytes), not a plain-text .txt file.")
     try:
@@ -279,7 +284,7 @@ def decode_text_file(data: bytes) -> str:
     except UnicodeDecodeError as error:
         raise PerplexityError(f"That file is not UTF-8 text (byte {error.start:,} cannot be decoded). "
                               "Save it as UTF-8 plain text and upload it again.") from None
-    return check_text(text)
+    return check_text(text, max_chars)
 
 
 def _accepts_logits_to_keep(model: Any) -> bool:
@@ -309,6 +314,7 @@ def perplexity(
     add_bos: bool = True,
     top_predictions: int = 0,
     progress: Progress | None = None,
+    max_chars: int = MAX_TEXT_CHARS,
 ) -> PerplexityResult:
     """Score every token of ``text`` with teacher forcing and return its perplexity.
 
@@ -318,12 +324,13 @@ def perplexity(
 
     Args:
         lm: a loaded causal LM.
-        text: the text; at most MAX_TEXT_CHARS characters.
+        text: the text; at most ``max_chars`` characters.
         stride: tokens the window moves each step (default: half the window, as in the guide).
         max_length: window length in tokens, start token included (default min(1024, context length)).
         add_bos: score the first token too, from the start token ``start_token_id`` (else start at token 2).
         top_predictions: also keep the k most likely tokens at each scored position (0 = none).
         progress: called with the fraction of windows done.
+        max_chars: the longest text accepted (a server's limit; default MAX_TEXT_CHARS).
 
     Returns:
         PerplexityResult; ``nll`` has N scored entries with the start token, N - 1 without.
@@ -331,7 +338,7 @@ def perplexity(
     Raises:
         PerplexityError: empty or oversized text, or nothing to score (one token without the start token).
     """
-    text = check_text(text)
+    text = check_text(text, max_chars)
     tokenizer = lm.tokenizer
     ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
     if not ids:

@@ -23,6 +23,8 @@ MAX_WORD_VOCAB = 4_000  # rarer words become <unk>, so the embedding table stays
 _CHAR_PATTERN = r"[\s\S]"
 # Words carry their leading space, as in GPT-2 (" cat"); punctuation is its own token; a newline stands alone.
 _WORD_PATTERN = r" ?[A-Za-z0-9']+| ?[^\sA-Za-z0-9']|\s"
+# The only pre-tokenizer regexes this app writes (an uploaded tokenizer.json may use no other: core.model_io).
+PATTERNS = (_CHAR_PATTERN, _WORD_PATTERN)
 
 
 class TokenizerError(ValueError):

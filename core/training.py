@@ -19,6 +19,7 @@ from typing import Iterator
 
 import torch
 import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from core.models import LoadedModel, wrap_model
 from core.seed_examples import MINI_GPT_CORPUS
@@ -200,10 +201,36 @@ def split_corpus(text: str, tokenizer, context: int, kind: str = CHAR) -> Corpus
     return Corpus(torch.tensor(ids, dtype=torch.long), heldout, note, _prompts(text, kind))
 
 
+class _DrawFrom(TorchDispatchMode):
+    """Inside the block, on this thread only, every random op given no generator draws from ``generator``.
+
+    Dispatch modes are thread-local: another session's thread keeps drawing from the global RNG, which is never
+    read, seeded or advanced here.
+    """
+
+    def __init__(self, generator: torch.Generator):
+        super().__init__()
+        self.generator = generator
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = dict(kwargs or {})
+        names = [argument.name for argument in func._schema.arguments]
+        if "generator" in names:
+            at = names.index("generator")
+            if at < len(args) and args[at] is None:
+                args = (*args[:at], self.generator, *args[at + 1:])
+            elif at >= len(args) and kwargs.get("generator") is None:
+                kwargs["generator"] = self.generator
+        return func(*args, **kwargs)
+
+
 def build_model(size: ModelSize, tokenizer, seed: int = 0):
     """A freshly initialised GPT-2 (eager attention, no dropout) sized by ``size``, seeded.
 
-    The global RNG is forked so seeding here never disturbs anything else in the process.
+    The weights come from a generator of this call's own, so two sessions building at once never swap seeds and
+    the process-wide RNG is left alone. A CPU generator seeded with ``seed`` yields the stream the global RNG
+    yields after ``torch.manual_seed(seed)``, and every draw of GPT-2's initialisation comes from it in the same
+    order: a seed gives exactly the weights it gave when this function seeded the global RNG.
     """
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -213,8 +240,7 @@ def build_model(size: ModelSize, tokenizer, seed: int = 0):
         resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
         attn_implementation="eager",
     )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with _DrawFrom(torch.Generator().manual_seed(seed)):
         return GPT2LMHeadModel(config)
 
 

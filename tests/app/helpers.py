@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_page(page: str | None = None) -> AppTest:
-    """Run app.py, then switch to ``page`` (e.g. "pages/next_token.py") and run it."""
+    """Run app.py, then switch to ``page`` (e.g. "app_pages/next_token.py") and run it."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
     assert_clean(at)
     if page:

@@ -8,7 +8,7 @@ from components import state
 from components.attention_charts import clicked_head
 from tests.app.helpers import all_text, assert_clean, matrix, open_page, plotly_specs
 
-PAGE = "pages/attention.py"
+PAGE = "app_pages/attention.py"
 
 
 def heatmap(at):

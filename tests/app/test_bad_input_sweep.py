@@ -28,7 +28,7 @@ def refused_message(at: AppTest) -> bool:
 
 @pytest.fixture(scope="module")
 def next_token_app():
-    return open_page("pages/next_token.py")
+    return open_page("app_pages/next_token.py")
 
 
 @pytest.mark.parametrize("text", HOSTILE_TEXT, ids=range(len(HOSTILE_TEXT)))
@@ -52,7 +52,7 @@ TOY_LOGITS = ["nan", "inf", "-inf", "1e309", "", "1,2,3,4,5,6", "a,b,c,d,e", "1;
 
 @pytest.mark.parametrize("logits", TOY_LOGITS)
 def test_toy_logits(logits):
-    at = open_page("pages/next_token.py")
+    at = open_page("app_pages/next_token.py")
     at.radio(key="next_token.mode").set_value("Toy vocabulary").run()
     at.text_input(key="next_token.toy_logits").set_value(logits).run()
     assert_clean(at)
@@ -74,18 +74,18 @@ def test_malformed_query_parameters_are_ignored_with_a_note(query):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.query_params.update(query)
     at.run()
-    at.switch_page("pages/next_token.py").run()
+    at.switch_page("app_pages/next_token.py").run()
     assert_clean(at)
     assert plotly_specs(at)  # the page still works with its defaults
     assert "Ignored the link's" in all_text(at) or "Ignored the link's" in " ".join(c.value for c in at.sidebar.caption)
 
 
 PAGE_PROMPTS = {  # page -> the key of its prompt box (all bound to the prompt shared between pages)
-    "pages/generation.py": "generation.prompt",
-    "pages/attention.py": "attention.prompt",
-    "pages/logit_lens.py": "lens.prompt",
-    "pages/perplexity.py": "perplexity.text",
-    "pages/tokenizer.py": "tokenizer.prompt",
+    "app_pages/generation.py": "generation.prompt",
+    "app_pages/attention.py": "attention.prompt",
+    "app_pages/logit_lens.py": "lens.prompt",
+    "app_pages/perplexity.py": "perplexity.text",
+    "app_pages/tokenizer.py": "tokenizer.prompt",
 }
 ACROSS_PAGES = ["", "\u200b\ufeff", "<script>alert(1)</script><img src=x onerror=alert(1)>", "👨‍👩‍👧‍👦🎉 東京 مرحبا",
                 "\x1b[2J\x07 ctrl", "**x** [l](javascript:alert(1)) :red[y]"]

@@ -14,7 +14,7 @@ def test_home_links_every_page():
 
 
 def test_next_token_page_shows_paris_and_the_other_bar():
-    at = open_page("pages/next_token.py")
+    at = open_page("app_pages/next_token.py")
     spec = plotly_specs(at)[0]
     labels = spec["data"][0]["y"]
     assert labels[0] == "1. ␣Paris" and labels[-1].startswith("all other tokens (49,142)")
@@ -24,7 +24,7 @@ def test_next_token_page_shows_paris_and_the_other_bar():
 
 
 def test_sampling_controls_do_not_rerun_the_model_and_change_bars():
-    at = open_page("pages/next_token.py")
+    at = open_page("app_pages/next_token.py")
     memo = at.session_state["shared.memo"]["next_token"]
     cached = next(iter(memo.values()))
     at.slider(key="next_token.temperature").set_value(0.0).run()
@@ -43,7 +43,7 @@ def test_sampling_controls_do_not_rerun_the_model_and_change_bars():
 def test_sample_a_token_appends_to_the_prompt_and_is_seeded():
     results = []
     for _ in range(2):
-        at = open_page("pages/next_token.py")
+        at = open_page("app_pages/next_token.py")
         at.number_input(key="next_token.seed").set_value(3).run()
         at.button(key="next_token.sample").click().run()
         assert_clean(at)
@@ -53,14 +53,14 @@ def test_sample_a_token_appends_to_the_prompt_and_is_seeded():
 
 
 def test_compare_prompts_shows_three_charts():
-    at = open_page("pages/next_token.py")
+    at = open_page("app_pages/next_token.py")
     assert len(plotly_specs(at)) == 4  # main chart + seed 001's three prompts
     titles = [s["layout"]["title"]["text"] for s in plotly_specs(at)[1:]]
     assert titles == ["The package left the", "The package left the regional", "The package left the checkout"]
 
 
 def test_toy_mode_defaults_to_the_seed_example():
-    at = open_page("pages/next_token.py")
+    at = open_page("app_pages/next_token.py")
     at.radio(key="next_token.mode").set_value("Toy vocabulary").run()
     spec = plotly_specs(at)[0]
     assert [round(p, 3) for p in values(spec["data"][0]["x"])] == list(SUPPORT_BOT_EXPECTED[1.0])
@@ -73,7 +73,7 @@ def test_toy_mode_defaults_to_the_seed_example():
                                            ("<script>alert(1)</script><img src=x onerror=alert(2)>", None),
                                            ("🎉 東京 مرحبا \u200b\u202e", None)])
 def test_bad_prompts_never_break_the_page(prompt, expect):
-    at = open_page("pages/next_token.py")
+    at = open_page("app_pages/next_token.py")
     at.text_area(key="next_token.prompt").set_value(prompt).run()
     assert_clean(at)
     if expect:
@@ -86,7 +86,7 @@ def test_bad_prompts_never_break_the_page(prompt, expect):
 
 
 def test_temperature_page_reproduces_seed_001_in_toy_mode():
-    at = open_page("pages/temperature.py")
+    at = open_page("app_pages/temperature.py")
     at.radio(key="temperature.source").set_value("Toy vocabulary").run()
     assert_clean(at)
     frame = at.dataframe[0].value
@@ -97,7 +97,7 @@ def test_temperature_page_reproduces_seed_001_in_toy_mode():
 
 
 def test_temperature_slider_moves_the_entropy_marker_and_greedy_is_zero():
-    at = open_page("pages/temperature.py")
+    at = open_page("app_pages/temperature.py")
     at.slider(key="temperature.value").set_value(0.0).run()
     assert_clean(at)
     marker = [s for s in plotly_specs(at) if s["layout"]["title"]["text"].startswith("Entropy")][0]["data"][1]
@@ -108,7 +108,7 @@ def test_temperature_slider_moves_the_entropy_marker_and_greedy_is_zero():
 
 
 def test_temperature_page_warehouse_preset_gives_the_seed_samples():
-    at = open_page("pages/temperature.py")
+    at = open_page("app_pages/temperature.py")
     at.radio(key="temperature.source").set_value("Toy vocabulary").run()
     at.selectbox(key="temperature.preset").set_value("Warehouse / hub / carrier (seed 001)").run()
     assert_clean(at)
@@ -125,7 +125,7 @@ def test_a_shared_link_reproduces_the_view_and_hostile_values_are_ignored():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.query_params.update({"prompt": "The package left the", "t": "0", "top_k": "abc", "top_p": "nan", "seed": "5"})
     at.run()
-    at.switch_page("pages/next_token.py").run()
+    at.switch_page("app_pages/next_token.py").run()
     assert_clean(at)
     assert at.text_area(key="next_token.prompt").value == "The package left the"
     assert at.slider(key="next_token.temperature").value == 0.0
@@ -137,7 +137,7 @@ def test_a_shared_link_reproduces_the_view_and_hostile_values_are_ignored():
 
 
 def test_presenter_mode_hides_the_extras():
-    at = open_page("pages/next_token.py")
+    at = open_page("app_pages/next_token.py")
     assert len(plotly_specs(at)) == 4 and at.expander
     at.sidebar.toggle(key="shared.presenter").set_value(True).run()
     assert_clean(at)

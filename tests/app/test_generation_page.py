@@ -6,7 +6,7 @@ import pytest
 from components import state
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs
 
-PAGE = "pages/generation.py"
+PAGE = "app_pages/generation.py"
 
 
 def stepper(at):
@@ -109,7 +109,7 @@ def test_state_survives_navigation_and_sessions_are_separate(at):
     at.button(key="generation.step").click().run()
     at.button(key="generation.step").click().run()
     mine = stepper(at)
-    at.switch_page("pages/next_token.py").run()
+    at.switch_page("app_pages/next_token.py").run()
     assert_clean(at)
     at.switch_page(PAGE).run()
     assert_clean(at)
@@ -155,7 +155,7 @@ def test_a_shared_link_replays_the_same_steps_and_picks():
 
     from tests.app.helpers import ROOT
 
-    first = open_page("pages/generation.py")
+    first = open_page("app_pages/generation.py")
     first.text_area(key="generation.prompt").set_value("Once upon a time").run()
     first.button(key="generation.step").click().run()
     first.button(key="generation.pick.3").click().run()
@@ -169,7 +169,7 @@ def test_a_shared_link_replays_the_same_steps_and_picks():
     second = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     second.query_params.update(link)
     second.run()
-    second.switch_page("pages/generation.py").run()
+    second.switch_page("app_pages/generation.py").run()
     assert_clean(second)
     again = second.session_state["generation.stepper"]
     assert again.generated_ids == original.generated_ids

@@ -1,7 +1,7 @@
 """AppTest: the KV-cache page through app.py: seed default, presets, sources, bad input, measured == estimated."""
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
 
-PAGE = "pages/kv_cache.py"
+PAGE = "app_pages/kv_cache.py"
 
 
 def _curve_max(at) -> float:

@@ -7,7 +7,7 @@ from components import state
 from core.next_token import next_token_distribution
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs
 
-PAGE = "pages/logit_lens.py"
+PAGE = "app_pages/logit_lens.py"
 
 
 @pytest.fixture(scope="module")

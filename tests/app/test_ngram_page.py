@@ -6,7 +6,7 @@ import pytest
 from components import state
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
 
-PAGE = "pages/ngram.py"
+PAGE = "app_pages/ngram.py"
 
 
 @pytest.fixture(scope="module")

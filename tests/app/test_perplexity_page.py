@@ -9,7 +9,7 @@ from core.perplexity import MAX_TEXT_CHARS
 from core.perplexity_examples import EXAMPLES, FLUENT
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
 
-PAGE = "pages/perplexity.py"
+PAGE = "app_pages/perplexity.py"
 
 
 def metric(at, label: str) -> str:

@@ -7,7 +7,7 @@ from components import state
 from core.seed_examples import CAPITAL_PROMPT, VOCAB_SIZES
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
 
-PAGE = "pages/tokenizer.py"
+PAGE = "app_pages/tokenizer.py"
 
 
 def chart(at, title_start):

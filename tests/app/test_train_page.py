@@ -11,7 +11,7 @@ from components.navigation import available_pages
 from core.training import TOY_CORPUS, VILLAGE_CORPUS, ModelSize, Trainer, TrainSettings, parameter_count
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
 
-PAGE = "pages/train.py"
+PAGE = "app_pages/train.py"
 
 
 def in_use(at) -> str:
@@ -68,7 +68,7 @@ def test_training_draws_the_loss_curve_and_joins_the_model_picker(trained_at):
 def _explore_pages():
     wanted = ("next_token", "temperature", "generation", "attention", "logit_lens", "perplexity", "kv_cache",
               "tokenizer", "ngram", "home")
-    return [p.path for p in available_pages() if any(p.path == f"pages/{w}.py" for w in wanted)]
+    return [p.path for p in available_pages() if any(p.path == f"app_pages/{w}.py" for w in wanted)]
 
 
 @pytest.mark.parametrize("page", _explore_pages())
@@ -83,7 +83,7 @@ def test_every_page_runs_on_the_trained_model(trained_at, page):
 
 def test_next_token_and_temperature_show_the_trained_models_characters(trained_at):
     at = trained_at
-    at.switch_page("pages/next_token.py").run()
+    at.switch_page("app_pages/next_token.py").run()
     at.text_area(key="next_token.prompt").set_value("the cat sat on the m").run()
     assert_clean(at)
     vocab = set(TOY_CORPUS) | {"␣", "↵", "<unk>", "<pad>", "<bos>", "<eos>"}
@@ -91,7 +91,7 @@ def test_next_token_and_temperature_show_the_trained_models_characters(trained_a
     tokens = [label.split(". ", 1)[1] for label in labels if ". " in label]
     assert tokens and all(t in vocab for t in tokens)
     assert len(tokens) == 10  # the default number of candidates, all characters of the trained vocabulary
-    at.switch_page("pages/temperature.py").run()
+    at.switch_page("app_pages/temperature.py").run()
     assert_clean(at)
     assert plotly_specs(at)
 
@@ -151,3 +151,79 @@ def test_session_training_budget_is_enforced():
     assert_clean(at)
     assert "used its 10 minutes of training" in " ".join(e.value for e in at.error)
     assert state.TRAIN_TRAINER not in at.session_state
+
+
+# Issue 13: plain words for a link's bad numbers; an uploaded tokenizer with a custom regex is refused ------------
+
+def test_a_link_with_hex_or_unreadable_numbers_gets_plain_notes():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.helpers import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({"steps": "0x10", "batch": "1_0x", "seed": "ten", "lr": "0x10"})
+    at.run()
+    at.switch_page(PAGE).run()
+    assert_clean(at)
+    notes = [c.value for c in at.caption if "Ignored the link's" in c.value]
+    assert "Ignored the link's 'steps' value (not a number)." in notes
+    assert "Ignored the link's 'batch' value (not a number)." in notes
+    assert "Ignored the link's 'seed' value (not a number)." in notes
+    assert "Ignored the link's 'lr' value (not one of the choices)." in notes
+    text = all_text(at)
+    assert "could not convert" not in text and "invalid literal" not in text and "0x10" not in text
+    assert at.number_input(key=state.TRAIN_STEPS).value == 200  # the page keeps its defaults
+
+
+def _model_zip(change_tokenizer=None, extra_member=None) -> bytes:
+    import io
+    import json
+    import zipfile
+
+    from core.model_io import save_model_zip
+    from core.models import wrap_model
+    from core.tiny_tokenizers import make_tokenizer
+    from core.training import build_model
+
+    tokenizer = make_tokenizer(TOY_CORPUS + "ab", "char")
+    data = save_model_zip(wrap_model(build_model(ModelSize(1, 1, 8, 8), tokenizer), tokenizer, "tiny", "test"))
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    if change_tokenizer:
+        spec = json.loads(members["tokenizer.json"])
+        change_tokenizer(spec)
+        members["tokenizer.json"] = json.dumps(spec).encode()
+    if extra_member:
+        members[extra_member] = b"{}"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, body in members.items():
+            zf.writestr(name, body)
+    return buffer.getvalue()
+
+
+def test_a_model_zip_whose_tokenizer_has_a_custom_regex_is_refused_in_plain_words():
+    def hostile(spec):
+        spec["pre_tokenizer"]["pattern"]["Regex"] = "(a|a)+$"
+
+    at = open_page(PAGE)
+    at.file_uploader(key=state.TRAIN_MODEL_UPLOAD).set_value(("tiny-gpt.zip", _model_zip(hostile), "application/zip"))
+    at.run()
+    assert_clean(at)
+    errors = " ".join(e.value for e in at.error)
+    assert "custom pre-tokenizer (Split with a regex)" in errors and "Nothing was loaded" in errors
+    assert state.TRAINED_MODEL not in at.session_state
+    at.file_uploader(key=state.TRAIN_MODEL_UPLOAD).set_value(("tiny-gpt.zip", _model_zip(), "application/zip")).run()
+    assert_clean(at)
+    assert "Loaded" in " ".join(s.value for s in at.success) and state.TRAINED_MODEL in at.session_state
+
+
+def test_a_refusal_quoting_a_zips_member_name_shows_it_as_typed():
+    at = open_page(PAGE)
+    payload = "[PHISH](https://evil.example/p)"
+    at.file_uploader(key=state.TRAIN_MODEL_UPLOAD).set_value(
+        ("tiny-gpt.zip", _model_zip(extra_member=payload), "application/zip")).run()
+    assert_clean(at)
+    error = " ".join(e.value for e in at.error)
+    assert "which this app does not load" in error and "Nothing was loaded" in error
+    assert payload not in error and "\\[PHISH\\]" in error  # escaped: no link is made

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.helpers import RUN_COUNTER_JS
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -70,12 +72,16 @@ def browser():
             pytest.fail(message)
         print(f"\n*** SKIPPING BROWSER TESTS: {message} ***\n", file=sys.stderr)
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=120_000)  # assertions retry while a busy machine renders the rerun
 
     profile = tempfile.mkdtemp(prefix="nte-chromium-")
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
                                                        viewport={"width": 1400, "height": 1000})
+        context.add_init_script(RUN_COUNTER_JS)  # every document counts its script runs (helpers.wait_for_run)
+        context.set_default_timeout(120_000)     # clicks and reads wait for slow reruns on a busy machine
         yield context
         context.close()
     shutil.rmtree(profile, ignore_errors=True)

@@ -1,10 +1,77 @@
-"""Browser-test helpers: screenshots for a person to look at, and waiting for Streamlit to settle."""
+"""Browser-test helpers: screenshots for a person to look at, waiting for Streamlit's script run to end, and
+locators that see only the current run's elements (never the faded copy of the previous run's).
+
+Streamlit publishes its run state on the app root, `<div data-testid="stApp" data-test-script-state=...>`:
+`initial` before the first run, then `running` / `rerunRequested` / `stopRequested` while the script runs, and
+`notRunning` when it has finished (the attribute its own e2e tests wait on). After a click the state stays
+`notRunning` until the server answers, which on a busy machine can take seconds: waiting for `notRunning` right
+after an action can pass before the run has even started. So a small script, installed in every document before
+the app's own code (conftest adds it to the browser context), counts the runs this document has seen start, and
+`wait_for_run` waits for a run that started after the last wait to end.
+
+While a script reruns, the previous run's elements stay on the page, faded, until the new run replaces or drops
+them: their element containers carry `data-stale="true"`. `live()` and `keyed()` exclude them, so a locator never
+matches an old chart and its replacement at once.
+"""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
+
+RUN_TIMEOUT = 300_000  # ms: the first run loads the model; a busy 2-core machine is slow
+CHART = '[data-testid="stPlotlyChart"]'
+LIVE = '[data-testid="stElementContainer"]:not([data-stale="true"])'  # an element of the current run
+
+# Counts script runs in window.__nteRuns: `started` goes up each time the state enters a running state, `seen` is
+# what the last wait_for_run consumed. Mutation records carry the old value, so a run that starts and ends
+# between two observer callbacks is still counted.
+RUN_COUNTER_JS = """
+(() => {
+  if (window.__nteRuns) return;
+  const runs = window.__nteRuns = {started: 0, finished: 0, seen: 0, state: null};
+  const busy = s => s === 'running' || s === 'rerunRequested' || s === 'stopRequested';
+  const note = s => {
+    if (s === null || s === runs.state) return;
+    if (busy(s) && !busy(runs.state)) runs.started += 1;
+    if (!busy(s) && busy(runs.state)) runs.finished += 1;
+    if (runs.state === 'initial' && !busy(s)) { runs.started += 1; runs.finished += 1; }  // a first run too quick to draw
+    runs.state = s;
+  };
+  const app = () => document.querySelector('[data-testid="stApp"]');
+  new MutationObserver(records => {
+    for (const r of records) if (r.target.getAttribute('data-testid') === 'stApp') note(r.oldValue);
+    const root = app();
+    if (root) note(root.getAttribute('data-test-script-state'));
+  }).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                        attributeFilter: ['data-test-script-state']});
+  const root = app();  // installed late (not as an init script): count a run already under way or done
+  if (root && root.getAttribute('data-test-script-state') !== 'initial') {
+    runs.started = 1;
+    note(root.getAttribute('data-test-script-state'));
+  }
+})();
+"""
+
+# True once a run newer than `since` (default: the last one consumed) has ended, the app is connected and no
+# element is still a loading skeleton; with `consume`, marks the runs so far as seen in the same evaluation, so a
+# run that starts right after cannot be swallowed.
+_SETTLED_JS = """
+([since, consume]) => {
+  const r = window.__nteRuns;
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!r || !app) return false;
+  const state = app.getAttribute('data-test-script-state');
+  const done = r.started > (since === null ? r.seen : since)
+    && (state === 'notRunning' || state === 'compilationError')
+    && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && !document.querySelector('[data-testid="stSkeleton"]');
+  if (done && consume) r.seen = r.started;
+  return done;
+}
+"""
 
 
 def screenshot(tab, name: str) -> Path:
@@ -15,9 +82,68 @@ def screenshot(tab, name: str) -> Path:
     return path
 
 
-def wait_for_app(tab, timeout: float = 120_000) -> None:
-    """Wait until Streamlit has finished running the script (no 'Running' status widget)."""
-    tab.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
-    tab.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
-    tab.wait_for_timeout(300)
+def _ensure_counter(tab) -> None:
+    tab.wait_for_selector('[data-testid="stApp"]', state="attached", timeout=RUN_TIMEOUT)
+    tab.evaluate(RUN_COUNTER_JS)  # a no-op when the init script is in place
+
+
+def run_mark(tab) -> int:
+    """How many script runs this tab's document has seen start: take it before an action, pass it as `since=`."""
+    _ensure_counter(tab)
+    return tab.evaluate("() => window.__nteRuns.started")
+
+
+def wait_for_run(tab, timeout: float = RUN_TIMEOUT, since: int | None = None) -> None:
+    """Wait until a script run that started after the previous wait_for_run (or after mark `since`) has finished.
+
+    Call it after every action that makes Streamlit rerun (a click on a button, a committed text box, a changed
+    select, slider or toggle, a page load) before reading the page. Not after an action that does not rerun
+    (a click on a tab, a hover): that would wait for the timeout.
+    """
+    _ensure_counter(tab)
+    tab.wait_for_function(_SETTLED_JS, arg=[since, True], timeout=timeout, polling=100)
+
+
+def wait_for_app(tab, timeout: float = RUN_TIMEOUT) -> None:
+    """Wait until the page has had a script run and none is in progress (for a page load, or to settle).
+
+    Unlike wait_for_run it does not insist on a run newer than the last wait, so it cannot tell a finished run
+    from one not started yet: after an action that reruns, use wait_for_run."""
+    _ensure_counter(tab)
+    tab.wait_for_function(_SETTLED_JS, arg=[0, True], timeout=timeout, polling=100)
+
+
+def enter_text(tab, field, text: str, submit: str = "Control+Enter") -> None:
+    """Type `text` into a text area / input / number box, commit it with `submit` and wait for the rerun.
+
+    Streamlit reruns only when the committed value differs from the widget's, so an unchanged value is not
+    waited for."""
+    changed = field.input_value() != text
+    field.fill(text)
+    field.press(submit)
+    if changed:
+        wait_for_run(tab)
+
+
+def live(scope, css: str):
+    """Elements matching `css` in the current run's element containers (never a stale, faded one).
+
+    `scope` is a page or a locator."""
+    return scope.locator(f"{LIVE} {css}")
+
+
+def key_class(key: str) -> str:
+    """The CSS class Streamlit gives the container of the element with this `key` (`st-key-<key>`, with each
+    character other than letters, digits, '_' and '-' as '-')."""
+    return "st-key-" + re.sub(r"[^a-zA-Z0-9_-]", "-", key.strip())
+
+
+def keyed(scope, key: str, css: str = ""):
+    """The current (not stale) element with Streamlit key `key`, or `css` inside it."""
+    container = scope.locator(f'.{key_class(key)}:not([data-stale="true"])')
+    return container.locator(css) if css else container
+
+
+def chart(scope, key: str | None = None):
+    """A current Plotly chart: the one with `key`, else every live chart (take .first/.nth/.filter)."""
+    return keyed(scope, key, CHART) if key else live(scope, CHART)

@@ -1,13 +1,14 @@
 """A shared deployment: eight concurrent sessions on different pages give the serial answers, and a prompt
 carrying a script tag or an onerror handler is shown as text, never executed."""
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.browser.helpers import ARTIFACTS, screenshot, wait_for_app
+from tests.browser.helpers import ARTIFACTS, chart, enter_text, screenshot, wait_for_run
 
 pytestmark = pytest.mark.browser
-CHART = '[data-testid="stPlotlyChart"]'
 VIEWS = [
     "/next_token?prompt=" + quote("The capital of France is"),
     "/next_token?prompt=" + quote("The package left the") + "&t=0.5",
@@ -21,13 +22,15 @@ VIEWS = [
 
 
 def first_chart_text(tab) -> str:
-    tab.wait_for_selector(CHART, timeout=300_000)
-    wait_for_app(tab, timeout=300_000)
-    return tab.locator(CHART).first.inner_text()
+    """The first chart of a freshly opened view, once its first script run has ended."""
+    wait_for_run(tab)
+    first = chart(tab).first
+    first.locator(".main-svg").first.wait_for()  # plotly has drawn it
+    return first.inner_text()
 
 
 def peak_rss_mb(pid: int) -> float:
-    status = open(f"/proc/{pid}/status").read()
+    status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
 
 
@@ -59,14 +62,9 @@ def test_eight_concurrent_sessions_equal_the_serial_answers(browser, app_server)
 def test_script_and_onerror_in_a_prompt_never_execute(page, path):
     hostile = '<script>alert("xss")</script><img src=x onerror=alert(1)> "><svg onload=alert(2)>'
     page.goto(page.app_url + path)
-    wait_for_app(page)
-    box = page.locator("textarea[aria-label='Prompt']")
-    box.fill(hostile)
-    box.press("Control+Enter")
-    page.wait_for_function(
-        "sel => document.querySelector(sel) && document.querySelector(sel).innerText.includes('all other tokens')",
-        arg=CHART, timeout=120_000)
-    wait_for_app(page)
+    wait_for_run(page)
+    enter_text(page, page.locator("textarea[aria-label='Prompt']"), hostile)
+    expect(chart(page).first).to_contain_text("all other tokens")
     screenshot(page, f"hostile_prompt{path.replace('/', '_')}")
     assert not page.dialogs
     assert page.evaluate("() => document.querySelectorAll('[data-testid=stMain] img[src=x], svg[onload]').length") == 0

@@ -4,8 +4,9 @@ import torch
 
 from components.charts import entropy_curve, probability_bars, temperature_panels
 from components.explain import sampling_notes
+from components.inert import inert_markdown
 from components.tables import candidate_table
-from components.tokens import md_escape, token_chips
+from components.tokens import token_chips
 from core.sampling import sampling_probs
 from core.toy import toy_distribution
 
@@ -56,9 +57,9 @@ def test_token_chips_escape_html():
     assert "<b>t</b>" not in html
 
 
-def test_md_escape_neutralises_markdown():
-    assert md_escape("**bold** [x](javascript:alert(1)) :red[hi]") == (
-        "\\*\\*bold\\*\\* \\[x\\]\\(javascript\\:alert\\(1\\)\\) \\:red\\[hi\\]")
+def test_inert_markdown_neutralises_markdown():
+    assert inert_markdown("**bold** [x](javascript:alert(1)) :red[hi]") == (
+        "\\*\\*bold\\*\\* \\[x\\](javascript\\:alert(1)) \\:red\\[hi\\]")
 
 
 def test_sampling_notes():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import sys
 import threading
 import zipfile
 
@@ -283,3 +284,79 @@ def test_two_threads_training_one_trainer_take_turns():
     assert trainer.step == 30 and len(trainer.losses) == 30 and trainer.status == "done"
     assert [s[0] for s in trainer.samples] == [10, 20, 30]
     assert [e[0] for e in trainer.evals] == [0, 10, 20, 30]
+
+
+# Seeding is per call (issue 13) ----------------------------------------------------------------------------------
+
+def _same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_same_seed_same_weights_as_a_globally_seeded_build_and_another_seed_differs():
+    """A seed still gives the weights it gave when build_model seeded the global RNG (trained numbers unchanged)."""
+    tok = make_tokenizer(TOY_CORPUS, CHAR)
+    model = build_model(ModelSize(), tok, 7)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(7)
+        globally_seeded = type(model)(model.config)
+    assert _same_weights(model.state_dict(), globally_seeded.state_dict())
+    assert _same_weights(model.state_dict(), build_model(ModelSize(), tok, 7).state_dict())
+    assert model.lm_head.weight is model.transformer.wte.weight
+    assert not torch.equal(build_model(ModelSize(), tok, 7).transformer.wte.weight,
+                           build_model(ModelSize(), tok, 8).transformer.wte.weight)
+
+
+def test_two_threads_building_with_different_seeds_each_get_their_own_weights():
+    """Two students pressing Train together: each model is exactly the one its seed builds alone."""
+    tok = make_tokenizer(TOY_CORPUS, CHAR)
+    size = ModelSize(1, 1, 8, 4)
+    expected = {seed: build_model(size, tok, seed).state_dict() for seed in (1, 2)}
+    barrier, wrong = threading.Barrier(2), []
+
+    def builder(seed):
+        for _ in range(60):
+            barrier.wait()
+            if not _same_weights(build_model(size, tok, seed).state_dict(), expected[seed]):
+                wrong.append(seed)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # hand the GIL over as often as possible: interleave the two builds
+    try:
+        threads = [threading.Thread(target=builder, args=(seed,)) for seed in (1, 2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert not wrong, f"{len(wrong)} of 120 builds got another seed's weights"
+
+
+def test_build_model_never_touches_the_global_rng():
+    """Neither the state after a build nor another thread's draws from the global RNG change."""
+    tok = make_tokenizer(TOY_CORPUS, CHAR)
+    before = torch.get_rng_state()
+    build_model(ModelSize(), tok, 5)
+    assert torch.equal(torch.get_rng_state(), before)
+
+    torch.manual_seed(123)
+    reference = [torch.rand(4) for _ in range(400)]
+    torch.manual_seed(123)
+    stop, seen = threading.Event(), []
+
+    def keep_building():
+        while not stop.is_set():
+            build_model(ModelSize(1, 1, 8, 4), tok, 5)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    thread = threading.Thread(target=keep_building)
+    thread.start()
+    try:
+        for _ in range(400):
+            seen.append(torch.rand(4))
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(switch)
+    assert all(torch.equal(a, b) for a, b in zip(seen, reference))

@@ -1,26 +1,27 @@
 """Step-by-step generation: the autoregressive loop one token at a time, with the KV cache made visible."""
 import streamlit as st
 
+from components.notice import notice
 from components import state
 from components.charts import probability_bars
-from components.controls import prompt_area, sampling_controls
+from components.controls import limited_text, prompt_area, sampling_controls
 from components.generation_panels import kv_cache_panel, last_step_summary, timeline_panel
 from components.generation_view import generated_html, step_candidate_table, stop_message
 from components.generation_share import publish_steps, replay_from_link, replay_uploaded, run_file_controls, share_settings
 from components.model_picker import current_model
+from components.settings import limits, raise_hint
 from components.share import copy_link_control
 from components.tables import candidate_table
-from components.tokens import md_escape
+from components.inert import inert_markdown
 from core.generation import GenerationFinished, Stepper, parse_stop_strings
 from core.text import PromptError
-from components.routing import route_through_app
 
-route_through_app()
 
 PLAIN, CHAT = "Plain completion", "Chat (the tokenizer's chat template)"
 SETTINGS = (state.GEN_CHAT, state.GEN_TEMPERATURE, state.GEN_TOP_K, state.GEN_TOP_P, state.GEN_SEED, state.GEN_MAX_NEW,
             state.GEN_STOP_STRINGS, state.GEN_NO_CACHE, state.GEN_RUN_N, state.GEN_TOP_N)
 PICKS = 8
+NO_CACHE_FACTOR = 16  # without the KV cache a run may recompute 16 x max-new-tokens tokens (4,096 by default)
 
 
 def act(action: str, *args) -> None:
@@ -54,28 +55,39 @@ st.title("Step-by-step generation")
 st.caption("A language model does not write a paragraph at once: it predicts one token, appends it to its input and "
            "runs again. Here you drive that loop, one step at a time, and watch the KV cache that makes it fast.")
 share_settings((PLAIN, CHAT))
+LIMITS = limits()
+if (asked := st.session_state.get(state.GEN_MAX_NEW, 0)) > LIMITS.max_new_tokens:  # a link's or an older value
+    st.info(f"Max new tokens was {asked:,}; this server generates at most {LIMITS.max_new_tokens:,} per run.")
+clamp(state.GEN_MAX_NEW, LIMITS.max_new_tokens)
+clamp(state.GEN_RUN_N, LIMITS.max_new_tokens)
 lm = current_model()
 chat = st.radio("Mode", [PLAIN, CHAT], horizontal=True, key=state.GEN_CHAT) == CHAT
 prompt = prompt_area(state.GEN_PROMPT, label="Your message" if chat else "Prompt", height=90)
 temperature, top_k, top_p = sampling_controls(state.GEN_TEMPERATURE, state.GEN_TOP_K, state.GEN_TOP_P)
 a, b, c, d = st.columns(4)
 seed = a.number_input("Seed", 0, 2**31 - 1, 0, key=state.GEN_SEED, help="Step i draws with a generator seeded by (seed, i).")
-max_new = b.number_input("Max new tokens", 1, 100_000, 64, key=state.GEN_MAX_NEW)
-stops = c.text_input("Stop strings", key=state.GEN_STOP_STRINGS, max_chars=300, placeholder="e.g. .|\\n\\nUser:",
+max_new = b.number_input("Max new tokens", 1, LIMITS.max_new_tokens, min(64, LIMITS.max_new_tokens),
+                         key=state.GEN_MAX_NEW)
+stops = limited_text("Stop strings", state.GEN_STOP_STRINGS, 300, area=False, where=c, placeholder="e.g. .|\\n\\nUser:",
                      help="Separate several with |. Type \\n for a newline.")
 no_cache = d.toggle("Without KV cache", key=state.GEN_NO_CACHE,
                     help="Recompute the whole sequence at every step, as a loop without a cache would.")
 st.session_state[state.GEN_SETTINGS] = {k: st.session_state[k] for k in SETTINGS if k in st.session_state}
+no_cache_budget = NO_CACHE_FACTOR * LIMITS.max_new_tokens
+st.caption(f"This server generates at most {LIMITS.max_new_tokens:,} tokens per run"
+           + (f"; without the KV cache, one run recomputes at most {no_cache_budget:,} tokens." if no_cache else "."),
+           help=raise_hint("max_new_tokens"))
 
 stepper = st.session_state.get(state.GEN_STEPPER)
 if stepper is None or (stepper.model_name, stepper.lm.model, stepper.prompt, stepper.chat) != (lm.name, lm.model, prompt, chat):
     try:
         stepper = Stepper(lm, prompt, chat=chat, use_cache=not no_cache)
     except PromptError as error:
-        st.info(str(error))
+        notice(error)
         st.stop()
     st.session_state[state.GEN_STEPPER] = stepper  # this session's own stepper and KV cache
-stepper.configure(temperature=temperature, top_k=top_k, top_p=top_p, seed=int(seed), max_new_tokens=int(max_new),
+stepper.configure(temperature=temperature, top_k=top_k, top_p=top_p, seed=int(seed),
+                  max_new_tokens=min(int(max_new), LIMITS.max_new_tokens),
                   stop_strings=parse_stop_strings(stops), use_cache=not no_cache)
 replay_from_link(stepper)
 replay_uploaded(stepper)
@@ -85,14 +97,16 @@ if stepper.dropped_tokens:
 for note in stepper.notes:
     st.caption(note)
 if message := st.session_state.pop(state.GEN_MESSAGE, None):
-    st.warning(message)
+    notice(message, "warning")
 
 finished = stepper.finished
 b1, b2, b3, b4, b5 = st.columns([1, 1, 1.2, 1.2, 1], vertical_alignment="bottom")
 b1.button("Step", type="primary", on_click=act, args=("step",), disabled=finished, key="generation.step")
-run_n = b2.number_input("Steps to run", 1, 500, 10, key=state.GEN_RUN_N)
+run_n = b2.number_input("Steps to run", 1, min(500, LIMITS.max_new_tokens), min(10, LIMITS.max_new_tokens),
+                        key=state.GEN_RUN_N)
 b3.button(f"Run {run_n} steps", on_click=request_run, args=(int(run_n),), disabled=finished, key="generation.run")
-b4.button("Run to the end", on_click=request_run, args=(10**9,), disabled=finished, key="generation.run_all")
+b4.button("Run to the end", on_click=request_run, args=(LIMITS.max_new_tokens,), disabled=finished,
+           key="generation.run_all")
 b5.button("Reset", on_click=lambda: st.session_state.pop(state.GEN_STEPPER, None), key="generation.reset")
 stop_slot = st.empty()
 
@@ -102,13 +116,20 @@ st.caption("Grey: the prompt" + (" wrapped in the chat template" if chat else ""
 text_slot = st.empty()
 if pending := st.session_state.pop(state.GEN_RUN_PENDING, 0):  # popped first: an interrupted run never resumes
     stop_slot.button("Stop", key="generation.stop", help="Stops after the current step; every finished step is kept.")
+    recomputed = 0  # tokens fed to the model this run: one per step with the cache, the whole sequence without
     for _ in range(min(pending, stepper.max_new_tokens)):
         if stepper.finished:
             break
+        if not stepper.use_cache and recomputed >= no_cache_budget:
+            st.session_state[state.GEN_MESSAGE] = (
+                f"Without the KV cache every step recomputes the whole sequence: this run stopped after "
+                f"{recomputed:,} tokens of work (this server's limit per run: {no_cache_budget:,}). Run again to go on.")
+            break
+        recomputed += 1 if stepper.use_cache else len(stepper.all_ids) + 1
         stepper.step()  # committed whole: leaving mid-run keeps every finished step
-        text_slot.markdown(generated_html(stepper.prompt_text, stepper.steps), unsafe_allow_html=True)
+        text_slot.html(generated_html(stepper.prompt_text, stepper.steps))
     st.rerun()
-text_slot.markdown(generated_html(stepper.prompt_text, stepper.steps), unsafe_allow_html=True)
+text_slot.html(generated_html(stepper.prompt_text, stepper.steps))
 steps = stepper.steps
 publish_steps(stepper)
 if finished:
@@ -126,7 +147,7 @@ if not finished:
     left.plotly_chart(probability_bars(table), key="generation.bars")
     right.markdown("**Be the sampler:** click a candidate to choose it instead of letting the sampler draw.")
     for i, row in table[table["token_id"] >= 0].head(PICKS).iterrows():
-        right.button(f"{md_escape(row['token'])} · {row['model_probability']:.1%}", key=f"generation.pick.{i}",
+        right.button(f"{inert_markdown(row['token'], single_line=True)} · {row['model_probability']:.1%}", key=f"generation.pick.{i}",
                      on_click=act, args=("step", int(row["token_id"])), width="stretch")
 
 kv_cache_panel(lm.facts, stepper, steps)
@@ -150,5 +171,5 @@ if stepper.branches:
     with st.expander(f"Abandoned continuations ({len(stepper.branches)})"):
         for i, branch in enumerate(stepper.branches):
             left, right = st.columns([4, 1], vertical_alignment="center")
-            left.markdown(f"After step {branch.after_step}: {md_escape(branch.text[:200]) or '∅'}")
+            left.markdown(f"After step {branch.after_step}: {inert_markdown(branch.text[:200], single_line=True) or '∅'}")
             right.button("Return to it", key=f"generation.branch.{i}", on_click=act, args=("restore_branch", i))

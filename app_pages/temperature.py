@@ -1,12 +1,9 @@
 """Temperature: the same logits divided by T before softmax, side by side, and entropy as T moves."""
-from components.routing import route_through_app
-
-route_through_app()  # before heavy imports: see components/routing.py
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from components.notice import notice
 from components import state
 from components.charts import entropy_curve, probability_bars, temperature_panels
 from components.controls import bounded_slider, prompt_area
@@ -60,7 +57,7 @@ try:
         logits_text = right.text_input("Logits", key=state.TEMP_TOY_LOGITS)
         dist = toy_distribution(*parse_toy(tokens_text, logits_text))
 except (PromptError, ValueError) as error:
-    st.info(str(error))
+    notice(error)
     st.stop()
 
 temperature = st.slider("Temperature T", 0.0, 5.0, 1.0, 0.05, key=state.TEMP_VALUE, help="0 = greedy.")

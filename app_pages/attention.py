@@ -1,19 +1,18 @@
 """Attention: which earlier tokens each token looks at, per layer and head, and how generation adds rows."""
 import streamlit as st
 
+from components.notice import notice
 from components import state
 from components.attention_charts import METRICS, clicked_head, head_grid, head_heatmap, overview_chart, query_bars
 from components.controls import prompt_area
 from components.memo import session_memo
 from components.model_picker import current_model
-from components.tokens import md_escape
+from components.inert import inert_markdown
 from components.share import Shared, copy_link_control, share_inputs
 from core.attention import (DISPLAY_CAP, MAX_NEW_TOKENS, AttentionUnavailable, attention_maps, generation_attention,
                             generation_maps, head_summaries, query_heads_by_kv, without_first_key)
 from core.text import PromptError
-from components.routing import route_through_app
 
-route_through_app()
 
 AVERAGE = "average over heads"
 
@@ -41,10 +40,10 @@ prompt = prompt_area(state.ATT_PROMPT)
 try:
     maps = session_memo("attention", (lm.name, prompt), lambda: attention_maps(lm, prompt), max_entries=4)
 except AttentionUnavailable as error:
-    st.error(str(error))
+    notice(error, "error")
     st.stop()
 except (PromptError, ValueError) as error:
-    st.info(str(error))
+    notice(error)
     st.stop()
 
 L, H, T = maps.layers, maps.heads, maps.length
@@ -55,7 +54,7 @@ if T == 1:
     st.info("One token: each map is 1 × 1. The only token can only look at itself, so its weight is 1 everywhere. "
             "Type a few more words to see tokens looking back.")
 size = f"{maps.nbytes / 1e6:.1f} MB" if maps.nbytes >= 1e5 else f"{maps.nbytes / 1e3:.1f} kB"
-st.caption(f"{lm.name}: {L} layers × {H} heads over {T} tokens; these maps hold {size} "
+st.caption(f"{inert_markdown(lm.name)}: {L} layers × {H} heads over {T} tokens; these maps hold {size} "
            "(layers × heads × tokens² float32 numbers), computed once for this prompt.")
 if maps.kv_heads < H:
     groups = "; ".join(f"kv head {g}: query heads {', '.join(map(str, qs))}"
@@ -134,7 +133,7 @@ if st.toggle("Show attention during generation", key=state.ATT_GEN_SHOW):
             gen = session_memo("attention_generation", (lm.name, prompt, n),
                                lambda: generation_attention(lm, prompt, n), max_entries=2)
     except (PromptError, ValueError) as error:
-        st.info(str(error))
+        notice(error)
         st.stop()
     new = gen.length - gen.prompt_len
     if new <= 0:
@@ -143,7 +142,7 @@ if st.toggle("Show attention during generation", key=state.ATT_GEN_SHOW):
         full = gen.head(layer, head)  # (T, T)
         rows = (without_first_key(full) if hide_sink else full)[gen.prompt_len:]  # (new, T): one row per new token
         generated_text = "".join(gen.tokens[gen.prompt_len:])
-        st.markdown(f"Generated: **{md_escape(generated_text)}**")
+        st.markdown(f"Generated: **{inert_markdown(generated_text)}**")
         st.plotly_chart(head_heatmap(rows, gen.tokens, title=f"Rows added by {new} generation steps · {name}",
                                      row_start=gen.prompt_len, boundary=gen.prompt_len, key_offset=int(hide_sink)),
                         key="attention.generation")

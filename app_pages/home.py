@@ -1,8 +1,4 @@
 """Home: what Next-Token Explorer is, and a link to every page."""
-from components.routing import route_through_app
-
-route_through_app()  # before heavy imports: see components/routing.py
-
 import streamlit as st
 
 from components.navigation import ROOT, available_pages
@@ -18,7 +14,7 @@ attention, measure how surprised it is by your text, and work out how much memor
 """
 )
 for info in available_pages():
-    if info.path == "pages/home.py":
+    if info.path == "app_pages/home.py":
         continue
     st.page_link(str(ROOT / info.path), label=f"**{info.title}**: {info.blurb}", icon=info.icon)
 st.caption("The model picker and the model's facts are in the sidebar. Examples follow the seed lessons' worked numbers.")

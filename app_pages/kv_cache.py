@@ -1,7 +1,10 @@
 """KV-cache memory: the seed's estimate with your numbers, real architectures, and a check against a real cache."""
 import streamlit as st
 
+from components.inert import inert_markdown
+from components.notice import notice
 from components import state
+from components.controls import limited_text
 from components.kv_charts import (attention_comparison, breakdown_table, formula_markdown, gpu_stack, human_bytes,
                                   measurement_table, memory_vs_length)
 from components.memo import session_memo
@@ -10,9 +13,7 @@ from components.share import Shared, copy_link_control, share_inputs
 from core.kv_cache import (GIB, KV_DTYPES, PAGED_BLOCK_SIZE, PRESETS, ConfigError, KVSpec, attention_variants,
                            cache_curves, fits_on_gpu, kv_dtype, length_grid, measure_cache, spec_from_hub, weight_bytes)
 from core.seed_examples import KV_ESTIMATE
-from components.routing import route_through_app
 
-route_through_app()
 
 MANUAL, PRESET, LOADED, HUB = "Manual entry (seed 001 example)", "Published model", "The loaded model", "Hugging Face config id"
 BIG = 10**12
@@ -63,9 +64,9 @@ try:
     elif source == LOADED:
         lm = current_model()
         spec, params = KVSpec.from_config(lm.model.config, name=lm.name), lm.facts.parameters
-        st.caption(f"Read from the config of **{lm.name}**, the model in use (pick another in the sidebar).")
+        st.caption(f"Read from the config of **{inert_markdown(lm.name)}**, the model in use (pick another in the sidebar).")
     else:
-        hub_id = st.text_input("Hub id", key=state.KV_HUB_ID, max_chars=120, placeholder="meta-llama/Llama-3.1-8B").strip()
+        hub_id = limited_text("Hub id", state.KV_HUB_ID, 120, area=False, placeholder="meta-llama/Llama-3.1-8B").strip()
         if not hub_id:
             st.info("Type a model id: only its config.json is fetched, never the weights. This needs a network connection.")
             st.stop()
@@ -73,7 +74,7 @@ try:
         if isinstance(spec, ConfigError):
             raise spec
 except (ConfigError, ValueError) as error:
-    st.warning(str(error))
+    notice(error, "warning")
     st.stop()
 
 a, b, c, d = st.columns(4)
@@ -152,13 +153,13 @@ n = st.slider("Prompt length N (tokens)", 1, limit, min(32, limit), key=state.KV
 try:
     m = session_memo("kv_measure", (lm.name, int(n)), lambda: measure_cache(lm, int(n)))
 except ValueError as error:
-    st.warning(str(error))
+    notice(error, "warning")
     st.stop()
 st.dataframe(measurement_table(m.measured_bytes, m.estimated_bytes, m.tokens, m.dtype), hide_index=True)
 keys, values = m.layer_shapes[0]
 if m.equal:
-    st.success(f"Equal: {m.measured_bytes:,} bytes. **{lm.name}** ran on {m.tokens:,} tokens; each of its "
+    st.success(f"Equal: {m.measured_bytes:,} bytes. **{inert_markdown(lm.name)}** ran on {m.tokens:,} tokens; each of its "
                f"{len(m.layer_shapes)} cache layers holds keys of shape {list(keys)} and values of shape {list(values)} "
                f"(batch, kv_heads, tokens, head_dim), {m.bytes_per_value} bytes per value ({m.dtype}).")
 else:
-    st.error(f"Estimate {m.estimated_bytes:,} ≠ measured {m.measured_bytes:,} bytes for {lm.name}.")
+    st.error(f"Estimate {m.estimated_bytes:,} ≠ measured {m.measured_bytes:,} bytes for {inert_markdown(lm.name)}.")

@@ -2,11 +2,12 @@
 import pandas as pd
 import streamlit as st
 
+from components.notice import notice
 from components import state
-from components.controls import prompt_area
+from components.controls import limited_text, prompt_area
 from components.memo import session_memo
 from components.model_picker import current_model
-from components.tokens import md_escape
+from components.inert import inert_markdown
 from components.token_view import (counts_row, ids_table, language_chart, language_table, sweep_chart, view_chips,
                                    vocab_chart)
 from components.share import Shared, copy_link_control, share_inputs
@@ -14,9 +15,7 @@ from core.models import DEFAULT_MODEL
 from core.tokens import (DEFAULT_BPE_CORPUS, MAX_BPE_CORPUS_CHARS, MAX_BPE_VOCAB, MIN_BPE_VOCAB, TokenizerError,
                          bpe_size_sweep, chat_messages, chat_view, corpus_key, kv_bytes_per_token, language_costs,
                          load_tokenizer, round_trips, token_view, train_bpe, vocab_size_rows)
-from components.routing import route_through_app
 
-route_through_app()
 
 OTHER_TOKENIZERS = ("gpt2", DEFAULT_MODEL, "Qwen/Qwen2.5-0.5B-Instruct")
 SWEEP_SIZES = (MIN_BPE_VOCAB, 300, 400, 600, 1000, 2000, 4000)
@@ -34,7 +33,7 @@ def other_tokenizer(name):
 
 
 def chips(view):
-    st.markdown(view_chips(view, show_ids=st.session_state.get(state.TOK_SHOW_IDS, False)), unsafe_allow_html=True)
+    st.html(view_chips(view, show_ids=st.session_state.get(state.TOK_SHOW_IDS, False)))
 
 
 st.title("Tokenizer: text in, token ids out")
@@ -50,7 +49,7 @@ text = prompt_area(state.TOK_PROMPT, label="Text to tokenize")
 try:
     view = token_view(lm.tokenizer, text)
 except TokenizerError as error:
-    st.info(str(error))
+    notice(error)
     st.stop()
 
 tokens_tab, compare_tab, train_tab, chat_tab, vocab_tab = st.tabs(
@@ -84,7 +83,7 @@ with train_tab:
         bpe = session_memo("tokenizer.bpe", (corpus_key(corpus), size), lambda: train_bpe(corpus, size))
     except TokenizerError as error:
         bpe = None
-        st.info(str(error))
+        notice(error)
     if bpe is not None:
         a, b, c = st.columns(3)
         a.metric("Vocabulary asked", f"{bpe.requested_vocab_size:,}")
@@ -111,7 +110,7 @@ with compare_tab:
     for name in others:
         loaded = other_tokenizer(name)
         if isinstance(loaded, str):
-            st.info(loaded)
+            notice(loaded)
         else:
             entries.append((name, loaded))
     if bpe is not None:
@@ -119,7 +118,7 @@ with compare_tab:
     rows = []
     for name, tokenizer in entries:
         other = token_view(tokenizer, text)
-        st.markdown(f"**{md_escape(name)}** — {other.tokens:,} tokens")
+        st.markdown(f"**{inert_markdown(name)}** — {other.tokens:,} tokens")
         chips(other)
         rows.append(counts_row(name, other, len(tokenizer)))
     st.dataframe(pd.DataFrame(rows), hide_index=True)
@@ -131,14 +130,14 @@ with compare_tab:
 with chat_tab:
     st.caption("An instruct model is trained on conversations written in a fixed format. The chat template turns "
                "messages into one token sequence with special tokens marking who speaks; this is exactly what the model reads.")
-    system = st.text_input("System message (empty = the template's default)", "", key=state.TOK_CHAT_SYSTEM, max_chars=2000)
-    user = st.text_area("User message", "Where is my parcel?", key=state.TOK_CHAT_USER, height=80, max_chars=5000)
+    system = limited_text("System message (empty = the template's default)", state.TOK_CHAT_SYSTEM, 2000, area=False, value="")
+    user = limited_text("User message", state.TOK_CHAT_USER, 5000, value="Where is my parcel?", height=80)
     gen_prompt = st.toggle("Add the generation prompt (the assistant's turn starts, so the model answers)", True,
                            key=state.TOK_CHAT_GEN_PROMPT)
     try:
         chat = chat_view(lm.tokenizer, chat_messages(system, user), add_generation_prompt=gen_prompt)
     except TokenizerError as error:
-        st.info(str(error))
+        notice(error)
     else:
         chips(chat)
         st.caption(f"{chat.tokens:,} tokens, {sum(chat.special)} of them special. The text the template produced "
@@ -153,4 +152,4 @@ with vocab_tab:
     embedding = lm.facts.vocab_size * lm.facts.hidden_size
     st.caption(f"Each vocabulary entry is one row of the embedding table: {lm.facts.vocab_size:,} tokens × "
                f"{lm.facts.hidden_size:,} numbers = {embedding / 1e6:,.1f} M parameters, "
-               f"{embedding / lm.facts.parameters:.0%} of {md_escape(lm.name)}'s weights.")
+               f"{embedding / lm.facts.parameters:.0%} of {inert_markdown(lm.name)}'s weights.")

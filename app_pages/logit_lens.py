@@ -1,18 +1,17 @@
 """Layer by layer: what the model would predict if it stopped after each layer (the logit lens)."""
 import streamlit as st
 
+from components.notice import notice
 from components import state
 from components.attention_charts import lens_heatmap, lens_table, rank_chart
 from components.controls import prompt_area
 from components.memo import session_memo
 from components.model_picker import current_model
-from components.tokens import md_escape
+from components.inert import inert_markdown
 from components.share import Shared, copy_link_control, share_inputs
 from core.lens import GRID_POSITIONS, LENS_CAP, LensUnavailable, layer_predictions
 from core.text import PromptError
-from components.routing import route_through_app
 
-route_through_app()
 
 TOP_N = 5
 
@@ -35,10 +34,10 @@ try:
                         lambda: layer_predictions(lm, prompt, TOP_N, grid_positions=GRID_POSITIONS if every else 1),
                         max_entries=4)
 except LensUnavailable as error:
-    st.error(str(error))
+    notice(error, "error")
     st.stop()
 except (PromptError, ValueError) as error:
-    st.info(str(error))
+    notice(error)
     st.stop()
 
 if lens.dropped_tokens:
@@ -46,7 +45,7 @@ if lens.dropped_tokens:
 names = lens.layer_names
 labels = [[lens.label(i) for i in stage[:, 0]] for stage in lens.top_ids]  # (S, P) each stage's top token
 final = lens.label(lens.final_ids[-1])
-st.markdown(f"After the whole model the most likely next token is **{md_escape(final)}** "
+st.markdown(f"After the whole model the most likely next token is **{inert_markdown(final)}** "
             f"({float(lens.top_probs[-1, -1, 0]):.1%}). The rows below show when it appears on the way up.")
 
 left, right = st.columns([3, 2])
@@ -58,7 +57,7 @@ with left:
                "layer gives to what the model finally predicts there. Text: this layer's own top token.")
 with right:
     st.plotly_chart(rank_chart(lens.final_rank[:, -1], lens.final_prob[:, -1], names, final), key="lens.rank")
-    st.caption(f"Rank 1 means the layer already puts {md_escape(final)} first; the vocabulary has "
+    st.caption(f"Rank 1 means the layer already puts {inert_markdown(final)} first; the vocabulary has "
                f"{lens.last_logits.shape[-1]:,} tokens.")
 
 st.subheader("Top tokens at each layer")

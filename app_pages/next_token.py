@@ -1,10 +1,7 @@
 """Next-token probabilities: the model's full-vocabulary distribution after a prompt, and the sampler's view of it."""
-from components.routing import route_through_app
-
-route_through_app()  # before heavy imports: see components/routing.py
-
 import streamlit as st
 
+from components.notice import notice
 from components import state
 from components.charts import probability_bars
 from components.controls import bounded_slider, prompt_area, sampling_controls
@@ -15,7 +12,7 @@ from components.presenter import presenter_mode
 from components.sampling_view import sampling_view
 from components.share import Shared, copy_link_control, share_inputs
 from components.tables import candidate_table
-from components.tokens import md_escape
+from components.inert import inert_markdown
 from core.next_token import next_token_distribution
 from core.sampling import make_generator, sample_token
 from core.seed_examples import PACKAGE_PROMPTS, SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS
@@ -65,7 +62,7 @@ try:
         logits_text = right.text_input("Logits", ", ".join(f"{v:g}" for v in SUPPORT_BOT_LOGITS), key=state.NT_TOY_LOGITS)
         dist = toy_distribution(*parse_toy(tokens_text, logits_text))
 except (PromptError, ValueError) as error:
-    st.info(str(error))
+    notice(error)
     st.stop()
 
 top_n = bounded_slider("Candidates to show", 1, min(30, dist.vocab_size), 10, key=state.NT_TOP_N)
@@ -89,7 +86,7 @@ right.button("Sample a token" + (" and append it to the prompt" if mode == REAL 
              args=(dist, probs, seed), key="next_token.sample", type="primary")
 last = st.session_state.get(state.NT_LAST_SAMPLE)
 if last:
-    st.success(f"Seed {last[3]} drew **{md_escape(last[0])}** (model probability {last[1]:.1%}, sampling probability {last[2]:.1%}).")
+    st.success(f"Seed {last[3]} drew **{inert_markdown(last[0])}** (model probability {last[1]:.1%}, sampling probability {last[2]:.1%}).")
 
 if presenter_mode():  # a projector: the chart and the numbers, not the extras
     st.stop()
@@ -106,7 +103,7 @@ if mode == REAL:
             try:
                 other = distribution(lm, text)
             except (PromptError, ValueError) as error:
-                column.info(str(error))
+                notice(error, "info", column)
                 continue
             column.plotly_chart(probability_bars(candidate_table(other, 5), title=text[:40], show_sampling=False),
                                 key=f"{key}.chart")

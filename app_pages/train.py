@@ -1,16 +1,14 @@
 """Train a tiny GPT: seed 003's Mini-GPT trained here, a chunk of steps at a time, then used by every page."""
-from components.routing import route_through_app
-
-route_through_app()  # before heavy imports: see components/routing.py
-
 import streamlit as st
 
+from components.notice import notice
 from components import state
 from components.memo import session_memo
 from components.navigation import ROOT, available_pages
 from components.training_actions import (SESSION_SECONDS, SOURCES, join_picker, message, next_name, start, stop,
                                          use_model_upload, use_source, use_upload)
 from components.training_charts import draw_training, loss_note
+from components.controls import limited_text
 from components.share import Shared, copy_link_control, share_inputs
 from core.model_io import save_model_zip
 from core.tiny_tokenizers import KINDS, TokenizerError, make_tokenizer
@@ -19,8 +17,8 @@ from core.training import (LIMITS, MAX_CORPUS_CHARS, MAX_PARAMS, MAX_SECONDS, MA
 
 CHUNK = 10  # optimiser steps between redraws of the page
 RATES = [1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2, 3e-2]
-EXPLORE = ("pages/next_token.py", "pages/temperature.py", "pages/generation.py", "pages/attention.py",
-           "pages/logit_lens.py", "pages/perplexity.py", "pages/kv_cache.py")
+EXPLORE = ("app_pages/next_token.py", "app_pages/temperature.py", "app_pages/generation.py", "app_pages/attention.py",
+           "app_pages/logit_lens.py", "app_pages/perplexity.py", "app_pages/kv_cache.py")
 ss = st.session_state
 ss.setdefault(state.TRAIN_CORPUS, TOY_CORPUS)
 
@@ -36,11 +34,15 @@ SHARED = [Shared(state.TRAIN_LAYERS, "layers", "int", *LIMITS["layers"]),
           Shared(state.TRAIN_WIDTH, "width", "choice", choices=(16, 32, 48, 64, 96, 128, 192, 256)),
           Shared(state.TRAIN_CONTEXT, "context", "choice", choices=(8, 16, 32, 64, 128, 256)),
           Shared(state.TRAIN_LR, "lr", "choice", choices=tuple(RATES)), Shared(state.TRAIN_STEPS, "steps", "int", 1, MAX_STEPS),
-          Shared(state.TRAIN_BATCH, "batch", "int", *LIMITS["batch_size"]), Shared(state.TRAIN_SEED, "seed", "int", 0, 2**31 - 1)]
+          Shared(state.TRAIN_BATCH, "batch", "int", *LIMITS["batch_size"]), Shared(state.TRAIN_SEED, "seed", "int", 0, 2**31 - 1),
+          Shared(state.TRAIN_SOURCE, "source", "choice", choices=tuple(SOURCES)),
+          Shared(state.TRAIN_KIND, "tokenizer", "choice", choices=tuple(KINDS)),
+          # 5,000 characters keep a link under the 8 KB many proxies allow and still hold the built-in village corpus
+          Shared(state.TRAIN_CORPUS, "corpus", max_chars=5_000, limit=MAX_CORPUS_CHARS)]
 share_inputs(SHARED, 'train')
 copy_link_control()
 st.radio("Start from", list(SOURCES), key=state.TRAIN_SOURCE, on_change=use_source, horizontal=True)
-corpus = st.text_area("Corpus (edit freely)", key=state.TRAIN_CORPUS, height=150, max_chars=MAX_CORPUS_CHARS)
+corpus = limited_text("Corpus (edit freely)", state.TRAIN_CORPUS, MAX_CORPUS_CHARS, height=150)
 st.file_uploader("…or upload a .txt file (UTF-8)", type=["txt"], key=state.TRAIN_UPLOAD, on_change=use_upload)
 message("corpus")
 
@@ -60,7 +62,7 @@ try:
     b.metric("Vocabulary", f"{vocab:,} tokens", help="Every symbol of the corpus plus <pad>, <unk>, <bos>, <eos>.")
     check_size(size, vocab)
 except (TrainingError, TokenizerError) as error:
-    st.warning(str(error))
+    notice(error, "warning")
 
 st.subheader("3. Training")
 cols = st.columns(4)

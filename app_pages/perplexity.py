@@ -1,20 +1,20 @@
 """Perplexity: score a text with teacher forcing and see how surprised the model is by each token."""
 import streamlit as st
 
+from components.notice import notice
 from components import state
 from components.memo import session_memo
 from components.model_picker import PRESETS, TRAINED_LABEL, current_model, load
 from components.perplexity_tabs import teacher_forcing_tab, token_by_token_tab
 from components.perplexity_view import (INTRO, STRIDE_NOTE, comparison_figure, comparison_table, metric_rows,
                                         surprisal_chips)
-from components.routing import route_through_app
-from components.tokens import md_escape
+from components.inert import inert_markdown
+from components.settings import limits, raise_hint
 from components.share import Shared, copy_link_control, share_inputs
 from core.models import DEFAULT_MODEL, ModelLoadError
-from core.perplexity import DEFAULT_MAX_LENGTH, PerplexityError, decode_text_file, perplexity
+from core.perplexity import DEFAULT_MAX_LENGTH, PerplexityError, TextTooLong, decode_text_file, perplexity
 from core.perplexity_examples import EXAMPLES, FLUENT, RANDOM_CHARACTERS, SHUFFLED
 
-route_through_app()
 
 TOP_PREDICTIONS = 5
 TEXTS, MODELS = "Up to three texts", "One text under two models"
@@ -29,10 +29,10 @@ def use_upload():
     if upload is None:
         return
     try:
-        st.session_state[state.PPL_TEXT] = decode_text_file(upload.getvalue())
+        st.session_state[state.PPL_TEXT] = decode_text_file(upload.getvalue(), limits().max_perplexity_chars)
         st.session_state[state.PPL_MESSAGE] = None
     except PerplexityError as error:
-        st.session_state[state.PPL_MESSAGE] = f"{md_escape(upload.name)}: {error}"
+        st.session_state[state.PPL_MESSAGE] = f"{upload.name}: {error}"
 
 
 def request_comparison(name, text):
@@ -42,21 +42,27 @@ def request_comparison(name, text):
 
 def score(lm, text, add_bos, window, stride, label="the text"):
     """core.perplexity, memoised per session, with a progress bar while the windows run."""
+    max_chars = limits().max_perplexity_chars  # this server's limit: a longer text is refused before any scoring
+
     def compute():
         bar = st.progress(0.0, text=f"Scoring {label}…")
         try:
             return perplexity(lm, text, stride=stride, max_length=window, add_bos=add_bos,
-                              top_predictions=TOP_PREDICTIONS,
+                              top_predictions=TOP_PREDICTIONS, max_chars=max_chars,
                               progress=lambda f: bar.progress(f, text=f"Scoring {label}: {f:.0%} of the windows"))
         finally:
             bar.empty()
     key = (lm.name, id(lm.model), text, add_bos, window, stride)
-    return session_memo("perplexity", key, compute, max_entries=8)
+    try:
+        return session_memo("perplexity", key, compute, max_entries=8)
+    except TextTooLong as error:
+        raise PerplexityError(f"{error} {raise_hint('max_perplexity_chars')}") from None
 
 
 st.title("Perplexity")
 st.caption(INTRO)
-SHARED = [Shared(state.PPL_TEXT, "text", max_chars=4000), Shared(state.PPL_ADD_BOS, "bos", "bool"),
+SHARED = [Shared(state.PPL_TEXT, "text", max_chars=4000, limit=limits().max_perplexity_chars),
+          Shared(state.PPL_ADD_BOS, "bos", "bool"),
           Shared(state.PPL_WINDOW, "window", "int", 2, 2048), Shared(state.PPL_STRIDE, "stride", "int", 1, 2048)]
 share_inputs(SHARED, 'perplexity')
 copy_link_control()
@@ -68,8 +74,10 @@ left.selectbox("Example text", list(EXAMPLES), key=state.PPL_EXAMPLE, on_change=
                help="Written for this app. Watch perplexity rise from fluent text to shuffled words to noise.")
 right.file_uploader("…or upload a .txt file (UTF-8)", type=["txt"], key=state.PPL_UPLOAD, on_change=use_upload)
 if st.session_state.get(state.PPL_MESSAGE):
-    st.error(st.session_state[state.PPL_MESSAGE])
+    notice(st.session_state[state.PPL_MESSAGE], "error")
 text = st.text_area("Text to score", key=state.PPL_TEXT, height=140)
+st.caption(f"This server scores texts of up to {limits().max_perplexity_chars:,} characters.",
+           help=raise_hint("max_perplexity_chars"))
 
 context = lm.context_length
 st.session_state.setdefault(state.PPL_ADD_BOS, True)
@@ -88,7 +96,7 @@ st.caption(STRIDE_NOTE)
 try:
     result = score(lm, text, add_bos, window, stride)
 except PerplexityError as error:
-    st.info(str(error))
+    notice(error)
     st.stop()
 
 rows = metric_rows(result)
@@ -96,9 +104,9 @@ for column, (label, value, help_text) in zip(st.columns(3) + st.columns(3), rows
     column.metric(label, value, help=help_text)
 if result.start_token:
     note = (" SmolLM2 was trained on documents that each follow this separator; its tokenizer's nominal BOS, "
-            f"{md_escape('<|im_start|>')}, opens a chat turn and is followed by a role name, a poor start for plain "
+            f"{inert_markdown('<|im_start|>')}, opens a chat turn and is followed by a role name, a poor start for plain "
             "text." if lm.name == DEFAULT_MODEL else "")
-    st.caption(f"Start token: {md_escape(result.start_token)}.{note}")
+    st.caption(f"Start token: {inert_markdown(result.start_token)}.{note}")
 if result.windows > 1:
     st.caption(f"{result.windows} windows of up to {result.max_length:,} tokens, stride {result.stride:,}.")
 
@@ -119,10 +127,10 @@ with tab_compare:
             try:
                 scored = score(lm, other, add_bos, window, stride, label=f"text {i}")
             except PerplexityError as error:
-                column.info(str(error))
+                notice(error, "info", column)
                 continue
             column.metric("Perplexity", f"{scored.perplexity:,.1f}")
-            column.markdown(surprisal_chips(scored, limit=200), unsafe_allow_html=True)
+            column.html(surprisal_chips(scored, limit=200))
             labels.append(f"Text {i}")
             results.append(scored)
         if results:
@@ -150,7 +158,7 @@ with tab_compare:
             st.session_state[state.PPL_MODEL_COMPARISON] = (saved[0], text, outcome)
         saved = st.session_state.get(state.PPL_MODEL_COMPARISON)
         if saved and saved[1] == text and isinstance(saved[2], str):
-            st.error(f"Could not score with {saved[0]}: {saved[2]}")
+            notice(f"Could not score with {saved[0]}: {saved[2]}", "error")
         elif saved and saved[1] == text:
             pair = [result, saved[2]]
             st.plotly_chart(comparison_figure([r.model_name for r in pair], pair), key="perplexity.compare_models")

@@ -3,19 +3,19 @@ import math
 
 import streamlit as st
 
+from components.notice import notice
 from components import state
+from components.controls import limited_text
 from components.memo import session_memo
 from components.model_picker import current_model
 from components.token_view import (context_label, count_table, generated_text, ngram_bars, perplexity_chart,
                                    score_table)
-from components.tokens import md_escape
+from components.inert import inert_markdown
 from components.share import Shared, copy_link_control, share_inputs
 from core.ngram import (MAX_CORPUS_CHARS, CorpusError, corpus_notes, count_ngrams, generate, neural_perplexity,
                         score_sentence, split_corpus, split_sentence)
 from core.seed_examples import TRACKING_MESSAGES
-from components.routing import route_through_app
 
-route_through_app()
 
 DEFAULT_CORPUS = "\n".join(TRACKING_MESSAGES)
 DEFAULT_HELDOUT = "order left warehouse"
@@ -45,7 +45,7 @@ k = right.number_input("k", 0.01, 10.0, 1.0, 0.1, key=state.NGRAM_K) if smooth e
 try:
     model = count_ngrams(split_corpus(corpus), n)
 except CorpusError as error:
-    st.info(str(error))
+    notice(error)
     st.stop()
 for note in corpus_notes(model):
     st.warning(note)
@@ -67,7 +67,7 @@ context = contexts[labels.index(chosen)]
 raw = model.distribution(context)
 smoothed = model.distribution(context, k) if smooth else None
 st.plotly_chart(ngram_bars(raw, smoothed), key="ngram.bars")
-lines = [f"P({md_escape(t)} | {md_escape(chosen)}) = {cnt}/{raw.total} = {p:.3f}" for t, cnt, p in raw.ranked()]
+lines = [f"P({inert_markdown(t)} | {inert_markdown(chosen)}) = {cnt}/{raw.total} = {p:.3f}" for t, cnt, p in raw.ranked()]
 st.markdown("  \n".join(lines))
 if smoothed is not None:
     st.caption(f"Add-{k:g}: (count + {k:g}) / ({raw.total} + {k:g} × {len(model.vocab)}). A word this context never "
@@ -84,10 +84,10 @@ g1, g2, g3 = st.columns([2, 1, 1])
 decoding = g1.radio("Decoding", [GREEDY, SAMPLED], horizontal=True, key=state.NGRAM_DECODING)
 seed = g2.number_input("Seed", 0, 2**31 - 1, 0, 1, key=state.NGRAM_SEED, disabled=decoding == GREEDY)
 max_words = g3.number_input("Max words", 1, 100, 20, 1, key=state.NGRAM_MAX_WORDS)
-start_text = st.text_input("Start with these words (optional)", "", key=state.NGRAM_START, max_chars=200)
+start_text = limited_text("Start with these words (optional)", state.NGRAM_START, 200, area=False, value="")
 words = generate(model, start=start_text.split(), k=k, greedy=decoding == GREEDY, seed=int(seed), max_words=int(max_words))
-shown = (md_escape(start_text.strip()) + " " if start_text.strip() else "") + f"**{md_escape(generated_text(words))}**"
-st.markdown(f"{md_escape('<bos>')} {shown}")
+shown = (inert_markdown(start_text.strip()) + " " if start_text.strip() else "") + f"**{inert_markdown(generated_text(words))}**"
+st.markdown(f"{inert_markdown('<bos>')} {shown}")
 if not words:
     st.info("The model has never seen this context, so without smoothing it has nothing to predict. "
             "Switch on smoothing or change the start words.")
@@ -95,11 +95,11 @@ st.caption("Greedy always takes the most likely word (ties: the one seen first).
            "default_rng(seed), as seed 001's sampler does: the same seed gives the same sentence.")
 
 st.subheader("Perplexity on a held-out sentence: counts vs the neural model")
-heldout = st.text_input("Held-out sentence", DEFAULT_HELDOUT, key=state.NGRAM_HELDOUT, max_chars=500)
+heldout = limited_text("Held-out sentence", state.NGRAM_HELDOUT, 500, area=False, value=DEFAULT_HELDOUT)
 try:
     held_words = split_sentence(heldout)
 except CorpusError as error:
-    st.info(str(error))
+    notice(error)
     st.stop()
 score = score_sentence(model, held_words, k, include_eos=False)
 lm = current_model()
@@ -112,7 +112,7 @@ p1.metric(f"{NAMES[n].capitalize()} perplexity per word", "∞" if math.isinf(sc
 p2.metric("Neural perplexity per word", f"{neural.word_perplexity:,.2f}")
 p3.metric("Neural perplexity per token", f"{neural.perplexity:,.2f}", help=f"{len(neural.token_ids)} tokens for {neural.words} words.")
 if score.zero_tokens:
-    st.warning(f"The {NAMES[n]} gave probability 0 to: {md_escape(', '.join(score.zero_tokens))}. One zero makes the "
+    st.warning(f"The {NAMES[n]} gave probability 0 to: {inert_markdown(', '.join(score.zero_tokens))}. One zero makes the "
                "perplexity infinite. Smoothing fixes that; a neural model never gives exactly 0.")
 st.caption("Perplexity = exp(mean −ln P) over the sentence's words: the effective number of equally likely choices "
            "per word. Both models are scored on the same words (total −ln P divided by the number of words), because "

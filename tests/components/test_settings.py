@@ -1,0 +1,110 @@
+"""Operator limits: defaults, environment and st.secrets overrides, bad values, and the model cache's size."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import fields
+
+import pytest
+
+from components import settings
+from components.settings import Limits, limits, max_model_params, raise_hint
+from core.models import DEFAULT_MAX_PARAMS
+from core.perplexity import MAX_TEXT_CHARS
+from tests.app.helpers import ROOT
+
+ENV = {"max_new_tokens": "NTE_MAX_NEW_TOKENS", "max_link_steps": "NTE_MAX_LINK_STEPS",
+       "max_perplexity_chars": "NTE_MAX_PERPLEXITY_CHARS", "max_params": "NTE_MAX_PARAMS",
+       "max_cached_models": "NTE_MAX_CACHED_MODELS"}
+
+
+@pytest.fixture(autouse=True)
+def no_operator_settings(monkeypatch):
+    for name in ENV.values():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(settings, "_secret", lambda name: None)
+    settings._warn.cache_clear()
+
+
+def test_defaults_fit_a_shared_small_server():
+    got = limits()
+    assert got == Limits(max_new_tokens=256, max_link_steps=64, max_perplexity_chars=4_000,
+                         max_params=200_000_000, max_cached_models=2)
+    assert got.max_params == DEFAULT_MAX_PARAMS and got.max_perplexity_chars == MAX_TEXT_CHARS
+    assert max_model_params() == 200_000_000
+    # 200 M float32 parameters are 0.8 GB: with the ~0.5 GB bundled model and the runtime, within 2.5 GB
+    assert got.max_params * 4 <= 0.8e9
+    assert {f.name for f in fields(Limits)} == set(ENV)
+
+
+def test_environment_overrides_every_limit(monkeypatch):
+    values = {"max_new_tokens": "1000", "max_link_steps": "500", "max_perplexity_chars": "20000",
+              "max_params": "1.5e9", "max_cached_models": "3"}
+    for name, value in values.items():
+        monkeypatch.setenv(ENV[name], value)
+    assert limits() == Limits(1000, 500, 20_000, 1_500_000_000, 3)
+    assert max_model_params() == 1_500_000_000
+
+
+def test_secrets_apply_when_no_environment_variable_and_the_environment_wins(monkeypatch):
+    secrets = {"max_new_tokens": 512, "max_link_steps": "128", "max_params": "500_000_000"}
+    monkeypatch.setattr(settings, "_secret", secrets.get)
+    got = limits()
+    assert (got.max_new_tokens, got.max_link_steps, got.max_params) == (512, 128, 500_000_000)
+    assert got.max_perplexity_chars == MAX_TEXT_CHARS  # not set anywhere: the default
+    monkeypatch.setenv("NTE_MAX_NEW_TOKENS", "32")
+    assert limits().max_new_tokens == 32
+
+
+@pytest.mark.parametrize("bad", ["lots", "0", "-5", "2.5", "inf", "nan", "1e400", "0x10"])
+def test_bad_values_fall_back_to_the_default_with_a_log_warning(monkeypatch, caplog, bad):
+    monkeypatch.setenv("NTE_MAX_LINK_STEPS", bad)
+    monkeypatch.setenv("NTE_MAX_PERPLEXITY_CHARS", bad)
+    with caplog.at_level(logging.WARNING, logger="components.settings"):
+        got = limits()
+    assert got.max_link_steps == 64 and got.max_perplexity_chars == MAX_TEXT_CHARS
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("NTE_MAX_LINK_STEPS" in w and repr(bad) in w for w in warnings), warnings
+    assert any("NTE_MAX_PERPLEXITY_CHARS" in w for w in warnings), warnings
+
+
+def test_a_bad_secret_falls_back_too(monkeypatch):
+    monkeypatch.setattr(settings, "_secret", {"max_cached_models": True, "max_new_tokens": "many"}.get)
+    got = limits()
+    assert got.max_cached_models == 2 and got.max_new_tokens == 256
+
+
+def test_raise_hint_names_the_variable_and_the_secret():
+    hint = raise_hint("max_perplexity_chars")
+    assert "NTE_MAX_PERPLEXITY_CHARS" in hint and "max_perplexity_chars" in hint
+
+
+CACHE_PROBE = """
+import json, warnings
+warnings.simplefilter("ignore")
+import components.model_cache as mc
+calls = []
+mc.load_model = lambda name, **kw: calls.append(name) or name  # a stand-in: no model is loaded
+for name in ("a", "b", "a", "b", "a"):
+    mc.cached_model(name, False, 1)
+print(json.dumps({"max_entries": mc.MAX_CACHED_MODELS, "loads": len(calls)}))
+"""
+
+
+def _probe_cache(env_value: str | None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ENV.values()}
+    if env_value is not None:
+        env["NTE_MAX_CACHED_MODELS"] = env_value
+    out = subprocess.run([sys.executable, "-c", CACHE_PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=300, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_model_cache_entries_come_from_the_limit_read_at_import():
+    # A fresh process per value: st.cache_resource fixes max_entries when components.model_cache is imported.
+    assert _probe_cache(None) == {"max_entries": 2, "loads": 2}   # a and b both stay cached
+    assert _probe_cache("1") == {"max_entries": 1, "loads": 5}    # each call evicts the other model
+    assert _probe_cache("none") == {"max_entries": 2, "loads": 2}  # a bad value: the default
