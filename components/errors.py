@@ -3,7 +3,7 @@ when anything else escapes, including what is not an ``Exception`` (a Rust panic
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
@@ -32,7 +32,7 @@ def run_guarded(run: Callable[[], object], where: str) -> None:
     """
     try:
         run()
-    except BaseException as error:  # noqa: BLE001 - a panic is no Exception; control flow is re-raised below
+    except BaseException as error:  # a panic is no Exception; control flow is re-raised below
         if is_control_flow(error):
             raise
         logging.getLogger("next_token_explorer").error("Unexpected error on %s", where, exc_info=error)

@@ -85,8 +85,9 @@ def use_model_upload():
             join_picker(load_model_zip(upload.getvalue(), next_name(f"uploaded model {label}")))
             ss[state.TRAIN_MESSAGE] = ("model", "success", f"Loaded **{label}**: it is now the model in use on every page.")
         except ModelFileError as error:
-            ss[state.TRAIN_MESSAGE] = ("model", "error", f"{inert_markdown(upload.name)}: {inert_markdown(str(error))} "
-                                                         "Nothing was loaded.")  # the message may quote the zip's names
+            # The message may quote names from inside the zip: shown as typed, like the file's own name.
+            ss[state.TRAIN_MESSAGE] = ("model", "error",
+                                       f"{inert_markdown(upload.name)}: {inert_markdown(str(error))} Nothing was loaded.")
 
 
 def message(where: str):

@@ -1,8 +1,9 @@
 """Save a tiny trained GPT-2 to a zip (safetensors weights, config.json, tokenizer files) and load it back.
 
 Loading is strict: the zip may hold only the files this module writes, the config must be a GPT-2 within the
-training limits, the weights must be exactly the expected float32 tensors, and nothing is ever unpickled or
-run (safetensors only; no remote code). Any problem raises ModelFileError and loads nothing.
+training limits, the tokenizer must have exactly the structure the Train page writes (no custom regex), the weights
+must be exactly the expected float32 tensors, and nothing is ever unpickled or run (safetensors only; no remote
+code). Any problem raises ModelFileError and loads nothing.
 The unzipped folder is also a normal Hugging Face folder (``GPT2LMHeadModel.from_pretrained``, ``AutoTokenizer``).
 """
 from __future__ import annotations
@@ -195,8 +196,10 @@ def _tokenizer(members: dict[str, bytes], vocab_size: int):
     except (ValueError, RecursionError) as error:  # bad UTF-8 or JSON, a 5,000-digit number, nesting too deep
         raise ModelFileError("tokenizer.json is not a valid tokenizer.") from error
     check_tokenizer_spec(spec)
-    try:  # the library reads the checked structure itself, not the file (duplicate keys cannot make them differ)
-        backend = Tokenizer.from_str(json.dumps(spec))
+    # The library reads the checked structure itself, not the file (duplicate keys cannot make them differ), without
+    # truncation or padding settings: this app never writes any, so they are dropped rather than handed on unchecked.
+    try:
+        backend = Tokenizer.from_str(json.dumps({**spec, "truncation": None, "padding": None}))
     except Exception as error:  # tokenizers raises a bare Exception for malformed JSON
         raise ModelFileError("tokenizer.json is not a valid tokenizer.") from error
     if backend.get_vocab_size(with_added_tokens=True) != vocab_size:
