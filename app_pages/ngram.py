@@ -27,7 +27,8 @@ st.caption("The smallest language model is a table of counts. An n-gram model pr
            "previous n − 1 words: P(next | context) = count(context, next) / count(context). Each sentence is padded "
            "with <bos> at the start and <eos> at the end, as in seed 001.")
 
-SHARED = [Shared(state.NGRAM_CORPUS, "corpus", max_chars=4000), Shared(state.NGRAM_N, "n", "choice", choices=(1, 2, 3, 4)),
+SHARED = [Shared(state.NGRAM_CORPUS, "corpus", max_chars=4000, limit=MAX_CORPUS_CHARS),
+          Shared(state.NGRAM_N, "n", "choice", choices=(1, 2, 3, 4)),
           Shared(state.NGRAM_SMOOTH, "smooth", "bool"), Shared(state.NGRAM_K, "k", "float", 0.01, 10),
           Shared(state.NGRAM_SEED, "seed", "int", 0, 2**31 - 1), Shared(state.NGRAM_MAX_WORDS, "max_words", "int", 1, 100),
           Shared(state.NGRAM_START, "start", max_chars=200), Shared(state.NGRAM_HELDOUT, "heldout", max_chars=500)]

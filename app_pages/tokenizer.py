@@ -130,7 +130,8 @@ with compare_tab:
 with chat_tab:
     st.caption("An instruct model is trained on conversations written in a fixed format. The chat template turns "
                "messages into one token sequence with special tokens marking who speaks; this is exactly what the model reads.")
-    system = limited_text("System message (empty = the template's default)", state.TOK_CHAT_SYSTEM, 2000, area=False, value="")
+    system = limited_text("System message (empty = the template's default)", state.TOK_CHAT_SYSTEM, 2000,
+                          area=False, value="")
     user = limited_text("User message", state.TOK_CHAT_USER, 5000, value="Where is my parcel?", height=80)
     gen_prompt = st.toggle("Add the generation prompt (the assistant's turn starts, so the model answers)", True,
                            key=state.TOK_CHAT_GEN_PROMPT)

@@ -1,7 +1,8 @@
 """Keyed widgets shared by several pages: the shared prompt box, text boxes with a limit, the sampling controls."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 

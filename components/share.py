@@ -15,9 +15,10 @@ import json
 import math
 import secrets
 import tomllib
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, MutableMapping, Sequence
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import streamlit as st
@@ -40,6 +41,7 @@ BOOT_PARAM = "boot"
 MAX_LINK_VALUE_CHARS = 24_000
 MAX_VIEW_FILE_BYTES = 1_000_000
 VIEW_KIND = "next-token-explorer view"
+RECONNECT_WATCH_SECONDS = 3600
 
 
 def _app_version() -> str:
@@ -57,8 +59,8 @@ APP_VERSION = _app_version()
 class Shared:
     """One shareable input: the widget's session-state key, its URL name, and how to check a value.
 
-    ``max_chars`` is the most a link carries; ``limit`` the most the page itself accepts (a view file may hold
-    up to that; default: the larger of ``max_chars`` and the prompt limit)."""
+    ``max_chars`` is the most a link carries; ``limit`` the most the page itself accepts when that is more (a
+    view file may hold up to it; default: ``max_chars``)."""
 
     key: str
     param: str
@@ -71,7 +73,7 @@ class Shared:
 
     @property
     def file_max_chars(self) -> int:
-        return self.limit if self.limit is not None else max(self.max_chars, MAX_PROMPT_CHARS)
+        return self.limit if self.limit is not None else self.max_chars
 
 
 class ViewFileError(ValueError):
@@ -121,6 +123,12 @@ def fits_link(field: Shared, text: str) -> bool:
     return len(text) <= field.max_chars and len(quote(text, safe="")) <= MAX_LINK_VALUE_CHARS
 
 
+@st.fragment(run_every=RECONNECT_WATCH_SECONDS)
+def _reconnect_watch() -> None:
+    """Draws nothing and costs nothing. Streamlit's frontend runs the page again when its connection comes back
+    only if the page has a timed fragment: this one, so a restarted server gets to restore the view at once."""
+
+
 def _dismiss_restart() -> None:
     st.session_state[RESTART] = None
 
@@ -141,6 +149,7 @@ def _restart_notice(page: str) -> None:
                   icon=":material/restart_alt:")
         right.button("OK", key="share.restart_ok", on_click=_dismiss_restart)
     st.query_params[BOOT_PARAM] = BOOT_ID
+    _reconnect_watch()
 
 
 def share_inputs(fields: Sequence[Shared], page: str) -> None:
@@ -184,10 +193,6 @@ def share_link() -> str:
     base = st.context.url or ""
     params = {k: st.query_params.get(k) for k in st.query_params if k != BOOT_PARAM}
     return base + ("?" + urlencode(params) if params else "")
-
-
-def _file_value(value: Any) -> Any:
-    return value if value is None or isinstance(value, (str, int, float, bool)) else None
 
 
 def view_file_bytes(fields: Sequence[Shared], page: str, values: Any = None) -> bytes:
@@ -240,7 +245,8 @@ def apply_view_file(fields: Sequence[Shared], page: str, data: bytes,
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ViewFileError("This is not a view file: it is not readable JSON. Download one from "
                             "“Share this view” and load it unchanged.") from None
-    if not isinstance(document, dict) or document.get("kind") != VIEW_KIND or not isinstance(document.get("values"), dict):
+    values = document.get("values") if isinstance(document, dict) else None
+    if not isinstance(document, dict) or document.get("kind") != VIEW_KIND or not isinstance(values, dict):
         raise ViewFileError("This JSON file is not a view file of this app (it has no page values in it).")
     if document.get("page") != page:
         raise ViewFileError(f"This view file is for another page ({_quoted(document.get('page'))}): "
@@ -302,7 +308,7 @@ def view_file_controls(page: str, fields: Sequence[Shared]) -> None:
                          "application/json", key=f"share.view_download.{page}", on_click="ignore",
                          icon=":material/download:")
     right.file_uploader("Load a view file", type=["json"], key=_upload_key(page), on_change=load_view_file,
-                        args=(page, tuple(fields)))
+                        args=(page, tuple(fields)), max_upload_size=1)
     message = st.session_state.get(VIEW_MESSAGE)
     if message and message[0] == page:
         _, level, lines = message

@@ -51,8 +51,14 @@ def matrix(array) -> np.ndarray:
 
 
 def all_text(at: AppTest) -> str:
-    """Every markdown, caption, text, info, warning, success and error string on the page, joined."""
+    """Every markdown, caption, text, info, warning, success and error string and st.html body on the page, joined."""
     parts = []
     for kind in ("markdown", "caption", "text", "info", "warning", "success", "error", "title", "subheader", "header"):
         parts += [str(e.value) for e in getattr(at, kind)]
+    parts += html_blocks(at)
     return "\n".join(parts)
+
+
+def html_blocks(at: AppTest) -> list[str]:
+    """The body of every st.html element (token chips, the generated text): HTML the page drew, escaped."""
+    return [element.proto.body for element in at.get("html")]

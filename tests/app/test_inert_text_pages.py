@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from components import state
 from components.model_picker import OTHER_HUB_ID
-from tests.app.helpers import assert_clean, open_page
+from tests.app.helpers import assert_clean, html_blocks, open_page
 
 PAYLOAD = ("Hi\n\n[PHISH](https://evil.example/p) ![im](https://evil.example/i.png) $x^2$ www.evil.example "
            "mail@evil.example <a href='https://evil.example/a'>a</a>\n\n# BIG")
@@ -31,11 +31,6 @@ def markdown_sources(at) -> list[str]:
         sources += [str(e.value) for e in getattr(at, kind)]
     sources += [str(b.label) for b in at.button]
     return sources
-
-
-def html_blocks(at) -> list[str]:
-    """The bodies of every st.html element."""
-    return [e.proto.body for e in at.get("html")]
 
 
 def assert_inert(at, *, must_show: str = "evil") -> None:

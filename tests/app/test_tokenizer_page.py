@@ -5,7 +5,7 @@ import pytest
 
 from components import state
 from core.seed_examples import CAPITAL_PROMPT, VOCAB_SIZES
-from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
+from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values, html_blocks
 
 PAGE = "app_pages/tokenizer.py"
 
@@ -49,7 +49,7 @@ def test_typed_text_updates_counts_and_escapes_html():
     at = open_page(PAGE)
     at.text_area(key=state.TOK_PROMPT).set_value("<script>alert(1)</script> 東京 📦\n").run()
     assert_clean(at)
-    html = "\n".join(m.value for m in at.markdown if "nte-chip" in m.value)
+    html = "\n".join(b for b in html_blocks(at) if "nte-chip" in b)
     assert "&lt;" in html and "<script" not in html and "</script" not in html  # "<" is its own token
     assert metric(at, "Bytes (UTF-8)") == str(len("<script>alert(1)</script> 東京 📦\n".encode()))
     assert "↵" in html
@@ -102,7 +102,7 @@ def test_odd_unicode_text():
     at.text_area(key=state.TOK_PROMPT).set_value("\u200b\u200d\ufeff e\u0301 👩‍👩‍👧 مرحبا").run()
     assert_clean(at)
     assert any("gives back exactly" in s.value for s in at.success)
-    html = next(m.value for m in at.markdown if "nte-chip" in m.value)
+    html = next(b for b in html_blocks(at) if "nte-chip" in b)
     chips = re.findall(r'white-space:pre">(.*?)</span>', html)
     assert len(chips) == int(metric(at, "Tokens"))
     assert all(c.strip() for c in chips)  # no invisible chip: zero-width bytes show as � [piece] or <U+...>

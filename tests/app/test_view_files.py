@@ -34,11 +34,20 @@ def _param(at: AppTest, name: str):
 
 
 @pytest.fixture(scope="module")
-def long_text_session() -> AppTest:
+def raised_limit():
+    """A server whose operator lets the calculator score 20,000 characters: longer than a link can hold."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NTE_MAX_PERPLEXITY_CHARS", "20000")
+        yield
+
+
+@pytest.fixture(scope="module")
+def long_text_session(raised_limit) -> AppTest:
     """The Perplexity page with a 10,000-character text (scored once for the module)."""
     at = open_page("app_pages/perplexity.py")
     at.text_area(key=state.PPL_TEXT).input(LONG_TEXT).run()
     assert_clean(at)
+    assert at.metric, "the text was not scored"
     return at
 
 
@@ -147,7 +156,8 @@ def test_an_over_long_paste_is_cut_with_a_message_not_dropped():
     at.text_area(key=state.TOK_PROMPT).input("abc " * 6_300).run()  # 25,200 characters
     assert_clean(at)
     warnings = " ".join(w.value for w in at.warning)
-    assert "Your text had 25,200 characters; this box takes at most 20,000, so only the first 20,000 are used" in warnings
+    assert ("Your text had 25,200 characters; this box takes at most 20,000, so only the first 20,000 are used"
+            in warnings)
     assert at.text_area(key=state.TOK_PROMPT).value == ("abc " * 6_300)[:20_000]
     at.text_area(key=state.TOK_PROMPT).input("short again").run()
     assert "Your text had" not in " ".join(w.value for w in at.warning)

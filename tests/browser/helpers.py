@@ -10,8 +10,9 @@ the app's own code (conftest adds it to the browser context), counts the runs th
 `wait_for_run` waits for a run that started after the last wait to end.
 
 While a script reruns, the previous run's elements stay on the page, faded, until the new run replaces or drops
-them: their element containers carry `data-stale="true"`. `live()` and `keyed()` exclude them, so a locator never
-matches an old chart and its replacement at once.
+them: their element containers carry `data-stale="true"`. Streamlit 1.67 also keeps a keyed element that another
+element displaced, hidden, so it can come back with its state: `data-retained="true"`, and then not stale once the
+run has ended. `live()` and `keyed()` exclude both, so a locator never matches an old chart and its replacement.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ ARTIFACTS = ROOT / "artifacts" / "screenshots"
 
 RUN_TIMEOUT = 300_000  # ms: the first run loads the model; a busy 2-core machine is slow
 CHART = '[data-testid="stPlotlyChart"]'
-LIVE = '[data-testid="stElementContainer"]:not([data-stale="true"])'  # an element of the current run
+CURRENT = ':not([data-stale="true"]):not([data-retained="true"])'  # neither faded (stale) nor kept hidden (retained)
+LIVE = f'[data-testid="stElementContainer"]{CURRENT}'  # the container of an element of the current run
 
 # Counts script runs in window.__nteRuns: `started` goes up each time the state enters a running state, `seen` is
 # what the last wait_for_run consumed. Mutation records carry the old value, so a run that starts and ends
@@ -126,7 +128,7 @@ def enter_text(tab, field, text: str, submit: str = "Control+Enter") -> None:
 
 
 def live(scope, css: str):
-    """Elements matching `css` in the current run's element containers (never a stale, faded one).
+    """Elements matching `css` in the current run's element containers (never a stale or retained one).
 
     `scope` is a page or a locator."""
     return scope.locator(f"{LIVE} {css}")
@@ -139,8 +141,8 @@ def key_class(key: str) -> str:
 
 
 def keyed(scope, key: str, css: str = ""):
-    """The current (not stale) element with Streamlit key `key`, or `css` inside it."""
-    container = scope.locator(f'.{key_class(key)}:not([data-stale="true"])')
+    """The current (neither stale nor retained) element with Streamlit key `key`, or `css` inside it."""
+    container = scope.locator(f".{key_class(key)}{CURRENT}")
     return container.locator(css) if css else container
 
 

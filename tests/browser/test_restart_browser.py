@@ -32,8 +32,8 @@ class Server:
         env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
         cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
                "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-        log = open(tempfile.mktemp(prefix="streamlit-restart-", suffix=".log"), "w")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.log = open(tempfile.mktemp(prefix="streamlit-restart-", suffix=".log"), "w")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
             try:
@@ -42,7 +42,7 @@ class Server:
             except OSError:
                 time.sleep(0.5)
         self.stop()
-        pytest.fail(f"streamlit did not start; log at {log.name}")
+        pytest.fail(f"streamlit did not start; log at {self.log.name}")
 
     def stop(self) -> None:
         if self.proc is None:
@@ -54,6 +54,7 @@ class Server:
             self.proc.kill()
             self.proc.wait(timeout=10)
         self.proc = None
+        self.log.close()
 
 
 @pytest.fixture(scope="module")
