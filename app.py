@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import state
-from components.errors import run_guarded
-from components.notice import notice
-from components.model_picker import model_sidebar, prepare_default_model
-from components.navigation import ROOT, available_pages
-from components.presenter import presenter_toggle
-from components.settings import torch_threads
 from core.models import ModelLoadError, set_torch_threads
+from ui import state
+from ui.errors import run_guarded
+from ui.model_picker import model_sidebar, prepare_default_model
+from ui.navigation import ROOT, available_pages
+from ui.notice import notice
+from ui.presenter import presenter_toggle
+from ui.settings import torch_threads
 
 st.set_page_config(page_title="Next-Token Explorer", page_icon=":material/bar_chart:", layout="wide")
 state.init_state()

@@ -1,18 +1,26 @@
 """Attention: which earlier tokens each token looks at, per layer and head, and how generation adds rows."""
 import streamlit as st
 
-from components.notice import notice
-from components import state
-from components.attention_charts import METRICS, clicked_head, head_grid, head_heatmap, overview_chart, query_bars
-from components.controls import prompt_area
-from components.memo import session_memo
-from components.model_picker import current_model
+from components.attention import METRICS, clicked_head, head_grid, head_heatmap, overview_chart, query_bars
 from components.inert import inert_markdown
-from components.share import Shared, copy_link_control, share_inputs
-from core.attention import (DISPLAY_CAP, MAX_NEW_TOKENS, AttentionUnavailable, attention_maps, generation_attention,
-                            generation_maps, head_summaries, query_heads_by_kv, without_first_key)
+from core.attention import (
+    DISPLAY_CAP,
+    MAX_NEW_TOKENS,
+    AttentionUnavailable,
+    attention_maps,
+    generation_attention,
+    generation_maps,
+    head_summaries,
+    query_heads_by_kv,
+    without_first_key,
+)
 from core.text import PromptError
-
+from ui import state
+from ui.controls import prompt_area
+from ui.memo import session_memo
+from ui.model_picker import current_model
+from ui.notice import notice
+from ui.share import Shared, copy_link_control, share_inputs
 
 AVERAGE = "average over heads"
 

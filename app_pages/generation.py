@@ -1,21 +1,20 @@
 """Step-by-step generation: the autoregressive loop one token at a time, with the KV cache made visible."""
 import streamlit as st
 
-from components.notice import notice
-from components import state
-from components.charts import probability_bars
-from components.controls import limited_text, prompt_area, sampling_controls
-from components.generation_panels import kv_cache_panel, last_step_summary, timeline_panel
-from components.generation_view import generated_html, step_candidate_table, stop_message
-from components.generation_share import publish_steps, replay_from_link, replay_uploaded, run_file_controls, share_settings
-from components.model_picker import current_model
-from components.settings import limits, raise_hint
-from components.share import copy_link_control
-from components.tables import candidate_table
+from components.generation import generated_html, step_candidate_table, stop_message
 from components.inert import inert_markdown
+from components.next_token import probability_bars
+from components.tables import candidate_table
 from core.generation import GenerationFinished, Stepper, parse_stop_strings
 from core.text import PromptError
-
+from ui import state
+from ui.controls import limited_text, prompt_area, sampling_controls
+from ui.generation import kv_cache_panel, last_step_summary, timeline_panel
+from ui.generation_share import publish_steps, replay_from_link, replay_uploaded, run_file_controls, share_settings
+from ui.model_picker import current_model
+from ui.notice import notice
+from ui.settings import limits, raise_hint
+from ui.share import copy_link_control
 
 PLAIN, CHAT = "Plain completion", "Chat (the tokenizer's chat template)"
 SETTINGS = (state.GEN_CHAT, state.GEN_TEMPERATURE, state.GEN_TOP_K, state.GEN_TOP_P, state.GEN_SEED, state.GEN_MAX_NEW,

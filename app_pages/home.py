@@ -1,7 +1,7 @@
 """Home: what Next-Token Explorer is, and a link to every page."""
 import streamlit as st
 
-from components.navigation import ROOT, available_pages
+from ui.navigation import ROOT, available_pages
 
 st.title("Next-Token Explorer")
 st.markdown(

@@ -2,18 +2,38 @@
 import streamlit as st
 
 from components.inert import inert_markdown
-from components.notice import notice
-from components import state
-from components.controls import limited_text
-from components.kv_charts import (attention_comparison, breakdown_table, formula_markdown, gpu_stack, human_bytes,
-                                  measurement_table, memory_vs_length)
-from components.memo import session_memo
-from components.model_picker import current_model
-from components.share import Shared, copy_link_control, share_inputs
-from core.kv_cache import (GIB, KV_DTYPES, PAGED_BLOCK_SIZE, PRESETS, ConfigError, KVSpec, attention_variants,
-                           cache_curves, fits_on_gpu, kv_dtype, length_grid, measure_cache, spec_from_hub, weight_bytes)
+from components.kv_cache import (
+    attention_comparison,
+    breakdown_table,
+    formula_markdown,
+    gpu_stack,
+    human_bytes,
+    measurement_table,
+    memory_vs_length,
+)
+from core.kv_cache import (
+    GIB,
+    KV_DTYPES,
+    PAGED_BLOCK_SIZE,
+    PRESETS,
+    ConfigError,
+    KVSpec,
+    attention_variants,
+    cache_curves,
+    fits_on_gpu,
+    kv_dtype,
+    length_grid,
+    measure_cache,
+    spec_from_hub,
+    weight_bytes,
+)
 from core.seed_examples import KV_ESTIMATE
-
+from ui import state
+from ui.controls import limited_text
+from ui.memo import session_memo
+from ui.model_picker import current_model
+from ui.notice import notice
+from ui.share import Shared, copy_link_control, share_inputs
 
 MANUAL, PRESET, LOADED, HUB = "Manual entry (seed 001 example)", "Published model", "The loaded model", "Hugging Face config id"
 BIG = 10**12

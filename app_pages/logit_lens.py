@@ -1,17 +1,16 @@
 """Layer by layer: what the model would predict if it stopped after each layer (the logit lens)."""
 import streamlit as st
 
-from components.notice import notice
-from components import state
-from components.attention_charts import lens_heatmap, lens_table, rank_chart
-from components.controls import prompt_area
-from components.memo import session_memo
-from components.model_picker import current_model
 from components.inert import inert_markdown
-from components.share import Shared, copy_link_control, share_inputs
+from components.logit_lens import lens_heatmap, lens_table, rank_chart
 from core.lens import GRID_POSITIONS, LENS_CAP, LensUnavailable, layer_predictions
 from core.text import PromptError
-
+from ui import state
+from ui.controls import prompt_area
+from ui.memo import session_memo
+from ui.model_picker import current_model
+from ui.notice import notice
+from ui.share import Shared, copy_link_control, share_inputs
 
 TOP_N = 5
 

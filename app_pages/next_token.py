@@ -1,23 +1,23 @@
 """Next-token probabilities: the model's full-vocabulary distribution after a prompt, and the sampler's view of it."""
 import streamlit as st
 
-from components.notice import notice
-from components import state
-from components.charts import probability_bars
-from components.controls import bounded_slider, prompt_area, sampling_controls
 from components.explain import sampling_notes
-from components.memo import session_memo
-from components.model_picker import current_model
-from components.presenter import presenter_mode
-from components.sampling_view import sampling_view
-from components.share import Shared, copy_link_control, share_inputs
-from components.tables import candidate_table
 from components.inert import inert_markdown
+from components.next_token import probability_bars
+from components.sampling import sampling_view
+from components.tables import candidate_table
 from core.next_token import next_token_distribution
 from core.sampling import make_generator, sample_token
 from core.seed_examples import PACKAGE_PROMPTS, SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS
 from core.text import PromptError
 from core.toy import parse_toy, toy_distribution
+from ui import state
+from ui.controls import bounded_slider, prompt_area, sampling_controls
+from ui.memo import session_memo
+from ui.model_picker import current_model
+from ui.notice import notice
+from ui.presenter import presenter_mode
+from ui.share import Shared, copy_link_control, share_inputs
 
 PROMPT_WIDGET = "next_token.prompt"
 REAL, TOY = "Real model", "Toy vocabulary"

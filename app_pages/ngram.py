@@ -3,19 +3,26 @@ import math
 
 import streamlit as st
 
-from components.notice import notice
-from components import state
-from components.controls import limited_text
-from components.memo import session_memo
-from components.model_picker import current_model
-from components.token_view import (context_label, count_table, generated_text, ngram_bars, perplexity_chart,
-                                   score_table)
 from components.inert import inert_markdown
-from components.share import Shared, copy_link_control, share_inputs
-from core.ngram import (MAX_CORPUS_CHARS, CorpusError, corpus_notes, count_ngrams, generate, neural_perplexity,
-                        score_sentence, split_corpus, split_sentence)
+from components.ngram import context_label, count_table, generated_text, ngram_bars, perplexity_chart, score_table
+from core.ngram import (
+    MAX_CORPUS_CHARS,
+    CorpusError,
+    corpus_notes,
+    count_ngrams,
+    generate,
+    neural_perplexity,
+    score_sentence,
+    split_corpus,
+    split_sentence,
+)
 from core.seed_examples import TRACKING_MESSAGES
-
+from ui import state
+from ui.controls import limited_text
+from ui.memo import session_memo
+from ui.model_picker import current_model
+from ui.notice import notice
+from ui.share import Shared, copy_link_control, share_inputs
 
 DEFAULT_CORPUS = "\n".join(TRACKING_MESSAGES)
 DEFAULT_HELDOUT = "order left warehouse"

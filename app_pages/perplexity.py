@@ -1,20 +1,18 @@
 """Perplexity: score a text with teacher forcing and see how surprised the model is by each token."""
 import streamlit as st
 
-from components.notice import notice
-from components import state
-from components.memo import session_memo
-from components.model_picker import PRESETS, TRAINED_LABEL, current_model, load
-from components.perplexity_tabs import teacher_forcing_tab, token_by_token_tab
-from components.perplexity_view import (INTRO, STRIDE_NOTE, comparison_figure, comparison_table, metric_rows,
-                                        surprisal_chips)
 from components.inert import inert_markdown
-from components.settings import limits, raise_hint
-from components.share import Shared, copy_link_control, share_inputs
+from components.perplexity import INTRO, STRIDE_NOTE, comparison_figure, comparison_table, metric_rows, surprisal_chips
 from core.models import DEFAULT_MODEL, ModelLoadError
 from core.perplexity import DEFAULT_MAX_LENGTH, PerplexityError, TextTooLong, decode_text_file, perplexity
 from core.perplexity_examples import EXAMPLES, FLUENT, RANDOM_CHARACTERS, SHUFFLED
-
+from ui import state
+from ui.memo import session_memo
+from ui.model_picker import PRESETS, TRAINED_LABEL, current_model, load
+from ui.notice import notice
+from ui.perplexity import teacher_forcing_tab, token_by_token_tab
+from ui.settings import limits, raise_hint
+from ui.share import Shared, copy_link_control, share_inputs
 
 TOP_PREDICTIONS = 5
 TEXTS, MODELS = "Up to three texts", "One text under two models"

@@ -3,21 +3,30 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components.notice import notice
-from components import state
-from components.charts import entropy_curve, probability_bars, temperature_panels
-from components.controls import bounded_slider, prompt_area
-from components.memo import session_memo
-from components.model_picker import current_model
-from components.presenter import presenter_mode
-from components.share import Shared, copy_link_control, share_inputs
+from components.next_token import probability_bars
 from components.tables import candidate_table
+from components.temperature import entropy_curve, temperature_panels
 from core.next_token import entropy_bits, next_token_distribution
 from core.sampling import sampling_probs
-from core.seed_examples import SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS, WAREHOUSE_LOGITS, WAREHOUSE_SEED, WAREHOUSE_TEMPERATURE, WAREHOUSE_TOKENS
-from core.temperature import entropy_curve as entropy_values, probs_at_temperatures
+from core.seed_examples import (
+    SUPPORT_BOT_LOGITS,
+    SUPPORT_BOT_TOKENS,
+    WAREHOUSE_LOGITS,
+    WAREHOUSE_SEED,
+    WAREHOUSE_TEMPERATURE,
+    WAREHOUSE_TOKENS,
+)
+from core.temperature import entropy_curve as entropy_values
+from core.temperature import probs_at_temperatures
 from core.text import PromptError
 from core.toy import numpy_samples, parse_toy, toy_distribution
+from ui import state
+from ui.controls import bounded_slider, prompt_area
+from ui.memo import session_memo
+from ui.model_picker import current_model
+from ui.notice import notice
+from ui.presenter import presenter_mode
+from ui.share import Shared, copy_link_control, share_inputs
 
 REAL, TOY = "Real model", "Toy vocabulary"
 PRESETS = {"Support bot (seed 001)": (SUPPORT_BOT_TOKENS, SUPPORT_BOT_LOGITS),

@@ -2,20 +2,41 @@
 import pandas as pd
 import streamlit as st
 
-from components.notice import notice
-from components import state
-from components.controls import limited_text, prompt_area
-from components.memo import session_memo
-from components.model_picker import current_model
 from components.inert import inert_markdown
-from components.token_view import (counts_row, ids_table, language_chart, language_table, sweep_chart, view_chips,
-                                   vocab_chart)
-from components.share import Shared, copy_link_control, share_inputs
+from components.tokenizer import (
+    counts_row,
+    ids_table,
+    language_chart,
+    language_table,
+    sweep_chart,
+    view_chips,
+    vocab_chart,
+)
 from core.models import DEFAULT_MODEL
-from core.tokens import (DEFAULT_BPE_CORPUS, MAX_BPE_CORPUS_CHARS, MAX_BPE_VOCAB, MIN_BPE_VOCAB, TokenizerError,
-                         bpe_size_sweep, chat_messages, chat_view, corpus_key, kv_bytes_per_token, language_costs,
-                         load_tokenizer, round_trips, token_view, train_bpe, vocab_size_rows)
-
+from core.tokens import (
+    DEFAULT_BPE_CORPUS,
+    MAX_BPE_CORPUS_CHARS,
+    MAX_BPE_VOCAB,
+    MIN_BPE_VOCAB,
+    TokenizerError,
+    bpe_size_sweep,
+    chat_messages,
+    chat_view,
+    corpus_key,
+    kv_bytes_per_token,
+    language_costs,
+    load_tokenizer,
+    round_trips,
+    token_view,
+    train_bpe,
+    vocab_size_rows,
+)
+from ui import state
+from ui.controls import limited_text, prompt_area
+from ui.memo import session_memo
+from ui.model_picker import current_model
+from ui.notice import notice
+from ui.share import Shared, copy_link_control, share_inputs
 
 OTHER_TOKENIZERS = ("gpt2", DEFAULT_MODEL, "Qwen/Qwen2.5-0.5B-Instruct")
 SWEEP_SIZES = (MIN_BPE_VOCAB, 300, 400, 600, 1000, 2000, 4000)

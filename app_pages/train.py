@@ -1,19 +1,40 @@
 """Train a tiny GPT: seed 003's Mini-GPT trained here, a chunk of steps at a time, then used by every page."""
 import streamlit as st
 
-from components.notice import notice
-from components import state
-from components.memo import session_memo
-from components.navigation import ROOT, available_pages
-from components.training_actions import (SESSION_SECONDS, SOURCES, join_picker, message, next_name, start, stop,
-                                         use_model_upload, use_source, use_upload)
-from components.training_charts import draw_training, loss_note
-from components.controls import limited_text
-from components.share import Shared, copy_link_control, share_inputs
+from components.training import loss_note
 from core.model_io import save_model_zip
 from core.tiny_tokenizers import KINDS, TokenizerError, make_tokenizer
-from core.training import (LIMITS, MAX_CORPUS_CHARS, MAX_PARAMS, MAX_SECONDS, MAX_STEPS, TOY_CORPUS, ModelSize,
-                           TrainingError, check_size, parameter_count)
+from core.training import (
+    LIMITS,
+    MAX_CORPUS_CHARS,
+    MAX_PARAMS,
+    MAX_SECONDS,
+    MAX_STEPS,
+    TOY_CORPUS,
+    ModelSize,
+    TrainingError,
+    check_size,
+    parameter_count,
+)
+from ui import state
+from ui.controls import limited_text
+from ui.memo import session_memo
+from ui.navigation import ROOT, available_pages
+from ui.notice import notice
+from ui.share import Shared, copy_link_control, share_inputs
+from ui.training import (
+    SESSION_SECONDS,
+    SOURCES,
+    draw_training,
+    join_picker,
+    message,
+    next_name,
+    start,
+    stop,
+    use_model_upload,
+    use_source,
+    use_upload,
+)
 
 CHUNK = 10  # optimiser steps between redraws of the page
 RATES = [1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2, 3e-2]

@@ -11,14 +11,14 @@ def run() -> list[Row]:
     import plotly.io
     import streamlit.elements.plotly_chart  # noqa: F401  as in the app: Streamlit's plotly template is the default
 
-    from components.attention_charts import head_heatmap, overview_chart, query_bars
-    from components.settings import torch_threads
+    from components.attention import head_heatmap, overview_chart, query_bars
     from core.attention import DISPLAY_CAP, attention_maps, head_summaries
     from core.models import load_model, set_torch_threads
+    from ui.settings import torch_threads
 
     set_torch_threads(torch_threads())  # as app.py does: one intra-op thread unless NTE_TORCH_THREADS says otherwise
     lm = load_model()
-    memo: dict = {}  # stands in for components.memo.session_memo: the page's per-session cache
+    memo: dict = {}  # stands in for ui.memo.session_memo: the page's per-session cache
 
     def forward():
         return attention_maps(lm, PROMPT * 2)

@@ -30,7 +30,7 @@ def _python(code: str, env: dict | None = None) -> float:
 
 
 def control_change_vs_forward() -> list[Row]:
-    """What a temperature / top-k / top-p change costs on the next-token page (components.sampling_view, the
+    """What a temperature / top-k / top-p change costs on the next-token page (components.sampling, the
     page's own function: filters, table, chart, entropy) against one forward pass on the same prompt.
 
     Both alternate with the forward pass in the same process. The target row is the cost per change while a
@@ -40,10 +40,10 @@ def control_change_vs_forward() -> list[Row]:
     """
     import streamlit.elements.plotly_chart  # noqa: F401  as in the app: Streamlit's plotly template is the default
 
-    from components.sampling_view import sampling_view
-    from components.settings import torch_threads
+    from components.sampling import sampling_view
     from core.models import load_model, set_torch_threads
     from core.next_token import next_token_distribution
+    from ui.settings import torch_threads
 
     set_torch_threads(torch_threads())  # as app.py does: one intra-op thread unless NTE_TORCH_THREADS says otherwise
     lm = load_model()
@@ -124,7 +124,7 @@ def server_memory(paths: list[str], label: str) -> Row:
 
 
 def run() -> list[Row]:
-    from components.navigation import available_pages
+    from ui.navigation import available_pages
 
     every_page = ["/" + Path(p.path).stem for p in available_pages() if p.path != "app_pages/home.py"]
     return [*control_change_vs_forward(), cold_start(), first_conversion(),

@@ -1,9 +1,9 @@
 """The Stepper against model.generate (greedy, 64 new tokens), and the KV cache's speed-up at 256 new tokens."""
 from __future__ import annotations
 
-import torch
-
 import time
+
+import torch
 
 from benchmarks.common import Row, alternate
 from core.generation import Stepper

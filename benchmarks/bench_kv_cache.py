@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from benchmarks.common import Row, median_seconds
-from core.kv_cache import PRESETS, GIB, fits_on_gpu, kv_cache_bytes, measure_cache, weight_bytes
+from core.kv_cache import GIB, PRESETS, fits_on_gpu, kv_cache_bytes, measure_cache, weight_bytes
 from core.models import load_model
 
 

@@ -55,9 +55,9 @@ def guide_loop(model, input_ids: torch.Tensor) -> float:
 
 
 def run() -> list[Row]:
-    from components.settings import torch_threads
     from core.models import load_model, set_torch_threads
     from core.perplexity import perplexity
+    from ui.settings import torch_threads
 
     set_torch_threads(torch_threads())  # as app.py does: one intra-op thread unless NTE_TORCH_THREADS says otherwise
     lm = load_model()

@@ -24,6 +24,7 @@ from transformers import AttentionInterface
 from transformers.integrations.sdpa_attention import sdpa_attention_forward
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 from transformers.models.llama.modeling_llama import eager_attention_forward as llama_eager_attention
+
 try:  # transformers' private per-forward-pass output collector (see attention_weights_requested)
     from transformers.utils.output_capturing import _active_collector
 except ImportError:  # another transformers layout: models then simply stay on eager attention

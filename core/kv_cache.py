@@ -640,7 +640,7 @@ def measure_cache(lm: Any, n_tokens: int, text: str = "The package left the ware
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Series for the page's charts (plain numbers; the figures are built in components.kv_charts).
+# Series for the page's charts (plain numbers; the figures are built in components.kv_cache).
 
 
 def length_grid(max_tokens: int, points: int = 64) -> list[int]:

@@ -21,7 +21,7 @@ from safetensors.torch import save as save_safetensors
 from tokenizers import Tokenizer
 
 from core.models import LoadedModel, wrap_model
-from core.tiny_tokenizers import BOS, EOS, PAD, PATTERNS, SPECIAL_TOKENS, UNK, MAX_WORD_VOCAB, wrap_tokenizer
+from core.tiny_tokenizers import BOS, EOS, MAX_WORD_VOCAB, PAD, PATTERNS, SPECIAL_TOKENS, UNK, wrap_tokenizer
 from core.training import MAX_PARAMS, ModelSize, TrainingError, check_size
 
 MAX_ZIP_BYTES = 32 * 1024 * 1024

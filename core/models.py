@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+
 # Imported once at module load: transformers' lazy imports are not safe when two sessions trigger them at once.
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 

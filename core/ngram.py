@@ -6,10 +6,10 @@ Pure Python and numpy; only ``neural_perplexity`` (the bridge to the neural mode
 from __future__ import annotations
 
 import math
-from itertools import repeat
 import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Sequence
 
 import numpy as np

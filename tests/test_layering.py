@@ -1,4 +1,5 @@
-"""Layering holds: core/ never imports streamlit or plotly; app_pages/ never import torch; components never torch.nn."""
+"""Layering holds: core/ never imports streamlit or plotly; components/ (pure builders) never import streamlit;
+ui/ holds the Streamlit plumbing; app_pages/ never import torch; nothing in core/ or components/ imports ui/."""
 import ast
 from pathlib import Path
 
@@ -21,6 +22,25 @@ def test_core_never_imports_streamlit_or_plotly():
     assert not {k: v for k, v in offenders.items() if v}
 
 
+def test_components_are_pure_builders():
+    """components/ builds figures, HTML and tables from core results: testable without Streamlit."""
+    modules = list((ROOT / "components").glob("*.py"))
+    assert len(modules) >= 10
+    offenders = {p.name: imported_modules(p) & {"streamlit", "ui"} for p in modules}
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_core_never_imports_the_app_layers():
+    offenders = {p.name: imported_modules(p) & {"ui", "components", "app_pages"} for p in (ROOT / "core").rglob("*.py")}
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_streamlit_only_in_ui_pages_and_app():
+    users = {p.relative_to(ROOT).parts[0] for p in ROOT.rglob("*.py") if ".venv" not in p.parts
+             and p.relative_to(ROOT).parts[0] not in ("tests", "benchmarks") and "streamlit" in imported_modules(p)}
+    assert users <= {"ui", "app_pages", "app.py"}, users
+
+
 def test_pages_never_import_torch_or_transformers():
     pages = list((ROOT / "app_pages").glob("*.py"))
     assert len(pages) >= 3
@@ -31,7 +51,7 @@ def test_pages_never_import_torch_or_transformers():
 def test_only_one_cache_resource_wrapper():
     users = [p for p in ROOT.rglob("*.py") if ".venv" not in p.parts and "tests" not in p.parts
              and "cache_resource" in p.read_text()]
-    assert [p.relative_to(ROOT).as_posix() for p in users] == ["components/model_cache.py"]
+    assert [p.relative_to(ROOT).as_posix() for p in users] == ["ui/model_cache.py"]
 
 
 def test_no_legacy_pages_folder():

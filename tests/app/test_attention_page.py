@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components import state
-from components.attention_charts import clicked_head
+from components.attention import clicked_head
 from tests.app.helpers import all_text, assert_clean, matrix, open_page, plotly_specs
+from ui import state
 
 PAGE = "app_pages/attention.py"
 
@@ -121,8 +121,8 @@ def test_empty_one_token_long_and_html_prompts():
 def test_model_without_attentions_gets_a_clear_message(bundled_lm):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from components.model_picker import TRAINED_LABEL
     from core.models import wrap_model
+    from ui.model_picker import TRAINED_LABEL
 
     config = GPT2Config(n_layer=1, n_head=2, n_embd=16, n_positions=64, vocab_size=len(bundled_lm.tokenizer),
                         attn_implementation="sdpa")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from components import state
-from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, html_blocks
+from tests.app.helpers import all_text, assert_clean, html_blocks, open_page, plotly_specs
+from ui import state
 
 PAGE = "app_pages/generation.py"
 
@@ -132,8 +132,14 @@ def make_step(index, text, p, *, used_cache=True, chosen_by="sampled"):
 
 
 def test_view_builders_escape_and_measure():
-    from components.generation_view import (cache_formula, generated_html, median_ms, step_candidate_table,
-                                            timeline_table, timing_chart)
+    from components.generation import (
+        cache_formula,
+        generated_html,
+        median_ms,
+        step_candidate_table,
+        timeline_table,
+        timing_chart,
+    )
     from tests.app.helpers import values
 
     steps = [make_step(1, "<b>bold</b>", 0.9), make_step(2, " & more", 0.2, used_cache=False),

@@ -12,9 +12,9 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from components import state
-from components.model_picker import OTHER_HUB_ID
 from tests.app.helpers import assert_clean, html_blocks, open_page
+from ui import state
+from ui.model_picker import OTHER_HUB_ID
 
 PAYLOAD = ("Hi\n\n[PHISH](https://evil.example/p) ![im](https://evil.example/i.png) $x^2$ www.evil.example "
            "mail@evil.example <a href='https://evil.example/a'>a</a>\n\n# BIG")

@@ -5,11 +5,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import core.perplexity
-from components import state
-from components.model_picker import LOCAL_FOLDER
 from core.models import converted_model_dir
 from core.perplexity_examples import FLUENT
 from tests.app.helpers import ROOT, all_text, assert_clean, open_page
+from ui import state
+from ui.model_picker import LOCAL_FOLDER
 
 OPERATOR_ENV = ("NTE_MAX_NEW_TOKENS", "NTE_MAX_LINK_STEPS", "NTE_MAX_PERPLEXITY_CHARS", "NTE_MAX_PARAMS",
                 "NTE_MAX_CACHED_MODELS")

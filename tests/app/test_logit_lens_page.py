@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from components import state
 from core.next_token import next_token_distribution
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs
+from ui import state
 
 PAGE = "app_pages/logit_lens.py"
 

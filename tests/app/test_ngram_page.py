@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from components import state
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
+from ui import state
 
 PAGE = "app_pages/ngram.py"
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 
-from components import state
-from components.model_picker import TRAINED_LABEL
 from core.perplexity import MAX_TEXT_CHARS
 from core.perplexity_examples import EXAMPLES, FLUENT
-from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values, html_blocks
+from tests.app.helpers import all_text, assert_clean, html_blocks, open_page, plotly_specs, values
+from ui import state
+from ui.model_picker import TRAINED_LABEL
 
 PAGE = "app_pages/perplexity.py"
 
@@ -111,7 +111,7 @@ def test_token_html_and_hover_text_are_escaped():
     """Builders alone: token text and top predictions from the model reach the page only escaped."""
     import numpy as np
 
-    from components.perplexity_view import loss_bars, surprisal_chips
+    from components.perplexity import loss_bars, surprisal_chips
     from core.perplexity import PerplexityResult
 
     result = PerplexityResult(

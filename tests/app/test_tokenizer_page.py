@@ -3,9 +3,9 @@ import re
 
 import pytest
 
-from components import state
 from core.seed_examples import CAPITAL_PROMPT, VOCAB_SIZES
-from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values, html_blocks
+from tests.app.helpers import all_text, assert_clean, html_blocks, open_page, plotly_specs, values
+from ui import state
 
 PAGE = "app_pages/tokenizer.py"
 

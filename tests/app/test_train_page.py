@@ -5,11 +5,11 @@ import math
 
 import pytest
 
-from components import state
-from components.model_picker import TRAINED_LABEL
-from components.navigation import available_pages
 from core.training import TOY_CORPUS, VILLAGE_CORPUS, ModelSize, Trainer, TrainSettings, parameter_count
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
+from ui import state
+from ui.model_picker import TRAINED_LABEL
+from ui.navigation import available_pages
 
 PAGE = "app_pages/train.py"
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components import state
-from components.share import BOOT_ID, Shared, view_file_bytes
 from tests.app.helpers import ROOT, assert_clean, open_page
+from ui import state
+from ui.share import BOOT_ID, Shared, view_file_bytes
 
 LONG_TEXT = ("The bakery on the corner opens at six. " * 260)[:10_000]  # 10,000 characters
 PPL_UPLOAD = "share.view_upload.perplexity"

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import plotly.io
 
-from components.attention_charts import head_heatmap
+from components.attention import head_heatmap
 
 
 def _spec(fig):

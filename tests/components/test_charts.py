@@ -2,11 +2,12 @@
 import numpy as np
 import torch
 
-from components.charts import entropy_curve, probability_bars, temperature_panels
 from components.explain import sampling_notes
 from components.inert import inert_markdown
+from components.next_token import probability_bars
 from components.tables import candidate_table
-from components.tokens import token_chips
+from components.temperature import entropy_curve, temperature_panels
+from components.token_chips import token_chips
 from core.sampling import sampling_probs
 from core.toy import toy_distribution
 

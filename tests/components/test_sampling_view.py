@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from components.sampling_view import sampling_view
+from components.sampling import sampling_view
 from core.next_token import entropy_bits, next_token_distribution
 from core.sampling import sampling_probs
 

@@ -6,8 +6,16 @@ import pytest
 import torch
 
 from core.attention import (
-    AttentionUnavailable, attention_maps, generation_attention, generation_maps, greedy_continuation,
-    head_summaries, kv_head_of, maps_for_ids, query_heads_by_kv, without_first_key,
+    AttentionUnavailable,
+    attention_maps,
+    generation_attention,
+    generation_maps,
+    greedy_continuation,
+    head_summaries,
+    kv_head_of,
+    maps_for_ids,
+    query_heads_by_kv,
+    without_first_key,
 )
 from core.models import wrap_model
 from core.text import PromptError

@@ -7,9 +7,21 @@ import pytest
 import torch
 from transformers import DynamicCache
 
-from core.generation import (CONTEXT_FULL, EOS, GREEDY, MAX_NEW_TOKENS, SAMPLED, STOP_STRING, USER, GenerationFinished,
-                             Stepper, clean_stop_strings, parse_stop_strings, prompt_ids_for,
-                             step_seed)
+from core.generation import (
+    CONTEXT_FULL,
+    EOS,
+    GREEDY,
+    MAX_NEW_TOKENS,
+    SAMPLED,
+    STOP_STRING,
+    USER,
+    GenerationFinished,
+    Stepper,
+    clean_stop_strings,
+    parse_stop_strings,
+    prompt_ids_for,
+    step_seed,
+)
 from core.models import wrap_model
 from core.text import PromptError
 

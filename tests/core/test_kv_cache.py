@@ -4,8 +4,20 @@ from fractions import Fraction
 import pytest
 
 from core.kv_cache import (
-    GIB, KV_DTYPES, PRESETS, ConfigError, KVSpec, cached_tokens, fits_on_gpu, gib, kv_cache_bytes,
-    latent_cache_bytes, measure_cache, measured_cache_bytes, spec_from_hub, weight_bytes,
+    GIB,
+    KV_DTYPES,
+    PRESETS,
+    ConfigError,
+    KVSpec,
+    cached_tokens,
+    fits_on_gpu,
+    gib,
+    kv_cache_bytes,
+    latent_cache_bytes,
+    measure_cache,
+    measured_cache_bytes,
+    spec_from_hub,
+    weight_bytes,
 )
 from core.seed_examples import KV_ESTIMATE, KV_ESTIMATE_EXPECTED_GIB
 

@@ -3,8 +3,15 @@ import pytest
 import torch
 
 from core.attention_kernel import WEIGHTS_ON_DEMAND
-from core.models import (DEFAULT_MODEL, ModelLoadError, architecture_from_config, bundled_gguf_path, converted_model_dir,
-                         is_converted, load_model)
+from core.models import (
+    DEFAULT_MODEL,
+    ModelLoadError,
+    architecture_from_config,
+    bundled_gguf_path,
+    converted_model_dir,
+    is_converted,
+    load_model,
+)
 
 
 def test_bundled_model_facts(bundled_lm):

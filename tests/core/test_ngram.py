@@ -4,8 +4,20 @@ import math
 import numpy as np
 import pytest
 
-from core.ngram import (BOS, EOS, UNK, CorpusError, count_ngrams, corpus_notes, generate, neural_perplexity, pad,
-                        score_sentence, split_corpus, split_sentence)
+from core.ngram import (
+    BOS,
+    EOS,
+    UNK,
+    CorpusError,
+    corpus_notes,
+    count_ngrams,
+    generate,
+    neural_perplexity,
+    pad,
+    score_sentence,
+    split_corpus,
+    split_sentence,
+)
 from core.seed_examples import BIGRAM_EXPECTED, PERPLEXITY_EXPECTED, TRACKING_MESSAGES
 
 CORPUS = "\n".join(TRACKING_MESSAGES)

@@ -16,8 +16,21 @@ from core.model_io import ModelFileError, load_model_zip, save_model_zip
 from core.next_token import next_token_distribution
 from core.seed_examples import MINI_GPT_CORPUS
 from core.tiny_tokenizers import CHAR, SPECIAL_TOKENS, WORD, TokenizerError, make_tokenizer, tokenizer_kind
-from core.training import (MAX_PARAMS, TOY_CORPUS, VILLAGE_CORPUS, ModelSize, Trainer, TrainingError, TrainSettings,
-                           build_model, learning_rate_at, one_thread, parameter_count, sample_text, split_corpus)
+from core.training import (
+    MAX_PARAMS,
+    TOY_CORPUS,
+    VILLAGE_CORPUS,
+    ModelSize,
+    Trainer,
+    TrainingError,
+    TrainSettings,
+    build_model,
+    learning_rate_at,
+    one_thread,
+    parameter_count,
+    sample_text,
+    split_corpus,
+)
 
 
 @pytest.fixture(scope="module")

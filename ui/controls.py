@@ -6,8 +6,8 @@ from typing import Any
 
 import streamlit as st
 
-from components import state
 from core.text import MAX_PROMPT_CHARS
+from ui import state
 
 CUTS = "controls.cuts"  # widget key -> (characters given, text kept) for the note under a box that cut a paste
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.settings import limits
 from core.models import LoadedModel, load_model
+from ui.settings import limits
 
 # st.cache_resource fixes max_entries when it decorates, so the operator's limit (NTE_MAX_CACHED_MODELS or the
 # secret max_cached_models) is read once, at import: changing it takes a server restart. The default, 2, keeps the

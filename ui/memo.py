@@ -11,7 +11,7 @@ from typing import Any, Callable, Hashable
 
 import streamlit as st
 
-from components import state
+from ui import state
 
 
 def session_memo(kind: str, key: Hashable, compute: Callable[[], Any], *, max_entries: int = 8) -> Any:

@@ -1,4 +1,4 @@
-"""AppTest: the last-line handler (components.errors.run_guarded, app.py's last line) turns anything that escapes a
+"""AppTest: the last-line handler (ui.errors.run_guarded, app.py's last line) turns anything that escapes a
 page, even a Rust panic that is no Exception, into a plain message, and lets Streamlit's rerun and stop through."""
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, Stop
 from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 from streamlit.testing.v1 import AppTest
 
-from components import state
-from components.errors import UNEXPECTED_ERROR, is_control_flow
-from components.model_picker import TRAINED_LABEL
 from tests.app.helpers import all_text, open_page
+from ui import state
+from ui.errors import UNEXPECTED_ERROR, is_control_flow
+from ui.model_picker import TRAINED_LABEL
 
 HOSTILE_REGEX = "(a|a)+$"
 HOSTILE_INPUT = "a" * 30 + "b"
@@ -33,7 +33,7 @@ def _panicking_page():
     import streamlit as st
     from tokenizers import Regex, Tokenizer, models, pre_tokenizers
 
-    from components.errors import run_guarded
+    from ui.errors import run_guarded
 
     def page():
         st.title("A page whose tokenizer panics")
@@ -48,7 +48,7 @@ def _panicking_page():
 def _rerun_then_stop_page():
     import streamlit as st
 
-    from components.errors import run_guarded
+    from ui.errors import run_guarded
 
     def page():
         st.session_state["runs"] = st.session_state.get("runs", 0) + 1

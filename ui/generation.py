@@ -5,8 +5,14 @@ from typing import Sequence
 
 import streamlit as st
 
-from components.generation_view import (cache_chart, cache_formula, median_ms, probability_entropy_chart,
-                                        timeline_table, timing_chart)
+from components.generation import (
+    cache_chart,
+    cache_formula,
+    median_ms,
+    probability_entropy_chart,
+    timeline_table,
+    timing_chart,
+)
 from components.inert import inert_markdown
 from core.generation import GREEDY, SAMPLED, Step, Stepper
 from core.models import ModelFacts

@@ -6,12 +6,19 @@ import time
 
 import streamlit as st
 
-from components import state
-from components.controls import limited_text
-from components.model_cache import cached_model
 from components.inert import inert_markdown
-from components.settings import allow_local_models, max_model_params, raise_hint
-from core.models import DEFAULT_MODEL, LoadedModel, ModelLoadError, bundled_gguf_path, convert_bundled_model, is_converted
+from core.models import (
+    DEFAULT_MODEL,
+    LoadedModel,
+    ModelLoadError,
+    bundled_gguf_path,
+    convert_bundled_model,
+    is_converted,
+)
+from ui import state
+from ui.controls import limited_text
+from ui.model_cache import cached_model
+from ui.settings import allow_local_models, max_model_params, raise_hint
 
 OTHER_HUB_ID = "Another Hugging Face Hub id…"
 LOCAL_FOLDER = "A local model folder…"

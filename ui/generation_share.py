@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import state
-from components.settings import limits
-from components.share import Shared, share_inputs
 from core.generation import USER, Stepper
 from core.generation_record import STEP_SETTINGS, parse_record, record_json, replay
+from ui import state
+from ui.settings import limits
+from ui.share import Shared, share_inputs
 
 REPLAYED = "generation.replayed"
 UPLOAD = "generation.run_upload"

@@ -15,7 +15,7 @@ MODEL_CUSTOM_ID = "sidebar.model_custom_id"
 MODEL_ERROR = "sidebar.model_error"
 MODEL_REVERT = "sidebar.model_revert"
 TRAINED_MODEL = "shared.trained_model"  # this session's own trained LoadedModel (never shared)
-MEMO = "shared.memo"                # per-session memo of model outputs, see components.memo
+MEMO = "shared.memo"                # per-session memo of model outputs, see ui.memo
 
 # Next-token page.
 NT_TOP_N = "next_token.top_n"

@@ -1,4 +1,4 @@
-"""The training page's live view: loss curve, samples seen during training, and the panel redrawn between chunks."""
+"""Builders for the training page's live view: the loss curve, the samples seen during training, the loss note."""
 from __future__ import annotations
 
 import math
@@ -6,9 +6,8 @@ from typing import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
-import streamlit as st
 
-from components.charts import FONT
+from components.style import FONT
 
 BATCH_COLOUR = "#c5cce0"
 TRAIN_COLOUR = "#3b5bdb"
@@ -67,22 +66,3 @@ def loss_note(vocab_size: int) -> str:
             "Greedy samples take the top token each time; sampled ones draw at random.")
 
 
-def draw_training(trainer, slots) -> None:
-    """Redraw progress, numbers, loss curve and samples of a ``core.training.Trainer`` into four ``st.empty``
-    slots (called between chunks of steps, and once more when training has finished)."""
-    progress, numbers, chart, table = slots
-    planned = trainer.settings.steps
-    progress.progress(min(1.0, trainer.step / planned), text=f"Step {trainer.step:,} of {planned:,}")
-    step, train_loss, heldout = trainer.evals[-1]
-    with numbers.container():
-        cols = st.columns(5)
-        cols[0].metric("Training-text loss", f"{train_loss:.3f}", help=f"nats per token, at step {step}")
-        cols[1].metric("Held-out loss", "none" if heldout is None else f"{heldout:.3f}",
-                       help="On the held-out end of the corpus, never trained on.")
-        cols[2].metric("Elapsed", f"{trainer.elapsed:.1f} s")
-        cols[3].metric("Tokens per second", f"{trainer.tokens_per_second:,.0f}")
-        cols[4].metric("Parameters", f"{trainer.parameters:,}")
-    x_end = max(1, trainer.step) if trainer.finished else planned
-    chart.plotly_chart(loss_curve(trainer.losses, trainer.evals, trainer.vocab_size, x_end),
-                       key=f"train.chart.{trainer.step}")
-    table.dataframe(samples_frame(trainer.samples), hide_index=True, width="stretch")

@@ -5,16 +5,14 @@ and escaped: plotly renders a few HTML tags inside labels and hover text, and to
 """
 from __future__ import annotations
 
-import html
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components.charts import FONT, SAMPLING_COLOUR
+from components.style import SAMPLING_COLOUR, layout, plotly_text, styled
 
 # Plotly's sequential "Blues" (white = 0, dark blue = 1) spelled out: a figure built without validation passes a
 # colour-scale *name* straight to plotly.js, whose own "Blues" runs the other way (dark blue = 0).
@@ -30,21 +28,12 @@ METRICS = {
 
 def position_labels(tokens: Sequence[str], start: int = 0) -> list[str]:
     """Unique axis labels: position and escaped token text ('0 The', '1 ␣cat', ...)."""
-    return [f"{start + i} {_esc(t)}" for i, t in enumerate(tokens)]
-
-
-def _esc(text: str) -> str:
-    return html.escape(str(text), quote=False)
+    return [f"{start + i} {plotly_text(t)}" for i, t in enumerate(tokens)]
 
 
 def _layout_dict(title: str, height: int, **extra) -> dict:
-    return dict(title=dict(text=_esc(title), x=0, font=dict(size=16)), height=height, font=FONT,
-                margin=dict(l=10, r=20, t=60, b=10), plot_bgcolor=MASKED, **extra)
-
-
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(**_layout_dict(title, height))
-    return fig
+    """The house layout with the attention maps' margins and grey (masked) plot area."""
+    return layout(title, height, margin=(10, 20, 60, 10), legend=False, plot_bgcolor=MASKED, **extra)
 
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:
@@ -119,7 +108,7 @@ def head_grid(layer_weights: np.ndarray, tokens: Sequence[str], *, title: str, k
     fig.update_xaxes(showticklabels=False, showgrid=False, type="category")
     fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed", type="category")
     fig.update_layout(coloraxis=dict(colorscale=SCALE, cmin=0.0, cmax=1.0, colorbar=dict(title="weight", thickness=12)))
-    return _layout(fig, title, height=240 * rows + 80)
+    return styled(fig, title, 240 * rows + 80, margin=(10, 20, 60, 10), legend=False, plot_bgcolor=MASKED)
 
 
 def overview_chart(values: np.ndarray, metric: str, *, selected: tuple[int, int] | None = None) -> go.Figure:
@@ -190,52 +179,3 @@ def clicked_head(event) -> tuple[int, int] | None:
     return None
 
 
-def lens_heatmap(final_prob: np.ndarray, stage_names: Sequence[str], position_tokens: Sequence[str],
-                 positions: Sequence[int], top_labels: Sequence[Sequence[str]], top_probs: np.ndarray,
-                 final_labels: Sequence[str]) -> go.Figure:
-    """Stages (rows, embeddings at the bottom) x positions, coloured by the probability of the final prediction.
-
-    Args:
-        final_prob: (S, P) probability each stage gives to the model's final prediction at each position.
-        position_tokens: the P tokens read at those positions; positions: their indices in the prompt.
-        top_labels: (S, P) each stage's own top token; top_probs: (S, P) its probability.
-        final_labels: (P,) the model's final prediction at each position.
-    """
-    S, P = final_prob.shape
-    x = [f"{p} {_esc(t)}" for p, t in zip(positions, position_tokens)]
-    top_labels = [[_esc(t) for t in row] for row in top_labels]
-    custom = [[[top_labels[s][p], float(top_probs[s, p]), _esc(final_labels[p])] for p in range(P)] for s in range(S)]
-    show_text = P <= 16
-    fig = go.Figure(go.Heatmap(
-        z=[[float(v) for v in row] for row in final_prob], x=x, y=list(stage_names), customdata=custom,
-        colorscale=SCALE, zmin=0.0, zmax=1.0, colorbar=dict(title="p(final)", thickness=12),
-        text=[[top_labels[s][p] for p in range(P)] for s in range(S)] if show_text else None,
-        texttemplate="%{text}" if show_text else None, textfont=dict(size=10),
-        hovertemplate=("%{y} at position %{x}<br>its top token: %{customdata[0]} (%{customdata[1]:.1%})"
-                       "<br>final prediction %{customdata[2]}: %{z:.1%}<extra></extra>"),
-    ))
-    fig.update_xaxes(title="position (the token just read)", type="category", tickangle=-60, automargin=True)
-    fig.update_yaxes(type="category", automargin=True)
-    return _layout(fig, "Probability of the final prediction, layer by layer", height=max(420, 18 * S + 200))
-
-
-def rank_chart(ranks: Sequence[int], probs: Sequence[float], stage_names: Sequence[str], token: str) -> go.Figure:
-    """Rank (log scale, 1 at the top) of the finally chosen token at every stage."""
-    fig = go.Figure(go.Scatter(
-        x=list(stage_names), y=[int(r) for r in ranks], mode="lines+markers", line=dict(color=SAMPLING_COLOUR, width=3),
-        customdata=[float(p) for p in probs],
-        hovertemplate="%{x}<br>rank %{y:,}<br>probability %{customdata:.2%}<extra></extra>",
-    ))
-    fig.update_yaxes(type="log", autorange="reversed", title="rank (1 = top token)", gridcolor="#eee", dtick=1,
-                     tickformat=",d")
-    fig.update_xaxes(type="category", tickangle=-60, automargin=True)
-    return _layout(fig, f"Rank of the final prediction {token} at each layer", 380).update_layout(plot_bgcolor="white")
-
-
-def lens_table(stage_names: Sequence[str], top_labels: Sequence[Sequence[str]], top_probs: np.ndarray) -> pd.DataFrame:
-    """One row per stage: its top tokens with probabilities, as text ('␣Paris 77.3%')."""
-    n = top_probs.shape[-1]
-    frame = {"layer": list(stage_names)}
-    for i in range(n):
-        frame[f"#{i + 1}"] = [f"{top_labels[s][i]}  {float(top_probs[s, i]):.1%}" for s in range(len(stage_names))]
-    return pd.DataFrame(frame)

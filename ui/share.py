@@ -23,9 +23,9 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from components import state
 from components.inert import inert_markdown
 from core.text import MAX_PROMPT_CHARS
+from ui import state
 
 APPLIED = "share.applied"
 NOTES = "share.notes"

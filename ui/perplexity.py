@@ -3,11 +3,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import state
-from components.perplexity_view import (DISPLAY_LIMIT, TEACHER_FORCING_NOTE, csv_bytes, loss_bars, most_surprising,
-                                        seed_perplexity_table, seed_teacher_forcing_table, surprisal_chips,
-                                        surprisal_legend, teacher_forcing_table, token_table)
+from components.perplexity import (
+    DISPLAY_LIMIT,
+    TEACHER_FORCING_NOTE,
+    csv_bytes,
+    loss_bars,
+    most_surprising,
+    seed_perplexity_table,
+    seed_teacher_forcing_table,
+    surprisal_chips,
+    surprisal_legend,
+    teacher_forcing_table,
+    token_table,
+)
 from core.perplexity import PerplexityResult, teacher_forcing_rows
+from ui import state
 
 
 def token_by_token_tab(result: PerplexityResult) -> None:

@@ -6,7 +6,7 @@ from typing import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.charts import FONT
+from components.style import styled
 from core.kv_cache import GB, GIB, KVDtype, KVSpec
 
 BATCH_COLOURS = ["#3b5bdb", "#e8590c", "#2b8a3e", "#ae3ec9", "#868e96"]
@@ -28,10 +28,7 @@ def human_bytes(n: int | float) -> str:
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=16)), height=height, font=FONT,
-                      margin=dict(l=10, r=30, t=70, b=50), plot_bgcolor="white",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
-    return fig
+    return styled(fig, title, height, margin=(10, 30, 70, 50))
 
 
 def memory_vs_length(lengths: Sequence[int], curves: dict[int, Sequence[int]], *, title: str,

@@ -8,10 +8,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from components.charts import MODEL_COLOUR, SAMPLING_COLOUR, _layout
-from components.tables import OTHER_TOKENS
 from components.inert import escape_html, inert_markdown
-from components.tokens import token_chips
+from components.next_token import _layout
+from components.style import MODEL_COLOUR, SAMPLING_COLOUR
+from components.tables import OTHER_TOKENS
+from components.token_chips import token_chips
 from core.generation import CONTEXT_FULL, EOS, MAX_NEW_TOKENS, STOP_STRING, Step
 from core.text import visible_text
 

@@ -4,7 +4,7 @@ The app runs on one small server shared by a class (Streamlit Community Cloud: a
 ``Limits`` keep one visitor's click (or one opened link) to a few seconds of CPU and one process within 2.5 GB;
 an operator raises them with an environment variable NTE_<NAME> or the st.secrets key <name> (README, Operator
 notes). Values are read on every call, so a changed secret applies on the next run; the number of cached models
-is read once, when components.model_cache is imported (the cache decorator fixes its size).
+is read once, when ui.model_cache is imported (the cache decorator fixes its size).
 """
 from __future__ import annotations
 

@@ -10,11 +10,11 @@ from dataclasses import fields
 
 import pytest
 
-from components import settings
-from components.settings import Limits, limits, max_model_params, raise_hint
 from core.models import DEFAULT_MAX_PARAMS
 from core.perplexity import MAX_TEXT_CHARS
 from tests.app.helpers import ROOT
+from ui import settings
+from ui.settings import Limits, limits, max_model_params, raise_hint
 
 ENV = {"max_new_tokens": "NTE_MAX_NEW_TOKENS", "max_link_steps": "NTE_MAX_LINK_STEPS",
        "max_perplexity_chars": "NTE_MAX_PERPLEXITY_CHARS", "max_params": "NTE_MAX_PARAMS",
@@ -63,7 +63,7 @@ def test_secrets_apply_when_no_environment_variable_and_the_environment_wins(mon
 def test_bad_values_fall_back_to_the_default_with_a_log_warning(monkeypatch, caplog, bad):
     monkeypatch.setenv("NTE_MAX_LINK_STEPS", bad)
     monkeypatch.setenv("NTE_MAX_PERPLEXITY_CHARS", bad)
-    with caplog.at_level(logging.WARNING, logger="components.settings"):
+    with caplog.at_level(logging.WARNING, logger="ui.settings"):
         got = limits()
     assert got.max_link_steps == 64 and got.max_perplexity_chars == MAX_TEXT_CHARS
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -85,7 +85,7 @@ def test_raise_hint_names_the_variable_and_the_secret():
 CACHE_PROBE = """
 import json, warnings
 warnings.simplefilter("ignore")
-import components.model_cache as mc
+import ui.model_cache as mc
 calls = []
 mc.load_model = lambda name, **kw: calls.append(name) or name  # a stand-in: no model is loaded
 for name in ("a", "b", "a", "b", "a"):
@@ -104,7 +104,7 @@ def _probe_cache(env_value: str | None) -> dict:
 
 
 def test_model_cache_entries_come_from_the_limit_read_at_import():
-    # A fresh process per value: st.cache_resource fixes max_entries when components.model_cache is imported.
+    # A fresh process per value: st.cache_resource fixes max_entries when ui.model_cache is imported.
     assert _probe_cache(None) == {"max_entries": 2, "loads": 2}   # a and b both stay cached
     assert _probe_cache("1") == {"max_entries": 1, "loads": 5}    # each call evicts the other model
     assert _probe_cache("none") == {"max_entries": 2, "loads": 2}  # a bad value: the default

@@ -1,4 +1,5 @@
-"""The training page's callbacks: pick or upload a corpus, start and stop a run, load a model zip, show their messages."""
+"""The training page's Streamlit parts: callbacks (pick or upload a corpus, start and stop a run, load a model
+zip, show their messages) and the live panel redrawn between training chunks."""
 from __future__ import annotations
 
 import re
@@ -6,13 +7,22 @@ import uuid
 
 import streamlit as st
 
-from components import state
-from components.model_picker import TRAINED_LABEL
 from components.inert import inert_markdown
+from components.training import loss_curve, samples_frame
 from core.model_io import ModelFileError, load_model_zip
 from core.tiny_tokenizers import TokenizerError
-from core.training import (MAX_SECONDS, TOY_CORPUS, VILLAGE_CORPUS, ModelSize, Trainer, TrainingError, TrainSettings,
-                           corpus_from_bytes)
+from core.training import (
+    MAX_SECONDS,
+    TOY_CORPUS,
+    VILLAGE_CORPUS,
+    ModelSize,
+    Trainer,
+    TrainingError,
+    TrainSettings,
+    corpus_from_bytes,
+)
+from ui import state
+from ui.model_picker import TRAINED_LABEL
 
 SOURCES = {"Seed 003's toy corpus (10 short lines)": TOY_CORPUS,
            "A village (4 KB, written for this app; some held out)": VILLAGE_CORPUS}
@@ -95,3 +105,24 @@ def message(where: str):
     note = ss.get(state.TRAIN_MESSAGE)
     if note and note[0] == where:
         getattr(st, note[1])(note[2])
+
+
+def draw_training(trainer, slots) -> None:
+    """Redraw progress, numbers, loss curve and samples of a ``core.training.Trainer`` into four ``st.empty``
+    slots (called between chunks of steps, and once more when training has finished)."""
+    progress, numbers, chart, table = slots
+    planned = trainer.settings.steps
+    progress.progress(min(1.0, trainer.step / planned), text=f"Step {trainer.step:,} of {planned:,}")
+    step, train_loss, heldout = trainer.evals[-1]
+    with numbers.container():
+        cols = st.columns(5)
+        cols[0].metric("Training-text loss", f"{train_loss:.3f}", help=f"nats per token, at step {step}")
+        cols[1].metric("Held-out loss", "none" if heldout is None else f"{heldout:.3f}",
+                       help="On the held-out end of the corpus, never trained on.")
+        cols[2].metric("Elapsed", f"{trainer.elapsed:.1f} s")
+        cols[3].metric("Tokens per second", f"{trainer.tokens_per_second:,.0f}")
+        cols[4].metric("Parameters", f"{trainer.parameters:,}")
+    x_end = max(1, trainer.step) if trainer.finished else planned
+    chart.plotly_chart(loss_curve(trainer.losses, trainer.evals, trainer.vocab_size, x_end),
+                       key=f"train.chart.{trainer.step}")
+    table.dataframe(samples_frame(trainer.samples), hide_index=True, width="stretch")

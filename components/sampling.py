@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import torch
 
-from components.charts import probability_bars
+from components.next_token import probability_bars
 from components.tables import candidate_table
 from core.next_token import NextTokenDistribution, entropy_bits
 from core.sampling import sampling_probs
