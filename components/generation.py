@@ -9,11 +9,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.inert import escape_html, inert_markdown
-from components.next_token import _layout
-from components.style import MODEL_COLOUR, SAMPLING_COLOUR
+
+from components.style import MODEL_COLOUR, SAMPLING_COLOUR, styled
 from components.tables import OTHER_TOKENS
 from components.token_chips import token_chips
 from core.generation import CONTEXT_FULL, EOS, MAX_NEW_TOKENS, STOP_STRING, Step
+from core.kv_cache import kv_cache_bytes
 from core.text import visible_text
 
 CACHE_COLOUR = "#2f9e44"
@@ -95,7 +96,7 @@ def probability_entropy_chart(steps: Sequence[Step]) -> go.Figure:
     fig.update_yaxes(title_text="probability", range=[0, 1.05], tickformat=".0%", gridcolor="#eee", secondary_y=False)
     fig.update_yaxes(title_text="entropy (bits)", rangemode="tozero", showgrid=False, secondary_y=True)
     fig.update_xaxes(title_text="step", dtick=1 if len(x) <= 30 else None)
-    return _layout(fig, "How sure the model was at each step (orange bars: tokens you picked)", height=340)
+    return styled(fig, "How sure the model was at each step (orange bars: tokens you picked)", 340)
 
 
 def cache_chart(steps: Sequence[Step]) -> go.Figure:
@@ -111,7 +112,7 @@ def cache_chart(steps: Sequence[Step]) -> go.Figure:
     fig.update_yaxes(title_text="tokens in the cache", rangemode="tozero", gridcolor="#eee", secondary_y=False)
     fig.update_yaxes(title_text="KB", rangemode="tozero", showgrid=False, secondary_y=True)
     fig.update_xaxes(title_text="step")
-    return _layout(fig, "The KV cache grows by one token per step", height=320)
+    return styled(fig, "The KV cache grows by one token per step", 320)
 
 
 def timing_chart(steps: Sequence[Step]) -> go.Figure:
@@ -124,7 +125,7 @@ def timing_chart(steps: Sequence[Step]) -> go.Figure:
                         marker_color=colour, hovertemplate="step %{x}<br>%{y:.1f} ms<extra></extra>")
     fig.update_yaxes(title_text="ms per step", rangemode="tozero", gridcolor="#eee")
     fig.update_xaxes(title_text="step")
-    return _layout(fig, "Time per step", height=300)
+    return styled(fig, "Time per step", 300)
 
 
 def median_ms(steps: Sequence[Step], used_cache: bool) -> float | None:
@@ -135,7 +136,8 @@ def median_ms(steps: Sequence[Step], used_cache: bool) -> float | None:
 
 def cache_formula(layers: int, kv_heads: int, head_dim: int, tokens: int, bytes_per_value: int, measured: int) -> str:
     """Markdown: the KV-cache arithmetic of seeds 001/004 next to the bytes read from the cache object."""
-    expected = 2 * layers * kv_heads * head_dim * tokens * bytes_per_value
+    expected = kv_cache_bytes(num_layers=layers, num_kv_heads=kv_heads, head_dim=head_dim, seq_len=tokens,
+                              bytes_per_value=bytes_per_value)
     verdict = "the same" if expected == measured else "different"
     return (f"2 (key and value) × {layers} layers × {kv_heads} key/value heads × {head_dim} head dim × "
             f"{tokens:,} tokens × {bytes_per_value} bytes = **{expected:,} bytes**; measured from the cache "

@@ -2,14 +2,13 @@
 the n-gram vs neural perplexity chart."""
 from __future__ import annotations
 
-import html
 import math
 from typing import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.style import MODEL_COLOUR, SAMPLING_COLOUR, styled
+from components.style import MODEL_COLOUR, SAMPLING_COLOUR, plotly_text, styled
 from core.ngram import BOS, EOS, UNK, NextWordDistribution, NGramModel
 
 UNSEEN_COLOUR = "#e9ecef"
@@ -37,7 +36,7 @@ def ngram_bars(raw: NextWordDistribution, smoothed: NextWordDistribution | None 
         # put <unk> last: it stands for every word the corpus never had
         order = [t for t in order if t != UNK] + [UNK]
     order = order[:top]
-    labels = [html.escape(t) for t in order]
+    labels = [plotly_text(t) for t in order]
     raw_p = [raw.prob(t) for t in order]
     fig = go.Figure()
     fig.add_bar(y=labels, x=raw_p, orientation="h", name="from counts", marker_color=[
@@ -54,7 +53,7 @@ def ngram_bars(raw: NextWordDistribution, smoothed: NextWordDistribution | None 
     fig.update_xaxes(range=[0, min(1.0, top_p * 1.3) + 0.05], title="probability", gridcolor="#eee")
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.updatestyled(barmode="group", bargap=0.25)
-    title = f"P(next | {html.escape(context_label(raw.context))})"
+    title = f"P(next | {context_label(raw.context)})"
     return styled(fig, title, max(260, 34 * len(order) * (2 if smoothed is not None else 1) // 1.3 + 120))
 
 
@@ -75,7 +74,7 @@ def perplexity_chart(entries: Sequence[tuple[str, float]]) -> go.Figure:
     finite = [v for _, v in entries if math.isfinite(v)]
     cap = max(finite + [1.0]) * 1.4
     fig = go.Figure()
-    fig.add_bar(x=[html.escape(n) for n, _ in entries], y=[v if math.isfinite(v) else cap for _, v in entries],
+    fig.add_bar(x=[plotly_text(n) for n, _ in entries], y=[v if math.isfinite(v) else cap for _, v in entries],
                 marker_color=[SAMPLING_COLOUR if math.isfinite(v) else "#e03131" for _, v in entries],
                 text=[f"{v:.2f}" if math.isfinite(v) else "∞ (a word had P = 0)" for _, v in entries],
                 textposition="outside", cliponaxis=False, hovertemplate="%{x}: %{text}<extra></extra>")

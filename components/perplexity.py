@@ -1,7 +1,6 @@
 """Builders for the perplexity page: surprisal-coloured tokens, per-token loss bars, tables and the comparison chart."""
 from __future__ import annotations
 
-import html
 import math
 from typing import Sequence
 
@@ -9,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from components.style import plotly_text, styled
 from components.token_chips import token_chips
 from core.perplexity import PerplexityResult, cross_entropy_from_logits, perplexity_from_probs, teacher_forcing_shift
 from core.seed_examples import PERPLEXITY_TRUE_TOKEN_PROBS, TEACHER_FORCING_LOGITS, TEACHER_FORCING_VOCAB
@@ -17,7 +17,6 @@ SURPRISAL_COLOUR = (201, 42, 42)   # red: the more surprised the model, the dark
 FULL_SHADE_BITS = 16.0             # surprisal at which a token is fully coloured (p = 1 / 65,536)
 DISPLAY_LIMIT = 1500               # tokens drawn as chips and bars; the CSV has every token
 BAR_COLOUR = "#c92a2a"
-FONT = dict(family="sans-serif", size=14)
 
 # Explanations shown on the page (static text, in seed 001's words).
 INTRO = (
@@ -77,7 +76,7 @@ def loss_bars(result: PerplexityResult, limit: int = DISPLAY_LIMIT) -> go.Figure
     """Per-token surprisal in bits as bars over the scored tokens, with the mean as a dashed line."""
     n = min(result.scored_tokens, limit)
     bits = [float(v) / math.log(2) for v in result.nll[:n]]
-    labels = [html.escape(t) for t in result.scored_labels[:n]]  # plotly hover text understands some HTML
+    labels = [plotly_text(t) for t in result.scored_labels[:n]]  # plotly hover text understands some HTML
     positions = list(range(result.first_scored, result.first_scored + n))
     fig = go.Figure()
     fig.add_bar(x=positions, y=bits, marker_color=BAR_COLOUR, customdata=labels, name="surprisal",
@@ -87,9 +86,7 @@ def loss_bars(result: PerplexityResult, limit: int = DISPLAY_LIMIT) -> go.Figure
     fig.update_xaxes(title="token position", gridcolor="#eee")
     fig.update_yaxes(title="surprisal -log2 p (bits)", gridcolor="#eee", rangemode="tozero")
     title = "Per-token loss" + (f" (first {n:,} of {result.scored_tokens:,} tokens)" if n < result.scored_tokens else "")
-    fig.update_layout(title=dict(text=title, x=0), height=320, margin=dict(l=10, r=20, t=50, b=40), font=FONT,
-                      plot_bgcolor="white", bargap=0.1, showlegend=False)
-    return fig
+    return styled(fig, title, 320, margin=(10, 20, 50, 40), legend=False, bargap=0.1, showlegend=False)
 
 
 def token_table(result: PerplexityResult) -> pd.DataFrame:
@@ -126,7 +123,7 @@ def metric_rows(result: PerplexityResult) -> list[tuple[str, str, str]]:
 
 def comparison_figure(labels: Sequence[str], results: Sequence[PerplexityResult]) -> go.Figure:
     """Perplexity per token (log scale) and bits per byte of several scored texts, side by side."""
-    names = [html.escape(label) for label in labels]
+    names = [plotly_text(label) for label in labels]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Perplexity per token (log scale)", "Bits per byte"))
     ppl = [r.perplexity for r in results]
     bpb = [r.bits_per_byte or 0.0 for r in results]
@@ -136,9 +133,7 @@ def comparison_figure(labels: Sequence[str], results: Sequence[PerplexityResult]
                 row=1, col=2, hovertemplate="%{x}<br>%{y:.3f} bits per byte<extra></extra>")
     fig.update_yaxes(type="log", row=1, col=1, gridcolor="#eee")
     fig.update_yaxes(row=1, col=2, gridcolor="#eee", rangemode="tozero")
-    fig.update_layout(height=380, margin=dict(l=10, r=20, t=60, b=40), font=FONT, plot_bgcolor="white",
-                      showlegend=False, title=dict(text="Comparison", x=0))
-    return fig
+    return styled(fig, "Comparison", 380, margin=(10, 20, 60, 40), legend=False, showlegend=False)
 
 
 def comparison_table(results: Sequence[PerplexityResult]) -> pd.DataFrame:

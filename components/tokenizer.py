@@ -1,15 +1,15 @@
 """Builders for the tokenizer page: token chips, id tables, tokenizer comparisons and BPE vocabulary-size charts."""
 from __future__ import annotations
 
-import html
 from typing import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.style import MODEL_COLOUR, SAMPLING_COLOUR, styled
+from components.style import MODEL_COLOUR, SAMPLING_COLOUR, plotly_text, styled
 from components.token_chips import token_chips
-from core.tokens import LanguageRow, SweepRow, TokenView
+from core.bpe import SweepRow
+from core.tokens import LanguageRow, TokenView
 
 
 def view_chips(view: TokenView, *, show_ids: bool = True) -> str:
@@ -38,7 +38,7 @@ def language_chart(rows: Sequence[LanguageRow], tokenizer_name: str) -> go.Figur
     fig = go.Figure()
     fig.add_bar(x=[r.language for r in rows], y=[r.tokens for r in rows], marker_color=SAMPLING_COLOUR, name="tokens",
                 text=[str(r.tokens) for r in rows], textposition="outside", cliponaxis=False,
-                customdata=[[html.escape(r.text), r.chars, r.kv_bytes / 1024] for r in rows],
+                customdata=[[plotly_text(r.text), r.chars, r.kv_bytes / 1024] for r in rows],
                 hovertemplate="%{customdata[0]}<br>%{y} tokens, %{customdata[1]} characters"
                               "<br>KV cache %{customdata[2]:.0f} KiB<extra></extra>")
     fig.update_yaxes(title="tokens", gridcolor="#eee", rangemode="tozero")
@@ -73,7 +73,7 @@ def vocab_chart(rows: Sequence[tuple[str, int, str]]) -> go.Figure:
     rows = sorted(rows, key=lambda r: r[1])
     colours = [MODEL_COLOUR if source == "seed 000" else SAMPLING_COLOUR for _, _, source in rows]
     fig = go.Figure()
-    fig.add_bar(y=[html.escape(r[0]) for r in rows], x=[r[1] for r in rows], orientation="h", marker_color=colours,
+    fig.add_bar(y=[plotly_text(r[0]) for r in rows], x=[r[1] for r in rows], orientation="h", marker_color=colours,
                 text=[f"{r[1]:,}" for r in rows], textposition="outside", cliponaxis=False,
                 customdata=[r[2] for r in rows], hovertemplate="%{y}: %{x:,} tokens<br>%{customdata}<extra></extra>")
     fig.update_xaxes(title="tokens in the vocabulary", gridcolor="#eee", range=[0, max(r[1] for r in rows) * 1.2])

@@ -7,7 +7,7 @@ from typing import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.style import FONT
+from components.style import styled
 
 BATCH_COLOUR = "#c5cce0"
 TRAIN_COLOUR = "#3b5bdb"
@@ -44,10 +44,7 @@ def loss_curve(losses: Sequence[float], evals: Sequence[tuple[int, float, float 
     top = max([start] + [float(v) for v in losses[:50]] + [float(e[1]) for e in evals]) * 1.12
     fig.update_xaxes(title="step", range=[0, max(1, total_steps) * 1.02], gridcolor="#eee")
     fig.update_yaxes(title="loss (nats per token)", range=[0, top], gridcolor="#eee")
-    fig.update_layout(title=dict(text="Loss while training", x=0, font=dict(size=16)), height=380, font=FONT,
-                      margin=dict(l=10, r=30, t=60, b=40), plot_bgcolor="white",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1))
-    return fig
+    return styled(fig, "Loss while training", 380)
 
 
 def samples_frame(samples: Sequence[tuple[int, str, str, str]]) -> pd.DataFrame:

@@ -139,8 +139,7 @@ def test_generation_uses_the_generation_pages_stepper(bundled_lm):
 
     ids = bundled_lm.tokenizer("The capital of France is Paris. It is", add_special_tokens=False)["input_ids"]
     at = open_page(PAGE)
-    at.session_state[state.ATT_STEPPER] = SimpleNamespace(lm=SimpleNamespace(name=bundled_lm.name), all_ids=ids,
-                                                          prompt_len=5)
+    at.session_state[state.GEN_STEPPER] = SimpleNamespace(model_name=bundled_lm.name, all_ids=ids, prompt_len=5)
     at.toggle(key=state.ATT_GEN_SHOW).set_value(True).run()
     assert_clean(at)
     assert f"Using the {len(ids) - 5} tokens generated" in all_text(at)

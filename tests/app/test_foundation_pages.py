@@ -3,6 +3,7 @@ import pytest
 
 from core.seed_examples import SUPPORT_BOT_EXPECTED
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
+from ui import state
 
 
 def test_home_links_every_page():
@@ -25,11 +26,11 @@ def test_next_token_page_shows_paris_and_the_other_bar():
 
 def test_sampling_controls_do_not_rerun_the_model_and_change_bars():
     at = open_page("app_pages/next_token.py")
-    memo = at.session_state["shared.memo"]["next_token"]
+    memo = at.session_state[state.MEMO]["next_token"]
     cached = next(iter(memo.values()))
     at.slider(key="next_token.temperature").set_value(0.0).run()
     assert_clean(at)
-    assert next(iter(at.session_state["shared.memo"]["next_token"].values())) is cached  # same object: no new forward
+    assert next(iter(at.session_state[state.MEMO]["next_token"].values())) is cached  # same object: no new forward
     sampling = plotly_specs(at)[0]["data"][1]
     assert sampling["text"][0] == "100.0%" and set(sampling["text"][1:]) == {"cut"}
     at.slider(key="next_token.temperature").set_value(1.0).run()

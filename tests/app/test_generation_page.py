@@ -169,7 +169,7 @@ def test_a_shared_link_replays_the_same_steps_and_picks():
     first.button(key="generation.pick.3").click().run()
     first.button(key="generation.step").click().run()
     assert_clean(first)
-    original = first.session_state["generation.stepper"]
+    original = first.session_state[state.GEN_STEPPER]
     assert [s.chosen_by for s in original.steps][1] == "you" and len(original.steps) == 3
     link = {k: first.query_params[k] for k in first.query_params}
     link = {k: (v[0] if isinstance(v, list) else v) for k, v in link.items()}
@@ -179,6 +179,6 @@ def test_a_shared_link_replays_the_same_steps_and_picks():
     second.run()
     second.switch_page("app_pages/generation.py").run()
     assert_clean(second)
-    again = second.session_state["generation.stepper"]
+    again = second.session_state[state.GEN_STEPPER]
     assert again.generated_ids == original.generated_ids
     assert [s.chosen_by for s in again.steps] == [s.chosen_by for s in original.steps]

@@ -19,10 +19,10 @@ from core.generation import (
     Stepper,
     clean_stop_strings,
     parse_stop_strings,
-    prompt_ids_for,
     step_seed,
 )
 from core.models import wrap_model
+from core.next_token import prompt_ids_for
 from core.text import PromptError
 
 PROMPT = "The package left the warehouse and"

@@ -14,10 +14,10 @@ import torch
 from core.attention_kernel import WEIGHTS_ON_DEMAND
 from core.model_io import ModelFileError, load_model_zip, save_model_zip
 from core.next_token import next_token_distribution
-from core.seed_examples import MINI_GPT_CORPUS
 from core.tiny_tokenizers import CHAR, SPECIAL_TOKENS, WORD, TokenizerError, make_tokenizer, tokenizer_kind
 from core.training import (
     MAX_PARAMS,
+    MINI_GPT_CORPUS,
     TOY_CORPUS,
     VILLAGE_CORPUS,
     ModelSize,
