@@ -126,16 +126,14 @@ st.subheader("Attention during generation")
 st.markdown("When the model generates, each step feeds one new token. It adds **one key/value column** to the KV "
             "cache and computes **one new query row** over every token so far; earlier rows never change, which is "
             "why their keys and values can be cached instead of recomputed.")
-stepper = st.session_state.get(state.ATT_STEPPER)
-from_generation = (stepper is not None and getattr(getattr(stepper, "lm", None), "name", None) == lm.name
-                   and len(getattr(stepper, "all_ids", [])) > getattr(stepper, "prompt_len", 0))
+from_generation = state.generation_for(lm.name)  # the Step-by-step generation page's run, if any
 if st.toggle("Show attention during generation", key=state.ATT_GEN_SHOW):
     try:
         if from_generation:
-            ids, prompt_len = list(stepper.all_ids), int(stepper.prompt_len)
-            st.caption(f"Using the {len(ids) - prompt_len} tokens generated on the Step-by-step generation page.")
-            gen = session_memo("attention_generation", (lm.name, tuple(ids), prompt_len),
-                               lambda: generation_maps(lm, ids, prompt_len), max_entries=2)
+            st.caption(f"Using the {from_generation.generated} tokens generated on the Step-by-step generation page.")
+            gen = session_memo("attention_generation", (lm.name, from_generation.ids, from_generation.prompt_len),
+                               lambda: generation_maps(lm, list(from_generation.ids), from_generation.prompt_len),
+                               max_entries=2)
         else:
             n = st.slider("Tokens to generate (greedy)", 1, MAX_NEW_TOKENS, 8, key=state.ATT_GEN_TOKENS)
             gen = session_memo("attention_generation", (lm.name, prompt, n),

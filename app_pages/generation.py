@@ -30,7 +30,7 @@ def act(action: str, *args) -> None:
         if stepper is not None:
             getattr(stepper, action)(*args)
     except (GenerationFinished, ValueError, IndexError) as error:
-        st.session_state[state.GEN_MESSAGE] = str(error)
+        state.set_generation_message(state.Message("warning", str(error)))
 
 
 def request_run(n: int) -> None:
@@ -95,18 +95,18 @@ if stepper.dropped_tokens:
                f"({stepper.dropped_tokens:,} dropped from the start).")
 for note in stepper.notes:
     st.caption(note)
-if message := st.session_state.pop(state.GEN_MESSAGE, None):
-    notice(message, "warning")
+if message := state.take_generation_message():
+    notice(message)
 
 finished = stepper.finished
 b1, b2, b3, b4, b5 = st.columns([1, 1, 1.2, 1.2, 1], vertical_alignment="bottom")
-b1.button("Step", type="primary", on_click=act, args=("step",), disabled=finished, key="generation.step")
+b1.button("Step", type="primary", on_click=act, args=("step",), disabled=finished, key=state.GEN_STEP_BUTTON)
 run_n = b2.number_input("Steps to run", 1, min(500, LIMITS.max_new_tokens), min(10, LIMITS.max_new_tokens),
                         key=state.GEN_RUN_N)
-b3.button(f"Run {run_n} steps", on_click=request_run, args=(int(run_n),), disabled=finished, key="generation.run")
+b3.button(f"Run {run_n} steps", on_click=request_run, args=(int(run_n),), disabled=finished, key=state.GEN_RUN_BUTTON)
 b4.button("Run to the end", on_click=request_run, args=(LIMITS.max_new_tokens,), disabled=finished,
-           key="generation.run_all")
-b5.button("Reset", on_click=lambda: st.session_state.pop(state.GEN_STEPPER, None), key="generation.reset")
+           key=state.GEN_RUN_ALL_BUTTON)
+b5.button("Reset", on_click=lambda: st.session_state.pop(state.GEN_STEPPER, None), key=state.GEN_RESET_BUTTON)
 stop_slot = st.empty()
 
 st.subheader("The text so far")
@@ -114,15 +114,15 @@ st.caption("Grey: the prompt" + (" wrapped in the chat template" if chat else ""
            "token, darker when the model gave it a higher probability (hover for details).")
 text_slot = st.empty()
 if pending := st.session_state.pop(state.GEN_RUN_PENDING, 0):  # popped first: an interrupted run never resumes
-    stop_slot.button("Stop", key="generation.stop", help="Stops after the current step; every finished step is kept.")
+    stop_slot.button("Stop", key=state.GEN_STOP_BUTTON, help="Stops after the current step; every finished step is kept.")
     recomputed = 0  # tokens fed to the model this run: one per step with the cache, the whole sequence without
     for _ in range(min(pending, stepper.max_new_tokens)):
         if stepper.finished:
             break
         if not stepper.use_cache and recomputed >= no_cache_budget:
-            st.session_state[state.GEN_MESSAGE] = (
-                f"Without the KV cache every step recomputes the whole sequence: this run stopped after "
-                f"{recomputed:,} tokens of work (this server's limit per run: {no_cache_budget:,}). Run again to go on.")
+            state.set_generation_message(state.Message(
+                "warning", f"Without the KV cache every step recomputes the whole sequence: this run stopped after "
+                f"{recomputed:,} tokens of work (this server's limit per run: {no_cache_budget:,}). Run again to go on."))
             break
         recomputed += 1 if stepper.use_cache else len(stepper.all_ids) + 1
         stepper.step()  # committed whole: leaving mid-run keeps every finished step
@@ -146,7 +146,8 @@ if not finished:
     left.plotly_chart(probability_bars(table), key="generation.bars")
     right.markdown("**Be the sampler:** click a candidate to choose it instead of letting the sampler draw.")
     for i, row in table[table["token_id"] >= 0].head(PICKS).iterrows():
-        right.button(f"{inert_markdown(row['token'], single_line=True)} · {row['model_probability']:.1%}", key=f"generation.pick.{i}",
+        right.button(f"{inert_markdown(row['token'], single_line=True)} · {row['model_probability']:.1%}",
+                     key=f"{state.GEN_PICK_BUTTON}.{i}",
                      on_click=act, args=("step", int(row["token_id"])), width="stretch")
 
 kv_cache_panel(lm.facts, stepper, steps)
@@ -158,7 +159,7 @@ if steps:
     clamp(state.GEN_REWIND_TO, len(steps))
     r1.number_input("Rewind to just after step", 0, len(steps), max(0, len(steps) - 1), key=state.GEN_REWIND_TO,
                     help="0 goes back to the prompt. The steps you drop are kept as a branch.")
-    r2.button("Rewind", on_click=lambda: act("rewind", int(st.session_state[state.GEN_REWIND_TO])), key="generation.rewind")
+    r2.button("Rewind", on_click=lambda: act("rewind", int(st.session_state[state.GEN_REWIND_TO])), key=state.GEN_REWIND_BUTTON)
     with st.expander("Candidates at an earlier step"):
         clamp(state.GEN_VIEW_STEP, len(steps))
         shown = st.number_input("Step", 1, len(steps), len(steps), key=state.GEN_VIEW_STEP)
@@ -171,4 +172,4 @@ if stepper.branches:
         for i, branch in enumerate(stepper.branches):
             left, right = st.columns([4, 1], vertical_alignment="center")
             left.markdown(f"After step {branch.after_step}: {inert_markdown(branch.text[:200], single_line=True) or '∅'}")
-            right.button("Return to it", key=f"generation.branch.{i}", on_click=act, args=("restore_branch", i))
+            right.button("Return to it", key=f"{state.GEN_BRANCH_BUTTON}.{i}", on_click=act, args=("restore_branch", i))

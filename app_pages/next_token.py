@@ -19,9 +19,8 @@ from ui.notice import notice
 from ui.presenter import presenter_mode
 from ui.share import Shared, copy_link_control, share_inputs
 
-PROMPT_WIDGET = "next_token.prompt"
 REAL, TOY = "Real model", "Toy vocabulary"
-SHARED = [Shared(PROMPT_WIDGET, "prompt"), Shared(state.NT_MODE, "mode", "choice", choices=(REAL, TOY)),
+SHARED = [Shared(state.NT_PROMPT, "prompt"), Shared(state.NT_MODE, "mode", "choice", choices=(REAL, TOY)),
           Shared(state.NT_TOP_N, "top_n", "int", 1, 30), Shared(state.NT_TEMPERATURE, "t", "float", 0, 3),
           Shared(state.NT_TOP_K, "top_k", "int", 0, 1_000_000), Shared(state.NT_TOP_P, "top_p", "float", 0, 1),
           Shared(state.NT_SEED, "seed", "int", 0, 2**31 - 1), Shared(state.NT_TOY_TOKENS, "toy_tokens", max_chars=2000),
@@ -36,9 +35,10 @@ def distribution(lm, prompt):
 def append_sample(dist, probs, seed):
     """Button callback: draw one token with the seed and append it to the prompt."""
     token_id = sample_token(probs, make_generator(int(seed)))
-    st.session_state[state.NT_LAST_SAMPLE] = (dist.token_text(token_id), float(dist.probs[token_id]), float(probs[token_id]), int(seed))
+    state.set_last_sample(state.LastSample(dist.token_text(token_id), float(dist.probs[token_id]),
+                                           float(probs[token_id]), int(seed)))
     if st.session_state.get(state.NT_MODE, REAL) == REAL:
-        st.session_state[PROMPT_WIDGET] = st.session_state.get(PROMPT_WIDGET, "") + dist.raw_text(token_id)
+        st.session_state[state.NT_PROMPT] = st.session_state.get(state.NT_PROMPT, "") + dist.raw_text(token_id)
 
 
 st.title("Next-token probabilities")
@@ -49,7 +49,7 @@ lm = current_model()
 mode = st.radio("Where the logits come from", [REAL, TOY], horizontal=True, key=state.NT_MODE)
 try:
     if mode == REAL:
-        prompt = prompt_area(PROMPT_WIDGET)
+        prompt = prompt_area(state.NT_PROMPT)
         dist = distribution(lm, prompt)
         if dist.dropped_tokens:
             st.warning(f"The prompt was too long: the model read only its last {len(dist.prompt_ids):,} tokens "
@@ -83,10 +83,10 @@ st.subheader("Sample a token")
 left, right = st.columns([1, 3])
 seed = left.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=state.NT_SEED)
 right.button("Sample a token" + (" and append it to the prompt" if mode == REAL else ""), on_click=append_sample,
-             args=(dist, probs, seed), key="next_token.sample", type="primary")
-last = st.session_state.get(state.NT_LAST_SAMPLE)
-if last:
-    st.success(f"Seed {last[3]} drew **{inert_markdown(last[0])}** (model probability {last[1]:.1%}, sampling probability {last[2]:.1%}).")
+             args=(dist, probs, seed), key=state.NT_SAMPLE, type="primary")
+if last := state.last_sample():
+    st.success(f"Seed {last.seed} drew **{inert_markdown(last.token)}** (model probability "
+               f"{last.model_probability:.1%}, sampling probability {last.sampling_probability:.1%}).")
 
 if presenter_mode():  # a projector: the chart and the numbers, not the extras
     st.stop()

@@ -28,14 +28,14 @@ def use_upload():
         return
     try:
         st.session_state[state.PPL_TEXT] = decode_text_file(upload.getvalue(), limits().max_perplexity_chars)
-        st.session_state[state.PPL_MESSAGE] = None
+        state.set_perplexity_message(None)
     except PerplexityError as error:
-        st.session_state[state.PPL_MESSAGE] = f"{upload.name}: {error}"
+        state.set_perplexity_message(state.Message("error", f"{upload.name}: {error}"))
 
 
 def request_comparison(name, text):
     """Button callback: ask for the second model's score (computed in the script run, with its progress bar)."""
-    st.session_state[state.PPL_MODEL_COMPARISON] = (name, text, None)
+    state.set_model_comparison(state.ModelComparison(name, text))
 
 
 def score(lm, text, add_bos, window, stride, label="the text"):
@@ -71,8 +71,8 @@ left, right = st.columns(2)
 left.selectbox("Example text", list(EXAMPLES), key=state.PPL_EXAMPLE, on_change=use_example,
                help="Written for this app. Watch perplexity rise from fluent text to shuffled words to noise.")
 right.file_uploader("…or upload a .txt file (UTF-8)", type=["txt"], key=state.PPL_UPLOAD, on_change=use_upload)
-if st.session_state.get(state.PPL_MESSAGE):
-    notice(st.session_state[state.PPL_MESSAGE], "error")
+if upload_message := state.perplexity_message():
+    notice(upload_message)
 text = st.text_area("Text to score", key=state.PPL_TEXT, height=140)
 st.caption(f"This server scores texts of up to {limits().max_perplexity_chars:,} characters.",
            help=raise_hint("max_perplexity_chars"))
@@ -143,21 +143,22 @@ with tab_compare:
         if st.session_state.get(state.TRAINED_MODEL) is not None and not trained_in_use:
             choices.insert(0, TRAINED_LABEL)
         second_name = st.selectbox("Second model", choices, key=state.PPL_SECOND_MODEL)
-        st.button("Score the text under both models", key="perplexity.score_models", type="primary",
+        st.button("Score the text under both models", key=state.PPL_SCORE_MODELS, type="primary",
                   on_click=request_comparison, args=(second_name, text))
-        saved = st.session_state.get(state.PPL_MODEL_COMPARISON)
-        if saved and saved[1] == text and saved[2] is None:
+        saved = state.model_comparison()
+        if saved and saved.text == text and saved.pending:
             try:
-                second = st.session_state[state.TRAINED_MODEL] if saved[0] == TRAINED_LABEL else load(saved[0])
-                outcome = score(second, text, add_bos, min(window, second.context_length),
-                                min(stride, second.context_length), label=saved[0])
+                second = st.session_state[state.TRAINED_MODEL] if saved.model == TRAINED_LABEL else load(saved.model)
+                scored = score(second, text, add_bos, min(window, second.context_length),
+                               min(stride, second.context_length), label=saved.model)
+                outcome = state.ModelComparison(saved.model, text, result=scored)
             except (ModelLoadError, PerplexityError) as error:
-                outcome = str(error)
-            st.session_state[state.PPL_MODEL_COMPARISON] = (saved[0], text, outcome)
-        saved = st.session_state.get(state.PPL_MODEL_COMPARISON)
-        if saved and saved[1] == text and isinstance(saved[2], str):
-            notice(f"Could not score with {saved[0]}: {saved[2]}", "error")
-        elif saved and saved[1] == text:
-            pair = [result, saved[2]]
+                outcome = state.ModelComparison(saved.model, text, error=str(error))
+            state.set_model_comparison(outcome)
+        saved = state.model_comparison()
+        if saved and saved.text == text and saved.error is not None:
+            notice(f"Could not score with {saved.model}: {saved.error}", "error")
+        elif saved and saved.text == text and saved.result is not None:
+            pair = [result, saved.result]
             st.plotly_chart(comparison_figure([r.model_name for r in pair], pair), key="perplexity.compare_models")
             st.dataframe(comparison_table(pair), hide_index=True)

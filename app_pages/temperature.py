@@ -32,13 +32,13 @@ REAL, TOY = "Real model", "Toy vocabulary"
 PRESETS = {"Support bot (seed 001)": (SUPPORT_BOT_TOKENS, SUPPORT_BOT_LOGITS),
            "Warehouse / hub / carrier (seed 001)": (WAREHOUSE_TOKENS, WAREHOUSE_LOGITS)}
 PANEL_CHOICES = [0.0, 0.25, 0.5, 0.75, 1.0, 1.4, 1.5, 2.0, 3.0]
-SHARED = [Shared("temperature.prompt", "prompt"), Shared(state.TEMP_SOURCE, "source", "choice", choices=(REAL, TOY)),
+SHARED = [Shared(state.TEMP_PROMPT, "prompt"), Shared(state.TEMP_SOURCE, "source", "choice", choices=(REAL, TOY)),
           Shared(state.TEMP_VALUE, "t", "float", 0, 5), Shared(state.TEMP_TOP_N, "top_n", "int", 1, 15),
           Shared(state.TEMP_TOY_TOKENS, "toy_tokens", max_chars=2000), Shared(state.TEMP_TOY_LOGITS, "toy_logits", max_chars=2000)]
 
 
 def use_preset():
-    tokens, logits = PRESETS[st.session_state["temperature.preset"]]
+    tokens, logits = PRESETS[st.session_state[state.TEMP_PRESET]]
     st.session_state[state.TEMP_TOY_TOKENS] = ", ".join(tokens)
     st.session_state[state.TEMP_TOY_LOGITS] = ", ".join(f"{v:g}" for v in logits)
 
@@ -55,10 +55,10 @@ lm = current_model()
 source = st.radio("Logits from", [REAL, TOY], horizontal=True, key=state.TEMP_SOURCE)
 try:
     if source == REAL:
-        prompt = prompt_area("temperature.prompt")
+        prompt = prompt_area(state.TEMP_PROMPT)
         dist = session_memo("next_token", (lm.name, prompt), lambda: next_token_distribution(lm, prompt), max_entries=16)
     else:
-        st.selectbox("Example", list(PRESETS), key="temperature.preset", on_change=use_preset)
+        st.selectbox("Example", list(PRESETS), key=state.TEMP_PRESET, on_change=use_preset)
         left, right = st.columns(2)
         st.session_state.setdefault(state.TEMP_TOY_TOKENS, ", ".join(SUPPORT_BOT_TOKENS))
         st.session_state.setdefault(state.TEMP_TOY_LOGITS, ", ".join(f"{v:g}" for v in SUPPORT_BOT_LOGITS))
@@ -104,9 +104,9 @@ if source == TOY:
     st.caption(f"NumPy's default_rng(seed).choice, one token at a time. With the warehouse example, seed {WAREHOUSE_SEED} "
                f"and T = {WAREHOUSE_TEMPERATURE} this gives the seed's eight samples.")
     a, b, c = st.columns(3)
-    t_draw = a.number_input("T", 0.05, 5.0, WAREHOUSE_TEMPERATURE, 0.05, key="temperature.draw_t")
-    seed = b.number_input("Seed", 0, 2**31 - 1, WAREHOUSE_SEED, key="temperature.draw_seed")
-    n = c.number_input("Samples", 1, 100, 8, key="temperature.draw_n")
+    t_draw = a.number_input("T", 0.05, 5.0, WAREHOUSE_TEMPERATURE, 0.05, key=state.TEMP_DRAW_T)
+    seed = b.number_input("Seed", 0, 2**31 - 1, WAREHOUSE_SEED, key=state.TEMP_DRAW_SEED)
+    n = c.number_input("Samples", 1, 100, 8, key=state.TEMP_DRAW_N)
     draw_probs = sampling_probs(dist.logits, temperature=float(t_draw)).double().numpy()
     tokens = [dist.raw_text(i) for i in range(dist.vocab_size)]
     st.text(f"greedy: {tokens[int(np.argmax(draw_probs))]}\nprobabilities: {np.round(draw_probs, 3).tolist()}")

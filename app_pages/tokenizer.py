@@ -13,22 +13,24 @@ from components.tokenizer import (
     vocab_chart,
 )
 from core.models import DEFAULT_MODEL
-from core.tokens import (
+from core.bpe import (
     DEFAULT_BPE_CORPUS,
     MAX_BPE_CORPUS_CHARS,
     MAX_BPE_VOCAB,
     MIN_BPE_VOCAB,
-    TokenizerError,
     bpe_size_sweep,
+    corpus_key,
+    train_bpe,
+)
+from core.tokens import (
+    TokenizerError,
     chat_messages,
     chat_view,
-    corpus_key,
     kv_bytes_per_token,
     language_costs,
     load_tokenizer,
     round_trips,
     token_view,
-    train_bpe,
     vocab_size_rows,
 )
 from ui import state

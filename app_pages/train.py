@@ -97,8 +97,9 @@ st.caption(f"Budgets: at most {MAX_PARAMS:,} parameters and {MAX_SECONDS:.0f} s 
            f"minutes of training per session ({used:.0f} s used). Training runs while this page is open."
            " The learning rate warms up, then decays along a cosine.")
 left, right, _ = st.columns([1, 1, 4])
-left.button("Train", type="primary", on_click=start, key="train.start", width="stretch")
-right.button("Stop", on_click=stop, key="train.stop", disabled=trainer is None or trainer.finished, width="stretch")
+left.button("Train", type="primary", on_click=start, key=state.TRAIN_START_BUTTON, width="stretch")
+right.button("Stop", on_click=stop, key=state.TRAIN_STOP_BUTTON, disabled=trainer is None or trainer.finished,
+             width="stretch")
 message("train")
 
 if trainer is not None:
@@ -117,9 +118,9 @@ if trainer is not None:
     if not ran:
         draw_training(trainer, slots)
     st.caption(loss_note(trainer.vocab_size))
-    report = {"done": st.success, "stopped": st.info, "time budget": st.warning, "nan": st.error}[trainer.status]
-    joined = " It is now **your trained model** in the sidebar's model picker: explore it." if trainer.status != "nan" else ""
-    report(trainer.message + joined)
+    kind = {"done": "success", "stopped": "info", "time budget": "warning", "nan": "error"}[trainer.status]
+    joined = " It is now your trained model in the sidebar's model picker: explore it." if trainer.status != "nan" else ""
+    notice(trainer.message + joined, kind)
     if trainer.status != "nan":
         pages = [p for p in available_pages() if p.path in EXPLORE]
         cols = st.columns(4)
@@ -131,7 +132,7 @@ lm = ss.get(state.TRAINED_MODEL)
 if lm is not None:
     data = session_memo("train.zip", lm.name, lambda: save_model_zip(lm, dict(lm.extras)), max_entries=1)
     st.download_button(f"Download {lm.name} (.zip, {len(data) / 1e6:.1f} MB)", data, file_name="tiny-gpt.zip",
-                       mime="application/zip", key="train.download", on_click="ignore")
+                       mime="application/zip", key=state.TRAIN_DOWNLOAD, on_click="ignore")
     st.caption("The zip holds model.safetensors, config.json and the tokenizer: unzipped, it is a Hugging Face "
                "folder (GPT2LMHeadModel.from_pretrained, AutoTokenizer.from_pretrained).")
 st.file_uploader("Upload a model zip saved from this page", type=["zip"], key=state.TRAIN_MODEL_UPLOAD,

@@ -11,9 +11,10 @@ import numpy as np
 import torch
 
 from benchmarks.common import Row, alternate
+from core.bpe import train_bpe
 from core.models import load_model
 from core.ngram import count_ngrams, neural_perplexity
-from core.tokens import token_view, train_bpe
+from core.tokens import token_view
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTENCE = "The package left the regional hub this morning and the carrier scan says the parcel was delivered"

@@ -52,7 +52,7 @@ def ngram_bars(raw: NextWordDistribution, smoothed: NextWordDistribution | None 
     top_p = max(raw_p + ([smoothed.prob(t) for t in order] if smoothed is not None else []) + [0.01])
     fig.update_xaxes(range=[0, min(1.0, top_p * 1.3) + 0.05], title="probability", gridcolor="#eee")
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.updatestyled(barmode="group", bargap=0.25)
+    fig.update_layout(barmode="group", bargap=0.25)
     title = f"P(next | {context_label(raw.context)})"
     return styled(fig, title, max(260, 34 * len(order) * (2 if smoothed is not None else 1) // 1.3 + 120))
 

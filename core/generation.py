@@ -6,22 +6,21 @@ only the newly chosen token with an attention mask grown by one; rewind by cropp
 from __future__ import annotations
 
 import hashlib
-import inspect
 import math
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from transformers import DynamicCache
 
 from core.kv_cache import measured_cache_bytes
-from core.models import LoadedModel
-from core.next_token import MAX_PROMPT_TOKENS, NextTokenDistribution, distribution_from_logits
+from core.models import LoadedModel, accepts_argument
+from core.next_token import MAX_PROMPT_TOKENS, NextTokenDistribution, distribution_from_logits, encode_prompt
 from core.sampling import check_sampling_args, make_generator, sample_token, sampling_probs
-from core.text import PromptError, clean_prompt, token_label
+from core.text import token_label
 
 TOP_CANDIDATES = 20          # candidates remembered per step (for the per-step bars)
 MAX_STOP_STRINGS = 8
@@ -143,25 +142,6 @@ def parse_stop_strings(text: str | None) -> list[str]:
     return [part.replace("\\n", "\n").replace("\\t", "\t") for part in text.split("|")]
 
 
-def prompt_ids_for(lm: LoadedModel, prompt: str, *, chat: bool = False) -> list[int]:
-    """Token ids of the prompt: the text itself, or the tokenizer's chat template with a generation prompt.
-
-    Raises:
-        PromptError: empty prompt, or chat mode on a tokenizer without a chat template.
-    """
-    text = clean_prompt(prompt)
-    tokenizer = lm.tokenizer
-    if chat:
-        if not getattr(tokenizer, "chat_template", None):
-            raise PromptError(f"{lm.name}'s tokenizer has no chat template; use plain completion.")
-        text = tokenizer.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
-                                             tokenize=False)
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    if not ids:
-        raise PromptError("The tokenizer produced no tokens for that prompt.")
-    return [int(i) for i in ids]
-
-
 def eos_token_ids(lm: LoadedModel) -> frozenset[int]:
     """End-of-sequence ids: the generation config's (as ``generate`` uses), else the tokenizer's."""
     eos = getattr(getattr(lm.model, "generation_config", None), "eos_token_id", None)
@@ -208,10 +188,8 @@ class Stepper:
         self.prompt = prompt
         self.chat = bool(chat)
         self.context_length = int(lm.context_length)
-        ids = prompt_ids_for(lm, prompt, chat=chat)
-        limit = max(1, min(int(max_prompt_tokens), self.context_length))
-        self.dropped_tokens = max(0, len(ids) - limit)
-        self.all_ids: list[int] = ids[self.dropped_tokens:]
+        ids, self.dropped_tokens = encode_prompt(lm, prompt, max(1, int(max_prompt_tokens)), chat=chat)
+        self.all_ids: list[int] = ids
         self.prompt_len = len(self.all_ids)
         self.steps: list[Step] = []
         self.branches: list[Branch] = []
@@ -228,7 +206,7 @@ class Stepper:
         self._logits: torch.Tensor | None = None  # (V,) float32: distribution of the token after all_ids
         self._logits_len = 0                       # len(all_ids) those logits belong to
         started = time.perf_counter()
-        self._keep_last = _accepts(lm.model, "logits_to_keep")  # skip the lm_head on all but the last position
+        self._keep_last = accepts_argument(lm.model, "logits_to_keep")  # skip the lm_head on all but the last position
         self._prefill_logits = self._forward()     # (V,) kept so that rewinding to step 0 is exact
         self.prefill_seconds = time.perf_counter() - started
 
@@ -486,10 +464,3 @@ class Stepper:
         self._logits_len = total
         return self._logits
 
-
-
-def _accepts(model: Any, argument: str) -> bool:
-    try:
-        return argument in inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
-        return False

@@ -2,15 +2,17 @@
 
 bytes = 2 (a key and a value) x layers x kv_heads x head_dim x tokens x batch x bytes_per_value.
 Everything is exact Python integer arithmetic (a trillion tokens does not overflow); torch is imported only
-inside ``measure_cache``, which runs a real model and reads its real cache.
+inside ``measure_cache``, which runs a real model and reads its real cache. The presets (published architectures)
+are data, in core/data/kv_presets.json.
 """
 from __future__ import annotations
 
-import inspect
+import json
 import math
 import numbers
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 GIB = 1024**3  # gibibyte, what GPU tools usually mean by "GB"
@@ -462,13 +464,11 @@ def spec_from_hub(model_id: str) -> KVSpec:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Presets: real published config values. Sources are the models' config.json on the Hugging Face Hub
-# (https://huggingface.co/<id>/blob/main/config.json) unless said otherwise. Parameter counts are those of the
-# published checkpoints (transformers' meta-device count of the same config).
+# Presets: real published config values, kept as data in core/data/kv_presets.json. Sources are the models'
+# config.json on the Hugging Face Hub (https://huggingface.co/<id>/blob/main/config.json) unless the file says
+# otherwise. Parameter counts are those of the published checkpoints (transformers' meta-device count).
 
-def _gpt2(name: str, layers: int, heads: int, hidden: int, params: int, hub: str) -> KVSpec:
-    return KVSpec(name, layers, heads, heads, hidden // heads, hidden, 1024, parameters=params,
-                  source=f"huggingface.co/{hub}/blob/main/config.json (n_layer, n_head, n_embd, n_ctx)")
+PRESETS_FILE = Path(__file__).parent / "data" / "kv_presets.json"
 
 
 def _alternate(n: int, every: int) -> tuple[str, ...]:
@@ -476,52 +476,24 @@ def _alternate(n: int, every: int) -> tuple[str, ...]:
     return tuple("full" if (i + 1) % every == 0 else "sliding" for i in range(n))
 
 
-PRESETS: dict[str, KVSpec] = {
-    # GPT-2 (Radford et al. 2019), multi-head attention, learned positions up to 1,024 tokens.
-    "GPT-2 small": _gpt2("GPT-2 small", 12, 12, 768, 124_439_808, "openai-community/gpt2"),
-    "GPT-2 medium": _gpt2("GPT-2 medium", 24, 16, 1024, 354_823_168, "openai-community/gpt2-medium"),
-    "GPT-2 large": _gpt2("GPT-2 large", 36, 20, 1280, 774_030_080, "openai-community/gpt2-large"),
-    "GPT-2 XL": _gpt2("GPT-2 XL", 48, 25, 1600, 1_557_611_200, "openai-community/gpt2-xl"),
-    # SmolLM2: huggingface.co/HuggingFaceTB/SmolLM2-{135M,360M,1.7B}/blob/main/config.json
-    "SmolLM2-135M": KVSpec("SmolLM2-135M", 30, 9, 3, 64, 576, 8192, parameters=134_515_008,
-                           source="huggingface.co/HuggingFaceTB/SmolLM2-135M/blob/main/config.json"),
-    "SmolLM2-360M": KVSpec("SmolLM2-360M", 32, 15, 5, 64, 960, 8192, parameters=361_821_120,
-                           source="huggingface.co/HuggingFaceTB/SmolLM2-360M/blob/main/config.json"),
-    "SmolLM2-1.7B": KVSpec("SmolLM2-1.7B", 24, 32, 32, 64, 2048, 8192, parameters=1_711_376_384,
-                           source="huggingface.co/HuggingFaceTB/SmolLM2-1.7B/blob/main/config.json"),
-    # Llama 3.1 (Llama 3 Herd of Models paper, table 3): 8 key/value heads at every size, head dim 128.
-    "Llama-3.1-8B": KVSpec("Llama-3.1-8B", 32, 32, 8, 128, 4096, 131_072, parameters=8_030_261_248,
-                           source="huggingface.co/meta-llama/Llama-3.1-8B/blob/main/config.json"),
-    "Llama-3.1-70B": KVSpec("Llama-3.1-70B", 80, 64, 8, 128, 8192, 131_072, parameters=70_553_706_496,
-                            source="huggingface.co/meta-llama/Llama-3.1-70B/blob/main/config.json"),
-    "Llama-3.1-405B": KVSpec("Llama-3.1-405B", 126, 128, 8, 128, 16384, 131_072, parameters=405_853_388_800,
-                             source="huggingface.co/meta-llama/Llama-3.1-405B/blob/main/config.json"),
-    # Mistral 7B (Jiang et al. 2023): sliding-window attention, window 4,096, on every layer.
-    "Mistral-7B-v0.1": KVSpec("Mistral-7B-v0.1", 32, 32, 8, 128, 4096, 32_768, sliding_window=4096,
-                              parameters=7_241_732_096,
-                              source="huggingface.co/mistralai/Mistral-7B-v0.1/blob/main/config.json"),
-    # Qwen2.5-7B: use_sliding_window is false, so every layer is global.
-    "Qwen2.5-7B": KVSpec("Qwen2.5-7B", 28, 28, 4, 128, 3584, 131_072, parameters=7_615_616_512,
-                         source="huggingface.co/Qwen/Qwen2.5-7B/blob/main/config.json"),
-    # Gemma 2 9B: head_dim 256 (not hidden/heads = 224); sliding (4,096) and global layers alternate.
-    "Gemma-2-9B": KVSpec("Gemma-2-9B", 42, 16, 8, 256, 3584, 8192, sliding_window=4096,
-                         layer_types=_alternate(42, 2), parameters=9_241_705_984,
-                         source="huggingface.co/google/gemma-2-9b/blob/main/config.json"),
-    # Gemma 3 270M: one key/value head (MQA), five sliding layers (window 512) per global layer.
-    "Gemma-3-270M": KVSpec("Gemma-3-270M", 18, 4, 1, 256, 640, 32_768, sliding_window=512,
-                           layer_types=_alternate(18, 6), parameters=268_098_176,
-                           source="huggingface.co/google/gemma-3-270m/blob/main/config.json"),
-    # Phi-3-mini-4k: multi-head attention, head dim 96; its config sets sliding_window 2047 and transformers applies it.
-    "Phi-3-mini-4k": KVSpec("Phi-3-mini-4k", 32, 32, 32, 96, 3072, 4096, sliding_window=2047,
-                            parameters=3_821_079_552,
-                            source="huggingface.co/microsoft/Phi-3-mini-4k-instruct/blob/main/config.json"),
-    # DeepSeek-V3 (DeepSeek-AI 2024, arXiv:2412.19437): MLA, 512-number latent + 64-number rotary key per layer.
-    # 671 B parameters in the main model (685 B on the Hub with the multi-token-prediction module).
-    "DeepSeek-V3": KVSpec("DeepSeek-V3", 61, 128, 128, 192, 7168, 163_840,
-                          mla=MLA(kv_lora_rank=512, qk_rope_head_dim=64, qk_nope_head_dim=128, v_head_dim=128),
-                          parameters=671_000_000_000,
-                          source="huggingface.co/deepseek-ai/DeepSeek-V3/blob/main/config.json; arXiv:2412.19437"),
-}
+def _preset(entry: Mapping[str, Any]) -> KVSpec:
+    """One preset of the file: KVSpec's fields by name, plus ``global_layer_every`` (mixed sliding/global
+    layers), ``mla`` (MLA's fields) and ``note`` (for the reader of the file, not used)."""
+    fields = {key: value for key, value in entry.items() if key not in ("note", "global_layer_every", "mla")}
+    if entry.get("global_layer_every"):
+        fields["layer_types"] = _alternate(int(entry["num_layers"]), int(entry["global_layer_every"]))
+    if entry.get("mla"):
+        fields["mla"] = MLA(**entry["mla"])
+    return KVSpec(**fields)
+
+
+def load_presets(path: Path = PRESETS_FILE) -> dict[str, KVSpec]:
+    """The presets file as {name: KVSpec}, in the file's order."""
+    entries = json.loads(path.read_text(encoding="utf-8"))["presets"]
+    return {entry["name"]: _preset(entry) for entry in entries}
+
+
+PRESETS: dict[str, KVSpec] = load_presets()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -615,6 +587,8 @@ def measure_cache(lm: Any, n_tokens: int, text: str = "The package left the ware
     import torch
     from transformers import DynamicCache
 
+    from core.models import accepts_argument
+
     context = getattr(getattr(lm, "facts", None), "context_length", None) or MAX_MEASURE_TOKENS
     limit = min(MAX_MEASURE_TOKENS, int(context))
     n_tokens = _whole("n_tokens", n_tokens)
@@ -626,7 +600,7 @@ def measure_cache(lm: Any, n_tokens: int, text: str = "The package left the ware
     input_ids = torch.tensor([ids], dtype=torch.long)  # (1, T)
     cache = DynamicCache(config=lm.model.config)
     extra = {}
-    if "logits_to_keep" in inspect.signature(lm.model.forward).parameters:
+    if accepts_argument(lm.model, "logits_to_keep"):
         extra["logits_to_keep"] = 1  # the cache is what we want; skip the (T, V) logits of every position
     with torch.inference_mode():
         lm.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), past_key_values=cache,

@@ -9,6 +9,7 @@ when a caller asks for the attention weights. Attention maps work without a seco
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import re
 import shutil
@@ -122,6 +123,15 @@ def architecture_from_config(config: Any) -> dict[str, int]:
         "context_length": int(context),
         "vocab_size": int(getattr(text, "vocab_size")),
     }
+
+
+def accepts_argument(model: Any, name: str) -> bool:
+    """True when ``model.forward`` takes an argument called ``name`` (e.g. ``logits_to_keep``, which lets a
+    forward pass skip the (T, V) logits of positions nobody reads; older and custom models lack it)."""
+    try:
+        return name in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):  # a forward without a readable signature (a C extension, a mock)
+        return False
 
 
 def model_facts(model: Any, source: str) -> ModelFacts:

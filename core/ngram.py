@@ -1,18 +1,20 @@
 """A count-based n-gram language model (seed 001): count, condition, smooth, generate, score.
 
 P(next | previous n - 1 words) = count(context, next) / count(context), with optional add-k smoothing.
-Pure Python and numpy; only ``neural_perplexity`` (the bridge to the neural model) touches torch.
+Pure Python and numpy; only ``neural_perplexity`` (the bridge to the neural model, built on
+``core.perplexity.perplexity``) touches torch.
 """
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any, Sequence
 
 import numpy as np
+
+from core.text import TextError, check_text
 
 BOS, EOS, UNK = "<bos>", "<eos>", "<unk>"
 MAX_N = 4
@@ -23,22 +25,17 @@ MAX_GENERATED_WORDS = 100
 Context = tuple[str, ...]
 
 
-class CorpusError(ValueError):
+class CorpusError(TextError):
     """A corpus or sentence the n-gram model cannot use; the message says why."""
 
 
 def _clean(text: str | None, limit: int, what: str) -> str:
-    if text is None or not text.strip():
-        raise CorpusError(f"The {what} is empty: paste at least one sentence of words separated by spaces.")
-    if len(text) > limit:
-        raise CorpusError(f"The {what} has {len(text):,} characters; the limit here is {limit:,}. Paste a shorter one.")
-    # Lone surrogates (from a browser) become U+FFFD; zero-width and control characters are not word breaks,
-    # so they are dropped rather than silently glued into invisible "different" words.
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    text = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf"))
-    if not text.strip():
-        raise CorpusError(f"The {what} holds only invisible characters.")
-    return text
+    # Zero-width and control characters are not word breaks, so they are dropped (invisible="drop") rather
+    # than silently glued into invisible "different" words.
+    return check_text(text, max_chars=limit, what=what, error=CorpusError, invisible="drop",
+                      empty=f"The {what} is empty: paste at least one sentence of words separated by spaces.",
+                      too_long="The {what} has {length:,} characters; the limit here is {limit:,}. "
+                               "Paste a shorter one.")
 
 
 def split_corpus(text: str | None, *, max_chars: int = MAX_CORPUS_CHARS) -> list[list[str]]:
@@ -320,40 +317,26 @@ class NeuralScore:
         return float(math.exp(self.token_nll.sum() / self.words))
 
 
-def start_token_id(tokenizer: Any) -> int | None:
-    """The token a document starts after: <|endoftext|> when the vocabulary has one, else BOS, else EOS."""
-    vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
-    if "<|endoftext|>" in vocab:
-        return int(vocab["<|endoftext|>"])
-    for attr in ("bos_token_id", "eos_token_id"):
-        value = getattr(tokenizer, attr, None)
-        if value is not None:
-            return int(value)
-    return None
-
-
 def neural_perplexity(lm: Any, sentence: str, max_tokens: int = 512) -> NeuralScore:
     """Score a sentence with a causal LM (a ``core.models.LoadedModel``): every token given all before it.
 
-    The model is conditioned on a start token (``start_token_id``) so the first word is predicted too,
-    as the n-gram predicts it from <bos>.
+    One computation with the perplexity calculator: ``core.perplexity.perplexity`` from the start token
+    ``core.perplexity.start_token_id``, so the first word is predicted too, as the n-gram predicts it from <bos>.
 
     Args:
         sentence: plain text; words are counted with ``str.split`` as the n-gram does.
+        max_tokens: score at most the sentence's first ``max_tokens`` tokens.
     """
-    import torch
+    from core.perplexity import PerplexityError, perplexity, start_token_id
 
     words = split_sentence(sentence)
-    text = " ".join(words)
-    ids = lm.tokenizer.encode(text, add_special_tokens=False)[:max_tokens]
-    start = start_token_id(lm.tokenizer)
-    inputs = ([start] if start is not None else []) + ids
-    if len(inputs) < 2:
-        raise CorpusError("The sentence needs at least two tokens for the model to score.")
-    with torch.inference_mode():
-        logits = lm.model(torch.tensor([inputs])).logits[0].float()  # (T, V)
-    logprobs = torch.log_softmax(logits[:-1], dim=-1)  # (T - 1, V): position t predicts token t + 1
-    targets = torch.tensor(inputs[1:])  # (T - 1,)
-    nll = -logprobs.gather(1, targets[:, None])[:, 0]  # (T - 1,)
-    scored = inputs[1:]
-    return NeuralScore(token_ids=scored, token_nll=nll.double().numpy(), words=len(words))
+    has_start = start_token_id(lm.tokenizer) is not None
+    try:
+        result = perplexity(lm, " ".join(words), add_bos=has_start, max_chars=MAX_SENTENCE_CHARS,
+                            max_tokens=max_tokens)
+    except PerplexityError as error:
+        if not has_start:  # without a start token the first token is context only: two are needed
+            raise CorpusError("The sentence needs at least two tokens for the model to score.") from None
+        raise CorpusError(str(error)) from None
+    scored = [int(i) for i in result.token_ids[result.first_scored:]]
+    return NeuralScore(token_ids=scored, token_nll=result.nll, words=len(words))

@@ -7,7 +7,6 @@ scored again, and every token is scored exactly once (token-weighted average).
 """
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -15,8 +14,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from core.models import LoadedModel
-from core.text import token_label
+from core.models import LoadedModel, accepts_argument
+from core.text import TextError, check_text, token_label
 
 MAX_TEXT_CHARS = 4_000        # default cap: about 800 tokens, one window, a few seconds on one CPU thread
 DEFAULT_MAX_LENGTH = 1024     # the guide's window; (S_w, V) float32 logits per window stay near 100 MB
@@ -25,7 +24,7 @@ LN2 = math.log(2.0)
 Progress = Callable[[float], None]
 
 
-class PerplexityError(ValueError):
+class PerplexityError(TextError):
     """A text the calculator will not score; the message says why, for the person who typed it."""
 
 
@@ -92,6 +91,7 @@ def cross_entropy_from_logits(logits: Sequence[Sequence[float]], targets: Sequen
 def start_token_id(tokenizer: Any) -> int | None:
     """The token a text is scored from when the start token is switched on, or None when there is none.
 
+    The app's one start-token rule: the perplexity calculator and the n-gram page's neural score both use it.
     In order: the BOS the tokenizer adds by itself (Llama-style ``<s>``), else ``<|endoftext|>``, the
     separator in front of every document in GPT-2-style and SmolLM2 pretraining, else ``bos_token_id``, else
     ``eos_token_id``. For SmolLM2-Instruct the tokenizer adds no BOS and its ``bos_token`` is ``<|im_start|>``
@@ -260,15 +260,13 @@ class TextTooLong(PerplexityError):
     """The text is longer than the calculator's ``max_chars``; the message names the limit."""
 
 
-def check_text(text: str | None, max_chars: int = MAX_TEXT_CHARS) -> str:
-    """The text to score, or PerplexityError: empty, over ``max_chars`` (TextTooLong) or invisible."""
-    if text is None or not text.strip():
-        raise PerplexityError("Type or upload a text first: there is nothing to score.")
-    if len(text) > max_chars:
-        raise TextTooLong(
-            f"That text has {len(text):,} characters; the calculator here scores at most {max_chars:,}. "
-            "Score a shorter excerpt.")
-    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+def _checked_text(text: str | None, max_chars: int = MAX_TEXT_CHARS) -> str:
+    """The text to score (``core.text.check_text`` with the calculator's words), or PerplexityError: empty, or
+    over ``max_chars`` (TextTooLong). Lone surrogates become "?" and NUL bytes are dropped."""
+    return check_text(text, max_chars=max_chars, error=PerplexityError, too_long_error=TextTooLong,
+                      empty="Type or upload a text first: there is nothing to score.",
+                      too_long="That text has {length:,} characters; the calculator here scores at most {limit:,}. "
+                               "Score a shorter excerpt.")
 
 
 def decode_text_file(data: bytes, max_chars: int = MAX_TEXT_CHARS) -> str:
@@ -284,14 +282,7 @@ def decode_text_file(data: bytes, max_chars: int = MAX_TEXT_CHARS) -> str:
     except UnicodeDecodeError as error:
         raise PerplexityError(f"That file is not UTF-8 text (byte {error.start:,} cannot be decoded). "
                               "Save it as UTF-8 plain text and upload it again.") from None
-    return check_text(text, max_chars)
-
-
-def _accepts_logits_to_keep(model: Any) -> bool:
-    try:
-        return "logits_to_keep" in inspect.signature(model.forward).parameters
-    except (TypeError, ValueError):
-        return False
+    return _checked_text(text, max_chars)
 
 
 def _labeller(tokenizer: Any) -> Callable[[int], str]:
@@ -315,6 +306,7 @@ def perplexity(
     top_predictions: int = 0,
     progress: Progress | None = None,
     max_chars: int = MAX_TEXT_CHARS,
+    max_tokens: int | None = None,
 ) -> PerplexityResult:
     """Score every token of ``text`` with teacher forcing and return its perplexity.
 
@@ -331,6 +323,7 @@ def perplexity(
         top_predictions: also keep the k most likely tokens at each scored position (0 = none).
         progress: called with the fraction of windows done.
         max_chars: the longest text accepted (a server's limit; default MAX_TEXT_CHARS).
+        max_tokens: score only the first ``max_tokens`` tokens of the text (None: all of them).
 
     Returns:
         PerplexityResult; ``nll`` has N scored entries with the start token, N - 1 without.
@@ -338,9 +331,12 @@ def perplexity(
     Raises:
         PerplexityError: empty or oversized text, or nothing to score (one token without the start token).
     """
-    text = check_text(text, max_chars)
+    text = _checked_text(text, max_chars)
     tokenizer = lm.tokenizer
     ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
+    cut = max_tokens is not None and len(ids) > max_tokens
+    if cut:
+        ids = ids[:max(0, int(max_tokens))]
     if not ids:
         raise PerplexityError("The tokenizer produced no tokens for that text.")
     start = start_token_id(tokenizer) if add_bos else None
@@ -357,7 +353,7 @@ def perplexity(
                               f"({lm.context_length:,} tokens).")
     stride = int(stride or max(1, max_length // 2))
     windows = sliding_windows(len(full), max_length, stride)
-    keep_only = _accepts_logits_to_keep(lm.model)
+    keep_only = accepts_argument(lm.model, "logits_to_keep")
     k = max(0, min(int(top_predictions), lm.facts.vocab_size))
     sequence = torch.tensor([full])                                    # (1, T)
     nll_parts, rank_parts, top_id_parts, top_p_parts = [], [], [], []
@@ -387,7 +383,7 @@ def perplexity(
                 progress((n + 1) / len(windows))
     nll = torch.cat(nll_parts).numpy()
     first = 0 if start is not None else 1
-    scored_text = text if first == 0 else tokenizer.decode(ids[1:])
+    scored_text = text if first == 0 and not cut else tokenizer.decode(ids[first:])
     label = _labeller(tokenizer)
     top_ids = torch.cat(top_id_parts).numpy() if k else None
     return PerplexityResult(

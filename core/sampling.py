@@ -2,23 +2,21 @@
 
 Temperature, top-k and top-p are transformers' own logits warpers (the ones ``generate`` uses), so the
 app shows exactly the distribution ``generate(do_sample=True)`` samples from. Temperature 0 means greedy.
+The temperature operation itself lives in ``core.temperature.apply_temperature``; the order is kept here.
 """
 from __future__ import annotations
 
-import math
-
 import torch
-from transformers import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+from transformers import TopKLogitsWarper, TopPLogitsWarper
+
+from core.temperature import apply_temperature, check_temperature
 
 _NO_INPUT_IDS = torch.empty((1, 0), dtype=torch.long)  # the warpers ignore input_ids; never written to
 
 
 def check_sampling_args(temperature: float, top_k: int, top_p: float) -> None:
     """Raise ValueError naming the value when a sampling argument is out of range."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature):
-        raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0 (0 means greedy), got {temperature!r}")
+    check_temperature(temperature)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
         raise ValueError(f"top_k must be a whole number >= 0 (0 means off), got {top_k!r}")
     if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not (0.0 <= top_p <= 1.0):
@@ -53,14 +51,11 @@ def filter_logits(logits: torch.Tensor, *, temperature: float = 1.0, top_k: int 
         raise ValueError(f"logits must be 1-D over the vocabulary, got shape {tuple(logits.shape)}")
     scores = logits.detach().float()  # (V,) upcast once; every step below writes a new tensor, never the input
     if temperature == 0:
-        greedy = torch.full_like(scores, float("-inf"))
-        best = int(torch.argmax(scores))
-        greedy[best] = scores[best]
-        return greedy
+        return apply_temperature(scores, 0)  # greedy: only the argmax keeps its logit; top-k/top-p change nothing
     if order is not None and (order.shape != scores.shape or order.dtype != torch.long):
         raise ValueError(f"order must be the (V,) int64 descending_order of the logits, got {tuple(order.shape)}")
     scores = scores.unsqueeze(0)  # (1, V): the warpers work on batches
-    scores = TemperatureLogitsWarper(float(temperature))(_NO_INPUT_IDS, scores)
+    scores = apply_temperature(scores, temperature)
     if top_k > 0:
         scores = TopKLogitsWarper(top_k)(_NO_INPUT_IDS, scores)
     if top_p < 1.0:

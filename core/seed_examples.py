@@ -1,7 +1,7 @@
 """Every worked example of the seed documents, as data, so each page can reproduce the seed's numbers.
 
 Seed 000: LLM pretraining (vocabulary sizes). Seed 001: next-token prediction (toy logits, bigram counts,
-teacher forcing, perplexity, the KV-cache estimate). Seed 003: the Mini-GPT notebook (toy corpus).
+teacher forcing, perplexity, the KV-cache estimate). Seed 003's toy corpus is in core/data/.
 """
 from __future__ import annotations
 
@@ -66,16 +66,4 @@ KV_ESTIMATE_EXPECTED_GIB = {2_048: 1.00, 32_768: 16.00}
 # Seed 000, vocabulary sizes.
 VOCAB_SIZES = {"GPT-2": 50_257, "GPT-3/4 (cl100k_base)": 100_277, "LLaMA 3": 128_256, "BERT": 30_522}
 
-# Seed 003, the Mini-GPT toy corpus.
-MINI_GPT_CORPUS = (
-    "hello world",
-    "hello there",
-    "how are you",
-    "i love ai",
-    "gpt predicts next",
-    "the cat sat on the mat",
-    "the dog lay on the rug",
-    "a quick brown fox",
-    "pack my box with five dozen liquor jugs",
-    "sphinx of black quartz judge my vow",
-)
+# Seed 003's Mini-GPT toy corpus is data: core/data/mini_gpt_corpus.txt (core.training.MINI_GPT_CORPUS).

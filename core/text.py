@@ -1,32 +1,95 @@
-"""Text hygiene shared by every page: prompt checks, and token text with whitespace made visible."""
+"""Text hygiene shared by every page: the one check of typed text (``check_text``) and its error family, and
+token text with whitespace made visible."""
 from __future__ import annotations
 
 import unicodedata
 from typing import Any
 
-MAX_PROMPT_CHARS = 20_000
+MAX_PROMPT_CHARS = 20_000  # a text typed into a prompt box: prompts, and the tokenizer page's text
 
 _VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
+_INVISIBLE = ("Cc", "Cf")  # control and format characters (NUL, escape, zero-width space, ...)
 
 
-class PromptError(ValueError):
+class TextError(ValueError):
+    """A text the app will not use; the message says why, for the person who typed it.
+
+    Each use has its own subclass (PromptError here; PerplexityError, CorpusError, TokenizerError next to their
+    users), so a page catches exactly the errors of what it does, and ``TextError`` catches them all.
+    """
+
+
+class PromptError(TextError):
     """A prompt the app will not send to the model; the message says why."""
+
+
+def _only_invisible(text: str) -> bool:
+    return all(ch.isspace() or unicodedata.category(ch) in _INVISIBLE for ch in text)
+
+
+def check_text(
+    text: str | None,
+    *,
+    max_chars: int,
+    what: str = "text",
+    error: type[TextError] = TextError,
+    empty: str | None = None,
+    too_long: str | None = None,
+    too_long_error: type[TextError] | None = None,
+    blank_ok: bool = False,
+    keep_nul: bool = False,
+    invisible: str = "keep",
+) -> str:
+    """Return ``text`` fit for a tokenizer, or raise ``error`` with a message for the person who typed it.
+
+    The checks, in order:
+      1. empty: None, "", or only whitespace (unless ``blank_ok``: a tokenizer shows spaces too) -> ``empty``;
+      2. longer than ``max_chars`` -> ``too_long`` (a template with {what}, {length}, {limit}) as ``too_long_error``;
+      3. lone surrogates (impossible from a browser, possible from a notebook) become "?"; NUL bytes are dropped
+         unless ``keep_nul`` (a tokenizer view keeps every character as typed);
+      4. ``invisible``: "keep" leaves zero-width and control characters as typed; "refuse" raises when the text
+         holds nothing visible; "drop" first removes them (they are not word breaks), then refuses an empty rest.
+
+    Args:
+        text: the text as typed.
+        max_chars: the longest text accepted, in characters.
+        what: what the text is, for the messages ("prompt", "corpus", "user message", ...).
+        error: the TextError subclass to raise.
+        empty / too_long: the messages, when the default wording ("The {what} is empty.", "The {what} has
+            N characters; the limit here is M.") is not enough.
+        too_long_error: the class for an over-long text (default ``error``).
+
+    Returns:
+        The checked text.
+
+    Raises:
+        TextError: ``error`` (or ``too_long_error``) with a message that says why.
+    """
+    if invisible not in ("keep", "refuse", "drop"):
+        raise ValueError(f"invisible must be 'keep', 'refuse' or 'drop', got {invisible!r}")
+    if text is None or not (text if blank_ok else text.strip()):
+        raise error(empty or f"The {what} is empty.")
+    if len(text) > max_chars:
+        template = too_long or "The {what} has {length:,} characters; the limit here is {limit:,}."
+        raise (too_long_error or error)(template.format(what=what, length=len(text), limit=max_chars))
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    if not keep_nul:
+        text = text.replace("\x00", "")
+    if invisible == "drop":
+        text = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE)
+    if invisible != "keep" and _only_invisible(text):
+        raise error(f"The {what} holds only invisible characters (spaces, zero-width or control characters).")
+    return text
 
 
 def clean_prompt(text: str | None, *, max_chars: int = MAX_PROMPT_CHARS) -> str:
     """Return a prompt fit for the tokenizer, or raise PromptError with a clear message.
 
-    Lone surrogates (impossible from a browser, possible from a notebook) become "?"; NUL bytes are dropped.
-    Everything else, emoji, right-to-left text, zero-width characters, is kept as typed.
+    Lone surrogates become "?"; NUL bytes are dropped. Everything else, emoji, right-to-left text, zero-width
+    characters, is kept as typed; a prompt of only invisible characters is refused.
     """
-    if text is None or not text.strip():
-        raise PromptError("Type a prompt first: the model needs at least one token of context.")
-    if len(text) > max_chars:
-        raise PromptError(f"That prompt has {len(text):,} characters; the limit here is {max_chars:,}.")
-    text = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
-    if all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
-        raise PromptError("That prompt holds only invisible characters (spaces, zero-width or control characters).")
-    return text
+    return check_text(text, max_chars=max_chars, what="prompt", error=PromptError, invisible="refuse",
+                      empty="Type a prompt first: the model needs at least one token of context.")
 
 
 def visible_text(text: str) -> str:

@@ -13,6 +13,8 @@ from collections import Counter
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
+from core.tokens import TokenizerError  # one error for text a tokenizer refuses (re-exported here)
+
 CHAR, WORD = "char", "word"
 KINDS = {CHAR: "character-level", WORD: "word-level"}
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
@@ -25,10 +27,6 @@ _CHAR_PATTERN = r"[\s\S]"
 _WORD_PATTERN = r" ?[A-Za-z0-9']+| ?[^\sA-Za-z0-9']|\s"
 # The only pre-tokenizer regexes this app writes (an uploaded tokenizer.json may use no other: core.model_io).
 PATTERNS = (_CHAR_PATTERN, _WORD_PATTERN)
-
-
-class TokenizerError(ValueError):
-    """The text cannot make a tokenizer; the message says why."""
 
 
 def _pieces(text: str, pattern: str) -> list[str]:

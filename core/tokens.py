@@ -1,56 +1,24 @@
-"""Tokenizer views (seed 004): text -> token ids and readable token strings, the chat template as the
-exact token sequence, and a byte-level BPE tokenizer trained on a pasted corpus with `tokenizers`.
+"""Tokenizer views (seed 004): text -> token ids and readable token strings, and the chat template as the exact
+token sequence. Training a BPE tokenizer lives in ``core.bpe``.
 """
 from __future__ import annotations
 
-import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
+from core.kv_cache import kv_cache_bytes
 from core.seed_examples import VOCAB_SIZES
-from core.text import token_label
-
-MAX_TEXT_CHARS = 20_000
-MAX_BPE_CORPUS_CHARS = 200_000
-MIN_BPE_VOCAB = 257  # the 256 byte symbols plus one special token: a BPE with zero merges
-MAX_BPE_VOCAB = 8_000
-BPE_SPECIAL = "<|endoftext|>"
+from core.text import MAX_PROMPT_CHARS, TextError, check_text, token_label
 
 # One sentence in several scripts (seed 001's shipping vocabulary), to show what non-English text costs.
-SAME_SENTENCE = {
-    "English": "The package left the warehouse this morning.",
-    "French": "Le colis a quitté l'entrepôt ce matin.",
-    "German": "Das Paket hat das Lager heute Morgen verlassen.",
-    "Spanish": "El paquete salió del almacén esta mañana.",
-    "Russian": "Посылка покинула склад сегодня утром.",
-    "Arabic": "غادر الطرد المستودع هذا الصباح.",
-    "Hindi": "पैकेट आज सुबह गोदाम से निकल गया।",
-    "Chinese": "包裹今天早上离开了仓库。",
-    "Japanese": "荷物は今朝倉庫を出発しました。",
-    "Emoji": "📦➡️🏭🌅",
-}
+SAME_SENTENCE: dict[str, str] = json.loads(
+    (Path(__file__).parent / "data" / "same_sentence.json").read_text(encoding="utf-8"))
 
 
-# The default training corpus for the BPE: plain English about tokens, in the seeds' shipping vocabulary.
-DEFAULT_BPE_CORPUS = """\
-A language model does not read letters or words. It reads tokens: pieces of text with an id in a vocabulary.
-The tokenizer turns text into token ids, and the model predicts the next token id from the ones before it.
-Byte-pair encoding starts from single bytes and merges the most frequent pair of neighbours, again and again.
-Each merge adds one token to the vocabulary. Frequent words become single tokens; rare words stay in pieces.
-The package left the warehouse this morning. The parcel left the hub. The order left the carrier.
-The package arrived at the depot. The parcel arrived at the warehouse. The order arrived late.
-Customers ask where their package is. The support bot answers that the parcel left the warehouse.
-Tracking messages repeat the same words: package, parcel, order, left, arrived, warehouse, hub, depot.
-A bigger vocabulary means fewer tokens per word, so more text fits in the context window.
-A smaller vocabulary means a smaller embedding table, but every sentence costs more tokens.
-Text in other languages and scripts often costs more tokens, because the merges were learned mostly on English.
-Tokens are not characters and not words. One token is about four characters of English text.
-The model reads the prompt, predicts a distribution over the next token, picks one, and appends it.
-"""
-
-
-class TokenizerError(ValueError):
-    """Text or a corpus the tokenizer views refuse; the message says why."""
+class TokenizerError(TextError):
+    """Text or a corpus the tokenizer views (and the tokenizers trained here) refuse; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -96,13 +64,14 @@ class TokenView:
         return self.tokens / self.words if self.words else 0.0
 
 
-def check_text(text: str | None, *, max_chars: int = MAX_TEXT_CHARS, what: str = "text") -> str:
-    """Return text fit for a tokenizer or raise TokenizerError (empty, too long). Lone surrogates -> U+FFFD."""
-    if text is None or text == "":
-        raise TokenizerError(f"The {what} is empty: type something to tokenize.")
-    if len(text) > max_chars:
-        raise TokenizerError(f"The {what} has {len(text):,} characters; the limit here is {max_chars:,}.")
-    return text.encode("utf-8", "replace").decode("utf-8")
+def check_tokenizer_text(text: str | None, *, max_chars: int = MAX_PROMPT_CHARS, what: str = "text") -> str:
+    """Text for a tokenizer view (``core.text.check_text``), or TokenizerError: empty or too long.
+
+    Kept exactly as typed (spaces only, NUL bytes, zero-width characters: a tokenizer shows them all); only
+    lone surrogates become "?".
+    """
+    return check_text(text, max_chars=max_chars, what=what, error=TokenizerError, blank_ok=True, keep_nul=True,
+                      empty=f"The {what} is empty: type something to tokenize.")
 
 
 def _special_ids(tokenizer: Any) -> set[int]:
@@ -126,7 +95,7 @@ def token_view(tokenizer: Any, text: str) -> TokenView:
     Args:
         tokenizer: a Hugging Face tokenizer or a ``TrainedBPE`` (anything with encode/decode/convert_ids_to_tokens).
     """
-    text = check_text(text)
+    text = check_tokenizer_text(text)
     return view_ids(tokenizer, tokenizer.encode(text, add_special_tokens=False), text)
 
 
@@ -150,107 +119,11 @@ def chat_view(tokenizer: Any, messages: list[dict[str, str]], add_generation_pro
     if not getattr(tokenizer, "chat_template", None):
         raise TokenizerError("This model's tokenizer has no chat template (it is a base model, not an instruct model).")
     for message in messages:
-        check_text(message["content"], what=f"{message['role']} message")
+        check_tokenizer_text(message["content"], what=f"{message['role']} message")
     text = tokenizer.apply_chat_template(messages, add_generation_prompt=add_generation_prompt, tokenize=False)
     encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=add_generation_prompt, tokenize=True)
     ids = encoded["input_ids"] if hasattr(encoded, "keys") else encoded  # transformers 5 returns a BatchEncoding
     return view_ids(tokenizer, ids, text)
-
-
-class TrainedBPE:
-    """A byte-level BPE trained with `tokenizers`, with the small tokenizer interface the views use.
-
-    Byte-level: the 256 byte values are the starting alphabet, so any text (emoji, CJK, ...) encodes and
-    decodes back exactly; merges then join frequent neighbours into longer tokens.
-    """
-
-    def __init__(self, backend: Any, requested_vocab_size: int, corpus_chars: int):
-        self.backend = backend
-        self.requested_vocab_size = int(requested_vocab_size)
-        self.corpus_chars = int(corpus_chars)
-        self.all_special_ids = [backend.token_to_id(BPE_SPECIAL)]
-
-    @property
-    def vocab_size(self) -> int:
-        return int(self.backend.get_vocab_size())
-
-    def __len__(self) -> int:
-        return self.vocab_size
-
-    @property
-    def merges(self) -> int:
-        """Merges learned: vocabulary size minus the 256 bytes and the special token."""
-        return self.vocab_size - MIN_BPE_VOCAB
-
-    @property
-    def capped(self) -> bool:
-        """True when the corpus ran out of pairs to merge before reaching the requested size."""
-        return self.vocab_size < self.requested_vocab_size
-
-    def get_vocab(self) -> dict[str, int]:
-        return self.backend.get_vocab()
-
-    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
-        return list(self.backend.encode(text, add_special_tokens=add_special_tokens).ids)
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.backend.decode([int(i) for i in ids], skip_special_tokens=False)
-
-    def convert_ids_to_tokens(self, ids: int | Sequence[int]) -> str | list[str]:
-        if isinstance(ids, int):
-            return self.backend.id_to_token(ids)
-        return [self.backend.id_to_token(int(i)) for i in ids]
-
-
-def train_bpe(corpus: str, vocab_size: int) -> TrainedBPE:
-    """Train a byte-level BPE on ``corpus`` up to ``vocab_size`` tokens (256 bytes + 1 special + merges).
-
-    The trained size can be smaller than asked: merging stops when no pair of neighbours is left to
-    merge (a small corpus supports few merges). ``TrainedBPE.capped`` says so.
-
-    Raises:
-        TokenizerError: empty or too-large corpus, or a vocabulary size out of range.
-    """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    if not corpus or not corpus.strip():
-        raise TokenizerError("The training corpus is empty: paste some text to learn merges from.")
-    if len(corpus) > MAX_BPE_CORPUS_CHARS:
-        raise TokenizerError(f"The training corpus has {len(corpus):,} characters; the limit here is {MAX_BPE_CORPUS_CHARS:,}.")
-    if not MIN_BPE_VOCAB <= int(vocab_size) <= MAX_BPE_VOCAB:
-        raise TokenizerError(f"The vocabulary size must be from {MIN_BPE_VOCAB} to {MAX_BPE_VOCAB:,}, not {vocab_size}.")
-    corpus = corpus.encode("utf-8", "replace").decode("utf-8")
-    backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=int(vocab_size), min_frequency=1, special_tokens=[BPE_SPECIAL],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    backend.train_from_iterator(corpus.splitlines() or [corpus], trainer=trainer)
-    return TrainedBPE(backend, int(vocab_size), len(corpus))
-
-
-def corpus_key(corpus: str) -> str:
-    """A short stable key for memoising a trained tokenizer on a corpus."""
-    return hashlib.sha1(corpus.encode("utf-8", "replace")).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class SweepRow:
-    requested: int
-    trained: int
-    tokens: int
-    tokens_per_word: float
-
-
-def bpe_size_sweep(corpus: str, sizes: Sequence[int], text: str) -> list[SweepRow]:
-    """Train one BPE per vocabulary size and count the tokens of ``text``: the vocabulary-size trade-off."""
-    text = check_text(text)
-    rows = []
-    for size in sizes:
-        bpe = train_bpe(corpus, size)
-        view = token_view(bpe, text)
-        rows.append(SweepRow(int(size), bpe.vocab_size, view.tokens, view.tokens_per_word))
-    return rows
 
 
 @dataclass(frozen=True)
@@ -273,8 +146,9 @@ def language_costs(tokenizer: Any, kv_bytes_per_token: int = 0, sentences: dict[
 
 
 def kv_bytes_per_token(facts: Any, bytes_per_value: int = 4) -> int:
-    """Bytes of KV cache one token costs: 2 (K and V) x layers x kv_heads x head_dim x bytes per value."""
-    return 2 * facts.layers * facts.kv_heads * facts.head_dim * bytes_per_value
+    """Bytes of KV cache one token costs (``core.kv_cache.kv_cache_bytes`` of one token for a model's facts)."""
+    return kv_cache_bytes(num_layers=facts.layers, num_kv_heads=facts.kv_heads, head_dim=facts.head_dim,
+                          seq_len=1, bytes_per_value=bytes_per_value)
 
 
 def vocab_size_rows(model_name: str | None = None, model_vocab: int | None = None,

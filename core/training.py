@@ -15,6 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterator
 
 import torch
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from core.models import LoadedModel, wrap_model
-from core.seed_examples import MINI_GPT_CORPUS
+from core.sampling import make_generator, sample_token, sampling_probs
 from core.tiny_tokenizers import CHAR, KINDS, make_tokenizer
 
 # Budgets per training run: absurd sizes are refused before any memory is allocated.
@@ -37,7 +38,19 @@ HELDOUT_FRACTION = 0.1
 MIN_TOKENS_FOR_HELDOUT = 1_000
 MAX_EVAL_TOKENS = 8_192  # evaluation reads at most this many tokens of each split
 
+
+
+def _corpus_file(name: str) -> str:
+    """A training corpus shipped in core/data/, exactly as written there."""
+    return (Path(__file__).parent / "data" / name).read_text(encoding="utf-8")
+
+
+# Seed 003's Mini-GPT toy corpus: ten short lines, one a line.
+MINI_GPT_CORPUS = tuple(_corpus_file("mini_gpt_corpus.txt").splitlines())
 TOY_CORPUS = "\n".join(MINI_GPT_CORPUS)
+# A second, larger corpus written for this project: short, regular sentences about a village, so a tiny
+# model can learn its patterns and its held-out loss (on the last tenth, never trained on) visibly falls.
+VILLAGE_CORPUS = _corpus_file("village_corpus.txt")
 
 
 class TrainingError(ValueError):
@@ -266,19 +279,21 @@ def mean_loss(model, ids: torch.Tensor, context: int) -> float:
 
 def sample_text(model, tokenizer, prompt: str, max_new_tokens: int, *, temperature: float = 1.0,
                 seed: int = 0) -> str:
-    """Continue ``prompt`` token by token (temperature 0 = greedy), keeping the last context-length tokens."""
+    """Continue ``prompt`` token by token (temperature 0 = greedy), keeping the last context-length tokens.
+
+    Each token is drawn by the app's one sampler: ``core.sampling.sampling_probs`` (softmax(logits / T)) and
+    ``sample_token`` with ``make_generator(seed)``.
+    """
     ids = tokenizer(prompt, add_special_tokens=False)["input_ids"] or [tokenizer.bos_token_id]
-    generator = torch.Generator().manual_seed(seed)
+    generator = make_generator(seed)
     window = model.config.n_positions
     was_training = model.training
     model.eval()
     with torch.no_grad(), one_thread():
         for _ in range(max_new_tokens):
             logits = model(input_ids=torch.tensor([ids[-window:]])).logits[0, -1].float()  # (V,)
-            if temperature == 0:
-                next_id = int(logits.argmax())
-            else:
-                next_id = int(torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=generator))
+            probs = sampling_probs(logits, temperature=temperature)  # (V,) one-hot on the argmax at T = 0
+            next_id = int(probs.argmax()) if temperature == 0 else sample_token(probs, generator)
             ids.append(next_id)
     model.train(was_training)
     return tokenizer.decode(ids)
@@ -441,122 +456,6 @@ class Trainer:
         lm = wrap_model(self.model, self.tokenizer, name, "trained in this session")
         lm.extras.update(tokenizer_kind=self.kind, steps=self.step, final_loss=self.final_loss())
         return lm
-
-
-# A second, larger corpus written for this project: short, regular sentences about a village, so a tiny
-# model can learn its patterns and its held-out loss (on the last tenth, never trained on) visibly falls.
-VILLAGE_CORPUS = """the baker opens the shop at six.
-the baker sells bread to the farmer.
-the farmer buys bread and milk.
-the farmer walks to the field.
-the field is green in the spring.
-the field is gold in the summer.
-the miller grinds the wheat at the mill.
-the mill stands by the river.
-the river runs past the mill and the bridge.
-the children walk over the bridge to the school.
-the teacher opens the school at eight.
-the teacher reads a story to the children.
-the children listen to the story.
-the children play in the square after school.
-the square has a well and an old tree.
-the old tree gives shade in the summer.
-the postman brings letters to the village.
-the postman walks from house to house.
-the postman gives a letter to the baker.
-the baker reads the letter in the shop.
-the letter says the flour will come on monday.
-the cart brings flour from the mill.
-the cart crosses the bridge in the morning.
-the horse pulls the cart up the hill.
-the hill is steep and the horse is slow.
-the driver gives the horse some water.
-the driver leaves the flour at the shop.
-the baker carries the flour inside.
-the baker makes bread with flour and water.
-the bread is warm in the morning.
-the smith works at the forge all day.
-the forge is hot and the hammer is loud.
-the smith makes a new shoe for the horse.
-the horse waits by the forge.
-the farmer brings the cow to the market.
-the market is in the square on saturday.
-the market sells eggs and cheese and apples.
-the farmer sells milk at the market.
-the baker sells bread at the market.
-the children buy apples at the market.
-the old woman sells honey at the market.
-the honey comes from the bees on the hill.
-the bees fly over the field in the summer.
-the rain falls on the village in the autumn.
-the river is high after the rain.
-the bridge is wet and the road is muddy.
-the cart stays at the mill when the road is muddy.
-the postman wears a coat in the rain.
-the children wear boots in the rain.
-the snow falls on the village in the winter.
-the field is white in the winter.
-the river is cold and the mill is quiet.
-the baker lights the oven before dawn.
-the oven keeps the shop warm in the winter.
-the farmer feeds the cow in the barn.
-the barn is red and the door is big.
-the cat sleeps in the barn.
-the dog sleeps by the door of the house.
-the dog barks when the postman comes.
-the postman gives the dog a biscuit.
-the dog is happy and the postman is happy.
-the teacher walks the children to the river.
-the children count the ducks on the river.
-the ducks swim under the bridge.
-the miller waves to the children from the mill.
-the children wave to the miller.
-the doctor lives in the house by the well.
-the doctor visits the old woman on friday.
-the old woman gives the doctor some honey.
-the doctor thanks the old woman.
-the church bell rings at noon.
-the farmer stops work when the bell rings.
-the smith stops work when the bell rings.
-the baker closes the shop at noon.
-the village eats lunch at noon.
-the farmer eats bread and cheese for lunch.
-the children eat apples for lunch.
-the baker opens the shop again at two.
-the postman brings a parcel to the school.
-the parcel has new books for the children.
-the teacher opens the parcel.
-the children read the new books.
-the books are about rivers and hills.
-the cart goes back to the mill in the evening.
-the horse is tired in the evening.
-the driver gives the horse some hay.
-the sun sets behind the hill.
-the sky is red over the village.
-the lamps are lit in the square.
-the baker closes the shop at seven.
-the farmer goes home from the field.
-the children go home from the square.
-the dog waits for the farmer at the door.
-the cat waits for the milk in the barn.
-the village is quiet at night.
-the river runs past the mill at night.
-the owl sits in the old tree at night.
-the stars shine over the hill.
-the baker sleeps early and wakes before dawn.
-the baker opens the shop at six again.
-the postman walks to the baker with a letter.
-the farmer walks to the market with the milk.
-the children walk to the school over the bridge.
-the miller grinds the wheat by the river.
-the cart brings the flour up the hill.
-the smith makes a shoe for the tired horse.
-the old woman sells honey in the square.
-the doctor visits the farmer in the evening.
-the teacher reads a new book to the children.
-the dog barks at the ducks on the river.
-the bell rings at noon and the village eats lunch.
-"""
 
 
 def corpus_from_bytes(data: bytes) -> tuple[str, str]:

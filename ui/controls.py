@@ -9,8 +9,6 @@ import streamlit as st
 from core.text import MAX_PROMPT_CHARS
 from ui import state
 
-CUTS = "controls.cuts"  # widget key -> (characters given, text kept) for the note under a box that cut a paste
-
 
 def prompt_area(widget_key: str, label: str = "Prompt", height: int = 100) -> str:
     """A text area bound to the prompt shared by every page (the widget has its own key per page)."""
@@ -24,10 +22,9 @@ def prompt_area(widget_key: str, label: str = "Prompt", height: int = 100) -> st
 def _cut_to_limit(key: str, limit: int, on_change: Callable | None, args: tuple) -> None:
     """Change callback of a limited box: keep the first ``limit`` characters and remember why (for the note)."""
     text = st.session_state.get(key)
-    cuts = st.session_state.setdefault(CUTS, {})
     if isinstance(text, str) and len(text) > limit:
         st.session_state[key] = text[:limit]
-        cuts[key] = (len(text), text[:limit])
+        state.set_cut(key, state.Cut(len(text), text[:limit]))
     if on_change is not None:
         on_change(*args)
 
@@ -49,11 +46,11 @@ def limited_text(label: str, key: str, limit: int, *, area: bool = True, where: 
     widget = where.text_area if area else where.text_input
     value = widget(label, key=key, on_change=_cut_to_limit, args=(key, limit, on_change, args), **kwargs)
     value = "" if value is None else value
-    cut = st.session_state.get(CUTS, {}).get(key)
+    cut = state.cut(key)
     if len(value) > limit:  # put in the box some other way (a file, a callback): the same rule
-        cut, value = (len(value), value[:limit]), value[:limit]
-    if cut and cut[1] == value:
-        where.warning(f"Your text had {cut[0]:,} characters; this box takes at most {limit:,}, so only the first "
+        cut, value = state.Cut(len(value), value[:limit]), value[:limit]
+    if cut and cut.kept == value:
+        where.warning(f"Your text had {cut.given:,} characters; this box takes at most {limit:,}, so only the first "
                       f"{limit:,} are used.", icon=":material/content_cut:")
     return value
 

@@ -16,6 +16,7 @@ from components.generation import (
 from components.inert import inert_markdown
 from core.generation import GREEDY, SAMPLED, Step, Stepper
 from core.models import ModelFacts
+from ui import state
 
 
 def last_step_summary(last: Step) -> None:
@@ -55,4 +56,4 @@ def timeline_panel(steps: Sequence[Step]) -> None:
     timeline = timeline_table(steps)
     st.dataframe(timeline, hide_index=True, key="generation.timeline")
     st.download_button("Download the timeline (CSV)", timeline.to_csv(index=False), "generation_steps.csv",
-                       "text/csv", key="generation.csv")
+                       "text/csv", key=state.GEN_CSV_DOWNLOAD)

@@ -9,9 +9,6 @@ from ui import state
 from ui.settings import limits
 from ui.share import Shared, share_inputs
 
-REPLAYED = "generation.replayed"
-UPLOAD = "generation.run_upload"
-
 
 def share_settings(chat_choices: tuple[str, str]) -> None:
     """Put the page's inputs in the URL (call before the widgets)."""
@@ -33,9 +30,9 @@ def _picks(raw: str) -> dict[int, int]:
 
 def replay_from_link(stepper: Stepper) -> None:
     """Once per session: take the link's ``steps`` (with its ``picks``, step:token_id) on a fresh stepper."""
-    if st.session_state.get(REPLAYED) or "steps" not in st.query_params:
+    if st.session_state.get(state.GEN_REPLAYED) or "steps" not in st.query_params:
         return
-    st.session_state[REPLAYED] = True
+    st.session_state[state.GEN_REPLAYED] = True
     try:
         asked = int(st.query_params["steps"])
         picks = _picks(st.query_params["picks"]) if st.query_params.get("picks") else {}
@@ -66,34 +63,35 @@ def publish_steps(stepper: Stepper) -> None:
 
 def load_run_file() -> None:
     """Uploader callback: replay a downloaded run record on a fresh stepper (settings restored)."""
-    upload = st.session_state.get(UPLOAD)
+    upload = st.session_state.get(state.GEN_RUN_UPLOAD)
     if upload is None:
         return
     try:
         record = parse_record(upload.getvalue())
     except ValueError as error:
-        st.session_state[state.GEN_MESSAGE] = str(error)
+        state.set_generation_message(state.Message("error", str(error)))
         return
     st.session_state[state.GEN_PROMPT] = record["prompt"]
     st.session_state[state.PROMPT] = record["prompt"]
     st.session_state.pop(state.GEN_STEPPER, None)
-    st.session_state["generation.pending_record"] = record
+    st.session_state[state.GEN_PENDING_RECORD] = record
 
 
 def replay_uploaded(stepper: Stepper) -> None:
     """After ``load_run_file``: take the recorded steps on the new stepper and say how it went."""
-    record = st.session_state.pop("generation.pending_record", None)
+    record = st.session_state.pop(state.GEN_PENDING_RECORD, None)
     if record is None:
         return
     differences = replay(stepper, record["steps"])
-    st.session_state[state.GEN_MESSAGE] = (
-        f"Replayed {len(stepper.steps)} steps from the file." if not differences else
-        f"Replayed {len(stepper.steps)} steps; {differences} came out different (another model or settings?).")
+    state.set_generation_message(
+        state.Message("success", f"Replayed {len(stepper.steps)} steps from the file.") if not differences else
+        state.Message("warning", f"Replayed {len(stepper.steps)} steps; {differences} came out different "
+                                 "(another model or settings?)."))
 
 
 def run_file_controls(stepper: Stepper) -> None:
     """Download this run as JSON, or load one back to replay it."""
     left, right = st.columns(2)
     left.download_button("Download this run (JSON)", record_json(stepper), "generation_run.json", "application/json",
-                         key="generation.json")
-    right.file_uploader("Replay a run (JSON)", type=["json"], key=UPLOAD, on_change=load_run_file)
+                         key=state.GEN_JSON_DOWNLOAD)
+    right.file_uploader("Replay a run (JSON)", type=["json"], key=state.GEN_RUN_UPLOAD, on_change=load_run_file)

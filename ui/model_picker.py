@@ -18,6 +18,7 @@ from core.models import (
 from ui import state
 from ui.controls import limited_text
 from ui.model_cache import cached_model
+from ui.notice import notice
 from ui.settings import allow_local_models, max_model_params, raise_hint
 
 OTHER_HUB_ID = "Another Hugging Face Hub id…"
@@ -87,21 +88,22 @@ def _switch_to(requested: str) -> None:
     if requested != TRAINED_LABEL:
         load(requested)
     st.session_state[state.MODEL_NAME] = requested
-    st.session_state[state.MODEL_ERROR] = None
+    state.set_model_error(None)
     st.session_state.pop(state.MEMO, None)
 
 
 def _model_from_link(options: list[str]) -> None:
     """A shared link's ``model`` parameter picks the model once per session (only names the picker offers)."""
     wanted = st.query_params.get("model")
-    if wanted and not st.session_state.get("sidebar.model_from_link"):
-        st.session_state["sidebar.model_from_link"] = True
+    if wanted and not st.session_state.get(state.MODEL_FROM_LINK):
+        st.session_state[state.MODEL_FROM_LINK] = True
         if wanted in options and wanted not in (OTHER_HUB_ID, LOCAL_FOLDER, TRAINED_LABEL):
             st.session_state[state.MODEL_CHOICE] = wanted
         else:
-            st.session_state["sidebar.link_note"] = "Ignored the link's 'model' value: not one of the models offered here."
-    if st.session_state.get("sidebar.link_note"):
-        st.caption(st.session_state["sidebar.link_note"])
+            st.session_state[state.MODEL_LINK_NOTE] = ("Ignored the link's 'model' value: not one of the models "
+                                                       "offered here.")
+    if st.session_state.get(state.MODEL_LINK_NOTE):
+        st.caption(st.session_state[state.MODEL_LINK_NOTE])
 
 
 def model_sidebar() -> LoadedModel:
@@ -118,18 +120,18 @@ def model_sidebar() -> LoadedModel:
     if choice in (OTHER_HUB_ID, LOCAL_FOLDER):
         label = "Hub id (e.g. gpt2)" if choice == OTHER_HUB_ID else "Folder on the server"
         requested = limited_text(label, state.MODEL_CUSTOM_ID, 200, area=False).strip() or active
-    failed = st.session_state.get(state.MODEL_ERROR)
-    if requested != active and not (failed and failed[0] == requested):
+    failed = state.model_error()
+    if requested != active and not (failed and failed.requested == requested):
         try:
             _switch_to(requested)
             active = requested
         except ModelLoadError as error:
-            st.session_state[state.MODEL_ERROR] = (requested, str(error))
+            state.set_model_error(state.ModelError(requested, str(error)))
             st.session_state[state.MODEL_REVERT] = choice not in (OTHER_HUB_ID, LOCAL_FOLDER)
             st.rerun()
-    failed = st.session_state.get(state.MODEL_ERROR)
+    failed = state.model_error()
     if failed:
-        st.error(f"{inert_markdown(failed[1])} Still using **{inert_markdown(active)}**.")
+        notice(failed.message(active))
     lm = current_model()
     if lm.name in PRESETS:
         st.query_params["model"] = lm.name

@@ -32,7 +32,7 @@ def token_by_token_tab(result: PerplexityResult) -> None:
     n = st.slider("Most surprising tokens to list", 3, 30, 10, key=state.PPL_SURPRISING_N)
     st.dataframe(most_surprising(result, n), hide_index=True)
     st.download_button("Download the per-token table (CSV)", csv_bytes(token_table(result)),
-                       file_name="perplexity_tokens.csv", mime="text/csv", key="perplexity.csv",
+                       file_name="perplexity_tokens.csv", mime="text/csv", key=state.PPL_CSV_DOWNLOAD,
                        on_click="ignore")
 
 

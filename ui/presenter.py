@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-PRESENTER = "shared.presenter"
+from ui import state
 
 _CSS = """
 <style>
@@ -18,7 +18,7 @@ section.main .block-container, [data-testid="stMain"] { font-size: 1.3rem; }
 
 def presenter_toggle() -> bool:
     """The sidebar switch; applies the large-type style when on. Returns whether presenter mode is on."""
-    on = st.toggle("Presenter mode", key=PRESENTER, help="Large type and fewer controls, for a projector.")
+    on = st.toggle("Presenter mode", key=state.PRESENTER, help="Large type and fewer controls, for a projector.")
     if on:
         st.html(_CSS)
     return on
@@ -26,4 +26,4 @@ def presenter_toggle() -> bool:
 
 def presenter_mode() -> bool:
     """Whether this session is in presenter mode (pages hide secondary controls when it is)."""
-    return bool(st.session_state.get(PRESENTER, False))
+    return bool(st.session_state.get(state.PRESENTER, False))

@@ -23,16 +23,9 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from components.inert import inert_markdown
 from core.text import MAX_PROMPT_CHARS
 from ui import state
-
-APPLIED = "share.applied"
-NOTES = "share.notes"
-CURRENT = "share.current"            # (page, fields, [(param, length) too long for a link]) of this run
-VIEW_MESSAGE = "share.view_message"  # (page, level, lines) left by the view-file uploader's callback
-RESTART = "share.restart"            # the page on which this session said that the server restarted
-SESSION_STARTED = "share.session_started"
+from ui.notice import notice
 
 BOOT_ID = secrets.token_hex(4)  # one per server process: a URL written by another process means a restart
 BOOT_PARAM = "boot"
@@ -130,24 +123,24 @@ def _reconnect_watch() -> None:
 
 
 def _dismiss_restart() -> None:
-    st.session_state[RESTART] = None
+    st.session_state[state.SHARE_RESTART] = None
 
 
 def _restart_notice(page: str) -> None:
     """Once per session: a URL written by another server process means the server restarted (the browser
     reconnected to a new process, which knows nothing of the old session): say so, on this page, until dismissed."""
-    if SESSION_STARTED not in st.session_state:
-        st.session_state[SESSION_STARTED] = True
+    if state.SHARE_SESSION_STARTED not in st.session_state:
+        st.session_state[state.SHARE_SESSION_STARTED] = True
         written_by = st.query_params.get(BOOT_PARAM)
         if written_by and written_by != BOOT_ID:
-            st.session_state[RESTART] = page
-    if st.session_state.get(RESTART) not in (None, page):
-        st.session_state[RESTART] = None
-    if st.session_state.get(RESTART) == page:
+            st.session_state[state.SHARE_RESTART] = page
+    if st.session_state.get(state.SHARE_RESTART) not in (None, page):
+        st.session_state[state.SHARE_RESTART] = None
+    if st.session_state.get(state.SHARE_RESTART) == page:
         left, right = st.columns([6, 1], vertical_alignment="center")
         left.info("The server restarted, so this page started afresh: your view was restored from the link.",
                   icon=":material/restart_alt:")
-        right.button("OK", key="share.restart_ok", on_click=_dismiss_restart)
+        right.button("OK", key=state.SHARE_RESTART_OK, on_click=_dismiss_restart)
     st.query_params[BOOT_PARAM] = BOOT_ID
     _reconnect_watch()
 
@@ -155,7 +148,7 @@ def _restart_notice(page: str) -> None:
 def share_inputs(fields: Sequence[Shared], page: str) -> None:
     """Apply a link's parameters on the page's first run in a session, then publish the current values."""
     _restart_notice(page)
-    applied = st.session_state.setdefault(APPLIED, set())
+    applied = st.session_state.setdefault(state.SHARE_APPLIED, set())
     first_visit = page not in applied  # only a link's parameters count, never the ones we wrote ourselves
     applied.add(page)
     notes = []
@@ -170,7 +163,7 @@ def share_inputs(fields: Sequence[Shared], page: str) -> None:
             st.session_state[field.key] = value
             if field.key.endswith(".prompt"):
                 st.session_state[state.PROMPT] = value
-    st.session_state[NOTES] = notes
+    st.session_state[state.SHARE_NOTES] = notes
     too_long = []
     for field in fields:
         if field.key in st.session_state:
@@ -180,10 +173,10 @@ def share_inputs(fields: Sequence[Shared], page: str) -> None:
             if fits_link(field, encode(value)):
                 st.query_params[field.param] = encode(value)
             else:  # never leave an older value in the URL: the opener would see another text
-                too_long.append((field.param, len(encode(value))))
+                too_long.append(state.TooLong(field.param, len(encode(value))))
                 if field.param in st.query_params:
                     del st.query_params[field.param]
-    st.session_state[CURRENT] = (page, tuple(fields), too_long)
+    state.set_share_view(state.ShareView(page, tuple(fields), tuple(too_long)))
     for note in notes:
         st.caption(note)
 
@@ -224,8 +217,9 @@ def _raw(value: Any) -> str:
 
 
 def _quoted(text: Any, limit: int = 40) -> str:
+    """A value from a file, quoted on one line (plain text: ``notice`` shows it inert)."""
     text = str(text)
-    return "'" + inert_markdown(text[:limit] + ("…" if len(text) > limit else ""), single_line=True) + "'"
+    return "'" + " ".join((text[:limit] + ("…" if len(text) > limit else "")).splitlines()) + "'"
 
 
 def apply_view_file(fields: Sequence[Shared], page: str, data: bytes,
@@ -233,7 +227,7 @@ def apply_view_file(fields: Sequence[Shared], page: str, data: bytes,
     """Put a view file's values into the session state, validated as a link's are (with each field's real limit).
 
     Returns:
-        Notes on what was ignored (unknown keys, unacceptable values), as markdown-safe lines.
+        Notes on what was ignored (unknown keys, unacceptable values), as plain text (show them with ``notice``).
     Raises:
         ViewFileError: the file is too big, not JSON, not a view file, or for another page.
     """
@@ -281,7 +275,7 @@ def apply_view_file(fields: Sequence[Shared], page: str, data: bytes,
 
 
 def _upload_key(page: str) -> str:
-    return f"share.view_upload.{page}"
+    return f"{state.SHARE_VIEW_UPLOAD}.{page}"
 
 
 def load_view_file(page: str, fields: Sequence[Shared]) -> None:
@@ -289,43 +283,44 @@ def load_view_file(page: str, fields: Sequence[Shared]) -> None:
     upload = st.session_state.get(_upload_key(page))
     if upload is None:
         return
-    name = inert_markdown(str(upload.name)[:80], single_line=True)
+    name = " ".join(str(upload.name)[:80].splitlines())
     try:
         if upload.size > MAX_VIEW_FILE_BYTES:
             raise ViewFileError(f"The file has {upload.size:,} bytes; a view file has at most {MAX_VIEW_FILE_BYTES:,}.")
         notes = apply_view_file(fields, page, upload.getvalue())
     except ViewFileError as error:
-        st.session_state[VIEW_MESSAGE] = (page, "error", [f"{name}: {error}"])
+        state.set_view_message(state.ViewMessage(page, state.Message("error", f"{name}: {error}")))
         return
-    st.session_state.setdefault(APPLIED, set()).add(page)  # the file's values win over the link's
-    st.session_state[VIEW_MESSAGE] = (page, "success", [f"View restored from {name}."] + notes)
+    st.session_state.setdefault(state.SHARE_APPLIED, set()).add(page)  # the file's values win over the link's
+    restored = state.Message("success", f"View restored from {name}.")
+    state.set_view_message(state.ViewMessage(page, restored, tuple(notes)))
 
 
 def view_file_controls(page: str, fields: Sequence[Shared]) -> None:
     """Download this view as a small JSON file, or load one back (it holds what a link cannot)."""
     left, right = st.columns(2)
     left.download_button("Download the view file (JSON)", view_file_bytes(fields, page), f"{page}-view.json",
-                         "application/json", key=f"share.view_download.{page}", on_click="ignore",
+                         "application/json", key=f"{state.SHARE_VIEW_DOWNLOAD}.{page}", on_click="ignore",
                          icon=":material/download:")
     right.file_uploader("Load a view file", type=["json"], key=_upload_key(page), on_change=load_view_file,
                         args=(page, tuple(fields)), max_upload_size=1)
-    message = st.session_state.get(VIEW_MESSAGE)
-    if message and message[0] == page:
-        _, level, lines = message
-        (st.error if level == "error" else st.success)(lines[0])
-        for line in lines[1:]:
-            st.caption(line)
+    message = state.view_message()
+    if message and message.page == page:
+        notice(message.message)
+        for note in message.notes:
+            notice(note, "caption")
 
 
 def copy_link_control() -> None:
     """A small expander with the link to this exact view (st.code has a copy button), what the link cannot hold,
     and the view file that holds everything."""
-    page, fields, too_long = st.session_state.get(CURRENT, ("", (), []))
+    view = state.share_view()
+    page, fields = view.page, view.fields
     with st.expander("Share this view", icon=":material/link:"):
         st.caption("Everyone who opens this link sees the same inputs (and, with the same seed, the same samples).")
-        for param, length in too_long:
-            st.warning(f"This {param} ({length:,} characters) is too long for a link: the link keeps the other "
-                       "settings. Download the view file to share it exactly.", icon=":material/warning:")
+        for item in view.too_long:
+            st.warning(f"This {item.param} ({item.length:,} characters) is too long for a link: the link keeps the "
+                       "other settings. Download the view file to share it exactly.", icon=":material/warning:")
         st.code(share_link(), language=None, wrap_lines=True)
         if fields:
             view_file_controls(page, fields)

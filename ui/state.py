@@ -1,35 +1,64 @@
-"""Session-state keys, declared once. Page-specific keys carry the page's prefix."""
+"""Session-state keys, declared once (page-specific keys carry the page's prefix), and the typed records kept
+under them: small frozen dataclasses, each read and written through one accessor below."""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 import streamlit as st
 
 from core.seed_examples import CAPITAL_PROMPT
+
+if TYPE_CHECKING:
+    from core.perplexity import PerplexityResult
 
 # Shared by every page.
 PROMPT = "shared.prompt"            # the prompt every page starts from
 MODEL_NAME = "shared.model_name"    # the model in use (a name in the shared cache, or TRAINED_MODEL)
 MODEL_CHOICE = "sidebar.model_choice"
 MODEL_CUSTOM_ID = "sidebar.model_custom_id"
-MODEL_ERROR = "sidebar.model_error"
+MODEL_ERROR = "sidebar.model_error"    # a ModelError: the model asked for that could not be loaded
 MODEL_REVERT = "sidebar.model_revert"
+MODEL_FROM_LINK = "sidebar.model_from_link"  # True once a link's 'model' parameter has been applied
+MODEL_LINK_NOTE = "sidebar.link_note"   # the note on a link's 'model' value that was ignored
+PRESENTER = "shared.presenter"          # the sidebar's presenter-mode toggle
 TRAINED_MODEL = "shared.trained_model"  # this session's own trained LoadedModel (never shared)
 MEMO = "shared.memo"                # per-session memo of model outputs, see ui.memo
 
+# Keyed widgets shared by several pages (ui.controls).
+CONTROLS_CUTS = "controls.cuts"     # widget key -> Cut, for the note under a box that cut a paste
+
+# Shareable views (ui.share).
+SHARE_APPLIED = "share.applied"            # pages whose link parameters this session has applied
+SHARE_NOTES = "share.notes"                # notes on a link's ignored values, for this run
+SHARE_CURRENT = "share.current"            # a ShareView: what this run put in the link
+SHARE_VIEW_MESSAGE = "share.view_message"  # a ViewMessage left by the view-file uploader's callback
+SHARE_RESTART = "share.restart"            # the page on which this session said that the server restarted
+SHARE_SESSION_STARTED = "share.session_started"
+SHARE_RESTART_OK = "share.restart_ok"      # button that dismisses the restart note
+SHARE_VIEW_UPLOAD = "share.view_upload"    # prefix: one view-file uploader per page ("share.view_upload.<page>")
+SHARE_VIEW_DOWNLOAD = "share.view_download"  # prefix: one view-file download button per page
+
 # Next-token page.
+NT_PROMPT = "next_token.prompt"
+NT_SAMPLE = "next_token.sample"          # the "Sample a token" button
 NT_TOP_N = "next_token.top_n"
 NT_TEMPERATURE = "next_token.temperature"
 NT_TOP_K = "next_token.top_k"
 NT_TOP_P = "next_token.top_p"
 NT_SEED = "next_token.seed"
-NT_LAST_SAMPLE = "next_token.last_sample"
+NT_LAST_SAMPLE = "next_token.last_sample"  # a LastSample
 NT_COMPARE = ("next_token.compare_1", "next_token.compare_2", "next_token.compare_3")
 NT_TOY_TOKENS = "next_token.toy_tokens"
 NT_TOY_LOGITS = "next_token.toy_logits"
 NT_MODE = "next_token.mode"
 
 # Temperature page.
+TEMP_PROMPT = "temperature.prompt"
+TEMP_PRESET = "temperature.preset"      # toy example picker (its callback fills the toy boxes)
+TEMP_DRAW_T = "temperature.draw_t"
+TEMP_DRAW_SEED = "temperature.draw_seed"
+TEMP_DRAW_N = "temperature.draw_n"
 TEMP_SOURCE = "temperature.source"
 TEMP_VALUE = "temperature.value"
 TEMP_PANELS = "temperature.panels"
@@ -102,7 +131,6 @@ ATT_QUERY = "attention.query"
 ATT_GRID = "attention.grid_show"
 ATT_GEN_SHOW = "attention.generation_show"
 ATT_GEN_TOKENS = "attention.generation_tokens"
-ATT_STEPPER = "generation.stepper"  # owned by the generation page; read here only (all_ids, prompt_len)
 
 # Layer-by-layer (logit lens) page.
 LENS_PROMPT = "lens.prompt"
@@ -112,7 +140,10 @@ LENS_POSITION = "lens.position"
 # Step-by-step generation page.
 GEN_STEPPER = "generation.stepper"        # this session's core.generation.Stepper (owns its KV cache)
 GEN_SETTINGS = "generation.settings"      # last widget values, restored after navigating away and back
-GEN_MESSAGE = "generation.message"        # a refusal left by a button callback for the next run
+GEN_MESSAGE = "generation.message"        # a Message left by a button callback for the next run
+GEN_REPLAYED = "generation.replayed"      # True once a link's steps have been replayed
+GEN_RUN_UPLOAD = "generation.run_upload"  # run-record uploader (its callback starts a fresh stepper)
+GEN_PENDING_RECORD = "generation.pending_record"  # an uploaded run record waiting to be replayed on the new stepper
 GEN_RUN_PENDING = "generation.run_pending"  # steps a Run button asked for; consumed by the next run
 GEN_PROMPT = "generation.prompt"
 GEN_CHAT = "generation.chat"
@@ -127,12 +158,22 @@ GEN_RUN_N = "generation.run_n"
 GEN_TOP_N = "generation.top_n"
 GEN_REWIND_TO = "generation.rewind_to"
 GEN_VIEW_STEP = "generation.view_step"
+GEN_STEP_BUTTON = "generation.step"
+GEN_RUN_BUTTON = "generation.run"
+GEN_RUN_ALL_BUTTON = "generation.run_all"
+GEN_RESET_BUTTON = "generation.reset"
+GEN_STOP_BUTTON = "generation.stop"
+GEN_REWIND_BUTTON = "generation.rewind"
+GEN_PICK_BUTTON = "generation.pick"       # prefix: one button per candidate ("generation.pick.<i>")
+GEN_BRANCH_BUTTON = "generation.branch"   # prefix: one button per abandoned continuation
+GEN_JSON_DOWNLOAD = "generation.json"
+GEN_CSV_DOWNLOAD = "generation.csv"
 
 # Perplexity page.
 PPL_TEXT = "perplexity.text"                  # the text being scored
 PPL_EXAMPLE = "perplexity.example"            # example picker (its callback fills PPL_TEXT)
 PPL_UPLOAD = "perplexity.upload"              # .txt uploader (its callback fills PPL_TEXT)
-PPL_MESSAGE = "perplexity.message"            # an upload error left by the callback for the next run
+PPL_MESSAGE = "perplexity.message"            # a Message (an upload error) left by the callback for the next run
 PPL_ADD_BOS = "perplexity.add_bos"            # score the first token from the start token
 PPL_WINDOW = "perplexity.window"              # sliding-window length in tokens
 PPL_STRIDE = "perplexity.stride"              # tokens the window moves per step
@@ -140,7 +181,9 @@ PPL_SURPRISING_N = "perplexity.surprising_n"
 PPL_COMPARE_MODE = "perplexity.compare_mode"
 PPL_COMPARE_TEXTS = ("perplexity.compare_1", "perplexity.compare_2", "perplexity.compare_3")
 PPL_SECOND_MODEL = "perplexity.second_model"
-PPL_MODEL_COMPARISON = "perplexity.model_comparison"  # (second model name, text, result or error message)
+PPL_MODEL_COMPARISON = "perplexity.model_comparison"  # a ModelComparison
+PPL_SCORE_MODELS = "perplexity.score_models"  # button: score the text under both models
+PPL_CSV_DOWNLOAD = "perplexity.csv"
 
 # Train page.
 TRAIN_SOURCE = "train.source"                # built-in corpus picker (its callback fills TRAIN_CORPUS)
@@ -159,5 +202,211 @@ TRAIN_TRAINER = "train.trainer"              # this session's core.training.Trai
 TRAIN_PUBLISHED = "train.published"          # run number of the trainer whose model joined the picker
 TRAIN_RUNS = "train.runs"                    # how many models this session has trained or uploaded (unique names)
 TRAIN_SECONDS_USED = "train.seconds_used"    # training seconds this session has spent (per-session budget)
-TRAIN_MESSAGE = "train.message"              # a refusal or error left by a callback for the next run
+TRAIN_MESSAGE = "train.message"              # a TrainMessage left by a callback for the next run
 TRAIN_MODEL_UPLOAD = "train.model_upload"    # uploaded model zip (its callback loads it)
+TRAIN_START_BUTTON = "train.start"
+TRAIN_STOP_BUTTON = "train.stop"
+TRAIN_DOWNLOAD = "train.download"            # download button for the trained model's zip
+
+
+# Typed records. Each is a small frozen dataclass with one accessor pair; a value of another type under the key
+# (nothing stored yet, or a session from before an upgrade) reads as None.
+
+Kind = Literal["info", "warning", "error", "success", "caption"]
+
+
+@dataclass(frozen=True)
+class Message:
+    """Something to show on the next run (a refusal, an error, a note), shown inert by ``ui.notice.notice``.
+
+    Attributes:
+        kind: the Streamlit element: info, warning, error, success or caption.
+        text: plain text as written (a file's name, a core error's sentence); never markdown.
+    """
+
+    kind: Kind
+    text: str
+
+
+@dataclass(frozen=True)
+class ModelError:
+    """A model the person asked for that could not be loaded (so the picker does not try it again every run)."""
+
+    requested: str
+    text: str  # the core ModelLoadError's sentence
+
+    def message(self, active: str) -> Message:
+        return Message("error", f"{self.text} Still using {active}.")
+
+
+@dataclass(frozen=True)
+class TrainMessage:
+    """A message a Train-page callback left for one part of the page ("corpus", "train" or "model")."""
+
+    where: str
+    message: Message
+
+
+@dataclass(frozen=True)
+class TooLong:
+    """A shared input too long for a link: its URL name and its encoded length."""
+
+    param: str
+    length: int
+
+
+@dataclass(frozen=True)
+class ShareView:
+    """What this run's page shared: the page, its shareable fields (ui.share.Shared) and what a link cannot hold."""
+
+    page: str
+    fields: tuple = ()
+    too_long: tuple[TooLong, ...] = ()
+
+
+@dataclass(frozen=True)
+class ViewMessage:
+    """The outcome of loading a view file on ``page``: a message, then notes (already markdown-safe lines)."""
+
+    page: str
+    message: Message
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A paste cut to a box's limit: how many characters were given, and the text kept."""
+
+    given: int
+    kept: str
+
+
+@dataclass(frozen=True)
+class LastSample:
+    """The token the Next-token page's sample button drew last."""
+
+    token: str
+    model_probability: float
+    sampling_probability: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    """The Perplexity page's "one text under two models": asked for (no result, no error yet), scored, or failed."""
+
+    model: str
+    text: str
+    result: PerplexityResult | None = None
+    error: str | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.result is None and self.error is None
+
+
+@dataclass(frozen=True)
+class GenerationView:
+    """What another page may read of the generation page's run: the token ids and where the prompt ends."""
+
+    model_name: str
+    ids: tuple[int, ...]
+    prompt_len: int
+
+    @property
+    def generated(self) -> int:
+        return len(self.ids) - self.prompt_len
+
+
+def _typed(key: str, kind: type) -> Any:
+    value = st.session_state.get(key)
+    return value if isinstance(value, kind) else None
+
+
+def _store(key: str, value: Any) -> None:
+    st.session_state[key] = value
+
+
+def model_error() -> ModelError | None:
+    return _typed(MODEL_ERROR, ModelError)
+
+
+def set_model_error(error: ModelError | None) -> None:
+    _store(MODEL_ERROR, error)
+
+
+def train_message() -> TrainMessage | None:
+    return _typed(TRAIN_MESSAGE, TrainMessage)
+
+
+def set_train_message(where: str, message: Message | None) -> None:
+    _store(TRAIN_MESSAGE, None if message is None else TrainMessage(where, message))
+
+
+def share_view() -> ShareView:
+    return _typed(SHARE_CURRENT, ShareView) or ShareView("")
+
+
+def set_share_view(view: ShareView) -> None:
+    _store(SHARE_CURRENT, view)
+
+
+def view_message() -> ViewMessage | None:
+    return _typed(SHARE_VIEW_MESSAGE, ViewMessage)
+
+
+def set_view_message(message: ViewMessage | None) -> None:
+    _store(SHARE_VIEW_MESSAGE, message)
+
+
+def cut(key: str) -> Cut | None:
+    """The cut remembered for the text box ``key``, if any."""
+    found = st.session_state.get(CONTROLS_CUTS, {}).get(key)
+    return found if isinstance(found, Cut) else None
+
+
+def set_cut(key: str, value: Cut) -> None:
+    st.session_state.setdefault(CONTROLS_CUTS, {})[key] = value
+
+
+def last_sample() -> LastSample | None:
+    return _typed(NT_LAST_SAMPLE, LastSample)
+
+
+def set_last_sample(sample: LastSample) -> None:
+    _store(NT_LAST_SAMPLE, sample)
+
+
+def model_comparison() -> ModelComparison | None:
+    return _typed(PPL_MODEL_COMPARISON, ModelComparison)
+
+
+def set_model_comparison(comparison: ModelComparison | None) -> None:
+    _store(PPL_MODEL_COMPARISON, comparison)
+
+
+def perplexity_message() -> Message | None:
+    return _typed(PPL_MESSAGE, Message)
+
+
+def set_perplexity_message(message: Message | None) -> None:
+    _store(PPL_MESSAGE, message)
+
+
+def take_generation_message() -> Message | None:
+    """The message a generation callback left, removed so that it shows once."""
+    value = st.session_state.pop(GEN_MESSAGE, None)
+    return value if isinstance(value, Message) else None
+
+
+def set_generation_message(message: Message) -> None:
+    _store(GEN_MESSAGE, message)
+
+
+def generation_for(model_name: str) -> GenerationView | None:
+    """The generation page's run, when it is on ``model_name`` and has generated at least one token; else None."""
+    stepper = st.session_state.get(GEN_STEPPER)
+    if stepper is None or stepper.model_name != model_name:
+        return None
+    view = GenerationView(model_name, tuple(int(i) for i in stepper.all_ids), int(stepper.prompt_len))
+    return view if view.generated > 0 else None

@@ -7,7 +7,6 @@ import uuid
 
 import streamlit as st
 
-from components.inert import inert_markdown
 from components.training import loss_curve, samples_frame
 from core.model_io import ModelFileError, load_model_zip
 from core.tiny_tokenizers import TokenizerError
@@ -23,6 +22,7 @@ from core.training import (
 )
 from ui import state
 from ui.model_picker import TRAINED_LABEL
+from ui.notice import notice
 
 SOURCES = {"Seed 003's toy corpus (10 short lines)": TOY_CORPUS,
            "A village (4 KB, written for this app; some held out)": VILLAGE_CORPUS}
@@ -41,9 +41,9 @@ def use_upload():
     if upload is not None:
         try:
             ss[state.TRAIN_CORPUS], note = corpus_from_bytes(upload.getvalue())
-            ss[state.TRAIN_MESSAGE] = ("corpus", "info", note) if note else None
+            state.set_train_message("corpus", state.Message("info", note) if note else None)
         except TrainingError as error:
-            ss[state.TRAIN_MESSAGE] = ("corpus", "error", f"{inert_markdown(upload.name)}: {error}")
+            state.set_train_message("corpus", state.Message("error", f"{upload.name}: {error}"))
 
 
 def next_name(what: str) -> str:
@@ -66,8 +66,9 @@ def start():
         ss[state.TRAIN_SECONDS_USED] = ss.get(state.TRAIN_SECONDS_USED, 0.0) + previous.elapsed
     remaining = SESSION_SECONDS - ss.get(state.TRAIN_SECONDS_USED, 0.0)
     if remaining < 1:
-        ss[state.TRAIN_MESSAGE] = ("train", "error", f"This session has used its {SESSION_SECONDS / 60:.0f} minutes of "
-                                            "training. Your last model stays in the model picker.")
+        state.set_train_message("train", state.Message("error", f"This session has used its {SESSION_SECONDS / 60:.0f} "
+                                                       "minutes of training. Your last model stays in the model "
+                                                       "picker."))
         return
     size = ModelSize(ss[state.TRAIN_LAYERS], ss[state.TRAIN_HEADS], ss[state.TRAIN_WIDTH], ss[state.TRAIN_CONTEXT])
     settings = TrainSettings(steps=int(ss[state.TRAIN_STEPS]), batch_size=int(ss[state.TRAIN_BATCH]),
@@ -75,9 +76,9 @@ def start():
                              max_seconds=min(MAX_SECONDS, remaining))
     try:
         ss[state.TRAIN_TRAINER] = Trainer(ss[state.TRAIN_CORPUS], ss[state.TRAIN_KIND], size, settings)
-        ss[state.TRAIN_MESSAGE] = None
+        state.set_train_message("train", None)
     except (TrainingError, TokenizerError) as error:
-        ss[state.TRAIN_MESSAGE] = ("train", "error", str(error))
+        state.set_train_message("train", state.Message("error", str(error)))
 
 
 def stop():
@@ -93,18 +94,18 @@ def use_model_upload():
         label = re.sub(r"[^A-Za-z0-9._ -]", "", upload.name)[:40] or "model"
         try:
             join_picker(load_model_zip(upload.getvalue(), next_name(f"uploaded model {label}")))
-            ss[state.TRAIN_MESSAGE] = ("model", "success", f"Loaded **{label}**: it is now the model in use on every page.")
+            state.set_train_message("model", state.Message("success", f"Loaded {label}: it is now the model in use "
+                                                                      "on every page."))
         except ModelFileError as error:
-            # The message may quote names from inside the zip: shown as typed, like the file's own name.
-            ss[state.TRAIN_MESSAGE] = ("model", "error",
-                                       f"{inert_markdown(upload.name)}: {inert_markdown(str(error))} Nothing was loaded.")
+            # The message may quote names from inside the zip: shown as typed (by notice), like the file's own name.
+            state.set_train_message("model", state.Message("error", f"{upload.name}: {error} Nothing was loaded."))
 
 
 def message(where: str):
     """Show the message a callback left for this part of the page, next to the widget that caused it."""
-    note = ss.get(state.TRAIN_MESSAGE)
-    if note and note[0] == where:
-        getattr(st, note[1])(note[2])
+    note = state.train_message()
+    if note and note.where == where:
+        notice(note.message)
 
 
 def draw_training(trainer, slots) -> None:

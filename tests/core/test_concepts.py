@@ -16,8 +16,8 @@ from transformers import TemperatureLogitsWarper
 
 from core import kv_cache
 from core.generation import Stepper
-from core.ngram import CorpusError
 from core.next_token import encode_prompt
+from core.ngram import CorpusError
 from core.perplexity import PerplexityError, TextTooLong
 from core.temperature import apply_temperature
 from core.text import PromptError, TextError
