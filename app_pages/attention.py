@@ -17,7 +17,7 @@ from core.attention import (
 from core.text import PromptError
 from ui import state
 from ui.controls import prompt_area
-from ui.memo import session_memo
+from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.share import Shared, copy_link_control, share_inputs
@@ -46,7 +46,8 @@ copy_link_control()
 lm = current_model()
 prompt = prompt_area(state.ATT_PROMPT)
 try:
-    maps = session_memo("attention", (lm.name, prompt), lambda: attention_maps(lm, prompt), max_entries=4)
+    maps = session_memo("attention", (lm.name, prompt), lambda: attention_maps(lm, prompt, forward=session_forward()),
+                         max_entries=4)
 except AttentionUnavailable as error:
     notice(error, "error")
     st.stop()

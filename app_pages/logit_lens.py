@@ -7,7 +7,7 @@ from core.lens import GRID_POSITIONS, LENS_CAP, LensUnavailable, layer_predictio
 from core.text import PromptError
 from ui import state
 from ui.controls import prompt_area
-from ui.memo import session_memo
+from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.share import Shared, copy_link_control, share_inputs
@@ -30,7 +30,8 @@ every = st.toggle(f"Every position (the last {GRID_POSITIONS} tokens), not only 
                   key=state.LENS_EVERY_POSITION, help="Each position costs one projection onto the vocabulary per layer.")
 try:
     lens = session_memo("lens", (lm.name, prompt, every),
-                        lambda: layer_predictions(lm, prompt, TOP_N, grid_positions=GRID_POSITIONS if every else 1),
+                        lambda: layer_predictions(lm, prompt, TOP_N, grid_positions=GRID_POSITIONS if every else 1,
+                                                  forward=session_forward()),
                         max_entries=4)
 except LensUnavailable as error:
     notice(error, "error")

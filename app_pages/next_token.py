@@ -13,7 +13,7 @@ from core.text import PromptError
 from core.toy import parse_toy, toy_distribution
 from ui import state
 from ui.controls import bounded_slider, prompt_area, sampling_controls
-from ui.memo import session_memo
+from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.presenter import presenter_mode
@@ -29,7 +29,7 @@ SHARED = [Shared(state.NT_PROMPT, "prompt"), Shared(state.NT_MODE, "mode", "choi
 
 def distribution(lm, prompt):
     """Model call, memoised per (model, prompt): moving a sampling control never re-runs the model."""
-    return session_memo("next_token", (lm.name, prompt), lambda: next_token_distribution(lm, prompt), max_entries=16)
+    return session_memo("next_token", (lm.name, prompt), lambda: next_token_distribution(lm, prompt, forward=session_forward()), max_entries=16)
 
 
 def append_sample(dist, probs, seed):

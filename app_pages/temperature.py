@@ -22,7 +22,7 @@ from core.text import PromptError
 from core.toy import numpy_samples, parse_toy, toy_distribution
 from ui import state
 from ui.controls import bounded_slider, prompt_area
-from ui.memo import session_memo
+from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.presenter import presenter_mode
@@ -56,7 +56,8 @@ source = st.radio("Logits from", [REAL, TOY], horizontal=True, key=state.TEMP_SO
 try:
     if source == REAL:
         prompt = prompt_area(state.TEMP_PROMPT)
-        dist = session_memo("next_token", (lm.name, prompt), lambda: next_token_distribution(lm, prompt), max_entries=16)
+        dist = session_memo("next_token", (lm.name, prompt), lambda: next_token_distribution(lm, prompt, forward=session_forward()),
+                            max_entries=16)
     else:
         st.selectbox("Example", list(PRESETS), key=state.TEMP_PRESET, on_change=use_preset)
         left, right = st.columns(2)

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
+from core.forward import ForwardFn, Need, forward_record
 from core.models import LoadedModel
 from core.next_token import encode_prompt
 from core.text import token_label
@@ -90,36 +91,32 @@ def query_heads_by_kv(heads: int, kv_heads: int) -> list[list[int]]:
     return groups
 
 
-def forward_attentions(lm: LoadedModel, ids: list[int]) -> np.ndarray:
+def forward_attentions(lm: LoadedModel, ids: list[int], forward: ForwardFn = forward_record) -> np.ndarray:
     """One forward pass with ``output_attentions=True``; (layers, heads, T, T) float32.
 
     Raises:
         AttentionUnavailable: when the model gives no attention weights (sdpa/flash attention, or a model
             whose code does not support them), instead of the empty tuple transformers returns.
     """
-    input_ids = torch.tensor([ids])  # (1, T)
-    with torch.inference_mode():
-        out = lm.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=False,
-                       output_attentions=True)
-    attentions = getattr(out, "attentions", None)
-    if not attentions or any(a is None for a in attentions):
+    record = forward(lm, ids, Need(attentions=True))
+    if record.attentions is None:
         impl = getattr(lm.model.config, "_attn_implementation", None) or "unknown"
         raise AttentionUnavailable(
             f"{lm.name} returned no attention weights (its attention implementation is '{impl}'). "
             "Only eager attention materialises the weights; sdpa and flash attention never build them. "
             "Load the model with attn_implementation='eager' to see attention maps."
         )
-    stacked = torch.stack([a[0] for a in attentions]).float()  # (L, H, T, T)
-    return stacked.numpy().astype(np.float32, copy=False)
+    return record.attentions  # (L, H, T, T) float32
 
 
-def maps_for_ids(lm: LoadedModel, ids: list[int], *, cap: int = DISPLAY_CAP, prompt_len: int | None = None) -> AttentionMaps:
+def maps_for_ids(lm: LoadedModel, ids: list[int], *, cap: int = DISPLAY_CAP, prompt_len: int | None = None,
+                 forward: ForwardFn = forward_record) -> AttentionMaps:
     """Attention maps for a list of token ids, keeping the last ``cap`` of them (the model reads only those)."""
     if not ids:
         raise ValueError("There are no tokens to look at.")
     dropped = max(0, len(ids) - cap)
     kept = list(ids[dropped:])
-    weights = forward_attentions(lm, kept)
+    weights = forward_attentions(lm, kept, forward)
     shown_prompt = len(kept) if prompt_len is None else max(0, prompt_len - dropped)
     return AttentionMaps(
         token_ids=kept,
@@ -131,7 +128,8 @@ def maps_for_ids(lm: LoadedModel, ids: list[int], *, cap: int = DISPLAY_CAP, pro
     )
 
 
-def attention_maps(lm: LoadedModel, text: str, *, cap: int = DISPLAY_CAP) -> AttentionMaps:
+def attention_maps(lm: LoadedModel, text: str, *, cap: int = DISPLAY_CAP,
+                   forward: ForwardFn = forward_record) -> AttentionMaps:
     """Run the model once on ``text`` and return every layer's and head's attention weights.
 
     Args:
@@ -143,7 +141,7 @@ def attention_maps(lm: LoadedModel, text: str, *, cap: int = DISPLAY_CAP) -> Att
         AttentionMaps with weights (layers, heads, T, T), T <= cap.
     """
     ids, dropped = encode_prompt(lm, text)
-    maps = maps_for_ids(lm, ids, cap=cap)
+    maps = maps_for_ids(lm, ids, cap=cap, forward=forward)
     return replace(maps, dropped_tokens=maps.dropped_tokens + dropped) if dropped else maps
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.forward import ForwardFn, Need, forward_record
 from core.models import LoadedModel
 from core.next_token import encode_prompt
 from core.text import token_label
@@ -97,7 +98,7 @@ def _softmax(logits: torch.Tensor) -> torch.Tensor:
 
 
 def layer_predictions(lm: LoadedModel, text: str, top_n: int = 5, *, grid_positions: int = GRID_POSITIONS,
-                      cap: int = LENS_CAP) -> LayerPredictions:
+                      cap: int = LENS_CAP, forward: ForwardFn = forward_record) -> LayerPredictions:
     """Run the model once on ``text`` and decode every layer's hidden state with the final norm and the head.
 
     Args:
@@ -120,19 +121,17 @@ def layer_predictions(lm: LoadedModel, text: str, top_n: int = 5, *, grid_positi
     head = lm.model.get_output_embeddings()
     if head is None:
         raise LensUnavailable(f"{type(lm.model).__name__} has no output head to unembed hidden states with.")
-    input_ids = torch.tensor([ids])  # (1, T)
+    record = forward(lm, ids, Need(positions=P, hidden_states=True))
     with torch.inference_mode():
-        out = lm.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=False,
-                       output_hidden_states=True)
-        hidden = out.hidden_states  # stages x (1, T, D); transformers already applied the final norm to the last
-        final_logits = out.logits[0, -P:].float()  # (P, V) the model's own output
+        hidden = record.hidden_states  # stages x (T, D); transformers already applied the final norm to the last
+        final_logits = record.logits[-P:]  # (P, V) float32, the model's own output
         final_ids = final_logits.argmax(-1)  # (P,)
         rows_prob, rows_rank, rows_top_i, rows_top_p, last = [], [], [], [], []
         for stage, h in enumerate(hidden):
             if stage == len(hidden) - 1:
                 logits = final_logits  # (P, V) exactly the model's logits, never a second norm
             else:
-                logits = head(norm(h[0, -P:])).float()  # (P, V)
+                logits = head(norm(h[-P:])).float()  # (P, V)
             probs = _softmax(logits)  # (P, V)
             chosen = probs.gather(-1, final_ids[:, None])  # (P, 1)
             rows_prob.append(chosen[:, 0])

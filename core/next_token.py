@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from core.forward import ForwardFn, Need, forward_record
 from core.models import LoadedModel
 from core.sampling import descending_order
 from core.text import PromptError, clean_prompt, token_label
@@ -172,17 +173,16 @@ def encode_prompt(lm: LoadedModel, text: str, max_tokens: int | None = None, *,
     return ids[dropped:], dropped
 
 
-def next_token_distribution(lm: LoadedModel, text: str, *, max_tokens: int | None = None) -> NextTokenDistribution:
+def next_token_distribution(lm: LoadedModel, text: str, *, max_tokens: int | None = None,
+                            forward: ForwardFn = forward_record) -> NextTokenDistribution:
     """Run the model once on ``text`` and return the distribution of the token that comes next.
 
     Args:
         lm: a loaded model.
         text: the prompt; checked by ``clean_prompt`` (empty prompts raise PromptError).
         max_tokens: keep at most this many prompt tokens (default MAX_PROMPT_TOKENS, never above the window).
+        forward: how to get the forward pass (default: run it; a session passes its memo of ForwardRecords).
     """
     ids, dropped = encode_prompt(lm, text, max_tokens)
-    input_ids = torch.tensor([ids])  # (1, T)
-    with torch.inference_mode():
-        out = lm.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=False)
-    logits = out.logits[0, -1, :].float()  # (V,) upcast once, as transformers' sampler does
-    return distribution_from_logits(logits, lm.tokenizer, ids, dropped)
+    record = forward(lm, ids, Need(positions=1))  # only the last position's logits: the lm_head runs once
+    return distribution_from_logits(record.next_token_logits, lm.tokenizer, ids, dropped)

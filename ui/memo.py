@@ -11,6 +11,7 @@ from typing import Any, Callable, Hashable
 
 import streamlit as st
 
+from core.forward import ForwardFn, Need, forward_record
 from ui import state
 
 
@@ -26,3 +27,31 @@ def session_memo(kind: str, key: Hashable, compute: Callable[[], Any], *, max_en
     while len(table) > max_entries:
         table.popitem(last=False)
     return value
+
+
+FORWARD_RECORDS = 4  # (model, prompt) records kept per session: a few prompts, each read by several pages
+
+
+def session_forward(kind: str = "forward") -> ForwardFn:
+    """A ``core.forward.ForwardFn`` backed by this session's memo: one ForwardRecord per (model, token ids).
+
+    A page's request reuses the record when it covers it (next-token after attention on the same prompt);
+    otherwise one pass runs for the union of what the old record held and what is asked now, and replaces it,
+    so every page of the session reads the same pass afterwards.
+    """
+    def forward(lm, ids, need: Need = Need()):
+        memo = st.session_state.setdefault(state.MEMO, {})
+        table = memo.setdefault(kind, OrderedDict())
+        key = (lm.name, tuple(ids))
+        record = table.get(key)
+        if record is not None and record.covers(need):
+            table.move_to_end(key)
+            return record
+        record = forward_record(lm, list(ids), need if record is None else record.need.union(need))
+        table[key] = record
+        table.move_to_end(key)
+        while len(table) > FORWARD_RECORDS:
+            table.popitem(last=False)
+        return record
+
+    return forward
