@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 PORT ?= 8501
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install run test bench browser clean
+.PHONY: install run test lint format bench browser clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
@@ -32,8 +32,17 @@ browser:
 run: install
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address localhost
 
+# ruff: the lint rules and the 120-column format of pyproject.toml; `make format` applies them.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
 # pytest's exit code 5 means no test ran: that is a broken suite, so it fails loudly.
-test: install browser
+test: install browser lint
 	@HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

@@ -330,13 +330,15 @@ def neural_perplexity(lm: Any, sentence: str, max_tokens: int = 512) -> NeuralSc
     from core.perplexity import PerplexityError, perplexity, start_token_id
 
     words = split_sentence(sentence)
-    has_start = start_token_id(lm.tokenizer) is not None
+    text = " ".join(words)
     try:
-        result = perplexity(lm, " ".join(words), add_bos=has_start, max_chars=MAX_SENTENCE_CHARS,
-                            max_tokens=max_tokens)
+        result = perplexity(lm, text, add_bos=True, max_chars=MAX_SENTENCE_CHARS, max_tokens=max_tokens)
     except PerplexityError as error:
-        if not has_start:  # without a start token the first token is context only: two are needed
+        if start_token_id(lm.tokenizer) is not None:
+            raise CorpusError(str(error)) from None
+        try:  # a tokenizer without a start token: the first token is context only, so two are needed
+            result = perplexity(lm, text, add_bos=False, max_chars=MAX_SENTENCE_CHARS, max_tokens=max_tokens)
+        except PerplexityError:
             raise CorpusError("The sentence needs at least two tokens for the model to score.") from None
-        raise CorpusError(str(error)) from None
     scored = [int(i) for i in result.token_ids[result.first_scored:]]
     return NeuralScore(token_ids=scored, token_nll=result.nll, words=len(words))

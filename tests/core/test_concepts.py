@@ -7,6 +7,7 @@ import ast
 import dataclasses
 import importlib
 import json
+import math
 import re
 from pathlib import Path
 
@@ -121,3 +122,47 @@ def test_kv_presets_and_corpora_are_data_files():
     assert DEFAULT_BPE_CORPUS == (CORE / "data" / "bpe_corpus.txt").read_text()
     assert VILLAGE_CORPUS == (CORE / "data" / "village_corpus.txt").read_text()
     assert TOY_CORPUS.splitlines() == (CORE / "data" / "mini_gpt_corpus.txt").read_text().splitlines()
+
+
+class Wrapped:
+    """The bundled tokenizer with another start-token setup: it adds its own BOS (id ``bos``), or has none at all."""
+
+    def __init__(self, tokenizer, bos):
+        self.tokenizer, self.bos_token_id, self.eos_token_id = tokenizer, bos, None
+
+    def __call__(self, text, add_special_tokens=True):
+        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        start = [self.bos_token_id] if add_special_tokens and self.bos_token_id is not None else []
+        return {"input_ids": start + ids}
+
+    def get_vocab(self):
+        vocab = self.tokenizer.get_vocab()
+        return vocab if self.bos_token_id is not None else {k: v for k, v in vocab.items() if k != "<|endoftext|>"}
+
+    def decode(self, ids):
+        return self.tokenizer.decode(ids)
+
+    def convert_ids_to_tokens(self, ids):
+        return self.tokenizer.convert_ids_to_tokens(ids)
+
+
+@pytest.mark.parametrize("bos", [1, None])
+def test_neural_perplexity_uses_the_one_start_token_rule(tiny_gpt2_lm, bos):
+    """A tokenizer that adds its own BOS is scored from that BOS (not <|endoftext|>, which its vocabulary also has);
+    one without any start token is scored from its second token, as the calculator does."""
+    from core.ngram import neural_perplexity
+    from core.perplexity import perplexity, start_token_id
+
+    lm = dataclasses.replace(tiny_gpt2_lm, tokenizer=Wrapped(tiny_gpt2_lm.tokenizer, bos))
+    assert start_token_id(lm.tokenizer) == bos
+    score = neural_perplexity(lm, "package left warehouse")
+    ids = tiny_gpt2_lm.tokenizer("package left warehouse", add_special_tokens=False)["input_ids"]
+    full = ([bos] if bos is not None else []) + ids
+    with torch.inference_mode():
+        loss = float(tiny_gpt2_lm.model(torch.tensor([full]), labels=torch.tensor([full])).loss)
+    assert score.token_ids == full[1:]
+    assert score.perplexity == pytest.approx(math.exp(loss), rel=1e-5)
+    assert score.token_nll.tolist() == perplexity(lm, "package left warehouse", add_bos=bos is not None).nll.tolist()
+    if bos is None:
+        with pytest.raises(CorpusError, match="two tokens"):
+            neural_perplexity(lm, "a")
