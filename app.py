@@ -1,4 +1,5 @@
 """Next-Token Explorer: the router and frame (page config, shared sidebar, navigation)."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -16,7 +17,10 @@ st.set_page_config(page_title="Next-Token Explorer", page_icon=":material/bar_ch
 state.init_state()
 set_torch_threads(torch_threads())
 
-pages = [st.Page(str(ROOT / p.path), title=p.title, icon=p.icon, default=(p.path == "app_pages/home.py")) for p in available_pages()]
+pages = [
+    st.Page(str(ROOT / p.path), title=p.title, icon=p.icon, default=(p.path == "app_pages/home.py"))
+    for p in available_pages()
+]
 page = st.navigation(pages)
 
 prepare_default_model()

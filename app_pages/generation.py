@@ -1,4 +1,5 @@
 """Step-by-step generation: the autoregressive loop one token at a time, with the KV cache made visible."""
+
 import streamlit as st
 
 from components.generation import generated_html, step_candidate_table, stop_message
@@ -17,8 +18,18 @@ from ui.settings import limits, raise_hint
 from ui.share import copy_link_control
 
 PLAIN, CHAT = "Plain completion", "Chat (the tokenizer's chat template)"
-SETTINGS = (state.GEN_CHAT, state.GEN_TEMPERATURE, state.GEN_TOP_K, state.GEN_TOP_P, state.GEN_SEED, state.GEN_MAX_NEW,
-            state.GEN_STOP_STRINGS, state.GEN_NO_CACHE, state.GEN_RUN_N, state.GEN_TOP_N)
+SETTINGS = (
+    state.GEN_CHAT,
+    state.GEN_TEMPERATURE,
+    state.GEN_TOP_K,
+    state.GEN_TOP_P,
+    state.GEN_SEED,
+    state.GEN_MAX_NEW,
+    state.GEN_STOP_STRINGS,
+    state.GEN_NO_CACHE,
+    state.GEN_RUN_N,
+    state.GEN_TOP_N,
+)
 PICKS = 8
 NO_CACHE_FACTOR = 16  # without the KV cache a run may recompute 16 x max-new-tokens tokens (4,096 by default)
 
@@ -51,8 +62,10 @@ st.session_state.setdefault(state.GEN_TEMPERATURE, 0.7)  # seed 004's loop: temp
 st.session_state.setdefault(state.GEN_TOP_P, 0.9)
 
 st.title("Step-by-step generation")
-st.caption("A language model does not write a paragraph at once: it predicts one token, appends it to its input and "
-           "runs again. Here you drive that loop, one step at a time, and watch the KV cache that makes it fast.")
+st.caption(
+    "A language model does not write a paragraph at once: it predicts one token, appends it to its input and "
+    "runs again. Here you drive that loop, one step at a time, and watch the KV cache that makes it fast."
+)
 share_settings((PLAIN, CHAT))
 LIMITS = limits()
 if (asked := st.session_state.get(state.GEN_MAX_NEW, 0)) > LIMITS.max_new_tokens:  # a link's or an older value
@@ -64,35 +77,63 @@ chat = st.radio("Mode", [PLAIN, CHAT], horizontal=True, key=state.GEN_CHAT) == C
 prompt = prompt_area(state.GEN_PROMPT, label="Your message" if chat else "Prompt", height=90)
 temperature, top_k, top_p = sampling_controls(state.GEN_TEMPERATURE, state.GEN_TOP_K, state.GEN_TOP_P)
 a, b, c, d = st.columns(4)
-seed = a.number_input("Seed", 0, 2**31 - 1, 0, key=state.GEN_SEED, help="Step i draws with a generator seeded by (seed, i).")
-max_new = b.number_input("Max new tokens", 1, LIMITS.max_new_tokens, min(64, LIMITS.max_new_tokens),
-                         key=state.GEN_MAX_NEW)
-stops = limited_text("Stop strings", state.GEN_STOP_STRINGS, 300, area=False, where=c, placeholder="e.g. .|\\n\\nUser:",
-                     help="Separate several with |. Type \\n for a newline.")
-no_cache = d.toggle("Without KV cache", key=state.GEN_NO_CACHE,
-                    help="Recompute the whole sequence at every step, as a loop without a cache would.")
+seed = a.number_input(
+    "Seed", 0, 2**31 - 1, 0, key=state.GEN_SEED, help="Step i draws with a generator seeded by (seed, i)."
+)
+max_new = b.number_input(
+    "Max new tokens", 1, LIMITS.max_new_tokens, min(64, LIMITS.max_new_tokens), key=state.GEN_MAX_NEW
+)
+stops = limited_text(
+    "Stop strings",
+    state.GEN_STOP_STRINGS,
+    300,
+    area=False,
+    where=c,
+    placeholder="e.g. .|\\n\\nUser:",
+    help="Separate several with |. Type \\n for a newline.",
+)
+no_cache = d.toggle(
+    "Without KV cache",
+    key=state.GEN_NO_CACHE,
+    help="Recompute the whole sequence at every step, as a loop without a cache would.",
+)
 st.session_state[state.GEN_SETTINGS] = {k: st.session_state[k] for k in SETTINGS if k in st.session_state}
 no_cache_budget = NO_CACHE_FACTOR * LIMITS.max_new_tokens
-st.caption(f"This server generates at most {LIMITS.max_new_tokens:,} tokens per run"
-           + (f"; without the KV cache, one run recomputes at most {no_cache_budget:,} tokens." if no_cache else "."),
-           help=raise_hint("max_new_tokens"))
+st.caption(
+    f"This server generates at most {LIMITS.max_new_tokens:,} tokens per run"
+    + (f"; without the KV cache, one run recomputes at most {no_cache_budget:,} tokens." if no_cache else "."),
+    help=raise_hint("max_new_tokens"),
+)
 
 stepper = st.session_state.get(state.GEN_STEPPER)
-if stepper is None or (stepper.model_name, stepper.lm.model, stepper.prompt, stepper.chat) != (lm.name, lm.model, prompt, chat):
+if stepper is None or (stepper.model_name, stepper.lm.model, stepper.prompt, stepper.chat) != (
+    lm.name,
+    lm.model,
+    prompt,
+    chat,
+):
     try:
         stepper = Stepper(lm, prompt, chat=chat, use_cache=not no_cache)
     except PromptError as error:
         notice(error)
         st.stop()
     st.session_state[state.GEN_STEPPER] = stepper  # this session's own stepper and KV cache
-stepper.configure(temperature=temperature, top_k=top_k, top_p=top_p, seed=int(seed),
-                  max_new_tokens=min(int(max_new), LIMITS.max_new_tokens),
-                  stop_strings=parse_stop_strings(stops), use_cache=not no_cache)
+stepper.configure(
+    temperature=temperature,
+    top_k=top_k,
+    top_p=top_p,
+    seed=int(seed),
+    max_new_tokens=min(int(max_new), LIMITS.max_new_tokens),
+    stop_strings=parse_stop_strings(stops),
+    use_cache=not no_cache,
+)
 replay_from_link(stepper)
 replay_uploaded(stepper)
 if stepper.dropped_tokens:
-    st.warning(f"The prompt was too long: the model reads only its last {stepper.prompt_len:,} tokens "
-               f"({stepper.dropped_tokens:,} dropped from the start).")
+    st.warning(
+        f"The prompt was too long: the model reads only its last {stepper.prompt_len:,} tokens "
+        f"({stepper.dropped_tokens:,} dropped from the start)."
+    )
 for note in stepper.notes:
     st.caption(note)
 if message := state.take_generation_message():
@@ -101,28 +142,43 @@ if message := state.take_generation_message():
 finished = stepper.finished
 b1, b2, b3, b4, b5 = st.columns([1, 1, 1.2, 1.2, 1], vertical_alignment="bottom")
 b1.button("Step", type="primary", on_click=act, args=("step",), disabled=finished, key=state.GEN_STEP_BUTTON)
-run_n = b2.number_input("Steps to run", 1, min(500, LIMITS.max_new_tokens), min(10, LIMITS.max_new_tokens),
-                        key=state.GEN_RUN_N)
+run_n = b2.number_input(
+    "Steps to run", 1, min(500, LIMITS.max_new_tokens), min(10, LIMITS.max_new_tokens), key=state.GEN_RUN_N
+)
 b3.button(f"Run {run_n} steps", on_click=request_run, args=(int(run_n),), disabled=finished, key=state.GEN_RUN_BUTTON)
-b4.button("Run to the end", on_click=request_run, args=(LIMITS.max_new_tokens,), disabled=finished,
-           key=state.GEN_RUN_ALL_BUTTON)
+b4.button(
+    "Run to the end",
+    on_click=request_run,
+    args=(LIMITS.max_new_tokens,),
+    disabled=finished,
+    key=state.GEN_RUN_ALL_BUTTON,
+)
 b5.button("Reset", on_click=lambda: st.session_state.pop(state.GEN_STEPPER, None), key=state.GEN_RESET_BUTTON)
 stop_slot = st.empty()
 
 st.subheader("The text so far")
-st.caption("Grey: the prompt" + (" wrapped in the chat template" if chat else "") + ". Then one chip per generated "
-           "token, darker when the model gave it a higher probability (hover for details).")
+st.caption(
+    "Grey: the prompt" + (" wrapped in the chat template" if chat else "") + ". Then one chip per generated "
+    "token, darker when the model gave it a higher probability (hover for details)."
+)
 text_slot = st.empty()
 if pending := st.session_state.pop(state.GEN_RUN_PENDING, 0):  # popped first: an interrupted run never resumes
-    stop_slot.button("Stop", key=state.GEN_STOP_BUTTON, help="Stops after the current step; every finished step is kept.")
+    stop_slot.button(
+        "Stop", key=state.GEN_STOP_BUTTON, help="Stops after the current step; every finished step is kept."
+    )
     recomputed = 0  # tokens fed to the model this run: one per step with the cache, the whole sequence without
     for _ in range(min(pending, stepper.max_new_tokens)):
         if stepper.finished:
             break
         if not stepper.use_cache and recomputed >= no_cache_budget:
-            state.set_generation_message(state.Message(
-                "warning", f"Without the KV cache every step recomputes the whole sequence: this run stopped after "
-                f"{recomputed:,} tokens of work (this server's limit per run: {no_cache_budget:,}). Run again to go on."))
+            state.set_generation_message(
+                state.Message(
+                    "warning",
+                    f"Without the KV cache every step recomputes the whole sequence: this run stopped after "
+                    f"{recomputed:,} tokens of work (this server's limit per run: {no_cache_budget:,}). "
+                    "Run again to go on.",
+                )
+            )
             break
         recomputed += 1 if stepper.use_cache else len(stepper.all_ids) + 1
         stepper.step()  # committed whole: leaving mid-run keeps every finished step
@@ -132,8 +188,14 @@ text_slot.html(generated_html(stepper.prompt_text, stepper.steps))
 steps = stepper.steps
 publish_steps(stepper)
 if finished:
-    st.success(stop_message(stepper.stop_reason, max_new_tokens=stepper.max_new_tokens,
-                            context_length=stepper.context_length, stop_string=stepper.matched_stop_string()))
+    st.success(
+        stop_message(
+            stepper.stop_reason,
+            max_new_tokens=stepper.max_new_tokens,
+            context_length=stepper.context_length,
+            stop_string=stepper.matched_stop_string(),
+        )
+    )
 if steps:
     last_step_summary(steps[-1])
 
@@ -146,9 +208,13 @@ if not finished:
     left.plotly_chart(probability_bars(table), key="generation.bars")
     right.markdown("**Be the sampler:** click a candidate to choose it instead of letting the sampler draw.")
     for i, row in table[table["token_id"] >= 0].head(PICKS).iterrows():
-        right.button(f"{inert_markdown(row['token'], single_line=True)} · {row['model_probability']:.1%}",
-                     key=f"{state.GEN_PICK_BUTTON}.{i}",
-                     on_click=act, args=("step", int(row["token_id"])), width="stretch")
+        right.button(
+            f"{inert_markdown(row['token'], single_line=True)} · {row['model_probability']:.1%}",
+            key=f"{state.GEN_PICK_BUTTON}.{i}",
+            on_click=act,
+            args=("step", int(row["token_id"])),
+            width="stretch",
+        )
 
 kv_cache_panel(lm.facts, stepper, steps)
 
@@ -157,19 +223,33 @@ if steps:
     copy_link_control()
     r1, r2 = st.columns([1, 3], vertical_alignment="bottom")
     clamp(state.GEN_REWIND_TO, len(steps))
-    r1.number_input("Rewind to just after step", 0, len(steps), max(0, len(steps) - 1), key=state.GEN_REWIND_TO,
-                    help="0 goes back to the prompt. The steps you drop are kept as a branch.")
-    r2.button("Rewind", on_click=lambda: act("rewind", int(st.session_state[state.GEN_REWIND_TO])), key=state.GEN_REWIND_BUTTON)
+    r1.number_input(
+        "Rewind to just after step",
+        0,
+        len(steps),
+        max(0, len(steps) - 1),
+        key=state.GEN_REWIND_TO,
+        help="0 goes back to the prompt. The steps you drop are kept as a branch.",
+    )
+    r2.button(
+        "Rewind",
+        on_click=lambda: act("rewind", int(st.session_state[state.GEN_REWIND_TO])),
+        key=state.GEN_REWIND_BUTTON,
+    )
     with st.expander("Candidates at an earlier step"):
         clamp(state.GEN_VIEW_STEP, len(steps))
         shown = st.number_input("Step", 1, len(steps), len(steps), key=state.GEN_VIEW_STEP)
-        st.plotly_chart(probability_bars(step_candidate_table(steps[shown - 1], top_n), title=f"Candidates at step {shown}"),
-                        key="generation.past_bars")
+        st.plotly_chart(
+            probability_bars(step_candidate_table(steps[shown - 1], top_n), title=f"Candidates at step {shown}"),
+            key="generation.past_bars",
+        )
 
 run_file_controls(stepper)
 if stepper.branches:
     with st.expander(f"Abandoned continuations ({len(stepper.branches)})"):
         for i, branch in enumerate(stepper.branches):
             left, right = st.columns([4, 1], vertical_alignment="center")
-            left.markdown(f"After step {branch.after_step}: {inert_markdown(branch.text[:200], single_line=True) or '∅'}")
+            left.markdown(
+                f"After step {branch.after_step}: {inert_markdown(branch.text[:200], single_line=True) or '∅'}"
+            )
             right.button("Return to it", key=f"{state.GEN_BRANCH_BUTTON}.{i}", on_click=act, args=("restore_branch", i))

@@ -1,4 +1,5 @@
 """Home: what Next-Token Explorer is, and a link to every page."""
+
 import streamlit as st
 
 from ui.navigation import ROOT, available_pages
@@ -17,4 +18,6 @@ for info in available_pages():
     if info.path == "app_pages/home.py":
         continue
     st.page_link(str(ROOT / info.path), label=f"**{info.title}**: {info.blurb}", icon=info.icon)
-st.caption("The model picker and the model's facts are in the sidebar. Examples follow the seed lessons' worked numbers.")
+st.caption(
+    "The model picker and the model's facts are in the sidebar. Examples follow the seed lessons' worked numbers."
+)

@@ -1,4 +1,5 @@
 """Next-token probabilities: the model's full-vocabulary distribution after a prompt, and the sampler's view of it."""
+
 import streamlit as st
 
 from components.explain import sampling_notes
@@ -20,30 +21,44 @@ from ui.presenter import presenter_mode
 from ui.share import Shared, copy_link_control, share_inputs
 
 REAL, TOY = "Real model", "Toy vocabulary"
-SHARED = [Shared(state.NT_PROMPT, "prompt"), Shared(state.NT_MODE, "mode", "choice", choices=(REAL, TOY)),
-          Shared(state.NT_TOP_N, "top_n", "int", 1, 30), Shared(state.NT_TEMPERATURE, "t", "float", 0, 3),
-          Shared(state.NT_TOP_K, "top_k", "int", 0, 1_000_000), Shared(state.NT_TOP_P, "top_p", "float", 0, 1),
-          Shared(state.NT_SEED, "seed", "int", 0, 2**31 - 1), Shared(state.NT_TOY_TOKENS, "toy_tokens", max_chars=2000),
-          Shared(state.NT_TOY_LOGITS, "toy_logits", max_chars=2000)]
+SHARED = [
+    Shared(state.NT_PROMPT, "prompt"),
+    Shared(state.NT_MODE, "mode", "choice", choices=(REAL, TOY)),
+    Shared(state.NT_TOP_N, "top_n", "int", 1, 30),
+    Shared(state.NT_TEMPERATURE, "t", "float", 0, 3),
+    Shared(state.NT_TOP_K, "top_k", "int", 0, 1_000_000),
+    Shared(state.NT_TOP_P, "top_p", "float", 0, 1),
+    Shared(state.NT_SEED, "seed", "int", 0, 2**31 - 1),
+    Shared(state.NT_TOY_TOKENS, "toy_tokens", max_chars=2000),
+    Shared(state.NT_TOY_LOGITS, "toy_logits", max_chars=2000),
+]
 
 
 def distribution(lm, prompt):
     """Model call, memoised per (model, prompt): moving a sampling control never re-runs the model."""
-    return session_memo("next_token", (lm.name, prompt), lambda: next_token_distribution(lm, prompt, forward=session_forward()), max_entries=16)
+    return session_memo(
+        "next_token",
+        (lm.name, prompt),
+        lambda: next_token_distribution(lm, prompt, forward=session_forward()),
+        max_entries=16,
+    )
 
 
 def append_sample(dist, probs, seed):
     """Button callback: draw one token with the seed and append it to the prompt."""
     token_id = sample_token(probs, make_generator(int(seed)))
-    state.set_last_sample(state.LastSample(dist.token_text(token_id), float(dist.probs[token_id]),
-                                           float(probs[token_id]), int(seed)))
+    state.set_last_sample(
+        state.LastSample(dist.token_text(token_id), float(dist.probs[token_id]), float(probs[token_id]), int(seed))
+    )
     if st.session_state.get(state.NT_MODE, REAL) == REAL:
         st.session_state[state.NT_PROMPT] = st.session_state.get(state.NT_PROMPT, "") + dist.raw_text(token_id)
 
 
 st.title("Next-token probabilities")
-st.caption("The model reads the prompt and gives every token in its vocabulary a probability of coming next. "
-           "The bars show the top candidates; the last bar holds the probability of all the others.")
+st.caption(
+    "The model reads the prompt and gives every token in its vocabulary a probability of coming next. "
+    "The bars show the top candidates; the last bar holds the probability of all the others."
+)
 share_inputs(SHARED, "next_token")
 lm = current_model()
 mode = st.radio("Where the logits come from", [REAL, TOY], horizontal=True, key=state.NT_MODE)
@@ -52,14 +67,20 @@ try:
         prompt = prompt_area(state.NT_PROMPT)
         dist = distribution(lm, prompt)
         if dist.dropped_tokens:
-            st.warning(f"The prompt was too long: the model read only its last {len(dist.prompt_ids):,} tokens "
-                       f"({dist.dropped_tokens:,} dropped from the start).")
+            st.warning(
+                f"The prompt was too long: the model read only its last {len(dist.prompt_ids):,} tokens "
+                f"({dist.dropped_tokens:,} dropped from the start)."
+            )
     else:
-        st.caption("Type a few tokens and their logits (raw scores). The default is seed 001's "
-                   "'The support bot answered' example.")
+        st.caption(
+            "Type a few tokens and their logits (raw scores). The default is seed 001's "
+            "'The support bot answered' example."
+        )
         left, right = st.columns(2)
         tokens_text = left.text_input("Tokens", ", ".join(SUPPORT_BOT_TOKENS), key=state.NT_TOY_TOKENS)
-        logits_text = right.text_input("Logits", ", ".join(f"{v:g}" for v in SUPPORT_BOT_LOGITS), key=state.NT_TOY_LOGITS)
+        logits_text = right.text_input(
+            "Logits", ", ".join(f"{v:g}" for v in SUPPORT_BOT_LOGITS), key=state.NT_TOY_LOGITS
+        )
         dist = toy_distribution(*parse_toy(tokens_text, logits_text))
 except (PromptError, ValueError) as error:
     notice(error)
@@ -75,18 +96,29 @@ st.plotly_chart(view.figure, key="next_token.bars")
 
 a, b, c, d = st.columns(4)
 a.metric("Entropy (model)", f"{dist.entropy_bits:.2f} bits", help="How uncertain the model is about the next token.")
-b.metric("Effective choices", f"{dist.effective_choices:,.1f}", help="2 ** entropy: as uncertain as a fair choice among this many tokens.")
+b.metric(
+    "Effective choices",
+    f"{dist.effective_choices:,.1f}",
+    help="2 ** entropy: as uncertain as a fair choice among this many tokens.",
+)
 c.metric("Entropy after sampling filters", f"{view.entropy_bits:.2f} bits")
 d.metric("Tokens the sampler can pick", f"{view.kept:,} of {dist.vocab_size:,}")
 
 st.subheader("Sample a token")
 left, right = st.columns([1, 3])
 seed = left.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=state.NT_SEED)
-right.button("Sample a token" + (" and append it to the prompt" if mode == REAL else ""), on_click=append_sample,
-             args=(dist, probs, seed), key=state.NT_SAMPLE, type="primary")
+right.button(
+    "Sample a token" + (" and append it to the prompt" if mode == REAL else ""),
+    on_click=append_sample,
+    args=(dist, probs, seed),
+    key=state.NT_SAMPLE,
+    type="primary",
+)
 if last := state.last_sample():
-    st.success(f"Seed {last.seed} drew **{inert_markdown(last.token)}** (model probability "
-               f"{last.model_probability:.1%}, sampling probability {last.sampling_probability:.1%}).")
+    st.success(
+        f"Seed {last.seed} drew **{inert_markdown(last.token)}** (model probability "
+        f"{last.model_probability:.1%}, sampling probability {last.sampling_probability:.1%})."
+    )
 
 if presenter_mode():  # a projector: the chart and the numbers, not the extras
     st.stop()
@@ -105,5 +137,6 @@ if mode == REAL:
             except (PromptError, ValueError) as error:
                 notice(error, "info", column)
                 continue
-            column.plotly_chart(probability_bars(candidate_table(other, 5), title=text[:40], show_sampling=False),
-                                key=f"{key}.chart")
+            column.plotly_chart(
+                probability_bars(candidate_table(other, 5), title=text[:40], show_sampling=False), key=f"{key}.chart"
+            )

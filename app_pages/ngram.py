@@ -1,4 +1,6 @@
-"""N-gram model: next-token prediction from counts (seed 001), smoothing, generation, and perplexity beside the neural model's."""
+"""N-gram model: next-token prediction from counts (seed 001), smoothing, generation, and perplexity beside the
+neural model's."""
+
 import math
 
 import streamlit as st
@@ -30,24 +32,45 @@ GREEDY, SAMPLED = "Greedy (most likely word)", "Sampled (seeded)"
 NAMES = {1: "unigram", 2: "bigram", 3: "trigram", 4: "4-gram"}
 
 st.title("N-gram model: next-token prediction from counts")
-st.caption("The smallest language model is a table of counts. An n-gram model predicts the next word from the "
-           "previous n − 1 words: P(next | context) = count(context, next) / count(context). Each sentence is padded "
-           "with <bos> at the start and <eos> at the end, as in seed 001.")
+st.caption(
+    "The smallest language model is a table of counts. An n-gram model predicts the next word from the "
+    "previous n − 1 words: P(next | context) = count(context, next) / count(context). Each sentence is padded "
+    "with <bos> at the start and <eos> at the end, as in seed 001."
+)
 
-SHARED = [Shared(state.NGRAM_CORPUS, "corpus", max_chars=4000, limit=MAX_CORPUS_CHARS),
-          Shared(state.NGRAM_N, "n", "choice", choices=(1, 2, 3, 4)),
-          Shared(state.NGRAM_SMOOTH, "smooth", "bool"), Shared(state.NGRAM_K, "k", "float", 0.01, 10),
-          Shared(state.NGRAM_SEED, "seed", "int", 0, 2**31 - 1), Shared(state.NGRAM_MAX_WORDS, "max_words", "int", 1, 100),
-          Shared(state.NGRAM_START, "start", max_chars=200), Shared(state.NGRAM_HELDOUT, "heldout", max_chars=500)]
-share_inputs(SHARED, 'ngram')
+SHARED = [
+    Shared(state.NGRAM_CORPUS, "corpus", max_chars=4000, limit=MAX_CORPUS_CHARS),
+    Shared(state.NGRAM_N, "n", "choice", choices=(1, 2, 3, 4)),
+    Shared(state.NGRAM_SMOOTH, "smooth", "bool"),
+    Shared(state.NGRAM_K, "k", "float", 0.01, 10),
+    Shared(state.NGRAM_SEED, "seed", "int", 0, 2**31 - 1),
+    Shared(state.NGRAM_MAX_WORDS, "max_words", "int", 1, 100),
+    Shared(state.NGRAM_START, "start", max_chars=200),
+    Shared(state.NGRAM_HELDOUT, "heldout", max_chars=500),
+]
+share_inputs(SHARED, "ngram")
 copy_link_control()
 left, right = st.columns([3, 2])
-corpus = left.text_area("Corpus (one sentence per line)", DEFAULT_CORPUS, height=170, key=state.NGRAM_CORPUS,
-                        help=f"Words are split on spaces. Up to {MAX_CORPUS_CHARS:,} characters.")
-n = right.select_slider("n (context = the previous n − 1 words)", [1, 2, 3, 4], value=2, key=state.NGRAM_N,
-                        format_func=lambda v: f"{v} ({NAMES[v]})")
-smooth = right.toggle("Add-k smoothing", False, key=state.NGRAM_SMOOTH,
-                      help="Add k to every count, so unseen continuations get a little probability.")
+corpus = left.text_area(
+    "Corpus (one sentence per line)",
+    DEFAULT_CORPUS,
+    height=170,
+    key=state.NGRAM_CORPUS,
+    help=f"Words are split on spaces. Up to {MAX_CORPUS_CHARS:,} characters.",
+)
+n = right.select_slider(
+    "n (context = the previous n − 1 words)",
+    [1, 2, 3, 4],
+    value=2,
+    key=state.NGRAM_N,
+    format_func=lambda v: f"{v} ({NAMES[v]})",
+)
+smooth = right.toggle(
+    "Add-k smoothing",
+    False,
+    key=state.NGRAM_SMOOTH,
+    help="Add k to every count, so unseen continuations get a little probability.",
+)
 k = right.number_input("k", 0.01, 10.0, 1.0, 0.1, key=state.NGRAM_K) if smooth else 0.0
 
 try:
@@ -69,21 +92,31 @@ contexts = [ctx for ctx, _ in model.contexts()]
 labels = [context_label(ctx) for ctx in contexts]
 if st.session_state.get(state.NGRAM_CONTEXT) not in labels:
     st.session_state[state.NGRAM_CONTEXT] = "left" if "left" in labels else labels[0]
-chosen = st.selectbox("Context (the previous words)", labels, key=state.NGRAM_CONTEXT,
-                      help="Only contexts seen in the corpus are listed, most frequent first.")
+chosen = st.selectbox(
+    "Context (the previous words)",
+    labels,
+    key=state.NGRAM_CONTEXT,
+    help="Only contexts seen in the corpus are listed, most frequent first.",
+)
 context = contexts[labels.index(chosen)]
 raw = model.distribution(context)
 smoothed = model.distribution(context, k) if smooth else None
 st.plotly_chart(ngram_bars(raw, smoothed), key="ngram.bars")
-lines = [f"P({inert_markdown(t)} | {inert_markdown(chosen)}) = {cnt}/{raw.total} = {p:.3f}" for t, cnt, p in raw.ranked()]
+lines = [
+    f"P({inert_markdown(t)} | {inert_markdown(chosen)}) = {cnt}/{raw.total} = {p:.3f}" for t, cnt, p in raw.ranked()
+]
 st.markdown("  \n".join(lines))
 if smoothed is not None:
-    st.caption(f"Add-{k:g}: (count + {k:g}) / ({raw.total} + {k:g} × {len(model.vocab)}). A word this context never "
-               f"led to now gets {smoothed.prob('<unk>'):.3f} instead of 0, and the seen ones give up a little. "
-               f"The bars still sum to {smoothed.probs.sum():.3f}.")
+    st.caption(
+        f"Add-{k:g}: (count + {k:g}) / ({raw.total} + {k:g} × {len(model.vocab)}). A word this context never "
+        f"led to now gets {smoothed.prob('<unk>'):.3f} instead of 0, and the seen ones give up a little. "
+        f"The bars still sum to {smoothed.probs.sum():.3f}."
+    )
 else:
-    st.caption("A continuation this context never led to gets probability exactly 0: the table cannot share what it "
-               "learned about similar contexts. Switch on add-k smoothing to see the difference.")
+    st.caption(
+        "A continuation this context never led to gets probability exactly 0: the table cannot share what it "
+        "learned about similar contexts. Switch on add-k smoothing to see the difference."
+    )
 with st.expander(f"Count table ({len(model.table())} rows)", expanded=False):
     st.dataframe(count_table(model), hide_index=True)
 
@@ -93,14 +126,22 @@ decoding = g1.radio("Decoding", [GREEDY, SAMPLED], horizontal=True, key=state.NG
 seed = g2.number_input("Seed", 0, 2**31 - 1, 0, 1, key=state.NGRAM_SEED, disabled=decoding == GREEDY)
 max_words = g3.number_input("Max words", 1, 100, 20, 1, key=state.NGRAM_MAX_WORDS)
 start_text = limited_text("Start with these words (optional)", state.NGRAM_START, 200, area=False, value="")
-words = generate(model, start=start_text.split(), k=k, greedy=decoding == GREEDY, seed=int(seed), max_words=int(max_words))
-shown = (inert_markdown(start_text.strip()) + " " if start_text.strip() else "") + f"**{inert_markdown(generated_text(words))}**"
+words = generate(
+    model, start=start_text.split(), k=k, greedy=decoding == GREEDY, seed=int(seed), max_words=int(max_words)
+)
+shown = (
+    inert_markdown(start_text.strip()) + " " if start_text.strip() else ""
+) + f"**{inert_markdown(generated_text(words))}**"
 st.markdown(f"{inert_markdown('<bos>')} {shown}")
 if not words:
-    st.info("The model has never seen this context, so without smoothing it has nothing to predict. "
-            "Switch on smoothing or change the start words.")
-st.caption("Greedy always takes the most likely word (ties: the one seen first). Sampling draws with NumPy's "
-           "default_rng(seed), as seed 001's sampler does: the same seed gives the same sentence.")
+    st.info(
+        "The model has never seen this context, so without smoothing it has nothing to predict. "
+        "Switch on smoothing or change the start words."
+    )
+st.caption(
+    "Greedy always takes the most likely word (ties: the one seen first). Sampling draws with NumPy's "
+    "default_rng(seed), as seed 001's sampler does: the same seed gives the same sentence."
+)
 
 st.subheader("Perplexity on a held-out sentence: counts vs the neural model")
 heldout = limited_text("Held-out sentence", state.NGRAM_HELDOUT, 500, area=False, value=DEFAULT_HELDOUT)
@@ -112,21 +153,34 @@ except CorpusError as error:
 score = score_sentence(model, held_words, k, include_eos=False)
 lm = current_model()
 neural = session_memo("ngram.neural", (lm.name, " ".join(held_words)), lambda: neural_perplexity(lm, heldout))
-entries = [(f"{NAMES[n]} (counts{', add-' + format(k, 'g') if smooth else ''})", score.perplexity),
-           (f"{lm.name.split('/')[-1]} (neural)", neural.word_perplexity)]
+entries = [
+    (f"{NAMES[n]} (counts{', add-' + format(k, 'g') if smooth else ''})", score.perplexity),
+    (f"{lm.name.split('/')[-1]} (neural)", neural.word_perplexity),
+]
 st.plotly_chart(perplexity_chart(entries), key="ngram.perplexity")
 p1, p2, p3 = st.columns(3)
-p1.metric(f"{NAMES[n].capitalize()} perplexity per word", "∞" if math.isinf(score.perplexity) else f"{score.perplexity:.2f}")
+p1.metric(
+    f"{NAMES[n].capitalize()} perplexity per word", "∞" if math.isinf(score.perplexity) else f"{score.perplexity:.2f}"
+)
 p2.metric("Neural perplexity per word", f"{neural.word_perplexity:,.2f}")
-p3.metric("Neural perplexity per token", f"{neural.perplexity:,.2f}", help=f"{len(neural.token_ids)} tokens for {neural.words} words.")
+p3.metric(
+    "Neural perplexity per token",
+    f"{neural.perplexity:,.2f}",
+    help=f"{len(neural.token_ids)} tokens for {neural.words} words.",
+)
 if score.zero_tokens:
-    st.warning(f"The {NAMES[n]} gave probability 0 to: {inert_markdown(', '.join(score.zero_tokens))}. One zero makes the "
-               "perplexity infinite. Smoothing fixes that; a neural model never gives exactly 0.")
-st.caption("Perplexity = exp(mean −ln P) over the sentence's words: the effective number of equally likely choices "
-           "per word. Both models are scored on the same words (total −ln P divided by the number of words), because "
-           "the neural model's tokens are not words. The counts know only this corpus; the neural model knows English "
-           "in general, so on this corpus's own kind of sentence the counts can win; try an ordinary English sentence "
-           "(the counts give an unseen word 0 without smoothing). Seed 001's bridge: replace the count table with embeddings and a small network "
-           "(a neural n-gram), then with a Transformer that reads the whole context.")
+    st.warning(
+        f"The {NAMES[n]} gave probability 0 to: {inert_markdown(', '.join(score.zero_tokens))}. One zero makes the "
+        "perplexity infinite. Smoothing fixes that; a neural model never gives exactly 0."
+    )
+st.caption(
+    "Perplexity = exp(mean −ln P) over the sentence's words: the effective number of equally likely choices "
+    "per word. Both models are scored on the same words (total −ln P divided by the number of words), because "
+    "the neural model's tokens are not words. The counts know only this corpus; the neural model knows English "
+    "in general, so on this corpus's own kind of sentence the counts can win; try an ordinary English sentence "
+    "(the counts give an unseen word 0 without smoothing). Seed 001's bridge: replace the count table with "
+    "embeddings and a small network "
+    "(a neural n-gram), then with a Transformer that reads the whole context."
+)
 with st.expander("Word by word", expanded=False):
     st.dataframe(score_table(score.tokens, score.contexts, score.probs), hide_index=True)

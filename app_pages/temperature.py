@@ -1,4 +1,5 @@
 """Temperature: the same logits divided by T before softmax, side by side, and entropy as T moves."""
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -29,12 +30,19 @@ from ui.presenter import presenter_mode
 from ui.share import Shared, copy_link_control, share_inputs
 
 REAL, TOY = "Real model", "Toy vocabulary"
-PRESETS = {"Support bot (seed 001)": (SUPPORT_BOT_TOKENS, SUPPORT_BOT_LOGITS),
-           "Warehouse / hub / carrier (seed 001)": (WAREHOUSE_TOKENS, WAREHOUSE_LOGITS)}
+PRESETS = {
+    "Support bot (seed 001)": (SUPPORT_BOT_TOKENS, SUPPORT_BOT_LOGITS),
+    "Warehouse / hub / carrier (seed 001)": (WAREHOUSE_TOKENS, WAREHOUSE_LOGITS),
+}
 PANEL_CHOICES = [0.0, 0.25, 0.5, 0.75, 1.0, 1.4, 1.5, 2.0, 3.0]
-SHARED = [Shared(state.TEMP_PROMPT, "prompt"), Shared(state.TEMP_SOURCE, "source", "choice", choices=(REAL, TOY)),
-          Shared(state.TEMP_VALUE, "t", "float", 0, 5), Shared(state.TEMP_TOP_N, "top_n", "int", 1, 15),
-          Shared(state.TEMP_TOY_TOKENS, "toy_tokens", max_chars=2000), Shared(state.TEMP_TOY_LOGITS, "toy_logits", max_chars=2000)]
+SHARED = [
+    Shared(state.TEMP_PROMPT, "prompt"),
+    Shared(state.TEMP_SOURCE, "source", "choice", choices=(REAL, TOY)),
+    Shared(state.TEMP_VALUE, "t", "float", 0, 5),
+    Shared(state.TEMP_TOP_N, "top_n", "int", 1, 15),
+    Shared(state.TEMP_TOY_TOKENS, "toy_tokens", max_chars=2000),
+    Shared(state.TEMP_TOY_LOGITS, "toy_logits", max_chars=2000),
+]
 
 
 def use_preset():
@@ -56,8 +64,12 @@ source = st.radio("Logits from", [REAL, TOY], horizontal=True, key=state.TEMP_SO
 try:
     if source == REAL:
         prompt = prompt_area(state.TEMP_PROMPT)
-        dist = session_memo("next_token", (lm.name, prompt), lambda: next_token_distribution(lm, prompt, forward=session_forward()),
-                            max_entries=16)
+        dist = session_memo(
+            "next_token",
+            (lm.name, prompt),
+            lambda: next_token_distribution(lm, prompt, forward=session_forward()),
+            max_entries=16,
+        )
     else:
         st.selectbox("Example", list(PRESETS), key=state.TEMP_PRESET, on_change=use_preset)
         left, right = st.columns(2)
@@ -74,14 +86,20 @@ temperature = st.slider("Temperature T", 0.0, 5.0, 1.0, 0.05, key=state.TEMP_VAL
 top_n = bounded_slider("Tokens to show", 1, min(15, dist.vocab_size), 8, key=state.TEMP_TOP_N)
 probs = sampling_probs(dist.logits, temperature=temperature)
 left, right = st.columns([3, 2])
-left.plotly_chart(probability_bars(candidate_table(dist, top_n, probs), title=f"T = 1 (model) beside T = {temperature:g}"),
-                  key="temperature.current")
+left.plotly_chart(
+    probability_bars(candidate_table(dist, top_n, probs), title=f"T = 1 (model) beside T = {temperature:g}"),
+    key="temperature.current",
+)
 grid = np.round(np.linspace(0.0, max(3.0, temperature), 61), 3)
 max_bits = float(np.log2(dist.vocab_size))
-right.plotly_chart(entropy_curve(grid, entropy_values(dist.logits, grid), temperature, entropy_bits(probs), max_bits),
-                   key="temperature.entropy")
-right.caption(f"Entropy at T = {temperature:g}: {entropy_bits(probs):.3f} bits, like a fair choice among "
-              f"{2 ** entropy_bits(probs):,.2f} tokens. As T grows the curve climbs toward the uniform limit.")
+right.plotly_chart(
+    entropy_curve(grid, entropy_values(dist.logits, grid), temperature, entropy_bits(probs), max_bits),
+    key="temperature.entropy",
+)
+right.caption(
+    f"Entropy at T = {temperature:g}: {entropy_bits(probs):.3f} bits, like a fair choice among "
+    f"{2 ** entropy_bits(probs):,.2f} tokens. As T grows the curve climbs toward the uniform limit."
+)
 
 if not presenter_mode():
     copy_link_control()
@@ -102,8 +120,10 @@ st.dataframe(frame.style.format({c: "{:.3f}" for c in frame.columns[1:]}), hide_
 
 if source == TOY:
     st.subheader("Draw samples, as seed 001 does")
-    st.caption(f"NumPy's default_rng(seed).choice, one token at a time. With the warehouse example, seed {WAREHOUSE_SEED} "
-               f"and T = {WAREHOUSE_TEMPERATURE} this gives the seed's eight samples.")
+    st.caption(
+        f"NumPy's default_rng(seed).choice, one token at a time. With the warehouse example, seed {WAREHOUSE_SEED} "
+        f"and T = {WAREHOUSE_TEMPERATURE} this gives the seed's eight samples."
+    )
     a, b, c = st.columns(3)
     t_draw = a.number_input("T", 0.05, 5.0, WAREHOUSE_TEMPERATURE, 0.05, key=state.TEMP_DRAW_T)
     seed = b.number_input("Seed", 0, 2**31 - 1, WAREHOUSE_SEED, key=state.TEMP_DRAW_SEED)

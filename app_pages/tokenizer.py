@@ -1,4 +1,6 @@
-"""Tokenizer: how text becomes token ids (seed 004), compared across tokenizers, a BPE trained here, the chat template."""
+"""Tokenizer: how text becomes token ids (seed 004), compared across tokenizers, a BPE trained here, the chat
+template."""
+
 import pandas as pd
 import streamlit as st
 
@@ -12,7 +14,6 @@ from components.tokenizer import (
     view_chips,
     vocab_chart,
 )
-from core.models import DEFAULT_MODEL
 from core.bpe import (
     DEFAULT_BPE_CORPUS,
     MAX_BPE_CORPUS_CHARS,
@@ -22,6 +23,7 @@ from core.bpe import (
     corpus_key,
     train_bpe,
 )
+from core.models import DEFAULT_MODEL
 from core.tokens import (
     TokenizerError,
     chat_messages,
@@ -47,11 +49,13 @@ YOUR_BPE = "your BPE (trained here)"
 
 def other_tokenizer(name):
     """Another model's tokenizer from the local cache, or the reason it is not available (memoised either way)."""
+
     def attempt():
         try:
             return load_tokenizer(name)
         except TokenizerError as error:
             return str(error)
+
     return session_memo("tokenizer.other", name, attempt)
 
 
@@ -60,12 +64,17 @@ def chips(view):
 
 
 st.title("Tokenizer: text in, token ids out")
-st.caption("The model never sees letters or words: it sees token ids. A byte-level BPE tokenizer cuts text into "
-           "pieces from its vocabulary; in English one token is about four characters. Spaces (␣), line breaks (↵) "
-           "and invisible characters are shown; special tokens are dark.")
-SHARED = [Shared(state.TOK_PROMPT, "prompt"), Shared(state.TOK_SHOW_IDS, "ids", "bool"),
-          Shared(state.TOK_BPE_VOCAB, "bpe_vocab", "int", 1, 100_000)]
-share_inputs(SHARED, 'tokenizer')
+st.caption(
+    "The model never sees letters or words: it sees token ids. A byte-level BPE tokenizer cuts text into "
+    "pieces from its vocabulary; in English one token is about four characters. Spaces (␣), line breaks (↵) "
+    "and invisible characters are shown; special tokens are dark."
+)
+SHARED = [
+    Shared(state.TOK_PROMPT, "prompt"),
+    Shared(state.TOK_SHOW_IDS, "ids", "bool"),
+    Shared(state.TOK_BPE_VOCAB, "bpe_vocab", "int", 1, 100_000),
+]
+share_inputs(SHARED, "tokenizer")
 copy_link_control()
 lm = current_model()
 text = prompt_area(state.TOK_PROMPT, label="Text to tokenize")
@@ -76,7 +85,8 @@ except TokenizerError as error:
     st.stop()
 
 tokens_tab, compare_tab, train_tab, chat_tab, vocab_tab = st.tabs(
-    ["Tokens", "Compare tokenizers", "Train your own BPE", "Chat template", "Vocabulary sizes"])
+    ["Tokens", "Compare tokenizers", "Train your own BPE", "Chat template", "Vocabulary sizes"]
+)
 
 with tokens_tab:
     st.toggle("Show token ids on the chips", False, key=state.TOK_SHOW_IDS)
@@ -90,18 +100,34 @@ with tokens_tab:
         st.success("decode(encode(text)) gives back exactly this text.")
     else:
         st.warning("This tokenizer does not give this text back exactly: decode(encode(text)) differs.")
-    st.caption("A chip showing � [...] holds only part of a character's UTF-8 bytes: emoji and many scripts need "
-               "several byte tokens for one character. Hover a chip for its id and raw piece.")
+    st.caption(
+        "A chip showing � [...] holds only part of a character's UTF-8 bytes: emoji and many scripts need "
+        "several byte tokens for one character. Hover a chip for its id and raw piece."
+    )
     with st.expander("Token ids as a table", expanded=False):
         st.dataframe(ids_table(view), hide_index=True)
 
 with train_tab:
-    st.caption("Byte-pair encoding starts from the 256 byte values and merges the most frequent pair of neighbours, "
-               "one merge per new token, until the vocabulary reaches the size you ask for. Paste any text to learn from.")
-    corpus = st.text_area("Training corpus", DEFAULT_BPE_CORPUS, height=180, key=state.TOK_BPE_CORPUS,
-                          help=f"Up to {MAX_BPE_CORPUS_CHARS:,} characters.")
-    size = st.slider("Vocabulary size", MIN_BPE_VOCAB, MAX_BPE_VOCAB, 500, 1, key=state.TOK_BPE_VOCAB,
-                     help=f"{MIN_BPE_VOCAB} = the 256 bytes plus one special token, no merges.")
+    st.caption(
+        "Byte-pair encoding starts from the 256 byte values and merges the most frequent pair of neighbours, "
+        "one merge per new token, until the vocabulary reaches the size you ask for. Paste any text to learn from."
+    )
+    corpus = st.text_area(
+        "Training corpus",
+        DEFAULT_BPE_CORPUS,
+        height=180,
+        key=state.TOK_BPE_CORPUS,
+        help=f"Up to {MAX_BPE_CORPUS_CHARS:,} characters.",
+    )
+    size = st.slider(
+        "Vocabulary size",
+        MIN_BPE_VOCAB,
+        MAX_BPE_VOCAB,
+        500,
+        1,
+        key=state.TOK_BPE_VOCAB,
+        help=f"{MIN_BPE_VOCAB} = the 256 bytes plus one special token, no merges.",
+    )
     try:
         bpe = session_memo("tokenizer.bpe", (corpus_key(corpus), size), lambda: train_bpe(corpus, size))
     except TokenizerError as error:
@@ -113,20 +139,27 @@ with train_tab:
         b.metric("Vocabulary trained", f"{bpe.vocab_size:,}")
         c.metric("Merges learned", f"{bpe.merges:,}")
         if bpe.capped:
-            st.warning(f"This corpus supports only {bpe.vocab_size:,} tokens: after {bpe.merges:,} merges no pair of "
-                       "neighbours was left to merge. Paste more text for a bigger vocabulary.")
+            st.warning(
+                f"This corpus supports only {bpe.vocab_size:,} tokens: after {bpe.merges:,} merges no pair of "
+                "neighbours was left to merge. Paste more text for a bigger vocabulary."
+            )
         st.markdown("**Your text through your BPE**")
         chips(token_view(bpe, text))
         sizes = sorted({s for s in SWEEP_SIZES if s <= bpe.vocab_size} | {bpe.vocab_size})
-        sweep = session_memo("tokenizer.sweep", (corpus_key(corpus), tuple(sizes), text),
-                             lambda: bpe_size_sweep(corpus, sizes, text))
+        sweep = session_memo(
+            "tokenizer.sweep", (corpus_key(corpus), tuple(sizes), text), lambda: bpe_size_sweep(corpus, sizes, text)
+        )
         st.plotly_chart(sweep_chart(sweep), key="tokenizer.sweep_chart")
-        st.caption("Every merge can shorten the text by a token, so a bigger vocabulary means fewer tokens per word "
-                   "(more text in the context window) but a bigger embedding table (one row per token).")
+        st.caption(
+            "Every merge can shorten the text by a token, so a bigger vocabulary means fewer tokens per word "
+            "(more text in the context window) but a bigger embedding table (one row per token)."
+        )
 
 with compare_tab:
-    st.caption("The same text through several tokenizers. Other models' tokenizers load from this server's local "
-               "cache only; the bundled model's is always here, and your trained BPE is always offered.")
+    st.caption(
+        "The same text through several tokenizers. Other models' tokenizers load from this server's local "
+        "cache only; the bundled model's is always here, and your trained BPE is always offered."
+    )
     choices = [n for n in OTHER_TOKENIZERS if n != lm.name]
     others = st.multiselect("Other tokenizers", choices, default=[], key=state.TOK_OTHERS)
     entries = [(f"{lm.name} (loaded model)", lm.tokenizer)]
@@ -145,27 +178,37 @@ with compare_tab:
         chips(other)
         rows.append(counts_row(name, other, len(tokenizer)))
     st.dataframe(pd.DataFrame(rows), hide_index=True)
-    st.markdown("**Non-English text costs more tokens**, so it fills more of the context window and more KV-cache memory.")
+    st.markdown(
+        "**Non-English text costs more tokens**, so it fills more of the context window and more KV-cache memory."
+    )
     languages = language_costs(lm.tokenizer, kv_bytes_per_token(lm.facts))
     st.plotly_chart(language_chart(languages, lm.name), key="tokenizer.languages")
     st.dataframe(language_table(languages), hide_index=True)
 
 with chat_tab:
-    st.caption("An instruct model is trained on conversations written in a fixed format. The chat template turns "
-               "messages into one token sequence with special tokens marking who speaks; this is exactly what the model reads.")
-    system = limited_text("System message (empty = the template's default)", state.TOK_CHAT_SYSTEM, 2000,
-                          area=False, value="")
+    st.caption(
+        "An instruct model is trained on conversations written in a fixed format. The chat template turns "
+        "messages into one token sequence with special tokens marking who speaks; this is exactly what the model reads."
+    )
+    system = limited_text(
+        "System message (empty = the template's default)", state.TOK_CHAT_SYSTEM, 2000, area=False, value=""
+    )
     user = limited_text("User message", state.TOK_CHAT_USER, 5000, value="Where is my parcel?", height=80)
-    gen_prompt = st.toggle("Add the generation prompt (the assistant's turn starts, so the model answers)", True,
-                           key=state.TOK_CHAT_GEN_PROMPT)
+    gen_prompt = st.toggle(
+        "Add the generation prompt (the assistant's turn starts, so the model answers)",
+        True,
+        key=state.TOK_CHAT_GEN_PROMPT,
+    )
     try:
         chat = chat_view(lm.tokenizer, chat_messages(system, user), add_generation_prompt=gen_prompt)
     except TokenizerError as error:
         notice(error)
     else:
         chips(chat)
-        st.caption(f"{chat.tokens:,} tokens, {sum(chat.special)} of them special. The text the template produced "
-                   "(↵ marks each line break the model reads, the last one included):")
+        st.caption(
+            f"{chat.tokens:,} tokens, {sum(chat.special)} of them special. The text the template produced "
+            "(↵ marks each line break the model reads, the last one included):"
+        )
         st.code(chat.text.replace("\n", "↵\n"), language=None, wrap_lines=True)
 
 with vocab_tab:
@@ -174,6 +217,8 @@ with vocab_tab:
     st.plotly_chart(vocab_chart(vocab_rows), key="tokenizer.vocab_chart")
     st.dataframe(pd.DataFrame(vocab_rows, columns=["model", "vocabulary size", "source"]), hide_index=True)
     embedding = lm.facts.vocab_size * lm.facts.hidden_size
-    st.caption(f"Each vocabulary entry is one row of the embedding table: {lm.facts.vocab_size:,} tokens × "
-               f"{lm.facts.hidden_size:,} numbers = {embedding / 1e6:,.1f} M parameters, "
-               f"{embedding / lm.facts.parameters:.0%} of {inert_markdown(lm.name)}'s weights.")
+    st.caption(
+        f"Each vocabulary entry is one row of the embedding table: {lm.facts.vocab_size:,} tokens × "
+        f"{lm.facts.hidden_size:,} numbers = {embedding / 1e6:,.1f} M parameters, "
+        f"{embedding / lm.facts.parameters:.0%} of {inert_markdown(lm.name)}'s weights."
+    )

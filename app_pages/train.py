@@ -1,4 +1,5 @@
 """Train a tiny GPT: seed 003's Mini-GPT trained here, a chunk of steps at a time, then used by every page."""
+
 import streamlit as st
 
 from components.training import loss_note
@@ -38,29 +39,42 @@ from ui.training import (
 
 CHUNK = 10  # optimiser steps between redraws of the page
 RATES = [1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2, 3e-2]
-EXPLORE = ("app_pages/next_token.py", "app_pages/temperature.py", "app_pages/generation.py", "app_pages/attention.py",
-           "app_pages/logit_lens.py", "app_pages/perplexity.py", "app_pages/kv_cache.py")
+EXPLORE = (
+    "app_pages/next_token.py",
+    "app_pages/temperature.py",
+    "app_pages/generation.py",
+    "app_pages/attention.py",
+    "app_pages/logit_lens.py",
+    "app_pages/perplexity.py",
+    "app_pages/kv_cache.py",
+)
 ss = st.session_state
 ss.setdefault(state.TRAIN_CORPUS, TOY_CORPUS)
 
 st.title("Train a tiny GPT")
-st.markdown("Seed 003's Mini-GPT, for real: a small GPT-2 learns to predict the next token of a corpus. Each step "
-            "takes a batch of windows of text; the model reads tokens `x[:-1]` and is scored on `x[1:]`, the same "
-            "text shifted by one (teacher forcing). The **loss** is the average −log P(true next token), in nats. "
-            "Once trained, the model joins the sidebar's model picker and every page works on it.")
+st.markdown(
+    "Seed 003's Mini-GPT, for real: a small GPT-2 learns to predict the next token of a corpus. Each step "
+    "takes a batch of windows of text; the model reads tokens `x[:-1]` and is scored on `x[1:]`, the same "
+    "text shifted by one (teacher forcing). The **loss** is the average −log P(true next token), in nats. "
+    "Once trained, the model joins the sidebar's model picker and every page works on it."
+)
 
 st.subheader("1. Corpus")
-SHARED = [Shared(state.TRAIN_LAYERS, "layers", "int", *LIMITS["layers"]),
-          Shared(state.TRAIN_HEADS, "heads", "choice", choices=(1, 2, 4, 8)),
-          Shared(state.TRAIN_WIDTH, "width", "choice", choices=(16, 32, 48, 64, 96, 128, 192, 256)),
-          Shared(state.TRAIN_CONTEXT, "context", "choice", choices=(8, 16, 32, 64, 128, 256)),
-          Shared(state.TRAIN_LR, "lr", "choice", choices=tuple(RATES)), Shared(state.TRAIN_STEPS, "steps", "int", 1, MAX_STEPS),
-          Shared(state.TRAIN_BATCH, "batch", "int", *LIMITS["batch_size"]), Shared(state.TRAIN_SEED, "seed", "int", 0, 2**31 - 1),
-          Shared(state.TRAIN_SOURCE, "source", "choice", choices=tuple(SOURCES)),
-          Shared(state.TRAIN_KIND, "tokenizer", "choice", choices=tuple(KINDS)),
-          # 5,000 characters keep a link under the 8 KB many proxies allow and still hold the built-in village corpus
-          Shared(state.TRAIN_CORPUS, "corpus", max_chars=5_000, limit=MAX_CORPUS_CHARS)]
-share_inputs(SHARED, 'train')
+SHARED = [
+    Shared(state.TRAIN_LAYERS, "layers", "int", *LIMITS["layers"]),
+    Shared(state.TRAIN_HEADS, "heads", "choice", choices=(1, 2, 4, 8)),
+    Shared(state.TRAIN_WIDTH, "width", "choice", choices=(16, 32, 48, 64, 96, 128, 192, 256)),
+    Shared(state.TRAIN_CONTEXT, "context", "choice", choices=(8, 16, 32, 64, 128, 256)),
+    Shared(state.TRAIN_LR, "lr", "choice", choices=tuple(RATES)),
+    Shared(state.TRAIN_STEPS, "steps", "int", 1, MAX_STEPS),
+    Shared(state.TRAIN_BATCH, "batch", "int", *LIMITS["batch_size"]),
+    Shared(state.TRAIN_SEED, "seed", "int", 0, 2**31 - 1),
+    Shared(state.TRAIN_SOURCE, "source", "choice", choices=tuple(SOURCES)),
+    Shared(state.TRAIN_KIND, "tokenizer", "choice", choices=tuple(KINDS)),
+    # 5,000 characters keep a link under the 8 KB many proxies allow and still hold the built-in village corpus
+    Shared(state.TRAIN_CORPUS, "corpus", max_chars=5_000, limit=MAX_CORPUS_CHARS),
+]
+share_inputs(SHARED, "train")
 copy_link_control()
 st.radio("Start from", list(SOURCES), key=state.TRAIN_SOURCE, on_change=use_source, horizontal=True)
 corpus = limited_text("Corpus (edit freely)", state.TRAIN_CORPUS, MAX_CORPUS_CHARS, height=150)
@@ -74,12 +88,17 @@ size = ModelSize(
     cols[0].slider("Layers", *LIMITS["layers"], 2, key=state.TRAIN_LAYERS),
     cols[1].select_slider("Attention heads", [1, 2, 4, 8], 4, key=state.TRAIN_HEADS),
     cols[2].select_slider("Embedding width", [16, 32, 48, 64, 96, 128, 192, 256], 64, key=state.TRAIN_WIDTH),
-    cols[3].select_slider("Context length (tokens)", [8, 16, 32, 64, 128, 256], 32, key=state.TRAIN_CONTEXT))
+    cols[3].select_slider("Context length (tokens)", [8, 16, 32, 64, 128, 256], 32, key=state.TRAIN_CONTEXT),
+)
 try:
     vocab = session_memo("train.vocab", (kind, corpus), lambda: len(make_tokenizer(corpus, kind)), max_entries=4)
     a, b = st.columns(2)
-    a.metric("Parameters", f"{parameter_count(size, vocab):,}", help="Token and position embeddings, "
-             "12·d² + 13·d per layer, final layer norm; the output layer shares the token embedding.")
+    a.metric(
+        "Parameters",
+        f"{parameter_count(size, vocab):,}",
+        help="Token and position embeddings, "
+        "12·d² + 13·d per layer, final layer norm; the output layer shares the token embedding.",
+    )
     b.metric("Vocabulary", f"{vocab:,} tokens", help="Every symbol of the corpus plus <pad>, <unk>, <bos>, <eos>.")
     check_size(size, vocab)
 except (TrainingError, TokenizerError) as error:
@@ -93,18 +112,23 @@ cols[2].slider("Batch size", *LIMITS["batch_size"], 16, key=state.TRAIN_BATCH)
 cols[3].number_input("Seed", 0, 2**31 - 1, 0, key=state.TRAIN_SEED)
 trainer = ss.get(state.TRAIN_TRAINER)
 used = ss.get(state.TRAIN_SECONDS_USED, 0.0) + (trainer.elapsed if trainer else 0.0)
-st.caption(f"Budgets: at most {MAX_PARAMS:,} parameters and {MAX_SECONDS:.0f} s per run; {SESSION_SECONDS / 60:.0f} "
-           f"minutes of training per session ({used:.0f} s used). Training runs while this page is open."
-           " The learning rate warms up, then decays along a cosine.")
+st.caption(
+    f"Budgets: at most {MAX_PARAMS:,} parameters and {MAX_SECONDS:.0f} s per run; {SESSION_SECONDS / 60:.0f} "
+    f"minutes of training per session ({used:.0f} s used). Training runs while this page is open."
+    " The learning rate warms up, then decays along a cosine."
+)
 left, right, _ = st.columns([1, 1, 4])
 left.button("Train", type="primary", on_click=start, key=state.TRAIN_START_BUTTON, width="stretch")
-right.button("Stop", on_click=stop, key=state.TRAIN_STOP_BUTTON, disabled=trainer is None or trainer.finished,
-             width="stretch")
+right.button(
+    "Stop", on_click=stop, key=state.TRAIN_STOP_BUTTON, disabled=trainer is None or trainer.finished, width="stretch"
+)
 message("train")
 
 if trainer is not None:
-    st.caption(trainer.corpus.note + (" The corpus was cut to its first "
-                                      f"{MAX_CORPUS_CHARS:,} characters." if trainer.truncated else ""))
+    st.caption(
+        trainer.corpus.note
+        + (f" The corpus was cut to its first {MAX_CORPUS_CHARS:,} characters." if trainer.truncated else "")
+    )
     slots = [st.empty() for _ in range(4)]
     ran = False
     while not trainer.finished:
@@ -119,7 +143,9 @@ if trainer is not None:
         draw_training(trainer, slots)
     st.caption(loss_note(trainer.vocab_size))
     kind = {"done": "success", "stopped": "info", "time budget": "warning", "nan": "error"}[trainer.status]
-    joined = " It is now your trained model in the sidebar's model picker: explore it." if trainer.status != "nan" else ""
+    joined = (
+        " It is now your trained model in the sidebar's model picker: explore it." if trainer.status != "nan" else ""
+    )
     notice(trainer.message + joined, kind)
     if trainer.status != "nan":
         pages = [p for p in available_pages() if p.path in EXPLORE]
@@ -131,10 +157,19 @@ st.subheader("Save or load a model")
 lm = ss.get(state.TRAINED_MODEL)
 if lm is not None:
     data = session_memo("train.zip", lm.name, lambda: save_model_zip(lm, dict(lm.extras)), max_entries=1)
-    st.download_button(f"Download {lm.name} (.zip, {len(data) / 1e6:.1f} MB)", data, file_name="tiny-gpt.zip",
-                       mime="application/zip", key=state.TRAIN_DOWNLOAD, on_click="ignore")
-    st.caption("The zip holds model.safetensors, config.json and the tokenizer: unzipped, it is a Hugging Face "
-               "folder (GPT2LMHeadModel.from_pretrained, AutoTokenizer.from_pretrained).")
-st.file_uploader("Upload a model zip saved from this page", type=["zip"], key=state.TRAIN_MODEL_UPLOAD,
-                 on_change=use_model_upload)
+    st.download_button(
+        f"Download {lm.name} (.zip, {len(data) / 1e6:.1f} MB)",
+        data,
+        file_name="tiny-gpt.zip",
+        mime="application/zip",
+        key=state.TRAIN_DOWNLOAD,
+        on_click="ignore",
+    )
+    st.caption(
+        "The zip holds model.safetensors, config.json and the tokenizer: unzipped, it is a Hugging Face "
+        "folder (GPT2LMHeadModel.from_pretrained, AutoTokenizer.from_pretrained)."
+    )
+st.file_uploader(
+    "Upload a model zip saved from this page", type=["zip"], key=state.TRAIN_MODEL_UPLOAD, on_change=use_model_upload
+)
 message("model")

@@ -3,6 +3,7 @@
 Each module exposes ``run() -> list[Row]``. Timings are ratios measured in one run (ours vs a reference,
 alternating), because these machines are shared and noisy; nothing here is asserted in the test suite.
 """
+
 from __future__ import annotations
 
 import importlib

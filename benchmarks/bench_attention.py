@@ -1,10 +1,14 @@
-"""Attention page: switching head re-uses the cached maps (cost vs one forward pass), and the maps' memory at the cap."""
+"""Attention page: switching head re-uses the cached maps (cost vs one forward pass), and the maps' memory at
+the cap."""
+
 from __future__ import annotations
 
 from benchmarks.common import Row, alternate, peak_rss_mb
 
-PROMPT = ("The quick brown fox jumps over the lazy dog while the farmer watches from the porch, "
-          "wondering whether the rain will come before the harvest is in. ")
+PROMPT = (
+    "The quick brown fox jumps over the lazy dog while the farmer watches from the porch, "
+    "wondering whether the rain will come before the harvest is in. "
+)
 
 
 def run() -> list[Row]:
@@ -45,10 +49,22 @@ def run() -> list[Row]:
     capped = attention_maps(lm, "word " * (DISPLAY_CAP + 40))
     full_512 = lm.facts.layers * lm.facts.attention_heads * 512 * 512 * 4 / 1e6
     return [
-        Row(f"switch head (cached maps + 3 figures) ÷ forward pass, T={T}", ratio * 100, "%", "< 5%", ratio < 0.05,
-            f"switch {switch * 1000:.1f} ms, forward with attentions {full * 1000:.0f} ms"),
-        Row(f"attention maps at the display cap (T={capped.length})", capped.nbytes / 1e6, "MB", "",
-            None, f"vs {full_512:.0f} MB for 512 tokens uncapped; dropped {capped.dropped_tokens} tokens"),
+        Row(
+            f"switch head (cached maps + 3 figures) ÷ forward pass, T={T}",
+            ratio * 100,
+            "%",
+            "< 5%",
+            ratio < 0.05,
+            f"switch {switch * 1000:.1f} ms, forward with attentions {full * 1000:.0f} ms",
+        ),
+        Row(
+            f"attention maps at the display cap (T={capped.length})",
+            capped.nbytes / 1e6,
+            "MB",
+            "",
+            None,
+            f"vs {full_512:.0f} MB for 512 tokens uncapped; dropped {capped.dropped_tokens} tokens",
+        ),
         Row("peak RSS of the benchmark process", peak_rss_mb(), "MB"),
     ]
 

@@ -1,4 +1,5 @@
 """Foundation: a sampling-control change vs a forward pass, cold start, first conversion, server memory."""
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,14 @@ print(time.perf_counter() - t)
 
 
 def _python(code: str, env: dict | None = None) -> float:
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         env=dict(os.environ, **(env or {})), check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, **(env or {})),
+        check=True,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -48,7 +55,7 @@ def control_change_vs_forward() -> list[Row]:
     set_torch_threads(torch_threads())  # as app.py does: one intra-op thread unless NTE_TORCH_THREADS says otherwise
     lm = load_model()
     dist = next_token_distribution(lm, PROMPT)
-    dist.order, dist.entropy_bits  # computed once per prompt and cached with the logits, as on the page
+    _ = dist.order, dist.entropy_bits  # computed once per prompt and cached with the logits, as on the page
     settings = iter([(t / 10, k, p / 10) for t in range(1, 30) for k in (0, 5, 50) for p in (3, 9, 10)] * 10)
 
     def control_change():  # no model call: the logits are cached per (model, prompt)
@@ -64,10 +71,22 @@ def control_change_vs_forward() -> list[Row]:
     dragged, forward_b = alternate(drag, forward, rounds=9)
     single_ratio, drag_ratio = single / forward_a, dragged / 5 / forward_b
     return [
-        Row("sampling-control change / one forward pass (same prompt)", drag_ratio * 100, "%", "< 5%",
-            drag_ratio < 0.05, f"{dragged / 5 * 1000:.1f} ms vs {forward_b * 1000:.1f} ms; per change, 5 in a row"),
-        Row("  the same, one change right after a forward pass (cold caches)", single_ratio * 100, "%", "report",
-            None, f"{single * 1000:.1f} ms vs {forward_a * 1000:.1f} ms"),
+        Row(
+            "sampling-control change / one forward pass (same prompt)",
+            drag_ratio * 100,
+            "%",
+            "< 5%",
+            drag_ratio < 0.05,
+            f"{dragged / 5 * 1000:.1f} ms vs {forward_b * 1000:.1f} ms; per change, 5 in a row",
+        ),
+        Row(
+            "  the same, one change right after a forward pass (cold caches)",
+            single_ratio * 100,
+            "%",
+            "report",
+            None,
+            f"{single * 1000:.1f} ms vs {forward_a * 1000:.1f} ms",
+        ),
     ]
 
 
@@ -92,9 +111,24 @@ def server_memory(paths: list[str], label: str) -> Row:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):
@@ -104,14 +138,18 @@ def server_memory(paths: list[str], label: str) -> Row:
             except OSError:
                 time.sleep(0.5)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             tab = browser.new_page()
             for path in paths:
                 tab.goto(url + path)
                 tab.wait_for_selector('[data-testid="stMain"] h1', timeout=300_000)
-                tab.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-                                      timeout=300_000)
+                tab.wait_for_function(
+                    "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=300_000
+                )
                 tab.wait_for_timeout(1000)
             browser.close()
         status = Path(f"/proc/{proc.pid}/status").read_text()
@@ -127,6 +165,10 @@ def run() -> list[Row]:
     from ui.navigation import available_pages
 
     every_page = ["/" + Path(p.path).stem for p in available_pages() if p.path != "app_pages/home.py"]
-    return [*control_change_vs_forward(), cold_start(), first_conversion(),
-            server_memory(["/next_token", "/temperature"], "next-token + temperature pages"),
-            server_memory(every_page, f"every page ({len(every_page)}) with its defaults")]
+    return [
+        *control_change_vs_forward(),
+        cold_start(),
+        first_conversion(),
+        server_memory(["/next_token", "/temperature"], "next-token + temperature pages"),
+        server_memory(every_page, f"every page ({len(every_page)}) with its defaults"),
+    ]

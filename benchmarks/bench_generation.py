@@ -1,4 +1,5 @@
 """The Stepper against model.generate (greedy, 64 new tokens), and the KV cache's speed-up at 256 new tokens."""
+
 from __future__ import annotations
 
 import time
@@ -17,9 +18,15 @@ LONG_TOKENS = 256
 def _generate(lm, ids: list[int], n: int) -> list[int]:
     x = torch.tensor([ids])  # (1, T)
     with torch.inference_mode():
-        out = lm.model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=n,
-                                min_new_tokens=n, pad_token_id=lm.tokenizer.eos_token_id)
-    return out[0, len(ids):].tolist()
+        out = lm.model.generate(
+            x,
+            attention_mask=torch.ones_like(x),
+            do_sample=False,
+            max_new_tokens=n,
+            min_new_tokens=n,
+            pad_token_id=lm.tokenizer.eos_token_id,
+        )
+    return out[0, len(ids) :].tolist()
 
 
 def _stepper(lm, n: int, use_cache: bool = True) -> list[int]:
@@ -44,8 +51,9 @@ def _measure() -> list[Row]:
     lm = load_model()
     prompt_ids = Stepper(lm, PROMPT, temperature=0, max_new_tokens=1).all_ids
     same = _stepper(lm, SHORT_TOKENS) == _generate(lm, prompt_ids, SHORT_TOKENS)
-    ours, reference = alternate(lambda: _stepper(lm, SHORT_TOKENS), lambda: _generate(lm, prompt_ids, SHORT_TOKENS),
-                                rounds=3)
+    ours, reference = alternate(
+        lambda: _stepper(lm, SHORT_TOKENS), lambda: _generate(lm, prompt_ids, SHORT_TOKENS), rounds=3
+    )
     ratio = reference / ours  # (tokens/s of the stepper) / (tokens/s of generate) with the same token count
     # One run each (already warm): the no-cache run alone recomputes ~90k token positions.
     started = time.perf_counter()
@@ -55,12 +63,24 @@ def _measure() -> list[Row]:
     without_cache = _stepper(lm, LONG_TOKENS, use_cache=False)
     uncached = time.perf_counter() - started
     return [
-        Row(f"stepper tok/s / generate tok/s (greedy, {SHORT_TOKENS} new tokens)", ratio, "x", ">= 0.9", ratio >= 0.9,
+        Row(
+            f"stepper tok/s / generate tok/s (greedy, {SHORT_TOKENS} new tokens)",
+            ratio,
+            "x",
+            ">= 0.9",
+            ratio >= 0.9,
             f"stepper {SHORT_TOKENS / ours:.1f} tok/s, generate {SHORT_TOKENS / reference:.1f} tok/s (1 thread); "
-            f"same tokens: {same}"),
-        Row(f"KV cache speed-up over no cache ({LONG_TOKENS} new tokens)", uncached / cached, "x", "report", None,
+            f"same tokens: {same}",
+        ),
+        Row(
+            f"KV cache speed-up over no cache ({LONG_TOKENS} new tokens)",
+            uncached / cached,
+            "x",
+            "report",
+            None,
             f"cache {LONG_TOKENS / cached:.1f} tok/s, no cache {LONG_TOKENS / uncached:.1f} tok/s; "
-            f"same tokens: {with_cache == without_cache}"),
+            f"same tokens: {with_cache == without_cache}",
+        ),
     ]
 
 

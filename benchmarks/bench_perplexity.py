@@ -6,6 +6,7 @@ every window; core.perplexity asks the model only for the logits of the position
 call the same model object, so both get the same attention kernel (sdpa: neither asks for attention weights).
 Three timed rounds each, alternating, best of three (about 2.5 minutes on 2 cores); NTE_BENCH_ROUNDS=N changes N.
 """
+
 from __future__ import annotations
 
 import math
@@ -83,14 +84,31 @@ def run() -> list[Row]:
     ratio = ours_tps / guide_tps
     wall_ratio = min(guide_wall) / min(ours_wall)
     return [
-        Row(f"tokens/s ratio (CPU time), core.perplexity / guide loop ({n:,} tok)", ratio, "x", ">= 1.0",
-            ratio >= 1.0, f"ours {ours_tps:,.0f}, guide {guide_tps:,.0f} tok/s per CPU-s; window {MAX_LENGTH}, "
-                          f"stride {STRIDE}"),
-        Row("tokens/s ratio (wall clock), core.perplexity / guide loop", wall_ratio, "x",
-            note=f"ours {n / min(ours_wall):,.0f} tok/s, guide {n / min(guide_wall):,.0f} tok/s (noisy when shared)"),
-        Row("perplexity, core.perplexity vs guide loop (relative difference)", abs(ours_ppl / guide_ppl - 1), "",
-            note=f"{ours_ppl:.3f} vs {guide_ppl:.3f}; the guide weights later windows by scored - 1 tokens"),
-        Row("full-vocabulary logits held per window, ours vs guide", (STRIDE + 1) / MAX_LENGTH, "x",
+        Row(
+            f"tokens/s ratio (CPU time), core.perplexity / guide loop ({n:,} tok)",
+            ratio,
+            "x",
+            ">= 1.0",
+            ratio >= 1.0,
+            f"ours {ours_tps:,.0f}, guide {guide_tps:,.0f} tok/s per CPU-s; window {MAX_LENGTH}, stride {STRIDE}",
+        ),
+        Row(
+            "tokens/s ratio (wall clock), core.perplexity / guide loop",
+            wall_ratio,
+            "x",
+            note=f"ours {n / min(ours_wall):,.0f} tok/s, guide {n / min(guide_wall):,.0f} tok/s (noisy when shared)",
+        ),
+        Row(
+            "perplexity, core.perplexity vs guide loop (relative difference)",
+            abs(ours_ppl / guide_ppl - 1),
+            "",
+            note=f"{ours_ppl:.3f} vs {guide_ppl:.3f}; the guide weights later windows by scored - 1 tokens",
+        ),
+        Row(
+            "full-vocabulary logits held per window, ours vs guide",
+            (STRIDE + 1) / MAX_LENGTH,
+            "x",
             note=f"{(STRIDE + 1) * lm.facts.vocab_size * 4 / 2**20:.0f} MB vs "
-                 f"{MAX_LENGTH * lm.facts.vocab_size * 4 / 2**20:.0f} MB of float32 logits"),
+            f"{MAX_LENGTH * lm.facts.vocab_size * 4 / 2**20:.0f} MB of float32 logits",
+        ),
     ]

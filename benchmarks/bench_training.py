@@ -1,5 +1,6 @@
 """Training a tiny GPT: time to reach < 1.0 nats/char on seed 003's corpus with the page's defaults, the final
 loss, and the step time on one OpenMP thread (what the trainer uses) vs torch's default thread count."""
+
 from __future__ import annotations
 
 import os
@@ -25,12 +26,23 @@ def time_to_target() -> list[Row]:
     total = time.perf_counter() - started
     load = os.getloadavg()[0]
     rows = [
-        Row("seconds to training loss < 1.0 nats/char (defaults, seed 0)", reached[0] if reached else float("inf"),
-            "s", f"< {TARGET_SECONDS:.0f} s", bool(reached) and reached[0] < TARGET_SECONDS,
+        Row(
+            "seconds to training loss < 1.0 nats/char (defaults, seed 0)",
+            reached[0] if reached else float("inf"),
+            "s",
+            f"< {TARGET_SECONDS:.0f} s",
+            bool(reached) and reached[0] < TARGET_SECONDS,
             (f"reached at step {reached[1]}; " if reached else "never reached; ")
-            + f"load average {load:.1f} on {os.cpu_count()} cores"),
-        Row(f"final training loss after {trainer.step} steps", trainer.final_loss(), "nats", "< 1.0",
-            trainer.final_loss() < 1.0, f"whole run {total:.1f} s, {trainer.tokens_per_second:,.0f} tokens/s"),
+            + f"load average {load:.1f} on {os.cpu_count()} cores",
+        ),
+        Row(
+            f"final training loss after {trainer.step} steps",
+            trainer.final_loss(),
+            "nats",
+            "< 1.0",
+            trainer.final_loss() < 1.0,
+            f"whole run {total:.1f} s, {trainer.tokens_per_second:,.0f} tokens/s",
+        ),
     ]
     return rows
 
@@ -57,8 +69,10 @@ def _thread_ratio(Trainer, TOY_CORPUS, TrainSettings, rounds: int, chunk: int) -
     import torch
 
     def trainer(one):
-        return Trainer(TOY_CORPUS, settings=TrainSettings(steps=1_000, eval_every=10**6, sample_every=10**6,
-                                                          one_thread=one))
+        return Trainer(
+            TOY_CORPUS, settings=TrainSettings(steps=1_000, eval_every=10**6, sample_every=10**6, one_thread=one)
+        )
+
     ours, default = trainer(True), trainer(False)
     ours.train_steps(2)
     default.train_steps(2)
@@ -71,9 +85,15 @@ def _thread_ratio(Trainer, TOY_CORPUS, TrainSettings, rounds: int, chunk: int) -
     ratio = statistics.median(a) / statistics.median(b)
     # Reported, not a target: idle, one thread is a little slower; it is chosen because concurrent sessions made
     # multi-threaded steps 15-70x slower (see core.training.one_thread).
-    return Row("step time, one OpenMP thread / torch default threads (idle)", ratio, "x", "report", None,
-               f"{statistics.median(a) * 1000:.0f} ms vs {statistics.median(b) * 1000:.0f} ms per step "
-               f"({torch.get_num_threads()} threads)")
+    return Row(
+        "step time, one OpenMP thread / torch default threads (idle)",
+        ratio,
+        "x",
+        "report",
+        None,
+        f"{statistics.median(a) * 1000:.0f} ms vs {statistics.median(b) * 1000:.0f} ms per step "
+        f"({torch.get_num_threads()} threads)",
+    )
 
 
 def run() -> list[Row]:

@@ -1,21 +1,22 @@
 """What every benchmark shares: a result row, alternating timing of two callables, and peak memory."""
+
 from __future__ import annotations
 
 import resource
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)
 class Row:
     """One line of the `make bench` table."""
 
-    name: str          # what was measured
-    value: float       # the figure (a ratio, seconds, MB, ...)
-    unit: str          # "x", "s", "MB", "%", ...
-    target: str = ""   # the issue's target, e.g. ">= 0.9" or "< 5%"
+    name: str  # what was measured
+    value: float  # the figure (a ratio, seconds, MB, ...)
+    unit: str  # "x", "s", "MB", "%", ...
+    target: str = ""  # the issue's target, e.g. ">= 0.9" or "< 5%"
     passed: bool | None = None  # whether the target holds; None when there is no target
     note: str = ""
 

@@ -3,9 +3,10 @@
 Token labels are made unique with their position ("3 ␣cat"), so repeated tokens get their own row and column,
 and escaped: plotly renders a few HTML tags inside labels and hover text, and token text comes from the user.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import plotly.colors
@@ -16,7 +17,9 @@ from components.style import SAMPLING_COLOUR, layout, plotly_text, styled
 
 # Plotly's sequential "Blues" (white = 0, dark blue = 1) spelled out: a figure built without validation passes a
 # colour-scale *name* straight to plotly.js, whose own "Blues" runs the other way (dark blue = 0).
-SCALE = [[i / (len(plotly.colors.sequential.Blues) - 1), colour] for i, colour in enumerate(plotly.colors.sequential.Blues)]
+SCALE = [
+    [i / (len(plotly.colors.sequential.Blues) - 1), colour] for i, colour in enumerate(plotly.colors.sequential.Blues)
+]
 MASKED = "#dee2e6"  # the causal mask: cells a query may not look at (future keys)
 METRICS = {
     "entropy_bits": ("Attention entropy (bits)", "low = each token looks at one place; high = spread out"),
@@ -54,8 +57,16 @@ def _masked(matrix: np.ndarray, row_start: int = 0) -> np.ndarray:
     return values
 
 
-def head_heatmap(matrix: np.ndarray, tokens: Sequence[str], *, title: str, row_start: int = 0,
-                 key_offset: int = 0, boundary: int | None = None, zmax: float | None = None) -> go.Figure:
+def head_heatmap(
+    matrix: np.ndarray,
+    tokens: Sequence[str],
+    *,
+    title: str,
+    row_start: int = 0,
+    key_offset: int = 0,
+    boundary: int | None = None,
+    zmax: float | None = None,
+) -> go.Figure:
     """One head's attention: query tokens on rows, key tokens on columns, masked cells left grey.
 
     Args:
@@ -66,29 +77,65 @@ def head_heatmap(matrix: np.ndarray, tokens: Sequence[str], *, title: str, row_s
         zmax: top of the colour scale (None = the largest weight shown).
     """
     labels = position_labels(tokens)
-    keys = labels[key_offset:key_offset + matrix.shape[1]]
-    queries = labels[row_start:row_start + matrix.shape[0]]
+    keys = labels[key_offset : key_offset + matrix.shape[1]]
+    queries = labels[row_start : row_start + matrix.shape[0]]
     cells = _masked(matrix, row_start - key_offset)
-    layout = _layout_dict(title, int(min(900, max(320, 26 * max(len(queries), 4) + 160))),
-        xaxis=dict(title=dict(text="key (the token looked at)"), side="bottom", tickangle=-60, automargin=True,
-                   showgrid=False, type="category"),
-        yaxis=dict(title=dict(text="query (the token looking)"), autorange="reversed", automargin=True,
-                   showgrid=False, type="category"))
+    layout = _layout_dict(
+        title,
+        int(min(900, max(320, 26 * max(len(queries), 4) + 160))),
+        xaxis=dict(
+            title=dict(text="key (the token looked at)"),
+            side="bottom",
+            tickangle=-60,
+            automargin=True,
+            showgrid=False,
+            type="category",
+        ),
+        yaxis=dict(
+            title=dict(text="query (the token looking)"),
+            autorange="reversed",
+            automargin=True,
+            showgrid=False,
+            type="category",
+        ),
+    )
     if boundary is not None and 0 < boundary - key_offset < len(keys):
         x = boundary - key_offset - 0.5
-        layout["shapes"] = [dict(type="line", x0=x, x1=x, xref="x", y0=0, y1=1, yref="y domain",
-                                 line=dict(color="#e8590c", width=2))]
-        layout["annotations"] = [dict(x=x, xref="x", y=1, yref="y domain", text="generated →", showarrow=False,
-                                      xanchor="left", yanchor="top")]
-    return _figure([dict(
-        type="heatmap", z=cells, x=keys, y=queries, colorscale=SCALE, zmin=0.0, zmax=zmax, hoverongaps=False,
-        colorbar=dict(title=dict(text="weight"), thickness=12),
-        hovertemplate="query %{y}<br>looks at key %{x}<br>weight %{z:.3f}<extra></extra>",
-    )], layout)
+        layout["shapes"] = [
+            dict(type="line", x0=x, x1=x, xref="x", y0=0, y1=1, yref="y domain", line=dict(color="#e8590c", width=2))
+        ]
+        layout["annotations"] = [
+            dict(
+                x=x, xref="x", y=1, yref="y domain", text="generated →", showarrow=False, xanchor="left", yanchor="top"
+            )
+        ]
+    return _figure(
+        [
+            dict(
+                type="heatmap",
+                z=cells,
+                x=keys,
+                y=queries,
+                colorscale=SCALE,
+                zmin=0.0,
+                zmax=zmax,
+                hoverongaps=False,
+                colorbar=dict(title=dict(text="weight"), thickness=12),
+                hovertemplate="query %{y}<br>looks at key %{x}<br>weight %{z:.3f}<extra></extra>",
+            )
+        ],
+        layout,
+    )
 
 
-def head_grid(layer_weights: np.ndarray, tokens: Sequence[str], *, title: str, kv_groups: Sequence[int] | None = None,
-              columns: int = 3) -> go.Figure:
+def head_grid(
+    layer_weights: np.ndarray,
+    tokens: Sequence[str],
+    *,
+    title: str,
+    kv_groups: Sequence[int] | None = None,
+    columns: int = 3,
+) -> go.Figure:
     """Small multiples: every head of one layer, same colour scale, masked cells grey.
 
     Args:
@@ -101,10 +148,18 @@ def head_grid(layer_weights: np.ndarray, tokens: Sequence[str], *, title: str, k
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=names, horizontal_spacing=0.03, vertical_spacing=0.06)
     labels = position_labels(tokens)
     for h in range(H):
-        fig.add_trace(go.Heatmap(
-            z=_masked(layer_weights[h]), x=labels, y=labels, coloraxis="coloraxis", hoverongaps=False,
-            hovertemplate=f"head {h}<br>query %{{y}}<br>key %{{x}}<br>weight %{{z:.3f}}<extra></extra>",
-        ), row=h // columns + 1, col=h % columns + 1)
+        fig.add_trace(
+            go.Heatmap(
+                z=_masked(layer_weights[h]),
+                x=labels,
+                y=labels,
+                coloraxis="coloraxis",
+                hoverongaps=False,
+                hovertemplate=f"head {h}<br>query %{{y}}<br>key %{{x}}<br>weight %{{z:.3f}}<extra></extra>",
+            ),
+            row=h // columns + 1,
+            col=h % columns + 1,
+        )
     fig.update_xaxes(showticklabels=False, showgrid=False, type="category")
     fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed", type="category")
     fig.update_layout(coloraxis=dict(colorscale=SCALE, cmin=0.0, cmax=1.0, colorbar=dict(title="weight", thickness=12)))
@@ -124,26 +179,51 @@ def overview_chart(values: np.ndarray, metric: str, *, selected: tuple[int, int]
     """
     L, H = values.shape
     name = METRICS[metric][0]
-    layer_of = [l for l in range(L) for _ in range(H)]
+    layer_of = [layer for layer in range(L) for _ in range(H)]
     head_of = [h for _ in range(L) for h in range(H)]
     flat = [float(v) for v in values.reshape(-1)]
     size = max(8, min(30, int(560 / max(L, H))))
-    data = [dict(
-        type="scatter", x=np.asarray(head_of), y=np.asarray(layer_of), mode="markers",  # arrays: cheap to copy
-        marker=dict(symbol="square", size=size, color=np.asarray(flat), colorscale="Viridis", showscale=True,
-                    colorbar=dict(title=dict(text=name.split(" (")[0], side="right"), thickness=12)),
-        hovertemplate="layer %{y}, head %{x}<br>" + name + ": %{marker.color:.3f}<extra>click to open</extra>",
-        showlegend=False,
-    )]
+    data = [
+        dict(
+            type="scatter",
+            x=np.asarray(head_of),
+            y=np.asarray(layer_of),
+            mode="markers",  # arrays: cheap to copy
+            marker=dict(
+                symbol="square",
+                size=size,
+                color=np.asarray(flat),
+                colorscale="Viridis",
+                showscale=True,
+                colorbar=dict(title=dict(text=name.split(" (")[0], side="right"), thickness=12),
+            ),
+            hovertemplate="layer %{y}, head %{x}<br>" + name + ": %{marker.color:.3f}<extra>click to open</extra>",
+            showlegend=False,
+        )
+    ]
     if selected is not None:
-        data.append(dict(type="scatter", x=[selected[1]], y=[selected[0]], mode="markers", hoverinfo="skip",
-                         showlegend=False, marker=dict(symbol="square-open", size=size + 6, color="#e8590c",
-                                                      line=dict(width=3))))
+        data.append(
+            dict(
+                type="scatter",
+                x=[selected[1]],
+                y=[selected[0]],
+                mode="markers",
+                hoverinfo="skip",
+                showlegend=False,
+                marker=dict(symbol="square-open", size=size + 6, color="#e8590c", line=dict(width=3)),
+            )
+        )
     height = int(max(280, min(820, (size + 4) * L + 140)))
-    layout = _layout_dict(f"Every head: {name.split(' (')[0].lower()}", height, clickmode="event+select", dragmode=False,
+    layout = _layout_dict(
+        f"Every head: {name.split(' (')[0].lower()}",
+        height,
+        clickmode="event+select",
+        dragmode=False,
         xaxis=dict(title=dict(text="head"), dtick=1, range=[-0.7, H - 0.3], showgrid=False, zeroline=False),
-        yaxis=dict(title=dict(text="layer"), range=[L - 0.5, -0.7], showgrid=False, zeroline=False,
-                   dtick=1 if L <= 12 else 2))
+        yaxis=dict(
+            title=dict(text="layer"), range=[L - 0.5, -0.7], showgrid=False, zeroline=False, dtick=1 if L <= 12 else 2
+        ),
+    )
     layout["plot_bgcolor"] = "white"
     return _figure(data, layout)
 
@@ -155,16 +235,35 @@ def query_bars(row: np.ndarray, tokens: Sequence[str], query: int, *, title: str
         row: (K,) the query's weights; entry k is key position ``k + key_offset``.
         tokens: every token label of the prompt.
     """
-    labels = position_labels(tokens)[key_offset: query + 1]
+    labels = position_labels(tokens)[key_offset : query + 1]
     weights = [float(v) for v in row[: query + 1 - key_offset]]
-    layout = _layout_dict(title, 360,
+    layout = _layout_dict(
+        title,
+        360,
         xaxis=dict(type="category", tickangle=-60, automargin=True),
-        yaxis=dict(range=[0, min(1.0, max(weights + [0.05]) * 1.25)], tickformat=".0%",
-                   title=dict(text="attention weight"), gridcolor="#eee"))
+        yaxis=dict(
+            range=[0, min(1.0, max(weights + [0.05]) * 1.25)],
+            tickformat=".0%",
+            title=dict(text="attention weight"),
+            gridcolor="#eee",
+        ),
+    )
     layout["plot_bgcolor"] = "white"
-    return _figure([dict(type="bar", x=labels, y=weights, marker=dict(color=SAMPLING_COLOUR),
-                         text=[f"{w:.0%}" for w in weights], textposition="outside", cliponaxis=False,
-                         hovertemplate="key %{x}<br>weight %{y:.3f}<extra></extra>")], layout)
+    return _figure(
+        [
+            dict(
+                type="bar",
+                x=labels,
+                y=weights,
+                marker=dict(color=SAMPLING_COLOUR),
+                text=[f"{w:.0%}" for w in weights],
+                textposition="outside",
+                cliponaxis=False,
+                hovertemplate="key %{x}<br>weight %{y:.3f}<extra></extra>",
+            )
+        ],
+        layout,
+    )
 
 
 def clicked_head(event) -> tuple[int, int] | None:
@@ -177,5 +276,3 @@ def clicked_head(event) -> tuple[int, int] | None:
         if point.get("curve_number", 0) == 0 and "x" in point and "y" in point:
             return int(point["y"]), int(point["x"])
     return None
-
-

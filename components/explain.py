@@ -1,4 +1,5 @@
 """Short explanations that depend on the numbers on screen."""
+
 from __future__ import annotations
 
 
@@ -10,5 +11,7 @@ def sampling_notes(vocab_size: int, temperature: float, top_k: int, top_p: float
     if top_k >= vocab_size:
         notes.append(f"Top-k = {top_k:,} is at least the vocabulary size ({vocab_size:,}), so it keeps every token.")
     if top_p == 0:
-        notes.append("Top-p = 0 would keep nothing, so the sampler keeps the single most likely token (always at least one).")
+        notes.append(
+            "Top-p = 0 would keep nothing, so the sampler keeps the single most likely token (always at least one)."
+        )
     return notes

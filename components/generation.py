@@ -1,15 +1,15 @@
 """Figures, HTML and tables for the step-by-step generation page, built from ``core.generation`` Steps."""
+
 from __future__ import annotations
 
 import statistics
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.inert import escape_html, inert_markdown
-
 from components.style import MODEL_COLOUR, SAMPLING_COLOUR, styled
 from components.tables import OTHER_TOKENS
 from components.token_chips import token_chips
@@ -29,13 +29,18 @@ def generated_html(prompt_text: str, steps: Sequence[Step]) -> str:
     Everything is HTML-escaped.
     """
     tail = prompt_text if len(prompt_text) <= PROMPT_TAIL_CHARS else "…" + prompt_text[-PROMPT_TAIL_CHARS:]
-    prompt = (f'<span title="prompt" style="color:#868e96;white-space:pre-wrap;font-family:monospace">'
-              f"{escape_html(tail)}</span>")
+    prompt = (
+        f'<span title="prompt" style="color:#868e96;white-space:pre-wrap;font-family:monospace">'
+        f"{escape_html(tail)}</span>"
+    )
     if not steps:
         return f'<div class="nte-generation" style="line-height:1.9">{prompt}</div>'
-    titles = [f"step {s.index}: {s.token} · p = {s.model_probability:.1%} · rank {s.rank} · {s.chosen_by}" for s in steps]
-    chips = token_chips([s.text.replace("\n", "↵\n") or "∅" for s in steps],
-                        [s.model_probability for s in steps], titles)
+    titles = [
+        f"step {s.index}: {s.token} · p = {s.model_probability:.1%} · rank {s.rank} · {s.chosen_by}" for s in steps
+    ]
+    chips = token_chips(
+        [s.text.replace("\n", "↵\n") or "∅" for s in steps], [s.model_probability for s in steps], titles
+    )
     chips = chips.replace('<div class="nte-tokens" style="line-height:1.9">', "").removesuffix("</div>")
     return f'<div class="nte-generation" style="line-height:1.9">{prompt}{chips}</div>'
 
@@ -76,9 +81,15 @@ def step_candidate_table(step: Step, n: int) -> pd.DataFrame:
             "kept": [c.sampling_probability > 0 for c in top],
         }
     )
-    other = {"rank": 0, "token": OTHER_TOKENS, "token_id": -1, "logit": float("nan"),
-             "model_probability": max(0.0, 1.0 - sum(c.model_probability for c in top)),
-             "sampling_probability": max(0.0, 1.0 - sum(c.sampling_probability for c in top)), "kept": True}
+    other = {
+        "rank": 0,
+        "token": OTHER_TOKENS,
+        "token_id": -1,
+        "logit": float("nan"),
+        "model_probability": max(0.0, 1.0 - sum(c.model_probability for c in top)),
+        "sampling_probability": max(0.0, 1.0 - sum(c.sampling_probability for c in top)),
+        "kept": True,
+    }
     return pd.concat([frame, pd.DataFrame([other])], ignore_index=True)
 
 
@@ -86,13 +97,24 @@ def probability_entropy_chart(steps: Sequence[Step]) -> go.Figure:
     """Per step: the chosen token's model probability (bars, left axis) and the entropy in bits (line, right)."""
     x = [s.index for s in steps]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_bar(x=x, y=[s.model_probability for s in steps], name="chosen token's probability",
-                marker_color=[SAMPLING_COLOUR if s.chosen_by != "you" else NO_CACHE_COLOUR for s in steps],
-                customdata=[s.token for s in steps],
-                hovertemplate="step %{x}: %{customdata}<br>probability %{y:.3f}<extra></extra>", secondary_y=False)
-    fig.add_scatter(x=x, y=[s.entropy_bits for s in steps], name="entropy (bits)", mode="lines+markers",
-                    line=dict(color="#1b1e28", width=2), hovertemplate="step %{x}<br>%{y:.2f} bits<extra></extra>",
-                    secondary_y=True)
+    fig.add_bar(
+        x=x,
+        y=[s.model_probability for s in steps],
+        name="chosen token's probability",
+        marker_color=[SAMPLING_COLOUR if s.chosen_by != "you" else NO_CACHE_COLOUR for s in steps],
+        customdata=[s.token for s in steps],
+        hovertemplate="step %{x}: %{customdata}<br>probability %{y:.3f}<extra></extra>",
+        secondary_y=False,
+    )
+    fig.add_scatter(
+        x=x,
+        y=[s.entropy_bits for s in steps],
+        name="entropy (bits)",
+        mode="lines+markers",
+        line=dict(color="#1b1e28", width=2),
+        hovertemplate="step %{x}<br>%{y:.2f} bits<extra></extra>",
+        secondary_y=True,
+    )
     fig.update_yaxes(title_text="probability", range=[0, 1.05], tickformat=".0%", gridcolor="#eee", secondary_y=False)
     fig.update_yaxes(title_text="entropy (bits)", rangemode="tozero", showgrid=False, secondary_y=True)
     fig.update_xaxes(title_text="step", dtick=1 if len(x) <= 30 else None)
@@ -103,12 +125,24 @@ def cache_chart(steps: Sequence[Step]) -> go.Figure:
     """Per step: the tokens held in the KV cache and its measured size in KB."""
     x = [s.index for s in steps]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_scatter(x=x, y=[s.cache_length for s in steps], name="cached tokens", mode="lines+markers",
-                    line=dict(color=CACHE_COLOUR, width=3), secondary_y=False,
-                    hovertemplate="step %{x}<br>%{y} tokens<extra></extra>")
-    fig.add_scatter(x=x, y=[s.cache_bytes / 1024 for s in steps], name="measured size (KB)", mode="lines",
-                    line=dict(color=MODEL_COLOUR, dash="dot", width=2), secondary_y=True,
-                    hovertemplate="step %{x}<br>%{y:,.1f} KB<extra></extra>")
+    fig.add_scatter(
+        x=x,
+        y=[s.cache_length for s in steps],
+        name="cached tokens",
+        mode="lines+markers",
+        line=dict(color=CACHE_COLOUR, width=3),
+        secondary_y=False,
+        hovertemplate="step %{x}<br>%{y} tokens<extra></extra>",
+    )
+    fig.add_scatter(
+        x=x,
+        y=[s.cache_bytes / 1024 for s in steps],
+        name="measured size (KB)",
+        mode="lines",
+        line=dict(color=MODEL_COLOUR, dash="dot", width=2),
+        secondary_y=True,
+        hovertemplate="step %{x}<br>%{y:,.1f} KB<extra></extra>",
+    )
     fig.update_yaxes(title_text="tokens in the cache", rangemode="tozero", gridcolor="#eee", secondary_y=False)
     fig.update_yaxes(title_text="KB", rangemode="tozero", showgrid=False, secondary_y=True)
     fig.update_xaxes(title_text="step")
@@ -121,8 +155,13 @@ def timing_chart(steps: Sequence[Step]) -> go.Figure:
     for used, name, colour in ((True, "with KV cache", CACHE_COLOUR), (False, "without KV cache", NO_CACHE_COLOUR)):
         chosen = [s for s in steps if s.used_cache == used]
         if chosen:
-            fig.add_bar(x=[s.index for s in chosen], y=[s.seconds * 1000 for s in chosen], name=name,
-                        marker_color=colour, hovertemplate="step %{x}<br>%{y:.1f} ms<extra></extra>")
+            fig.add_bar(
+                x=[s.index for s in chosen],
+                y=[s.seconds * 1000 for s in chosen],
+                name=name,
+                marker_color=colour,
+                hovertemplate="step %{x}<br>%{y:.1f} ms<extra></extra>",
+            )
     fig.update_yaxes(title_text="ms per step", rangemode="tozero", gridcolor="#eee")
     fig.update_xaxes(title_text="step")
     return styled(fig, "Time per step", 300)
@@ -136,12 +175,15 @@ def median_ms(steps: Sequence[Step], used_cache: bool) -> float | None:
 
 def cache_formula(layers: int, kv_heads: int, head_dim: int, tokens: int, bytes_per_value: int, measured: int) -> str:
     """Markdown: the KV-cache arithmetic of seeds 001/004 next to the bytes read from the cache object."""
-    expected = kv_cache_bytes(num_layers=layers, num_kv_heads=kv_heads, head_dim=head_dim, seq_len=tokens,
-                              bytes_per_value=bytes_per_value)
+    expected = kv_cache_bytes(
+        num_layers=layers, num_kv_heads=kv_heads, head_dim=head_dim, seq_len=tokens, bytes_per_value=bytes_per_value
+    )
     verdict = "the same" if expected == measured else "different"
-    return (f"2 (key and value) × {layers} layers × {kv_heads} key/value heads × {head_dim} head dim × "
-            f"{tokens:,} tokens × {bytes_per_value} bytes = **{expected:,} bytes**; measured from the cache "
-            f"object: **{measured:,} bytes** ({verdict}).")
+    return (
+        f"2 (key and value) × {layers} layers × {kv_heads} key/value heads × {head_dim} head dim × "
+        f"{tokens:,} tokens × {bytes_per_value} bytes = **{expected:,} bytes**; measured from the cache "
+        f"object: **{measured:,} bytes** ({verdict})."
+    )
 
 
 def stop_message(reason: str | None, *, max_new_tokens: int, context_length: int, stop_string: str | None) -> str:
@@ -150,10 +192,14 @@ def stop_message(reason: str | None, *, max_new_tokens: int, context_length: int
         return "Stopped: the model chose its **end-of-sequence token**, its way of saying the text is finished."
     if reason == STOP_STRING:
         shown = inert_markdown(visible_text(stop_string or ""))
-        return f"Stopped: the text now contains the **stop string** “{shown}” (the application's rule, not the model's)."
+        return (
+            f"Stopped: the text now contains the **stop string** “{shown}” (the application's rule, not the model's)."
+        )
     if reason == MAX_NEW_TOKENS:
         return f"Stopped: reached **max new tokens** ({max_new_tokens:,}), the output-token budget."
     if reason == CONTEXT_FULL:
-        return (f"Stopped: the **context window is full** ({context_length:,} tokens); the model cannot read "
-                "a longer sequence.")
+        return (
+            f"Stopped: the **context window is full** ({context_length:,} tokens); the model cannot read "
+            "a longer sequence."
+        )
     return ""

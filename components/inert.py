@@ -15,6 +15,7 @@ Two targets, because Streamlit has two ways of drawing text:
   width) is put inside each such pattern (``https⁠://``, ``www⁠.``, ``name⁠@``), which the autolinker no longer
   recognises.
 """
+
 from __future__ import annotations
 
 import html
@@ -45,7 +46,7 @@ def _escape_line(line: str) -> str:
         out.append("\\" + ch if ch in _ALWAYS or (ch == ":" and after and not after.isspace()) else ch)
     body = "".join(out)
     if number := _LIST_NUMBER.match(body):  # "1." or "1)" would start an ordered list
-        body = number.group() + "\\" + body[number.end():]
+        body = number.group() + "\\" + body[number.end() :]
     elif body[:1] in ("-", "+", "="):  # a bullet, a setext underline or a thematic break
         body = "\\" + body
     return indent + body

@@ -1,7 +1,8 @@
 """KV-cache figures and text: memory against length, MHA/GQA/MQA, weights + cache against a GPU, the formula."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -31,8 +32,14 @@ def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
     return styled(fig, title, height, margin=(10, 30, 70, 50))
 
 
-def memory_vs_length(lengths: Sequence[int], curves: dict[int, Sequence[int]], *, title: str,
-                     marker: int | None = None, free_bytes: int | None = None) -> go.Figure:
+def memory_vs_length(
+    lengths: Sequence[int],
+    curves: dict[int, Sequence[int]],
+    *,
+    title: str,
+    marker: int | None = None,
+    free_bytes: int | None = None,
+) -> go.Figure:
     """Cache GiB against sequence length, one line per batch size.
 
     Args:
@@ -43,16 +50,30 @@ def memory_vs_length(lengths: Sequence[int], curves: dict[int, Sequence[int]], *
     """
     fig = go.Figure()
     for i, (batch, series) in enumerate(curves.items()):
-        fig.add_scatter(x=[int(t) for t in lengths], y=[b / GIB for b in series], mode="lines",
-                        name=f"batch {batch:,}", line=dict(width=3, color=BATCH_COLOURS[i % len(BATCH_COLOURS)]),
-                        hovertemplate="%{x:,} tokens: %{y:,.3f} GiB<extra>batch " + f"{batch:,}" + "</extra>")
+        fig.add_scatter(
+            x=[int(t) for t in lengths],
+            y=[b / GIB for b in series],
+            mode="lines",
+            name=f"batch {batch:,}",
+            line=dict(width=3, color=BATCH_COLOURS[i % len(BATCH_COLOURS)]),
+            hovertemplate="%{x:,} tokens: %{y:,.3f} GiB<extra>batch " + f"{batch:,}" + "</extra>",
+        )
     if marker is not None:
-        fig.add_vline(x=marker, line_dash="dot", line_color="#495057",
-                      annotation_text=f"{marker:,} tokens", annotation_position="top left")
+        fig.add_vline(
+            x=marker,
+            line_dash="dot",
+            line_color="#495057",
+            annotation_text=f"{marker:,} tokens",
+            annotation_position="top left",
+        )
     if free_bytes is not None and free_bytes > 0:
-        fig.add_hline(y=free_bytes / GIB, line_dash="dash", line_color=GPU_COLOUR,
-                      annotation_text=f"GPU memory left after the weights: {free_bytes / GIB:,.1f} GiB",
-                      annotation_position="bottom right")
+        fig.add_hline(
+            y=free_bytes / GIB,
+            line_dash="dash",
+            line_color=GPU_COLOUR,
+            annotation_text=f"GPU memory left after the weights: {free_bytes / GIB:,.1f} GiB",
+            annotation_position="bottom right",
+        )
     fig.update_xaxes(title="sequence length (prompt + generated tokens)", gridcolor="#eee", tickformat=",")
     fig.update_yaxes(title="KV cache (GiB)", gridcolor="#eee", rangemode="tozero")
     return _layout(fig, title)
@@ -63,9 +84,18 @@ def attention_comparison(rows: Sequence[tuple[str, int, int]], *, title: str) ->
     labels = [r[0] for r in rows]
     sizes = [r[2] / GIB for r in rows]
     colours = [CACHE_COLOUR if "this model" in r[0] else WEIGHTS_COLOUR for r in rows]
-    fig = go.Figure(go.Bar(y=labels, x=sizes, orientation="h", marker_color=colours,
-                           text=[human_bytes(r[2]) for r in rows], textposition="outside", cliponaxis=False,
-                           hovertemplate="%{y}: %{x:,.3f} GiB<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            y=labels,
+            x=sizes,
+            orientation="h",
+            marker_color=colours,
+            text=[human_bytes(r[2]) for r in rows],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{x:,.3f} GiB<extra></extra>",
+        )
+    )
     fig.update_xaxes(title="KV cache (GiB)", gridcolor="#eee", range=[0, max(sizes + [1e-9]) * 1.6])
     fig.update_yaxes(autorange="reversed", automargin=True)
     return _layout(fig, title, height=110 + 60 * len(rows))
@@ -74,66 +104,108 @@ def attention_comparison(rows: Sequence[tuple[str, int, int]], *, title: str) ->
 def gpu_stack(weights: int, cache: int, gpu_bytes: int | None, *, title: str) -> go.Figure:
     """One stacked bar, weights + KV cache, against a line at the GPU's memory."""
     fig = go.Figure()
-    fig.add_bar(x=["this setup"], y=[weights / GIB], name="weights", marker_color=WEIGHTS_COLOUR,
-                text=[human_bytes(weights)], textposition="inside", hovertemplate="weights %{y:,.2f} GiB<extra></extra>")
-    fig.add_bar(x=["this setup"], y=[cache / GIB], name="KV cache", marker_color=CACHE_COLOUR,
-                text=[human_bytes(cache)], textposition="inside", hovertemplate="KV cache %{y:,.2f} GiB<extra></extra>")
+    fig.add_bar(
+        x=["this setup"],
+        y=[weights / GIB],
+        name="weights",
+        marker_color=WEIGHTS_COLOUR,
+        text=[human_bytes(weights)],
+        textposition="inside",
+        hovertemplate="weights %{y:,.2f} GiB<extra></extra>",
+    )
+    fig.add_bar(
+        x=["this setup"],
+        y=[cache / GIB],
+        name="KV cache",
+        marker_color=CACHE_COLOUR,
+        text=[human_bytes(cache)],
+        textposition="inside",
+        hovertemplate="KV cache %{y:,.2f} GiB<extra></extra>",
+    )
     top = (weights + cache) / GIB
     if gpu_bytes:
-        fig.add_hline(y=gpu_bytes / GIB, line_dash="dash", line_color=GPU_COLOUR, line_width=3,
-                      annotation_text=f"GPU memory {gpu_bytes / GIB:,.0f} GiB", annotation_position="top left")
+        fig.add_hline(
+            y=gpu_bytes / GIB,
+            line_dash="dash",
+            line_color=GPU_COLOUR,
+            line_width=3,
+            annotation_text=f"GPU memory {gpu_bytes / GIB:,.0f} GiB",
+            annotation_position="top left",
+        )
         top = max(top, gpu_bytes / GIB)
     fig.update_layout(barmode="stack", bargap=0.55)
     fig.update_yaxes(title="GiB", gridcolor="#eee", range=[0, top * 1.15])
     return _layout(fig, title, height=420)
 
 
-def formula_markdown(spec: KVSpec, *, seq_len: int, batch_size: int, fmt: KVDtype, total: int,
-                     block_size: int | None = None, mla: str = "latent") -> str:
+def formula_markdown(
+    spec: KVSpec,
+    *,
+    seq_len: int,
+    batch_size: int,
+    fmt: KVDtype,
+    total: int,
+    block_size: int | None = None,
+    mla: str = "latent",
+) -> str:
     """The formula with these numbers substituted, as markdown (numbers only: safe to render)."""
     per_value = fmt.bytes_per_value(spec.head_dim)
     bpv = f"{float(per_value):g}" if per_value.denominator != 1 else str(per_value.numerator)
     tokens = f"{seq_len:,}" + (f" (rounded up to blocks of {block_size})" if block_size else "")
     if spec.mla is not None and mla == "latent":
         m = spec.mla
-        return (f"**bytes** = layers × (kv_lora_rank + qk_rope_head_dim) × tokens × batch × bytes per value  \n"
-                f"= {spec.num_layers} × ({m.kv_lora_rank} + {m.qk_rope_head_dim}) × {tokens} × {batch_size:,} × {bpv} "
-                f"= **{total:,} bytes** = {human_bytes(total)}  \n"
-                "No factor 2 and no heads: keys and values are both rebuilt from one cached latent per token.")
+        return (
+            f"**bytes** = layers × (kv_lora_rank + qk_rope_head_dim) × tokens × batch × bytes per value  \n"
+            f"= {spec.num_layers} × ({m.kv_lora_rank} + {m.qk_rope_head_dim}) × {tokens} × {batch_size:,} × {bpv} "
+            f"= **{total:,} bytes** = {human_bytes(total)}  \n"
+            "No factor 2 and no heads: keys and values are both rebuilt from one cached latent per token."
+        )
     if spec.mla is not None:  # decompressed: per-head keys (nope + rope) and values of different sizes
-        text = (f"**bytes** = layers × kv_heads × (K dim + V dim) × tokens × batch × bytes per value  \n"
-                f"= {spec.num_layers} × {spec.num_kv_heads} × ({spec.head_dim} + {spec.mla.v_head_dim}) × {tokens} × "
-                f"{batch_size:,} × {bpv}")
+        text = (
+            f"**bytes** = layers × kv_heads × (K dim + V dim) × tokens × batch × bytes per value  \n"
+            f"= {spec.num_layers} × {spec.num_kv_heads} × ({spec.head_dim} + {spec.mla.v_head_dim}) × {tokens} × "
+            f"{batch_size:,} × {bpv}"
+        )
     else:
-        text = (f"**bytes** = 2 (K and V) × layers × kv_heads × head_dim × tokens × batch × bytes per value  \n"
-                f"= 2 × {spec.num_layers} × {spec.num_kv_heads} × {spec.head_dim} × {tokens} × {batch_size:,} × {bpv}")
+        text = (
+            f"**bytes** = 2 (K and V) × layers × kv_heads × head_dim × tokens × batch × bytes per value  \n"
+            f"= 2 × {spec.num_layers} × {spec.num_kv_heads} × {spec.head_dim} × {tokens} × {batch_size:,} × {bpv}"
+        )
     if spec.sliding_layers:
-        text += (f"  \nwith {spec.sliding_layers} of the {spec.num_layers} layers counting at most "
-                 f"{spec.sliding_window:,} tokens (their sliding window)")
+        text += (
+            f"  \nwith {spec.sliding_layers} of the {spec.num_layers} layers counting at most "
+            f"{spec.sliding_window:,} tokens (their sliding window)"
+        )
     text += f"  \n= **{total:,} bytes** = {human_bytes(total)}"
     if fmt.group_size:
-        text += (f"  \n{fmt.name} stores {fmt.bits} bits per value plus {fmt.overhead_bytes} bytes of scale and zero "
-                 f"point per {fmt.group_size} values, so {bpv} bytes per value on average.")
+        text += (
+            f"  \n{fmt.name} stores {fmt.bits} bits per value plus {fmt.overhead_bytes} bytes of scale and zero "
+            f"point per {fmt.group_size} values, so {bpv} bytes per value on average."
+        )
     return text
 
 
 def breakdown_table(rows: Sequence[tuple[str, float, str]]) -> pd.DataFrame:
     """The breakdown rows as a table with bytes, GiB and GB columns, each labelled."""
-    return pd.DataFrame({
-        "what": [r[0] for r in rows],
-        "bytes": [f"{r[1]:,.4g}" if r[1] < 1000 else f"{int(r[1]):,}" for r in rows],
-        "GiB (2^30 bytes)": [f"{r[1] / GIB:,.6f}" for r in rows],
-        "GB (10^9 bytes)": [f"{r[1] / GB:,.6f}" for r in rows],
-        "how": [r[2] for r in rows],
-    })
+    return pd.DataFrame(
+        {
+            "what": [r[0] for r in rows],
+            "bytes": [f"{r[1]:,.4g}" if r[1] < 1000 else f"{int(r[1]):,}" for r in rows],
+            "GiB (2^30 bytes)": [f"{r[1] / GIB:,.6f}" for r in rows],
+            "GB (10^9 bytes)": [f"{r[1] / GB:,.6f}" for r in rows],
+            "how": [r[2] for r in rows],
+        }
+    )
 
 
 def measurement_table(measured: int, estimated: int, tokens: int, dtype: str) -> pd.DataFrame:
     """Estimate and measurement side by side."""
-    return pd.DataFrame({
-        "": ["estimated (formula)", "measured (real DynamicCache)"],
-        "bytes": [f"{estimated:,}", f"{measured:,}"],
-        "per token": [f"{estimated / tokens:,.0f}", f"{measured / tokens:,.0f}"],
-        "size": [human_bytes(estimated), human_bytes(measured)],
-        "dtype": [dtype, dtype],
-    })
+    return pd.DataFrame(
+        {
+            "": ["estimated (formula)", "measured (real DynamicCache)"],
+            "bytes": [f"{estimated:,}", f"{measured:,}"],
+            "per token": [f"{estimated / tokens:,.0f}", f"{measured / tokens:,.0f}"],
+            "size": [human_bytes(estimated), human_bytes(measured)],
+            "dtype": [dtype, dtype],
+        }
+    )

@@ -1,9 +1,10 @@
 """Builders for the n-gram page: context labels, the count table, P(next | context) bars, generated text, and
 the n-gram vs neural perplexity chart."""
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -22,8 +23,14 @@ def context_label(context: Sequence[str]) -> str:
 def count_table(model: NGramModel) -> pd.DataFrame:
     """The count table: context, next token, count, P(next | context) without smoothing."""
     rows = model.table()
-    return pd.DataFrame({"context": [context_label(r[0]) for r in rows], "next": [r[1] for r in rows],
-                         "count": [r[2] for r in rows], "P(next | context)": [round(r[3], 3) for r in rows]})
+    return pd.DataFrame(
+        {
+            "context": [context_label(r[0]) for r in rows],
+            "next": [r[1] for r in rows],
+            "count": [r[2] for r in rows],
+            "P(next | context)": [round(r[3], 3) for r in rows],
+        }
+    )
 
 
 def ngram_bars(raw: NextWordDistribution, smoothed: NextWordDistribution | None = None, *, top: int = 15) -> go.Figure:
@@ -39,16 +46,31 @@ def ngram_bars(raw: NextWordDistribution, smoothed: NextWordDistribution | None 
     labels = [plotly_text(t) for t in order]
     raw_p = [raw.prob(t) for t in order]
     fig = go.Figure()
-    fig.add_bar(y=labels, x=raw_p, orientation="h", name="from counts", marker_color=[
-        MODEL_COLOUR if p > 0 else UNSEEN_COLOUR for p in raw_p],
-        text=[f"{p:.3f}" if p > 0 else "0 (unseen)" for p in raw_p], textposition="outside", cliponaxis=False,
+    fig.add_bar(
+        y=labels,
+        x=raw_p,
+        orientation="h",
+        name="from counts",
+        marker_color=[MODEL_COLOUR if p > 0 else UNSEEN_COLOUR for p in raw_p],
+        text=[f"{p:.3f}" if p > 0 else "0 (unseen)" for p in raw_p],
+        textposition="outside",
+        cliponaxis=False,
         customdata=[int(raw.counts[raw.tokens.index(t)]) for t in order],
-        hovertemplate="%{y}<br>count %{customdata}<br>P = %{x:.4f}<extra></extra>")
+        hovertemplate="%{y}<br>count %{customdata}<br>P = %{x:.4f}<extra></extra>",
+    )
     if smoothed is not None:
         sm = [smoothed.prob(t) for t in order]
-        fig.add_bar(y=labels, x=sm, orientation="h", name=f"add-{smoothed.k:g} smoothed", marker_color=SAMPLING_COLOUR,
-                    text=[f"{p:.3f}" for p in sm], textposition="outside", cliponaxis=False,
-                    hovertemplate="%{y}<br>smoothed P = %{x:.4f}<extra></extra>")
+        fig.add_bar(
+            y=labels,
+            x=sm,
+            orientation="h",
+            name=f"add-{smoothed.k:g} smoothed",
+            marker_color=SAMPLING_COLOUR,
+            text=[f"{p:.3f}" for p in sm],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}<br>smoothed P = %{x:.4f}<extra></extra>",
+        )
     top_p = max(raw_p + ([smoothed.prob(t) for t in order] if smoothed is not None else []) + [0.01])
     fig.update_xaxes(range=[0, min(1.0, top_p * 1.3) + 0.05], title="probability", gridcolor="#eee")
     fig.update_yaxes(autorange="reversed", automargin=True)
@@ -64,9 +86,14 @@ def generated_text(words: Sequence[str]) -> str:
 
 def score_table(tokens: Sequence[str], contexts: Sequence[Sequence[str]], probs: Sequence[float]) -> pd.DataFrame:
     """Per-word surprise of a held-out sentence: context, word, P, -log P."""
-    return pd.DataFrame({"context": [context_label(c) for c in contexts], "word": list(tokens),
-                         "P(word | context)": [round(float(p), 4) for p in probs],
-                         "surprise -ln P (nats)": [round(-math.log(p), 3) if p > 0 else math.inf for p in probs]})
+    return pd.DataFrame(
+        {
+            "context": [context_label(c) for c in contexts],
+            "word": list(tokens),
+            "P(word | context)": [round(float(p), 4) for p in probs],
+            "surprise -ln P (nats)": [round(-math.log(p), 3) if p > 0 else math.inf for p in probs],
+        }
+    )
 
 
 def perplexity_chart(entries: Sequence[tuple[str, float]]) -> go.Figure:
@@ -74,10 +101,19 @@ def perplexity_chart(entries: Sequence[tuple[str, float]]) -> go.Figure:
     finite = [v for _, v in entries if math.isfinite(v)]
     cap = max(finite + [1.0]) * 1.4
     fig = go.Figure()
-    fig.add_bar(x=[plotly_text(n) for n, _ in entries], y=[v if math.isfinite(v) else cap for _, v in entries],
-                marker_color=[SAMPLING_COLOUR if math.isfinite(v) else "#e03131" for _, v in entries],
-                text=[f"{v:.2f}" if math.isfinite(v) else "∞ (a word had P = 0)" for _, v in entries],
-                textposition="outside", cliponaxis=False, hovertemplate="%{x}: %{text}<extra></extra>")
-    fig.update_yaxes(title="perplexity per word (log scale, lower is better)", type="log", gridcolor="#eee",
-                     range=[0, math.log10(cap) + 0.4])
+    fig.add_bar(
+        x=[plotly_text(n) for n, _ in entries],
+        y=[v if math.isfinite(v) else cap for _, v in entries],
+        marker_color=[SAMPLING_COLOUR if math.isfinite(v) else "#e03131" for _, v in entries],
+        text=[f"{v:.2f}" if math.isfinite(v) else "∞ (a word had P = 0)" for _, v in entries],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{x}: %{text}<extra></extra>",
+    )
+    fig.update_yaxes(
+        title="perplexity per word (log scale, lower is better)",
+        type="log",
+        gridcolor="#eee",
+        range=[0, math.log10(cap) + 0.4],
+    )
     return styled(fig, "Perplexity on the held-out sentence", 360)

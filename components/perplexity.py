@@ -1,8 +1,9 @@
 """Builders for the perplexity page: surprisal-coloured tokens, per-token loss bars, tables and the comparison chart."""
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -13,9 +14,9 @@ from components.token_chips import token_chips
 from core.perplexity import PerplexityResult, cross_entropy_from_logits, perplexity_from_probs, teacher_forcing_shift
 from core.seed_examples import PERPLEXITY_TRUE_TOKEN_PROBS, TEACHER_FORCING_LOGITS, TEACHER_FORCING_VOCAB
 
-SURPRISAL_COLOUR = (201, 42, 42)   # red: the more surprised the model, the darker the token
-FULL_SHADE_BITS = 16.0             # surprisal at which a token is fully coloured (p = 1 / 65,536)
-DISPLAY_LIMIT = 1500               # tokens drawn as chips and bars; the CSV has every token
+SURPRISAL_COLOUR = (201, 42, 42)  # red: the more surprised the model, the darker the token
+FULL_SHADE_BITS = 16.0  # surprisal at which a token is fully coloured (p = 1 / 65,536)
+DISPLAY_LIMIT = 1500  # tokens drawn as chips and bars; the CSV has every token
 BAR_COLOUR = "#c92a2a"
 
 # Explanations shown on the page (static text, in seed 001's words).
@@ -53,10 +54,13 @@ def surprisal_chips(result: PerplexityResult, limit: int = DISPLAY_LIMIT) -> str
         titles.append("not scored: nothing comes before the first token (switch the start token on)")
     for j in range(min(result.scored_tokens, limit - len(tokens))):
         bits = float(result.nll[j]) / math.log(2)
-        title = (f"p = {_fmt_p(math.exp(-float(result.nll[j])))} · rank {int(result.ranks[j]):,} · "
-                 f"surprisal {bits:.2f} bits")
+        title = (
+            f"p = {_fmt_p(math.exp(-float(result.nll[j])))} · rank {int(result.ranks[j]):,} · surprisal {bits:.2f} bits"
+        )
         if result.top_labels is not None and result.top_probs is not None:
-            top = ", ".join(f"{label} {_fmt_p(float(p))}" for label, p in zip(result.top_labels[j], result.top_probs[j]))
+            top = ", ".join(
+                f"{label} {_fmt_p(float(p))}" for label, p in zip(result.top_labels[j], result.top_probs[j])
+            )
             title += f"\nmodel's top predictions: {top}"
         tokens.append(result.tokens[result.first_scored + j])
         shades.append(min(1.0, bits / FULL_SHADE_BITS))
@@ -67,8 +71,12 @@ def surprisal_chips(result: PerplexityResult, limit: int = DISPLAY_LIMIT) -> str
 def surprisal_legend() -> str:
     """A small HTML colour key for the chips (static text, nothing from the user)."""
     stops = [(0, "0 bits (certain)"), (4, "4 bits (p = 1/16)"), (8, "8 bits (p = 1/256)"), (16, "16+ bits")]
-    chips = token_chips([label for _, label in stops], [b / FULL_SHADE_BITS for b, _ in stops],
-                        ["" for _ in stops], high=SURPRISAL_COLOUR)
+    chips = token_chips(
+        [label for _, label in stops],
+        [b / FULL_SHADE_BITS for b, _ in stops],
+        ["" for _ in stops],
+        high=SURPRISAL_COLOUR,
+    )
     return chips.replace('<div class="nte-tokens"', '<div class="nte-tokens nte-legend"', 1)
 
 
@@ -79,13 +87,26 @@ def loss_bars(result: PerplexityResult, limit: int = DISPLAY_LIMIT) -> go.Figure
     labels = [plotly_text(t) for t in result.scored_labels[:n]]  # plotly hover text understands some HTML
     positions = list(range(result.first_scored, result.first_scored + n))
     fig = go.Figure()
-    fig.add_bar(x=positions, y=bits, marker_color=BAR_COLOUR, customdata=labels, name="surprisal",
-                hovertemplate="token %{x}: %{customdata}<br>%{y:.2f} bits<extra></extra>")
-    fig.add_hline(y=result.bits_per_token, line_dash="dash", line_color="#333",
-                  annotation_text=f"mean {result.bits_per_token:.2f} bits/token", annotation_position="top left")
+    fig.add_bar(
+        x=positions,
+        y=bits,
+        marker_color=BAR_COLOUR,
+        customdata=labels,
+        name="surprisal",
+        hovertemplate="token %{x}: %{customdata}<br>%{y:.2f} bits<extra></extra>",
+    )
+    fig.add_hline(
+        y=result.bits_per_token,
+        line_dash="dash",
+        line_color="#333",
+        annotation_text=f"mean {result.bits_per_token:.2f} bits/token",
+        annotation_position="top left",
+    )
     fig.update_xaxes(title="token position", gridcolor="#eee")
     fig.update_yaxes(title="surprisal -log2 p (bits)", gridcolor="#eee", rangemode="tozero")
-    title = "Per-token loss" + (f" (first {n:,} of {result.scored_tokens:,} tokens)" if n < result.scored_tokens else "")
+    title = "Per-token loss" + (
+        f" (first {n:,} of {result.scored_tokens:,} tokens)" if n < result.scored_tokens else ""
+    )
     return styled(fig, title, 320, margin=(10, 20, 50, 40), legend=False, bargap=0.1, showlegend=False)
 
 
@@ -110,14 +131,28 @@ def metric_rows(result: PerplexityResult) -> list[tuple[str, str, str]]:
     bpb = result.bits_per_byte
     wpp = result.word_perplexity
     return [
-        ("Perplexity", f"{result.perplexity:,.2f}", "exp(mean loss): as surprised as a fair choice among this many tokens."),
+        (
+            "Perplexity",
+            f"{result.perplexity:,.2f}",
+            "exp(mean loss): as surprised as a fair choice among this many tokens.",
+        ),
         ("Mean loss (NLL)", f"{result.mean_nll:.3f} nats", "Average -ln p of the true tokens: the cross-entropy loss."),
         ("Bits per token", f"{result.bits_per_token:.2f}", "Mean loss in bits (-log2 p)."),
-        ("Bits per byte", "–" if bpb is None else f"{bpb:.3f}",
-         "Total loss in bits over the UTF-8 bytes of the text: comparable across tokenizers."),
-        ("Word perplexity", "–" if wpp is None else f"{wpp:,.1f}",
-         "exp(total loss / words): comparable across tokenizers (for languages that put spaces between words)."),
-        ("Scored tokens", f"{result.scored_tokens:,}", "Tokens that got a prediction (the first one needs the start token)."),
+        (
+            "Bits per byte",
+            "–" if bpb is None else f"{bpb:.3f}",
+            "Total loss in bits over the UTF-8 bytes of the text: comparable across tokenizers.",
+        ),
+        (
+            "Word perplexity",
+            "–" if wpp is None else f"{wpp:,.1f}",
+            "exp(total loss / words): comparable across tokenizers (for languages that put spaces between words).",
+        ),
+        (
+            "Scored tokens",
+            f"{result.scored_tokens:,}",
+            "Tokens that got a prediction (the first one needs the start token).",
+        ),
     ]
 
 
@@ -127,10 +162,26 @@ def comparison_figure(labels: Sequence[str], results: Sequence[PerplexityResult]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Perplexity per token (log scale)", "Bits per byte"))
     ppl = [r.perplexity for r in results]
     bpb = [r.bits_per_byte or 0.0 for r in results]
-    fig.add_bar(x=names, y=ppl, text=[f"{v:,.1f}" for v in ppl], textposition="outside", marker_color=BAR_COLOUR,
-                row=1, col=1, hovertemplate="%{x}<br>perplexity %{y:,.2f}<extra></extra>")
-    fig.add_bar(x=names, y=bpb, text=[f"{v:.2f}" for v in bpb], textposition="outside", marker_color="#495057",
-                row=1, col=2, hovertemplate="%{x}<br>%{y:.3f} bits per byte<extra></extra>")
+    fig.add_bar(
+        x=names,
+        y=ppl,
+        text=[f"{v:,.1f}" for v in ppl],
+        textposition="outside",
+        marker_color=BAR_COLOUR,
+        row=1,
+        col=1,
+        hovertemplate="%{x}<br>perplexity %{y:,.2f}<extra></extra>",
+    )
+    fig.add_bar(
+        x=names,
+        y=bpb,
+        text=[f"{v:.2f}" for v in bpb],
+        textposition="outside",
+        marker_color="#495057",
+        row=1,
+        col=2,
+        hovertemplate="%{x}<br>%{y:.3f} bits per byte<extra></extra>",
+    )
     fig.update_yaxes(type="log", row=1, col=1, gridcolor="#eee")
     fig.update_yaxes(row=1, col=2, gridcolor="#eee", rangemode="tozero")
     return styled(fig, "Comparison", 380, margin=(10, 20, 60, 40), legend=False, showlegend=False)
@@ -138,13 +189,15 @@ def comparison_figure(labels: Sequence[str], results: Sequence[PerplexityResult]
 
 def comparison_table(results: Sequence[PerplexityResult]) -> pd.DataFrame:
     """One row per scored result: model, tokens scored, perplexity, bits per byte, word perplexity."""
-    return pd.DataFrame({
-        "model": [r.model_name for r in results],
-        "tokens scored": [r.scored_tokens for r in results],
-        "perplexity": [r.perplexity for r in results],
-        "bits per byte": [r.bits_per_byte for r in results],
-        "word perplexity": [r.word_perplexity for r in results],
-    })
+    return pd.DataFrame(
+        {
+            "model": [r.model_name for r in results],
+            "tokens scored": [r.scored_tokens for r in results],
+            "perplexity": [r.perplexity for r in results],
+            "bits per byte": [r.bits_per_byte for r in results],
+            "word perplexity": [r.word_perplexity for r in results],
+        }
+    )
 
 
 def teacher_forcing_table(rows: list[dict]) -> pd.DataFrame:
@@ -157,21 +210,25 @@ def seed_teacher_forcing_table() -> tuple[pd.DataFrame, float]:
     ids = list(range(len(TEACHER_FORCING_VOCAB)))
     inputs, targets = teacher_forcing_shift(ids)
     ce = cross_entropy_from_logits(TEACHER_FORCING_LOGITS, targets)
-    table = pd.DataFrame({
-        "context (input, shifted right)": [" ".join(TEACHER_FORCING_VOCAB[: i + 1]) for i in inputs],
-        "target (shifted left)": [TEACHER_FORCING_VOCAB[t] for t in targets],
-        "p(target)": [round(float(p), 3) for p in ce.true_token_probs],
-        "loss -ln p": [round(float(v), 3) for v in ce.losses],
-    })
+    table = pd.DataFrame(
+        {
+            "context (input, shifted right)": [" ".join(TEACHER_FORCING_VOCAB[: i + 1]) for i in inputs],
+            "target (shifted left)": [TEACHER_FORCING_VOCAB[t] for t in targets],
+            "p(target)": [round(float(p), 3) for p in ce.true_token_probs],
+            "loss -ln p": [round(float(v), 3) for v in ce.losses],
+        }
+    )
     return table, ce.mean_loss
 
 
 def seed_perplexity_table() -> tuple[pd.DataFrame, float, float, float]:
     """Seed 001's perplexity by hand: (table, mean loss, perplexity, 1 / geometric mean)."""
     worked = perplexity_from_probs(PERPLEXITY_TRUE_TOKEN_PROBS)
-    table = pd.DataFrame({
-        "position": [1, 2, 3, 4],
-        "p(true token)": list(PERPLEXITY_TRUE_TOKEN_PROBS),
-        "loss -ln p": [round(float(v), 4) for v in worked.per_position_loss],
-    })
+    table = pd.DataFrame(
+        {
+            "position": [1, 2, 3, 4],
+            "p(true token)": list(PERPLEXITY_TRUE_TOKEN_PROBS),
+            "loss -ln p": [round(float(v), 4) for v in worked.per_position_loss],
+        }
+    )
     return table, worked.mean_loss, worked.perplexity, 1 / worked.geometric_mean

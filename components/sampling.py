@@ -4,6 +4,7 @@ The page and benchmarks/bench_foundation.py both call ``sampling_view``, so the 
 work a temperature / top-k / top-p change costs on the page: filter the cached logits, build the candidate
 table and the bar chart, and the two numbers under it. No model call happens here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,14 +23,16 @@ from core.sampling import sampling_probs
 class SamplingView:
     """The sampler's view of one cached distribution under one setting of the controls."""
 
-    probs: torch.Tensor        # (V,) what the sampler draws from (softmax after the filters)
-    table: pd.DataFrame        # candidate_table: top-n rows plus "all other tokens"
-    figure: go.Figure          # probability_bars of the table
-    entropy_bits: float        # entropy of ``probs``
-    kept: int                  # tokens the sampler can still pick
+    probs: torch.Tensor  # (V,) what the sampler draws from (softmax after the filters)
+    table: pd.DataFrame  # candidate_table: top-n rows plus "all other tokens"
+    figure: go.Figure  # probability_bars of the table
+    entropy_bits: float  # entropy of ``probs``
+    kept: int  # tokens the sampler can still pick
 
 
-def sampling_view(dist: NextTokenDistribution, top_n: int, temperature: float, top_k: int, top_p: float) -> SamplingView:
+def sampling_view(
+    dist: NextTokenDistribution, top_n: int, temperature: float, top_k: int, top_p: float
+) -> SamplingView:
     """Filter ``dist``'s cached logits with the controls and build what the page shows.
 
     Uses the distribution's cached order of its logits, most likely first (see core.sampling.filter_logits), so a

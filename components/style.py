@@ -3,6 +3,7 @@
 Plotly renders a subset of HTML inside titles, labels and hover text (``<b>``, ``<br>``, ``<a href>``): every piece of
 user or model text goes through ``plotly_text`` before it reaches a figure.
 """
+
 from __future__ import annotations
 
 import html
@@ -11,9 +12,9 @@ from typing import Any
 import plotly.graph_objects as go
 
 FONT = dict(family="sans-serif", size=14)
-MODEL_COLOUR = "#9aa5c4"     # the model's own probabilities (full-vocabulary softmax)
+MODEL_COLOUR = "#9aa5c4"  # the model's own probabilities (full-vocabulary softmax)
 SAMPLING_COLOUR = "#3b5bdb"  # after temperature / top-k / top-p: what the sampler draws from
-CUT_COLOUR = "#e9ecef"       # tokens a filter removed
+CUT_COLOUR = "#e9ecef"  # tokens a filter removed
 TOP_LEGEND = dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1)
 
 
@@ -22,8 +23,15 @@ def plotly_text(text: Any) -> str:
     return html.escape(str(text), quote=False)
 
 
-def layout(title: str, height: int, *, margin: tuple[int, int, int, int] = (10, 30, 60, 40), legend: bool = True,
-           plot_bgcolor: str = "white", **extra: Any) -> dict:
+def layout(
+    title: str,
+    height: int,
+    *,
+    margin: tuple[int, int, int, int] = (10, 30, 60, 40),
+    legend: bool = True,
+    plot_bgcolor: str = "white",
+    **extra: Any,
+) -> dict:
     """The house layout as a plain dict (for figures built without plotly's validation).
 
     Args:
@@ -35,8 +43,13 @@ def layout(title: str, height: int, *, margin: tuple[int, int, int, int] = (10, 
         extra: any other layout properties.
     """
     left, right, top, bottom = margin
-    spec = dict(title=dict(text=plotly_text(title), x=0, font=dict(size=16)), height=height,
-                margin=dict(l=left, r=right, t=top, b=bottom), font=FONT, plot_bgcolor=plot_bgcolor)
+    spec = dict(
+        title=dict(text=plotly_text(title), x=0, font=dict(size=16)),
+        height=height,
+        margin=dict(l=left, r=right, t=top, b=bottom),
+        font=FONT,
+        plot_bgcolor=plot_bgcolor,
+    )
     if legend:
         spec["legend"] = TOP_LEGEND
     spec.update(extra)

@@ -1,4 +1,5 @@
 """Tables built from core results (pandas DataFrames), ready for charts, st.dataframe and CSV."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -9,8 +10,9 @@ from core.next_token import NextTokenDistribution
 OTHER_TOKENS = "all other tokens"
 
 
-def candidate_table(dist: NextTokenDistribution, n: int, sampling: torch.Tensor | None = None,
-                    kept: int | None = None) -> pd.DataFrame:
+def candidate_table(
+    dist: NextTokenDistribution, n: int, sampling: torch.Tensor | None = None, kept: int | None = None
+) -> pd.DataFrame:
     """Top-n candidates plus one "all other tokens" row.
 
     Args:
@@ -43,8 +45,14 @@ def candidate_table(dist: NextTokenDistribution, n: int, sampling: torch.Tensor 
         kept_rest = (int((sampled > 0).sum()) if kept is None else kept) - int(kept_listed.sum())
         # Differences in float64 of full-vocabulary sums: the rest of the softmax, never renormalised.
         sampled_rest = float(sampled.double().sum() - listed_sampling.double().sum()) if kept_rest else 0.0
-        for column, value in (("rank", 0), ("token", f"{OTHER_TOKENS} ({rest:,})"), ("token_id", -1),
-                              ("logit", float("nan")), ("model_probability", top.other_mass),
-                              ("sampling_probability", max(0.0, sampled_rest)), ("kept", kept_rest > 0)):
+        for column, value in (
+            ("rank", 0),
+            ("token", f"{OTHER_TOKENS} ({rest:,})"),
+            ("token_id", -1),
+            ("logit", float("nan")),
+            ("model_probability", top.other_mass),
+            ("sampling_probability", max(0.0, sampled_rest)),
+            ("kept", kept_rest > 0),
+        ):
             columns[column].append(value)
     return pd.DataFrame(columns)

@@ -1,7 +1,8 @@
 """Token renderers: HTML strings with every piece of token text escaped."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -37,7 +38,7 @@ def token_chips(
         title = escape_html(titles[i]) if titles is not None else ""
         chips.append(
             f'<span class="nte-chip" title="{title}" style="background:{background};color:{foreground};'
-            'border-radius:4px;padding:1px 3px;margin:1px;display:inline-block;font-family:monospace;'
+            "border-radius:4px;padding:1px 3px;margin:1px;display:inline-block;font-family:monospace;"
             f'white-space:pre">{escape_html(token)}</span>'
         )
     return '<div class="nte-tokens" style="line-height:1.9">' + "".join(chips) + "</div>"

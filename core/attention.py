@@ -4,6 +4,7 @@ Eager attention returns one (heads, T, T) matrix per layer; ``attention_maps`` s
 ``(layers, heads, query, key)``. Everything else here is arithmetic on that array: per-head summaries,
 grouped-query head sharing, the attention-sink display, and the rows added one by one during generation.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -109,8 +110,14 @@ def forward_attentions(lm: LoadedModel, ids: list[int], forward: ForwardFn = for
     return record.attentions  # (L, H, T, T) float32
 
 
-def maps_for_ids(lm: LoadedModel, ids: list[int], *, cap: int = DISPLAY_CAP, prompt_len: int | None = None,
-                 forward: ForwardFn = forward_record) -> AttentionMaps:
+def maps_for_ids(
+    lm: LoadedModel,
+    ids: list[int],
+    *,
+    cap: int = DISPLAY_CAP,
+    prompt_len: int | None = None,
+    forward: ForwardFn = forward_record,
+) -> AttentionMaps:
     """Attention maps for a list of token ids, keeping the last ``cap`` of them (the model reads only those)."""
     if not ids:
         raise ValueError("There are no tokens to look at.")
@@ -128,8 +135,9 @@ def maps_for_ids(lm: LoadedModel, ids: list[int], *, cap: int = DISPLAY_CAP, pro
     )
 
 
-def attention_maps(lm: LoadedModel, text: str, *, cap: int = DISPLAY_CAP,
-                   forward: ForwardFn = forward_record) -> AttentionMaps:
+def attention_maps(
+    lm: LoadedModel, text: str, *, cap: int = DISPLAY_CAP, forward: ForwardFn = forward_record
+) -> AttentionMaps:
     """Run the model once on ``text`` and return every layer's and head's attention weights.
 
     Args:

@@ -11,9 +11,10 @@ transformers' own ``sdpa_attention_forward`` unless the forward pass was called 
 ``output_attentions=True``, and then the model's own ``eager_attention_forward`` (same code, same numbers as a
 model loaded with ``attn_implementation="eager"``). Some models (GPT-2) do not pass ``output_attentions`` down to
 their attention layers; transformers' output collector (a context variable set for the duration of that forward
-pass) says whether attention weights are being recorded, so it is read too. The choice is made per call from that call's arguments, so
-sessions sharing the model never see each other's choice.
+pass) says whether attention weights are being recorded, so it is read too. The choice is made per call from that
+call's arguments, so sessions sharing the model never see each other's choice.
 """
+
 from __future__ import annotations
 
 import sys
@@ -66,8 +67,14 @@ def _eager_for(module: Any):
     return getattr(sys.modules.get(type(module).__module__), "eager_attention_forward", llama_eager_attention)
 
 
-def weights_on_demand_attention(module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                                attention_mask: torch.Tensor | None, **kwargs: Any):
+def weights_on_demand_attention(
+    module: Any,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    **kwargs: Any,
+):
     """Attention for one layer: (attn_output (B, q, heads, head_dim), weights (B, heads, q, kv) or None)."""
     if attention_weights_requested(kwargs):
         return _eager_for(module)(module, query, key, value, additive_mask(attention_mask, query, key), **kwargs)

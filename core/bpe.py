@@ -1,11 +1,13 @@
 """Byte-pair encoding (seed 004): train a byte-level BPE tokenizer on a pasted corpus with `tokenizers`, and
 the vocabulary-size trade-off (one BPE per size, tokens of the same text)."""
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from core.text import check_text
 from core.tokens import TokenizerError, check_tokenizer_text, token_view
@@ -80,16 +82,28 @@ def train_bpe(corpus: str, vocab_size: int) -> TrainedBPE:
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
-    corpus = check_text(corpus, max_chars=MAX_BPE_CORPUS_CHARS, what="training corpus", error=TokenizerError,
-                        keep_nul=True, empty="The training corpus is empty: paste some text to learn merges from.")
+    corpus = check_text(
+        corpus,
+        max_chars=MAX_BPE_CORPUS_CHARS,
+        what="training corpus",
+        error=TokenizerError,
+        keep_nul=True,
+        empty="The training corpus is empty: paste some text to learn merges from.",
+    )
     if not MIN_BPE_VOCAB <= int(vocab_size) <= MAX_BPE_VOCAB:
         raise TokenizerError(
-            f"The vocabulary size must be from {MIN_BPE_VOCAB} to {MAX_BPE_VOCAB:,}, not {vocab_size}.")
+            f"The vocabulary size must be from {MIN_BPE_VOCAB} to {MAX_BPE_VOCAB:,}, not {vocab_size}."
+        )
     backend = Tokenizer(models.BPE())
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=int(vocab_size), min_frequency=1, special_tokens=[BPE_SPECIAL],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=int(vocab_size),
+        min_frequency=1,
+        special_tokens=[BPE_SPECIAL],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     backend.train_from_iterator(corpus.splitlines() or [corpus], trainer=trainer)
     return TrainedBPE(backend, int(vocab_size), len(corpus))
 

@@ -6,10 +6,11 @@ reuses one when it ``covers`` the request and otherwise runs one pass for the un
 student who opens the attention page, then the next-token and layer-by-layer pages on the same prompt, pays for
 one forward pass, not three.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -32,8 +33,11 @@ class Need:
     hidden_states: bool = False
 
     def union(self, other: Need) -> Need:
-        return Need(max(self.positions, other.positions), self.attentions or other.attentions,
-                    self.hidden_states or other.hidden_states)
+        return Need(
+            max(self.positions, other.positions),
+            self.attentions or other.attentions,
+            self.hidden_states or other.hidden_states,
+        )
 
 
 @dataclass(frozen=True)
@@ -57,8 +61,11 @@ class ForwardRecord:
 
     def covers(self, need: Need) -> bool:
         """Whether this record holds everything ``need`` asks for."""
-        return (self.need.positions >= need.positions and (self.need.attentions or not need.attentions)
-                and (self.need.hidden_states or not need.hidden_states))
+        return (
+            self.need.positions >= need.positions
+            and (self.need.attentions or not need.attentions)
+            and (self.need.hidden_states or not need.hidden_states)
+        )
 
     @property
     def next_token_logits(self) -> torch.Tensor:
@@ -79,31 +86,41 @@ class ForwardRecord:
 ForwardFn = Callable[[LoadedModel, list[int], Need], ForwardRecord]
 
 
-def forward_record(lm: LoadedModel, ids: list[int], need: Need = Need()) -> ForwardRecord:
+def forward_record(lm: LoadedModel, ids: list[int], need: Need | None = None) -> ForwardRecord:
     """Run ``lm`` once over ``ids`` (no cache, an all-ones mask) and keep what ``need`` asks for.
 
     Args:
         lm: a loaded model (the shared read-only copy).
         ids: T token ids, T >= 1.
-        need: what to keep; see ``Need``.
+        need: what to keep (default: the last position's logits only); see ``Need``.
     Returns:
         A ForwardRecord; its ``attentions`` is None when the model built no weights (callers that need them
         say so in their own words, e.g. core.attention.AttentionUnavailable).
     """
     if not ids:
         raise ValueError("There are no tokens to run the model on.")
+    need = need or Need()
     positions = max(1, min(int(need.positions), len(ids)))
     input_ids = torch.tensor([list(ids)])  # (1, T)
     extra = {"logits_to_keep": positions} if accepts_argument(lm.model, "logits_to_keep") else {}
     with torch.inference_mode():
-        out = lm.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=False,
-                       output_attentions=need.attentions, output_hidden_states=need.hidden_states, **extra)
+        out = lm.model(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            use_cache=False,
+            output_attentions=need.attentions,
+            output_hidden_states=need.hidden_states,
+            **extra,
+        )
     logits = out.logits[0, -positions:, :].float()  # (P, V) upcast once, as transformers' sampler does
     attentions = None
     if need.attentions:
         layers = getattr(out, "attentions", None)
         if layers and all(a is not None for a in layers):
-            attentions = torch.stack([a[0] for a in layers]).float().numpy().astype(np.float32, copy=False)  # (L, H, T, T)
+            attentions = (
+                torch.stack([a[0] for a in layers]).float().numpy().astype(np.float32, copy=False)
+            )  # (L, H, T, T)
     hidden = tuple(h[0] for h in out.hidden_states) if need.hidden_states else None  # (L + 1) x (T, D)
-    return ForwardRecord(lm.name, tuple(ids), Need(positions, need.attentions, need.hidden_states), logits, attentions,
-                         hidden)
+    return ForwardRecord(
+        lm.name, tuple(ids), Need(positions, need.attentions, need.hidden_states), logits, attentions, hidden
+    )

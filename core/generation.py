@@ -3,14 +3,15 @@
 The loop is written out (no ``model.generate``): prefill the prompt once into a ``DynamicCache``, then feed
 only the newly chosen token with an attention mask grown by one; rewind by cropping the cache.
 """
+
 from __future__ import annotations
 
 import hashlib
 import math
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -22,12 +23,17 @@ from core.next_token import MAX_PROMPT_TOKENS, NextTokenDistribution, distributi
 from core.sampling import check_sampling_args, make_generator, sample_token, sampling_probs
 from core.text import token_label
 
-TOP_CANDIDATES = 20          # candidates remembered per step (for the per-step bars)
+TOP_CANDIDATES = 20  # candidates remembered per step (for the per-step bars)
 MAX_STOP_STRINGS = 8
 MAX_STOP_STRING_CHARS = 100
 
 GREEDY, SAMPLED, USER = "greedy", "sampled", "you"
-EOS, STOP_STRING, MAX_NEW_TOKENS, CONTEXT_FULL = "end-of-sequence token", "stop string", "max new tokens", "context window full"
+EOS, STOP_STRING, MAX_NEW_TOKENS, CONTEXT_FULL = (
+    "end-of-sequence token",
+    "stop string",
+    "max new tokens",
+    "context window full",
+)
 
 
 class GenerationFinished(RuntimeError):
@@ -199,21 +205,36 @@ class Stepper:
         self.max_new_tokens = 1
         self.stop_strings: tuple[str, ...] = ()
         self.use_cache = bool(use_cache)
-        self.configure(temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
-                       max_new_tokens=max_new_tokens, stop_strings=stop_strings, use_cache=use_cache)
+        self.configure(
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+            max_new_tokens=max_new_tokens,
+            stop_strings=stop_strings,
+            use_cache=use_cache,
+        )
         self._lock = threading.RLock()
         self.cache = DynamicCache(config=lm.model.config)  # one cache for the whole generation
         self._logits: torch.Tensor | None = None  # (V,) float32: distribution of the token after all_ids
-        self._logits_len = 0                       # len(all_ids) those logits belong to
+        self._logits_len = 0  # len(all_ids) those logits belong to
         started = time.perf_counter()
         self._keep_last = accepts_argument(lm.model, "logits_to_keep")  # skip the lm_head on all but the last position
-        self._prefill_logits = self._forward()     # (V,) kept so that rewinding to step 0 is exact
+        self._prefill_logits = self._forward()  # (V,) kept so that rewinding to step 0 is exact
         self.prefill_seconds = time.perf_counter() - started
 
     # ----- settings -------------------------------------------------------------------------------
-    def configure(self, *, temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
-                  seed: int | None = None, max_new_tokens: int | None = None,
-                  stop_strings: Sequence[str] | None = None, use_cache: bool | None = None) -> None:
+    def configure(
+        self,
+        *,
+        temperature: float | None = None,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        max_new_tokens: int | None = None,
+        stop_strings: Sequence[str] | None = None,
+        use_cache: bool | None = None,
+    ) -> None:
         """Change settings for the steps to come (earlier steps keep the settings they used).
 
         Raises:
@@ -232,8 +253,10 @@ class Stepper:
             wanted = max(1, int(max_new_tokens))
             self.max_new_tokens = max(0, min(wanted, room))
             if wanted > room:
-                notes.append(f"Max new tokens capped at {max(room, 0):,}: the prompt's {self.prompt_len:,} tokens "
-                             f"leave that much room in the {self.context_length:,}-token context window.")
+                notes.append(
+                    f"Max new tokens capped at {max(room, 0):,}: the prompt's {self.prompt_len:,} tokens "
+                    f"leave that much room in the {self.context_length:,}-token context window."
+                )
         if stop_strings is not None:
             self.stop_strings, dropped = clean_stop_strings(stop_strings)
             notes += dropped
@@ -245,7 +268,7 @@ class Stepper:
     # ----- what the page reads --------------------------------------------------------------------
     @property
     def generated_ids(self) -> list[int]:
-        return self.all_ids[self.prompt_len:]
+        return self.all_ids[self.prompt_len :]
 
     @property
     def prompt_text(self) -> str:
@@ -326,15 +349,18 @@ class Stepper:
             if reason is not None:
                 raise GenerationFinished(f"Generation has ended ({reason}). Rewind or reset to continue.")
             started = time.perf_counter()
-            logits = self._current_logits()                       # (V,) float32
-            log_probs = torch.log_softmax(logits, dim=-1)         # (V,) full-vocabulary, never renormalised
-            probs = torch.softmax(logits, dim=-1)                 # (V,) the model's belief
+            logits = self._current_logits()  # (V,) float32
+            log_probs = torch.log_softmax(logits, dim=-1)  # (V,) full-vocabulary, never renormalised
+            probs = torch.softmax(logits, dim=-1)  # (V,) the model's belief
             vocab = probs.shape[-1]
             greedy_id = int(torch.argmax(logits))
             # Temperature 0 is greedy: the sampler's distribution is one-hot on the argmax (as sampling_probs gives);
             # skipping the full-vocabulary filter keeps the instrumented loop as fast as generate's.
-            sampling = None if self.temperature == 0 else sampling_probs(
-                logits, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)  # (V,)
+            sampling = (
+                None
+                if self.temperature == 0
+                else sampling_probs(logits, temperature=self.temperature, top_k=self.top_k, top_p=self.top_p)
+            )  # (V,)
             index = len(self.steps) + 1
             if choose is not None:
                 token_id = int(choose)
@@ -352,7 +378,9 @@ class Stepper:
 
             top_p_, top_i = torch.topk(probs, min(TOP_CANDIDATES, vocab))  # (K,) most likely first
             top_probs, top_ids = top_p_.tolist(), top_i.tolist()
-            top = tuple(Candidate(i, token_label(self.lm.tokenizer, i), p, sampled_p(i)) for p, i in zip(top_probs, top_ids))
+            top = tuple(
+                Candidate(i, token_label(self.lm.tokenizer, i), p, sampled_p(i)) for p, i in zip(top_probs, top_ids)
+            )
             chosen_p = float(probs[token_id])
             if token_id in top_ids:  # every token more likely than a top-K token is itself in the top K
                 rank = 1 + sum(p > chosen_p for p in top_probs)
@@ -363,20 +391,39 @@ class Stepper:
             entropy = max(0.0, -float(np.dot(probs.numpy(), log_probs.numpy())) / math.log(2))
             ids = self.all_ids + [token_id]
             text = self.lm.tokenizer.decode([token_id])
-            draft = Step(index=index, token_id=token_id, token=token_label(self.lm.tokenizer, token_id), text=text,
-                         chosen_by=chosen_by, model_probability=chosen_p, sampling_probability=sampled_p(token_id),
-                         rank=rank, entropy_bits=entropy, top=top, cache_length=0, cache_bytes=0,
-                         seconds=0.0, used_cache=self.use_cache, temperature=self.temperature, top_k=self.top_k,
-                         top_p=self.top_p, seed=self.seed)
+            draft = Step(
+                index=index,
+                token_id=token_id,
+                token=token_label(self.lm.tokenizer, token_id),
+                text=text,
+                chosen_by=chosen_by,
+                model_probability=chosen_p,
+                sampling_probability=sampled_p(token_id),
+                rank=rank,
+                entropy_bits=entropy,
+                top=top,
+                cache_length=0,
+                cache_bytes=0,
+                seconds=0.0,
+                used_cache=self.use_cache,
+                temperature=self.temperature,
+                top_k=self.top_k,
+                top_p=self.top_p,
+                seed=self.seed,
+            )
             # Commit: the new token and its step, in one assignment each (nothing half-done survives).
             self.all_ids = ids
             self.steps = self.steps + [draft]
             reason = self.stop_reason
             if reason is None:
                 self._forward()  # the next distribution; feeds only the new token when the cache is on
-            final = replace(draft, cache_length=self.cache_length if self.use_cache else 0,
-                             cache_bytes=self.cache_bytes if self.use_cache else 0,
-                             seconds=time.perf_counter() - started, stop_reason=reason)
+            final = replace(
+                draft,
+                cache_length=self.cache_length if self.use_cache else 0,
+                cache_bytes=self.cache_bytes if self.use_cache else 0,
+                seconds=time.perf_counter() - started,
+                stop_reason=reason,
+            )
             self.steps = self.steps[:-1] + [final]
             return final
 
@@ -410,7 +457,7 @@ class Stepper:
             rest = [b for i, b in enumerate(self.branches) if i != number]
             if branch.after_step > len(self.steps):
                 raise ValueError("That branch starts after the current text; it cannot be restored here.")
-            replaced = tuple(self.steps[branch.after_step:])
+            replaced = tuple(self.steps[branch.after_step :])
             self._truncate(branch.after_step)
             self.all_ids = self.all_ids + [s.token_id for s in branch.steps]
             self.steps = self.steps + list(branch.steps)
@@ -428,7 +475,7 @@ class Stepper:
             self._crop_cache(keep)
             self._logits, self._logits_len = self._prefill_logits, keep
         else:
-            self._crop_cache(keep - 1)   # then feed the last kept token again: same input, same logits
+            self._crop_cache(keep - 1)  # then feed the last kept token again: same input, same logits
             self._forward()
 
     def _crop_cache(self, length: int) -> None:
@@ -454,13 +501,11 @@ class Stepper:
         if self.use_cache:
             if self.cache_length >= total:  # cannot happen in normal use; realign after an interruption
                 self._crop_cache(total - 1)
-            new = torch.tensor([self.all_ids[self.cache_length:]])  # (1, T_new)
-            out = self.lm.model(input_ids=new, attention_mask=mask, past_key_values=self.cache, use_cache=True,
-                                **extra)
+            new = torch.tensor([self.all_ids[self.cache_length :]])  # (1, T_new)
+            out = self.lm.model(input_ids=new, attention_mask=mask, past_key_values=self.cache, use_cache=True, **extra)
         else:
             full = torch.tensor([self.all_ids])  # (1, T) the whole sequence, every step
             out = self.lm.model(input_ids=full, attention_mask=mask, use_cache=False, **extra)
         self._logits = out.logits[0, -1, :].float()  # (V,) upcast once
         self._logits_len = total
         return self._logits
-

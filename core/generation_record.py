@@ -1,4 +1,5 @@
 """A generation run as JSON (settings, seed, every step's choice) that can be loaded back to replay it."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,15 @@ def run_record(stepper: Stepper) -> dict[str, Any]:
         "chat": stepper.chat,
         "max_new_tokens": stepper.max_new_tokens,
         "stop_strings": list(stepper.stop_strings),
-        "steps": [{"token_id": s.token_id, "text": s.text, "chosen_by": s.chosen_by,
-                   **{name: getattr(s, name) for name in STEP_SETTINGS}} for s in stepper.steps],
+        "steps": [
+            {
+                "token_id": s.token_id,
+                "text": s.text,
+                "chosen_by": s.chosen_by,
+                **{name: getattr(s, name) for name in STEP_SETTINGS},
+            }
+            for s in stepper.steps
+        ],
     }
 
 
@@ -45,8 +53,11 @@ def parse_record(data: bytes | str) -> dict[str, Any]:
     if not isinstance(record.get("prompt"), str) or not isinstance(steps, list) or len(steps) > MAX_RECORD_STEPS:
         raise ValueError("The run record has no prompt or a malformed list of steps.")
     for step in steps:
-        if not isinstance(step, dict) or not isinstance(step.get("token_id"), int) or step.get("chosen_by") not in (
-                "greedy", "sampled", USER):
+        if (
+            not isinstance(step, dict)
+            or not isinstance(step.get("token_id"), int)
+            or step.get("chosen_by") not in ("greedy", "sampled", USER)
+        ):
             raise ValueError("A step in the run record is malformed (each needs an integer token_id and chosen_by).")
         for name in STEP_SETTINGS:
             if not isinstance(step.get(name), (int, float)) or isinstance(step.get(name), bool):

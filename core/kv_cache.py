@@ -5,18 +5,20 @@ Everything is exact Python integer arithmetic (a trillion tokens does not overfl
 inside ``measure_cache``, which runs a real model and reads its real cache. The presets (published architectures)
 are data, in core/data/kv_presets.json.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 GIB = 1024**3  # gibibyte, what GPU tools usually mean by "GB"
-GB = 1000**3   # gigabyte, what spec sheets print
+GB = 1000**3  # gigabyte, what spec sheets print
 PAGED_BLOCK_SIZE = 16  # vLLM's default paged-attention block: each sequence's cache grows 16 tokens at a time
 MAX_MEASURE_TOKENS = 2048
 
@@ -57,14 +59,28 @@ class KVDtype:
 KV_DTYPES: dict[str, KVDtype] = {
     "fp32": KVDtype("fp32", 32, note="4 bytes per value (this app runs its models in float32)."),
     "bf16 / fp16": KVDtype("bf16 / fp16", 16, note="2 bytes per value: the usual serving default."),
-    "fp8": KVDtype("fp8", 8, note="1 byte per value (E4M3). One float32 scale per layer for keys and one for "
-                                  "values (vLLM's fp8 cache): a few bytes per layer, not per token, so not counted."),
-    "int8": KVDtype("int8", 8, group_size=64, overhead_bytes=4,
-                    note="1 byte per value plus one fp16 scale and one fp16 zero point per group of 64 values "
-                         "(4 bytes per 64 values: +6.25 %)."),
-    "int4": KVDtype("int4", 4, group_size=64, overhead_bytes=4,
-                    note="Half a byte per value plus one fp16 scale and one fp16 zero point per group of 64 values "
-                         "(as transformers' QuantizedCache, q_group_size=64): 0.5625 bytes per value."),
+    "fp8": KVDtype(
+        "fp8",
+        8,
+        note="1 byte per value (E4M3). One float32 scale per layer for keys and one for "
+        "values (vLLM's fp8 cache): a few bytes per layer, not per token, so not counted.",
+    ),
+    "int8": KVDtype(
+        "int8",
+        8,
+        group_size=64,
+        overhead_bytes=4,
+        note="1 byte per value plus one fp16 scale and one fp16 zero point per group of 64 values "
+        "(4 bytes per 64 values: +6.25 %).",
+    ),
+    "int4": KVDtype(
+        "int4",
+        4,
+        group_size=64,
+        overhead_bytes=4,
+        note="Half a byte per value plus one fp16 scale and one fp16 zero point per group of 64 values "
+        "(as transformers' QuantizedCache, q_group_size=64): 0.5625 bytes per value.",
+    ),
 }
 TORCH_DTYPE_TO_KV = {"float32": "fp32", "bfloat16": "bf16 / fp16", "float16": "bf16 / fp16"}
 
@@ -106,8 +122,9 @@ def _bytes_per_value(value: Any) -> Fraction:
     return exact
 
 
-def cached_tokens(seq_len: int, *, window: int | None = None, block_size: int | None = None,
-                  transformers_sliding: bool = False) -> int:
+def cached_tokens(
+    seq_len: int, *, window: int | None = None, block_size: int | None = None, transformers_sliding: bool = False
+) -> int:
     """Tokens one layer holds for one sequence of ``seq_len`` tokens.
 
     A sliding-window layer only ever attends to the last ``window`` tokens, so it keeps at most ``window``
@@ -182,8 +199,11 @@ def kv_cache_bytes(
     else:
         per_token_layer = num_kv_heads * (head_dim + v_head_dim) * _bytes_per_value(bytes_per_value)
     full_tokens = cached_tokens(seq_len, block_size=block_size)
-    slide_tokens = cached_tokens(seq_len, window=sliding_window, block_size=block_size,
-                                 transformers_sliding=transformers_sliding) if sliding_layers else 0
+    slide_tokens = (
+        cached_tokens(seq_len, window=sliding_window, block_size=block_size, transformers_sliding=transformers_sliding)
+        if sliding_layers
+        else 0
+    )
     layer_tokens = (num_layers - sliding_layers) * full_tokens + sliding_layers * slide_tokens  # summed over layers
     return math.ceil(per_token_layer * layer_tokens * batch_size)
 
@@ -277,8 +297,10 @@ class KVSpec:
         for field in ("num_layers", "num_attention_heads", "num_kv_heads", "head_dim"):
             _whole(field, getattr(self, field))
         if self.num_attention_heads % self.num_kv_heads:
-            raise ValueError(f"{self.num_attention_heads} query heads cannot be shared evenly by "
-                             f"{self.num_kv_heads} key/value heads.")
+            raise ValueError(
+                f"{self.num_attention_heads} query heads cannot be shared evenly by "
+                f"{self.num_kv_heads} key/value heads."
+            )
         if self.layer_types is not None and len(self.layer_types) != self.num_layers:
             raise ValueError(f"layer_types lists {len(self.layer_types)} layers but the model has {self.num_layers}.")
 
@@ -291,7 +313,8 @@ class KVSpec:
             return "multi-head attention (MHA)"
         if self.num_kv_heads == 1:
             return "multi-query attention (MQA)"
-        return f"grouped-query attention (GQA, {self.num_attention_heads // self.num_kv_heads} query heads per key/value head)"
+        per_kv = self.num_attention_heads // self.num_kv_heads
+        return f"grouped-query attention (GQA, {per_kv} query heads per key/value head)"
 
     @property
     def sliding_layers(self) -> int:
@@ -302,14 +325,22 @@ class KVSpec:
             return self.num_layers
         return sum(t == "sliding" for t in self.layer_types)
 
-    def with_kv_heads(self, num_kv_heads: int) -> "KVSpec":
+    def with_kv_heads(self, num_kv_heads: int) -> KVSpec:
         """The same model with another number of key/value heads (MHA = query heads, MQA = 1)."""
         return replace(self, name=f"{self.name} ({num_kv_heads} kv heads)", num_kv_heads=num_kv_heads, mla=None)
 
     # -- bytes --------------------------------------------------------------------------------------------------
-    def cache_bytes(self, seq_len: int, batch_size: int = 1, *, dtype: str | KVDtype = "bf16 / fp16",
-                    bytes_per_value: int | None = None, block_size: int | None = None,
-                    mla: str = "latent", transformers_sliding: bool = False) -> int:
+    def cache_bytes(
+        self,
+        seq_len: int,
+        batch_size: int = 1,
+        *,
+        dtype: str | KVDtype = "bf16 / fp16",
+        bytes_per_value: int | None = None,
+        block_size: int | None = None,
+        mla: str = "latent",
+        transformers_sliding: bool = False,
+    ) -> int:
         """Bytes of this model's KV cache for ``batch_size`` sequences of ``seq_len`` tokens.
 
         Args:
@@ -319,28 +350,56 @@ class KVSpec:
         """
         fmt = None if bytes_per_value is not None else dtype
         if self.mla is not None and mla == "latent":
-            return latent_cache_bytes(num_layers=self.num_layers, kv_lora_rank=self.mla.kv_lora_rank,
-                                      qk_rope_head_dim=self.mla.qk_rope_head_dim, seq_len=seq_len,
-                                      batch_size=batch_size, bytes_per_value=bytes_per_value or 2, dtype=fmt,
-                                      block_size=block_size)
+            return latent_cache_bytes(
+                num_layers=self.num_layers,
+                kv_lora_rank=self.mla.kv_lora_rank,
+                qk_rope_head_dim=self.mla.qk_rope_head_dim,
+                seq_len=seq_len,
+                batch_size=batch_size,
+                bytes_per_value=bytes_per_value or 2,
+                dtype=fmt,
+                block_size=block_size,
+            )
         if self.mla is not None:
-            return kv_cache_bytes(num_layers=self.num_layers, num_kv_heads=self.num_kv_heads,
-                                  head_dim=self.mla.qk_nope_head_dim + self.mla.qk_rope_head_dim,
-                                  v_head_dim=self.mla.v_head_dim, seq_len=seq_len, batch_size=batch_size,
-                                  bytes_per_value=bytes_per_value or 2, dtype=fmt, block_size=block_size)
-        return kv_cache_bytes(num_layers=self.num_layers, num_kv_heads=self.num_kv_heads, head_dim=self.head_dim,
-                              seq_len=seq_len, batch_size=batch_size, bytes_per_value=bytes_per_value or 2,
-                              dtype=fmt, sliding_window=self.sliding_window,
-                              sliding_layers=self.sliding_layers if self.sliding_window else None,
-                              block_size=block_size, transformers_sliding=transformers_sliding)
+            return kv_cache_bytes(
+                num_layers=self.num_layers,
+                num_kv_heads=self.num_kv_heads,
+                head_dim=self.mla.qk_nope_head_dim + self.mla.qk_rope_head_dim,
+                v_head_dim=self.mla.v_head_dim,
+                seq_len=seq_len,
+                batch_size=batch_size,
+                bytes_per_value=bytes_per_value or 2,
+                dtype=fmt,
+                block_size=block_size,
+            )
+        return kv_cache_bytes(
+            num_layers=self.num_layers,
+            num_kv_heads=self.num_kv_heads,
+            head_dim=self.head_dim,
+            seq_len=seq_len,
+            batch_size=batch_size,
+            bytes_per_value=bytes_per_value or 2,
+            dtype=fmt,
+            sliding_window=self.sliding_window,
+            sliding_layers=self.sliding_layers if self.sliding_window else None,
+            block_size=block_size,
+            transformers_sliding=transformers_sliding,
+        )
 
     def bytes_per_token(self, *, dtype: str | KVDtype = "bf16 / fp16", mla: str = "latent") -> int:
         """Bytes one more token adds to one sequence's cache (before any window is full)."""
         full = replace(self, sliding_window=None, layer_types=None)
         return full.cache_bytes(1, 1, dtype=dtype, mla=mla)
 
-    def breakdown(self, seq_len: int, batch_size: int = 1, *, dtype: str | KVDtype = "bf16 / fp16",
-                  block_size: int | None = None, mla: str = "latent") -> list[tuple[str, int, str]]:
+    def breakdown(
+        self,
+        seq_len: int,
+        batch_size: int = 1,
+        *,
+        dtype: str | KVDtype = "bf16 / fp16",
+        block_size: int | None = None,
+        mla: str = "latent",
+    ) -> list[tuple[str, int, str]]:
         """(what, bytes, how) rows: per value, per layer and token, per token, per layer, per sequence, total."""
         fmt = dtype if isinstance(dtype, KVDtype) else kv_dtype(dtype)
         one_layer = replace(self, num_layers=1, sliding_window=None, layer_types=None)
@@ -350,23 +409,34 @@ class KVSpec:
         total = self.cache_bytes(seq_len, batch_size, dtype=fmt, block_size=block_size, mla=mla)
         full_layer = one_layer.cache_bytes(seq_len, 1, dtype=fmt, block_size=block_size, mla=mla)
         rows = [
-            ("one stored number", fmt.vector_bytes(128) / 128, f"{fmt.name} ({fmt.bits} bits"
-             + (f" + scale/zero point per {fmt.group_size} values)" if fmt.group_size else ")")),
+            (
+                "one stored number",
+                fmt.vector_bytes(128) / 128,
+                f"{fmt.name} ({fmt.bits} bits"
+                + (f" + scale/zero point per {fmt.group_size} values)" if fmt.group_size else ")"),
+            ),
             ("per layer, per token", per_layer_token, "key + value vectors of every key/value head"),
             ("per token (all layers)", per_token, f"x {self.num_layers} layers"),
             ("per global layer, per sequence", full_layer, f"x {seq_len:,} tokens"),
         ]
         if self.sliding_layers:
             slide = cached_tokens(seq_len, window=self.sliding_window, block_size=block_size)
-            rows.append(("per sliding layer, per sequence", per_layer_token * slide,
-                         f"x {slide:,} tokens (capped at the {self.sliding_window:,}-token window)"))
-        rows += [("per sequence (request)", per_sequence, "all layers"),
-                 ("whole batch", total, f"x {batch_size:,} sequences")]
+            rows.append(
+                (
+                    "per sliding layer, per sequence",
+                    per_layer_token * slide,
+                    f"x {slide:,} tokens (capped at the {self.sliding_window:,}-token window)",
+                )
+            )
+        rows += [
+            ("per sequence (request)", per_sequence, "all layers"),
+            ("whole batch", total, f"x {batch_size:,} sequences"),
+        ]
         return rows
 
     # -- from a Hugging Face config ------------------------------------------------------------------------------
     @classmethod
-    def from_config(cls, config: Any, name: str | None = None, parameters: int | None = None) -> "KVSpec":
+    def from_config(cls, config: Any, name: str | None = None, parameters: int | None = None) -> KVSpec:
         """Read a spec from a transformers config object or a config.json dict.
 
         Uses ``num_key_value_heads`` (falling back to ``num_attention_heads``), an explicit ``head_dim`` when
@@ -378,10 +448,10 @@ class KVSpec:
         """
         if isinstance(config, Mapping):
             text = config.get("text_config") or config
-            get = (lambda key: text.get(key))
+            get = lambda key: text.get(key)
         else:
             text = config.get_text_config(decoder=True) if hasattr(config, "get_text_config") else config
-            get = (lambda key: getattr(text, key, None))
+            get = lambda key: getattr(text, key, None)
 
         def first(*keys: str, required: bool = True) -> Any:
             for key in keys:
@@ -401,8 +471,10 @@ class KVSpec:
             head_dim = first("head_dim", required=False)
             if head_dim is None:
                 if hidden is None:
-                    raise ConfigError("The config has neither 'head_dim' nor 'hidden_size' (also looked for "
-                                      "n_embd, d_model), so the size of a key vector is unknown.")
+                    raise ConfigError(
+                        "The config has neither 'head_dim' nor 'hidden_size' (also looked for "
+                        "n_embd, d_model), so the size of a key vector is unknown."
+                    )
                 head_dim = int(hidden) // heads
             head_dim = _whole("head_dim", head_dim)
             window = first("sliding_window", "attention_chunk_size", required=False)
@@ -411,27 +483,36 @@ class KVSpec:
             raw_types = get("layer_types")
             layer_types = None
             if window is not None and raw_types is not None:
-                layer_types = tuple("sliding" if ("sliding" in str(t) or "chunked" in str(t)) else "full"
-                                    for t in raw_types)
+                layer_types = tuple(
+                    "sliding" if ("sliding" in str(t) or "chunked" in str(t)) else "full" for t in raw_types
+                )
                 if len(layer_types) != layers:
                     raise ConfigError(f"The config's layer_types lists {len(layer_types)} layers, not {layers}.")
                 if "sliding" not in layer_types:
                     window, layer_types = None, None
             mla = None
             if get("kv_lora_rank") is not None:
-                mla = MLA(kv_lora_rank=_whole("kv_lora_rank", get("kv_lora_rank")),
-                          qk_rope_head_dim=_whole("qk_rope_head_dim", first("qk_rope_head_dim")),
-                          qk_nope_head_dim=_whole("qk_nope_head_dim", first("qk_nope_head_dim")),
-                          v_head_dim=_whole("v_head_dim", first("v_head_dim")))
+                mla = MLA(
+                    kv_lora_rank=_whole("kv_lora_rank", get("kv_lora_rank")),
+                    qk_rope_head_dim=_whole("qk_rope_head_dim", first("qk_rope_head_dim")),
+                    qk_nope_head_dim=_whole("qk_nope_head_dim", first("qk_nope_head_dim")),
+                    v_head_dim=_whole("v_head_dim", first("v_head_dim")),
+                )
                 head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim
             context = first("max_position_embeddings", "n_positions", "n_ctx", required=False)
             return cls(
                 name=name or str(first("_name_or_path", "model_type", required=False) or "config"),
-                num_layers=layers, num_attention_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
+                num_layers=layers,
+                num_attention_heads=heads,
+                num_kv_heads=kv_heads,
+                head_dim=head_dim,
                 hidden_size=int(hidden) if hidden is not None else None,
                 context_length=int(context) if context is not None else None,
                 sliding_window=_whole("sliding_window", window) if window is not None else None,
-                layer_types=layer_types, mla=mla, parameters=parameters, source="config",
+                layer_types=layer_types,
+                mla=mla,
+                parameters=parameters,
+                source="config",
             )
         except ConfigError:
             raise
@@ -506,14 +587,23 @@ class Fit:
 
     gpu_bytes: int
     weight_bytes: int
-    free_bytes: int            # GPU memory left for the cache (negative: the weights alone do not fit)
-    max_tokens: int | None     # longest sequence for the given batch; None when memory never runs out (all layers slide)
-    max_batch: int             # most sequences of the given length
+    free_bytes: int  # GPU memory left for the cache (negative: the weights alone do not fit)
+    max_tokens: int | None  # longest sequence for the given batch; None when memory never runs out (all layers slide)
+    max_batch: int  # most sequences of the given length
 
 
-def fits_on_gpu(spec: KVSpec, gpu_bytes: int, weights: int, *, seq_len: int, batch_size: int = 1,
-                dtype: str = "bf16 / fp16", block_size: int | None = None, mla: str = "latent",
-                token_limit: int = 10**13) -> Fit:
+def fits_on_gpu(
+    spec: KVSpec,
+    gpu_bytes: int,
+    weights: int,
+    *,
+    seq_len: int,
+    batch_size: int = 1,
+    dtype: str = "bf16 / fp16",
+    block_size: int | None = None,
+    mla: str = "latent",
+    token_limit: int = 10**13,
+) -> Fit:
     """Longest context (at ``batch_size``) and largest batch (at ``seq_len``) whose cache fits beside the weights.
 
     The cache grows monotonically with tokens, so the longest context is found by bisection (exact integers).
@@ -574,7 +664,9 @@ class CacheMeasurement:
         return self.measured_bytes == self.estimated_bytes
 
 
-def measure_cache(lm: Any, n_tokens: int, text: str = "The package left the warehouse and the hub. ") -> CacheMeasurement:
+def measure_cache(
+    lm: Any, n_tokens: int, text: str = "The package left the warehouse and the hub. "
+) -> CacheMeasurement:
     """Run ``lm`` on a prompt of exactly ``n_tokens`` tokens with a fresh DynamicCache and read its bytes.
 
     The prompt is ``text``'s token ids repeated to length ``n_tokens``; the estimate uses ``KVSpec.from_config``
@@ -593,8 +685,9 @@ def measure_cache(lm: Any, n_tokens: int, text: str = "The package left the ware
     limit = min(MAX_MEASURE_TOKENS, int(context))
     n_tokens = _whole("n_tokens", n_tokens)
     if n_tokens > limit:
-        raise ValueError(f"n_tokens must be at most {limit:,} here (the model's context or this page's bound), "
-                         f"got {n_tokens:,}.")
+        raise ValueError(
+            f"n_tokens must be at most {limit:,} here (the model's context or this page's bound), got {n_tokens:,}."
+        )
     ids = lm.tokenizer(text, add_special_tokens=False).input_ids or [0]
     ids = (ids * (n_tokens // len(ids) + 1))[:n_tokens]
     input_ids = torch.tensor([ids], dtype=torch.long)  # (1, T)
@@ -603,8 +696,13 @@ def measure_cache(lm: Any, n_tokens: int, text: str = "The package left the ware
     if accepts_argument(lm.model, "logits_to_keep"):
         extra["logits_to_keep"] = 1  # the cache is what we want; skip the (T, V) logits of every position
     with torch.inference_mode():
-        lm.model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), past_key_values=cache,
-                 use_cache=True, **extra)
+        lm.model(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            past_key_values=cache,
+            use_cache=True,
+            **extra,
+        )
     shapes = tuple((tuple(layer.keys.shape), tuple(layer.values.shape)) for layer in cache.layers)
     element = cache.layers[0].keys.element_size()
     dtype = str(cache.layers[0].keys.dtype).replace("torch.", "")
@@ -623,7 +721,9 @@ def length_grid(max_tokens: int, points: int = 64) -> list[int]:
     return sorted({round(max_tokens * i / (points - 1)) for i in range(points)})
 
 
-def cache_curves(spec: KVSpec, lengths: Sequence[int], batch_sizes: Sequence[int], **kwargs: Any) -> dict[int, list[int]]:
+def cache_curves(
+    spec: KVSpec, lengths: Sequence[int], batch_sizes: Sequence[int], **kwargs: Any
+) -> dict[int, list[int]]:
     """Bytes at every length, for each batch size: {batch: [bytes per length]}. kwargs go to ``cache_bytes``."""
     return {b: [spec.cache_bytes(t, b, **kwargs) for t in lengths] for b in batch_sizes}
 
@@ -638,12 +738,22 @@ def attention_variants(spec: KVSpec, seq_len: int, batch_size: int = 1, **kwargs
     if spec.mla is not None:
         one_head = replace(spec, num_kv_heads=1)
         return [
-            (f"decompressed K and V ({heads} heads)", heads, spec.cache_bytes(seq_len, batch_size, mla="decompressed", **kwargs)),
-            ("decompressed, one K/V head (MQA)", 1, one_head.cache_bytes(seq_len, batch_size, mla="decompressed", **kwargs)),
+            (
+                f"decompressed K and V ({heads} heads)",
+                heads,
+                spec.cache_bytes(seq_len, batch_size, mla="decompressed", **kwargs),
+            ),
+            (
+                "decompressed, one K/V head (MQA)",
+                1,
+                one_head.cache_bytes(seq_len, batch_size, mla="decompressed", **kwargs),
+            ),
             ("this model: MLA latent", 0, spec.cache_bytes(seq_len, batch_size, mla="latent", **kwargs)),
         ]
     rows = {heads: "multi-head (MHA)", 1: "multi-query (MQA)"}
     own = "MHA" if spec.num_kv_heads == heads else "MQA" if spec.num_kv_heads == 1 else "GQA"
     rows[spec.num_kv_heads] = f"this model ({own}, {spec.num_kv_heads} kv head{'s' if spec.num_kv_heads > 1 else ''})"
-    return sorted(((label, kv, spec.with_kv_heads(kv).cache_bytes(seq_len, batch_size, **kwargs))
-                   for kv, label in rows.items()), key=lambda r: -r[2])
+    return sorted(
+        ((label, kv, spec.with_kv_heads(kv).cache_bytes(seq_len, batch_size, **kwargs)) for kv, label in rows.items()),
+        key=lambda r: -r[2],
+    )

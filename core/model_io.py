@@ -6,6 +6,7 @@ must be exactly the expected float32 tensors, and nothing is ever unpickled or r
 code). Any problem raises ModelFileError and loads nothing.
 The unzipped folder is also a normal Hugging Face folder (``GPT2LMHeadModel.from_pretrained``, ``AutoTokenizer``).
 """
+
 from __future__ import annotations
 
 import io
@@ -34,8 +35,19 @@ _CONFIG_KEYS = ("n_layer", "n_head", "n_embd", "n_positions", "vocab_size")
 # tokenizer.json as this app writes it (core.tiny_tokenizers.make_tokenizer, saved through transformers): a
 # word-level vocabulary, one of the app's two Split regexes, no normalizer, the Fuse decoder, the four special tokens.
 # Anything else is refused before the tokenizers library reads it: a custom regex can make it panic on some input.
-_TOKENIZER_KEYS = frozenset({"version", "truncation", "padding", "added_tokens", "normalizer", "pre_tokenizer",
-                             "post_processor", "decoder", "model"})
+_TOKENIZER_KEYS = frozenset(
+    {
+        "version",
+        "truncation",
+        "padding",
+        "added_tokens",
+        "normalizer",
+        "pre_tokenizer",
+        "post_processor",
+        "decoder",
+        "model",
+    }
+)
 _ONLY_OURS = "only the character- and word-level tokenizers this app's Train page writes can be uploaded."
 
 
@@ -48,9 +60,15 @@ def save_model_zip(lm: LoadedModel, info: dict[str, Any] | None = None) -> bytes
     tokenizer_config.json and training.json (``info``: name, steps, loss... for people to read)."""
     model, tokenizer = lm.model, lm.tokenizer
     weights = {k: v.detach().contiguous() for k, v in model.state_dict().items() if k != TIED}
-    tokenizer_config = {"tokenizer_class": "PreTrainedTokenizerFast", "bos_token": BOS, "eos_token": EOS,
-                        "unk_token": UNK, "pad_token": PAD, "model_max_length": int(model.config.n_positions),
-                        "clean_up_tokenization_spaces": False}
+    tokenizer_config = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": BOS,
+        "eos_token": EOS,
+        "unk_token": UNK,
+        "pad_token": PAD,
+        "model_max_length": int(model.config.n_positions),
+        "clean_up_tokenization_spaces": False,
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("config.json", model.config.to_json_string())
@@ -74,8 +92,10 @@ def _read_members(data: bytes) -> dict[str, bytes]:
     names = [i.filename for i in infos]
     unknown = [n for n in names if n not in REQUIRED + OPTIONAL]
     if unknown:
-        raise ModelFileError(f"The zip holds '{unknown[0][:80]}', which this app does not load: only "
-                             f"{', '.join(REQUIRED + OPTIONAL)} (safetensors weights; never pickle or code).")
+        raise ModelFileError(
+            f"The zip holds '{unknown[0][:80]}', which this app does not load: only "
+            f"{', '.join(REQUIRED + OPTIONAL)} (safetensors weights; never pickle or code)."
+        )
     if len(set(names)) != len(names):
         raise ModelFileError("The zip holds the same file twice.")
     missing = [n for n in REQUIRED if n not in names]
@@ -110,8 +130,10 @@ def _config(members: dict[str, bytes]):
 
     raw = _json(members, "config.json")
     if raw.get("model_type") != "gpt2":
-        raise ModelFileError(f"config.json describes a '{str(raw.get('model_type'))[:40]}' model; only tiny GPT-2 "
-                             "models trained on this page can be uploaded.")
+        raise ModelFileError(
+            f"config.json describes a '{str(raw.get('model_type'))[:40]}' model; only tiny GPT-2 "
+            "models trained on this page can be uploaded."
+        )
     if raw.get("n_inner") is not None or raw.get("activation_function", "gelu_new") != "gelu_new":
         raise ModelFileError("config.json is not a GPT-2 as this page builds it (custom MLP size or activation).")
     values = {}
@@ -130,8 +152,16 @@ def _config(members: dict[str, bytes]):
     eps = raw.get("layer_norm_epsilon", 1e-5)
     if not isinstance(eps, (int, float)) or not 0 < eps < 1:
         raise ModelFileError("config.json has an invalid layer_norm_epsilon.")
-    return GPT2Config(**values, layer_norm_epsilon=float(eps), resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                      bos_token_id=None, eos_token_id=None, attn_implementation="eager")
+    return GPT2Config(
+        **values,
+        layer_norm_epsilon=float(eps),
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=None,
+        eos_token_id=None,
+        attn_implementation="eager",
+    )
 
 
 def _kind(part: Any) -> str:
@@ -164,15 +194,22 @@ def check_tokenizer_spec(spec: Any) -> None:
     if not isinstance(vocab, dict) or not len(SPECIAL_TOKENS) <= len(vocab) <= MAX_VOCAB:
         raise ModelFileError(f"tokenizer.json's vocabulary must hold {len(SPECIAL_TOKENS)} to {MAX_VOCAB:,} tokens.")
     ids = list(vocab.values())
-    if (any(not isinstance(i, int) or isinstance(i, bool) for i in ids) or sorted(ids) != list(range(len(ids)))
-            or [vocab.get(t) for t in SPECIAL_TOKENS] != list(range(len(SPECIAL_TOKENS))) or model["unk_token"] != UNK):
-        raise ModelFileError(f"tokenizer.json's vocabulary is not numbered 0 to {len(ids) - 1:,} with "
-                             f"{', '.join(SPECIAL_TOKENS)} first, as this app writes it.")
+    if (
+        any(not isinstance(i, int) or isinstance(i, bool) for i in ids)
+        or sorted(ids) != list(range(len(ids)))
+        or [vocab.get(t) for t in SPECIAL_TOKENS] != list(range(len(SPECIAL_TOKENS)))
+        or model["unk_token"] != UNK
+    ):
+        raise ModelFileError(
+            f"tokenizer.json's vocabulary is not numbered 0 to {len(ids) - 1:,} with "
+            f"{', '.join(SPECIAL_TOKENS)} first, as this app writes it."
+        )
     pre = spec.get("pre_tokenizer")
     if not isinstance(pre, dict) or pre.get("type") != "Split":
         raise ModelFileError(f"tokenizer.json uses {_kind(pre)} pre-tokenizer; {_ONLY_OURS}")
-    if not any(pre == {"type": "Split", "pattern": {"Regex": p}, "behavior": "Isolated", "invert": False}
-               for p in PATTERNS):
+    if not any(
+        pre == {"type": "Split", "pattern": {"Regex": p}, "behavior": "Isolated", "invert": False} for p in PATTERNS
+    ):
         raise ModelFileError(f"tokenizer.json uses a custom pre-tokenizer (Split with a regex); {_ONLY_OURS}")
     if spec.get("normalizer") is not None:
         raise ModelFileError(f"tokenizer.json uses {_kind(spec['normalizer'])} normalizer; {_ONLY_OURS}")
@@ -180,12 +217,26 @@ def check_tokenizer_spec(spec: Any) -> None:
         raise ModelFileError(f"tokenizer.json uses {_kind(spec.get('decoder'))} decoder; {_ONLY_OURS}")
     post = spec.get("post_processor")
     if post is not None and not (
-            isinstance(post, dict) and set(post) == {"type", "single", "pair", "special_tokens"}
-            and post["type"] == "TemplateProcessing" and post["special_tokens"] == {}
-            and _is_sequence_template(post["single"]) and _is_sequence_template(post["pair"])):
+        isinstance(post, dict)
+        and set(post) == {"type", "single", "pair", "special_tokens"}
+        and post["type"] == "TemplateProcessing"
+        and post["special_tokens"] == {}
+        and _is_sequence_template(post["single"])
+        and _is_sequence_template(post["pair"])
+    ):
         raise ModelFileError(f"tokenizer.json uses a post-processor this app never writes; {_ONLY_OURS}")
-    expected = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
-                 "special": True} for i, t in enumerate(SPECIAL_TOKENS)]
+    expected = [
+        {
+            "id": i,
+            "content": t,
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "special": True,
+        }
+        for i, t in enumerate(SPECIAL_TOKENS)
+    ]
     if spec.get("added_tokens") != expected:
         raise ModelFileError(f"tokenizer.json's added tokens are not just {', '.join(SPECIAL_TOKENS)}; {_ONLY_OURS}")
 
@@ -203,8 +254,10 @@ def _tokenizer(members: dict[str, bytes], vocab_size: int):
     except Exception as error:  # tokenizers raises a bare Exception for malformed JSON
         raise ModelFileError("tokenizer.json is not a valid tokenizer.") from error
     if backend.get_vocab_size(with_added_tokens=True) != vocab_size:
-        raise ModelFileError(f"tokenizer.json has {backend.get_vocab_size(with_added_tokens=True):,} tokens but the "
-                             f"model expects {vocab_size:,}.")
+        raise ModelFileError(
+            f"tokenizer.json has {backend.get_vocab_size(with_added_tokens=True):,} tokens but the "
+            f"model expects {vocab_size:,}."
+        )
     vocab = backend.get_vocab(with_added_tokens=True)
     if any(token not in vocab for token in SPECIAL_TOKENS):
         raise ModelFileError(f"tokenizer.json lacks the special tokens {', '.join(SPECIAL_TOKENS)}.")
@@ -222,8 +275,10 @@ def _weights(members: dict[str, bytes], model) -> dict[str, torch.Tensor]:
         raise ModelFileError(f"model.safetensors does not match config.json (tensor '{odd[:60]}').")
     for key, tensor in weights.items():
         if tensor.dtype != torch.float32 or tensor.shape != expected[key].shape:
-            raise ModelFileError(f"model.safetensors: '{key}' has shape {tuple(tensor.shape)} {tensor.dtype}, "
-                                 f"expected {tuple(expected[key].shape)} float32.")
+            raise ModelFileError(
+                f"model.safetensors: '{key}' has shape {tuple(tensor.shape)} {tensor.dtype}, "
+                f"expected {tuple(expected[key].shape)} float32."
+            )
         if not torch.isfinite(tensor).all():
             raise ModelFileError(f"model.safetensors: '{key}' holds NaN or infinite values.")
     return weights

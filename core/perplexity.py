@@ -5,11 +5,13 @@ Seed 001: the input is the text shifted right, the target the text shifted left;
 models" sliding window: each window re-reads up to ``max_length - stride`` tokens of context that are not
 scored again, and every token is scored exactly once (token-weighted average).
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,8 +19,8 @@ import torch
 from core.models import LoadedModel, accepts_argument
 from core.text import TextError, check_text, token_label
 
-MAX_TEXT_CHARS = 4_000        # default cap: about 800 tokens, one window, a few seconds on one CPU thread
-DEFAULT_MAX_LENGTH = 1024     # the guide's window; (S_w, V) float32 logits per window stay near 100 MB
+MAX_TEXT_CHARS = 4_000  # default cap: about 800 tokens, one window, a few seconds on one CPU thread
+DEFAULT_MAX_LENGTH = 1024  # the guide's window; (S_w, V) float32 logits per window stay near 100 MB
 LN2 = math.log(2.0)
 
 Progress = Callable[[float], None]
@@ -31,6 +33,7 @@ class PerplexityError(TextError):
 # ----------------------------------------------------------------------------------------------------------
 # Seed 001's worked examples, as pure functions.
 
+
 def teacher_forcing_shift(ids: Sequence[int]) -> tuple[list[int], list[int]]:
     """Inputs and targets of teacher forcing: inputs = ids[:-1] (shifted right), targets = ids[1:] (shifted left)."""
     ids = list(ids)
@@ -41,11 +44,11 @@ def teacher_forcing_shift(ids: Sequence[int]) -> tuple[list[int], list[int]]:
 class ProbabilityPerplexity:
     """Seed 001's perplexity by hand, from the probability given to each true token."""
 
-    true_token_probs: np.ndarray   # (N,)
+    true_token_probs: np.ndarray  # (N,)
     per_position_loss: np.ndarray  # (N,) -ln p, in nats
     mean_loss: float
     perplexity: float
-    geometric_mean: float          # of the true-token probabilities; perplexity == 1 / geometric_mean
+    geometric_mean: float  # of the true-token probabilities; perplexity == 1 / geometric_mean
 
 
 def perplexity_from_probs(true_token_probs: Sequence[float]) -> ProbabilityPerplexity:
@@ -63,9 +66,9 @@ def perplexity_from_probs(true_token_probs: Sequence[float]) -> ProbabilityPerpl
 class LogitsCrossEntropy:
     """Seed 001's cross-entropy of shifted targets, computed from logits."""
 
-    probs: np.ndarray              # (N, V) softmax of each row
-    true_token_probs: np.ndarray   # (N,)
-    losses: np.ndarray             # (N,) -ln p(true token)
+    probs: np.ndarray  # (N, V) softmax of each row
+    true_token_probs: np.ndarray  # (N,)
+    losses: np.ndarray  # (N,) -ln p(true token)
     mean_loss: float
 
 
@@ -76,17 +79,18 @@ def cross_entropy_from_logits(logits: Sequence[Sequence[float]], targets: Sequen
         logits: (N, V) one row of scores per position.
         targets: (N,) the true next token id at each position.
     """
-    z = np.asarray(logits, dtype=np.float64)              # (N, V)
-    t = np.asarray(targets, dtype=np.int64)               # (N,)
+    z = np.asarray(logits, dtype=np.float64)  # (N, V)
+    t = np.asarray(targets, dtype=np.int64)  # (N,)
     shifted = z - z.max(axis=1, keepdims=True)
     probs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-    true = probs[np.arange(len(t)), t]                    # (N,)
+    true = probs[np.arange(len(t)), t]  # (N,)
     losses = -np.log(true)
     return LogitsCrossEntropy(probs, true, losses, float(losses.mean()))
 
 
 # ----------------------------------------------------------------------------------------------------------
 # The start token and the windows.
+
 
 def start_token_id(tokenizer: Any) -> int | None:
     """The token a text is scored from when the start token is switched on, or None when there is none.
@@ -153,6 +157,7 @@ def sliding_windows(seq_len: int, max_length: int, stride: int) -> list[Window]:
 # ----------------------------------------------------------------------------------------------------------
 # The result.
 
+
 @dataclass(frozen=True, eq=False)
 class PerplexityResult:
     """Everything the calculator measured on one text.
@@ -194,7 +199,7 @@ class PerplexityResult:
 
     @property
     def scored_labels(self) -> list[str]:
-        return self.tokens[self.first_scored:]
+        return self.tokens[self.first_scored :]
 
     @property
     def probs(self) -> np.ndarray:
@@ -248,13 +253,15 @@ class PerplexityResult:
             }
             if self.top_labels is not None and self.top_probs is not None:
                 row["top_predictions"] = ", ".join(
-                    f"{label} {p:.1%}" for label, p in zip(self.top_labels[j], self.top_probs[j]))
+                    f"{label} {p:.1%}" for label, p in zip(self.top_labels[j], self.top_probs[j])
+                )
             rows.append(row)
         return rows
 
 
 # ----------------------------------------------------------------------------------------------------------
 # The calculator.
+
 
 class TextTooLong(PerplexityError):
     """The text is longer than the calculator's ``max_chars``; the message names the limit."""
@@ -263,25 +270,33 @@ class TextTooLong(PerplexityError):
 def _checked_text(text: str | None, max_chars: int = MAX_TEXT_CHARS) -> str:
     """The text to score (``core.text.check_text`` with the calculator's words), or PerplexityError: empty, or
     over ``max_chars`` (TextTooLong). Lone surrogates become "?" and NUL bytes are dropped."""
-    return check_text(text, max_chars=max_chars, error=PerplexityError, too_long_error=TextTooLong,
-                      empty="Type or upload a text first: there is nothing to score.",
-                      too_long="That text has {length:,} characters; the calculator here scores at most {limit:,}. "
-                               "Score a shorter excerpt.")
+    return check_text(
+        text,
+        max_chars=max_chars,
+        error=PerplexityError,
+        too_long_error=TextTooLong,
+        empty="Type or upload a text first: there is nothing to score.",
+        too_long="That text has {length:,} characters; the calculator here scores at most {limit:,}. "
+        "Score a shorter excerpt.",
+    )
 
 
 def decode_text_file(data: bytes, max_chars: int = MAX_TEXT_CHARS) -> str:
     """The text of an uploaded .txt file, or PerplexityError for binary, non-UTF-8 or oversized files."""
     if len(data) > 4 * max_chars:  # UTF-8 needs at most 4 bytes a character
         size = f"{len(data) / 1e6:.1f} MB" if len(data) >= 100_000 else f"{len(data) / 1e3:.0f} kB"
-        raise TextTooLong(f"That file is {size}; the calculator here scores texts up to "
-                          f"{max_chars:,} characters. Upload an excerpt.")
+        raise TextTooLong(
+            f"That file is {size}; the calculator here scores texts up to {max_chars:,} characters. Upload an excerpt."
+        )
     if b"\x00" in data[:8192]:
         raise PerplexityError("That file looks binary (it contains NUL bytes), not a plain-text .txt file.")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise PerplexityError(f"That file is not UTF-8 text (byte {error.start:,} cannot be decoded). "
-                              "Save it as UTF-8 plain text and upload it again.") from None
+        raise PerplexityError(
+            f"That file is not UTF-8 text (byte {error.start:,} cannot be decoded). "
+            "Save it as UTF-8 plain text and upload it again."
+        ) from None
     return _checked_text(text, max_chars)
 
 
@@ -336,7 +351,7 @@ def perplexity(
     ids = list(tokenizer(text, add_special_tokens=False)["input_ids"])
     cut = max_tokens is not None and len(ids) > max_tokens
     if cut:
-        ids = ids[:max(0, int(max_tokens))]
+        ids = ids[: max(0, int(max_tokens))]
     if not ids:
         raise PerplexityError("The tokenizer produced no tokens for that text.")
     start = start_token_id(tokenizer) if add_bos else None
@@ -346,36 +361,38 @@ def perplexity(
     if len(full) < 2:
         raise PerplexityError(
             "The text is a single token: without a start token nothing comes before it, so no token can be "
-            "predicted and perplexity is undefined. Add text, or switch the start token on.")
+            "predicted and perplexity is undefined. Add text, or switch the start token on."
+        )
     max_length = int(max_length or min(DEFAULT_MAX_LENGTH, lm.context_length))
     if max_length > lm.context_length:
-        raise PerplexityError(f"The window ({max_length:,} tokens) is longer than the model's context "
-                              f"({lm.context_length:,} tokens).")
+        raise PerplexityError(
+            f"The window ({max_length:,} tokens) is longer than the model's context ({lm.context_length:,} tokens)."
+        )
     stride = int(stride or max(1, max_length // 2))
     windows = sliding_windows(len(full), max_length, stride)
     keep_only = accepts_argument(lm.model, "logits_to_keep")
     k = max(0, min(int(top_predictions), lm.facts.vocab_size))
-    sequence = torch.tensor([full])                                    # (1, T)
+    sequence = torch.tensor([full])  # (1, T)
     nll_parts, rank_parts, top_id_parts, top_p_parts = [], [], [], []
     with torch.inference_mode():
         for n, w in enumerate(windows):
-            x = sequence[:, w.begin:w.end]                                 # (1, L)
-            keep = w.scored + 1                                            # rows score_from-1 .. end-1
-            kwargs = {"input_ids": x, "use_cache": False}                  # one unpadded row: no mask needed
+            x = sequence[:, w.begin : w.end]  # (1, L)
+            keep = w.scored + 1  # rows score_from-1 .. end-1
+            kwargs = {"input_ids": x, "use_cache": False}  # one unpadded row: no mask needed
             if keep_only:
                 kwargs["logits_to_keep"] = keep
             out = lm.model(**kwargs)
-            logits = out.logits[0, -keep:-1, :].float()                    # (S_w, V), upcast once
+            logits = out.logits[0, -keep:-1, :].float()  # (S_w, V), upcast once
             del out
             # the same float32 log-softmax as the model's own loss, so the numbers agree with it
-            logp = torch.log_softmax(logits, dim=-1)                       # (S_w, V)
+            logp = torch.log_softmax(logits, dim=-1)  # (S_w, V)
             del logits
-            targets = x[0, w.score_from - w.begin:]                        # (S_w,)
-            true_logp = logp.gather(1, targets[:, None])                   # (S_w, 1)
+            targets = x[0, w.score_from - w.begin :]  # (S_w,)
+            true_logp = logp.gather(1, targets[:, None])  # (S_w, 1)
             nll_parts.append(-true_logp[:, 0].double())
-            rank_parts.append((logp > true_logp).sum(dim=-1) + 1)          # (S_w,)
+            rank_parts.append((logp > true_logp).sum(dim=-1) + 1)  # (S_w,)
             if k:
-                top = torch.topk(logp, k, dim=-1)                          # (S_w, k)
+                top = torch.topk(logp, k, dim=-1)  # (S_w, k)
                 top_id_parts.append(top.indices)
                 top_p_parts.append(torch.exp(top.values))
             del logp
@@ -416,13 +433,15 @@ def teacher_forcing_rows(result: PerplexityResult, n: int = 12) -> list[dict[str
     inputs, targets = teacher_forcing_shift(full)
     rows = []
     for j in range(min(n, result.scored_tokens)):
-        context = inputs[max(0, j - 5): j + 1]
-        rows.append({
-            "position": j,
-            "input token (shifted right)": inputs[j],
-            "context the model reads": ("… " if j > 5 else "") + " ".join(context),
-            "target (shifted left)": targets[j],
-            "p(target)": float(np.exp(-result.nll[j])),
-            "loss -ln p": float(result.nll[j]),
-        })
+        context = inputs[max(0, j - 5) : j + 1]
+        rows.append(
+            {
+                "position": j,
+                "input token (shifted right)": inputs[j],
+                "context the model reads": ("… " if j > 5 else "") + " ".join(context),
+                "target (shifted left)": targets[j],
+                "p(target)": float(np.exp(-result.nll[j])),
+                "loss -ln p": float(result.nll[j]),
+            }
+        )
     return rows

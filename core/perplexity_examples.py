@@ -1,4 +1,5 @@
 """Example texts for the perplexity calculator, written for this project: each one should surprise the model more."""
+
 from __future__ import annotations
 
 import random
@@ -26,9 +27,9 @@ RANDOM_CHARACTERS = (
 
 CODE_SNIPPET = (
     "def moving_average(values, window):\n"
-    "    \"\"\"Return the mean of each run of `window` consecutive values.\"\"\"\n"
+    '    """Return the mean of each run of `window` consecutive values."""\n'
     "    if window <= 0:\n"
-    "        raise ValueError(\"window must be positive\")\n"
+    '        raise ValueError("window must be positive")\n'
     "    total = sum(values[:window])\n"
     "    averages = [total / window]\n"
     "    for i in range(window, len(values)):\n"

@@ -4,6 +4,7 @@ Temperature, top-k and top-p are transformers' own logits warpers (the ones ``ge
 app shows exactly the distribution ``generate(do_sample=True)`` samples from. Temperature 0 means greedy.
 The temperature operation itself lives in ``core.temperature.apply_temperature``; the order is kept here.
 """
+
 from __future__ import annotations
 
 import torch
@@ -28,8 +29,14 @@ def descending_order(logits: torch.Tensor) -> torch.Tensor:
     return torch.sort(logits.detach().float(), descending=True, stable=True).indices
 
 
-def filter_logits(logits: torch.Tensor, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                  order: torch.Tensor | None = None) -> torch.Tensor:
+def filter_logits(
+    logits: torch.Tensor,
+    *,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    order: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Apply temperature, then top-k, then top-p to one position's logits.
 
     Args:
@@ -75,18 +82,24 @@ def _top_p_in_order(top_p_warper: TopPLogitsWarper, scores: torch.Tensor, order:
     the sort breaks ties, so then the warper runs on the scores as they are, to give exactly what it gives
     without ``order``.
     """
-    laid_out = scores.index_select(1, order)                          # (1, V) most likely first
-    filtered = top_p_warper(_NO_INPUT_IDS, laid_out)                  # (1, V)
-    kept = laid_out.shape[-1] - int(torch.isinf(filtered).sum())      # the kept prefix's length
+    laid_out = scores.index_select(1, order)  # (1, V) most likely first
+    filtered = top_p_warper(_NO_INPUT_IDS, laid_out)  # (1, V)
+    kept = laid_out.shape[-1] - int(torch.isinf(filtered).sum())  # the kept prefix's length
     if 0 < kept < laid_out.shape[-1]:
-        last_kept, first_cut = laid_out[0, kept - 1:kept + 1].tolist()
+        last_kept, first_cut = laid_out[0, kept - 1 : kept + 1].tolist()
         if last_kept == first_cut:
             return top_p_warper(_NO_INPUT_IDS, scores)
     return torch.empty_like(filtered).scatter_(1, order.unsqueeze(0), filtered)
 
 
-def sampling_probs(logits: torch.Tensor, *, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-                   order: torch.Tensor | None = None) -> torch.Tensor:
+def sampling_probs(
+    logits: torch.Tensor,
+    *,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    order: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Probabilities the sampler draws from: softmax of ``filter_logits``; (V,) float32, sums to 1."""
     filtered = filter_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p, order=order)
     return torch.softmax(filtered, dim=-1)

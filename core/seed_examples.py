@@ -3,6 +3,7 @@
 Seed 000: LLM pretraining (vocabulary sizes). Seed 001: next-token prediction (toy logits, bigram counts,
 teacher forcing, perplexity, the KV-cache estimate). Seed 003's toy corpus is in core/data/.
 """
+
 from __future__ import annotations
 
 # Seed 001, "The support bot answered": five tokens and their logits.

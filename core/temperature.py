@@ -1,10 +1,11 @@
 """Temperature: the operation (divide the logits by T; T = 0 is greedy) and its sweeps (the same logits at
 several temperatures, and entropy as temperature moves). ``core.sampling`` applies it before top-k and top-p.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

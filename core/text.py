@@ -1,5 +1,6 @@
 """Text hygiene shared by every page: the one check of typed text (``check_text``) and its error family, and
 token text with whitespace made visible."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -88,8 +89,14 @@ def clean_prompt(text: str | None, *, max_chars: int = MAX_PROMPT_CHARS) -> str:
     Lone surrogates become "?"; NUL bytes are dropped. Everything else, emoji, right-to-left text, zero-width
     characters, is kept as typed; a prompt of only invisible characters is refused.
     """
-    return check_text(text, max_chars=max_chars, what="prompt", error=PromptError, invisible="refuse",
-                      empty="Type a prompt first: the model needs at least one token of context.")
+    return check_text(
+        text,
+        max_chars=max_chars,
+        what="prompt",
+        error=PromptError,
+        invisible="refuse",
+        empty="Type a prompt first: the model needs at least one token of context.",
+    )
 
 
 def visible_text(text: str) -> str:

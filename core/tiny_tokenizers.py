@@ -5,6 +5,7 @@ page exactly like a Hugging Face model (``tokenizer(text, add_special_tokens=Fal
 ``convert_ids_to_tokens``, ``len``). Decoding concatenates token texts, so ``decode(encode(text)) == text``
 for any text made only of known symbols.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,14 @@ def build_vocab(text: str, kind: str) -> list[str]:
 
 def wrap_tokenizer(backend: Tokenizer) -> PreTrainedTokenizerFast:
     """Wrap a `tokenizers.Tokenizer` whose vocabulary starts with the four special tokens."""
-    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token=PAD, unk_token=UNK, bos_token=BOS,
-                                   eos_token=EOS, clean_up_tokenization_spaces=False)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        pad_token=PAD,
+        unk_token=UNK,
+        bos_token=BOS,
+        eos_token=EOS,
+        clean_up_tokenization_spaces=False,
+    )
 
 
 def make_tokenizer(text: str, kind: str = CHAR) -> PreTrainedTokenizerFast:

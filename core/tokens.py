@@ -1,12 +1,14 @@
 """Tokenizer views (seed 004): text -> token ids and readable token strings, and the chat template as the exact
 token sequence. Training a BPE tokenizer lives in ``core.bpe``.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from core.kv_cache import kv_cache_bytes
 from core.seed_examples import VOCAB_SIZES
@@ -14,7 +16,8 @@ from core.text import MAX_PROMPT_CHARS, TextError, check_text, token_label
 
 # One sentence in several scripts (seed 001's shipping vocabulary), to show what non-English text costs.
 SAME_SENTENCE: dict[str, str] = json.loads(
-    (Path(__file__).parent / "data" / "same_sentence.json").read_text(encoding="utf-8"))
+    (Path(__file__).parent / "data" / "same_sentence.json").read_text(encoding="utf-8")
+)
 
 
 class TokenizerError(TextError):
@@ -70,8 +73,15 @@ def check_tokenizer_text(text: str | None, *, max_chars: int = MAX_PROMPT_CHARS,
     Kept exactly as typed (spaces only, NUL bytes, zero-width characters: a tokenizer shows them all); only
     lone surrogates become "?".
     """
-    return check_text(text, max_chars=max_chars, what=what, error=TokenizerError, blank_ok=True, keep_nul=True,
-                      empty=f"The {what} is empty: type something to tokenize.")
+    return check_text(
+        text,
+        max_chars=max_chars,
+        what=what,
+        error=TokenizerError,
+        blank_ok=True,
+        keep_nul=True,
+        empty=f"The {what} is empty: type something to tokenize.",
+    )
 
 
 def _special_ids(tokenizer: Any) -> set[int]:
@@ -136,7 +146,9 @@ class LanguageRow:
     kv_bytes: int
 
 
-def language_costs(tokenizer: Any, kv_bytes_per_token: int = 0, sentences: dict[str, str] = SAME_SENTENCE) -> list[LanguageRow]:
+def language_costs(
+    tokenizer: Any, kv_bytes_per_token: int = 0, sentences: dict[str, str] = SAME_SENTENCE
+) -> list[LanguageRow]:
     """Tokens of the same sentence in several scripts, and the KV-cache bytes those tokens would hold."""
     rows = []
     for language, text in sentences.items():
@@ -147,12 +159,18 @@ def language_costs(tokenizer: Any, kv_bytes_per_token: int = 0, sentences: dict[
 
 def kv_bytes_per_token(facts: Any, bytes_per_value: int = 4) -> int:
     """Bytes of KV cache one token costs (``core.kv_cache.kv_cache_bytes`` of one token for a model's facts)."""
-    return kv_cache_bytes(num_layers=facts.layers, num_kv_heads=facts.kv_heads, head_dim=facts.head_dim,
-                          seq_len=1, bytes_per_value=bytes_per_value)
+    return kv_cache_bytes(
+        num_layers=facts.layers,
+        num_kv_heads=facts.kv_heads,
+        head_dim=facts.head_dim,
+        seq_len=1,
+        bytes_per_value=bytes_per_value,
+    )
 
 
-def vocab_size_rows(model_name: str | None = None, model_vocab: int | None = None,
-                    extra: dict[str, int] | None = None) -> list[tuple[str, int, str]]:
+def vocab_size_rows(
+    model_name: str | None = None, model_vocab: int | None = None, extra: dict[str, int] | None = None
+) -> list[tuple[str, int, str]]:
     """(model, vocabulary size, source) rows: seed 000's table, the loaded model's own, any extras."""
     rows = [(name, size, "seed 000") for name, size in VOCAB_SIZES.items()]
     if model_name and model_vocab:
@@ -177,5 +195,7 @@ def load_tokenizer(name: str) -> Any:
             return AutoTokenizer.from_pretrained(converted_model_dir())
         return AutoTokenizer.from_pretrained(name, local_files_only=True, trust_remote_code=False)
     except Exception as error:  # transformers raises OSError/ValueError/... for a missing cache entry
-        raise TokenizerError(f"The {name} tokenizer is not available offline (it is not in this server's "
-                             f"Hugging Face cache): {type(error).__name__}.") from error
+        raise TokenizerError(
+            f"The {name} tokenizer is not available offline (it is not in this server's "
+            f"Hugging Face cache): {type(error).__name__}."
+        ) from error

@@ -1,8 +1,9 @@
 """A hand-typed toy vocabulary: a few tokens and their logits, shaped like a real model's output."""
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

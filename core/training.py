@@ -5,6 +5,7 @@ unchanged. The loop is plain PyTorch: teacher forcing (inputs x[:-1], targets x[
 then cosine decay, gradient clipping. A ``Trainer`` runs a few steps at a time so a page can redraw the loss
 curve between chunks and stop cleanly when asked.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -12,11 +13,11 @@ import math
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -37,7 +38,6 @@ MIN_LR, MAX_LR = 1e-5, 5e-2
 HELDOUT_FRACTION = 0.1
 MIN_TOKENS_FOR_HELDOUT = 1_000
 MAX_EVAL_TOKENS = 8_192  # evaluation reads at most this many tokens of each split
-
 
 
 def _corpus_file(name: str) -> str:
@@ -135,12 +135,16 @@ def check_size(size: ModelSize, vocab_size: int, max_params: int = MAX_PARAMS) -
         if not low <= value <= high:
             raise TrainingError(f"{name.capitalize()} must be between {low} and {high} (got {value}).")
     if size.width % size.heads:
-        raise TrainingError(f"The embedding width ({size.width}) must be a multiple of the number of heads "
-                            f"({size.heads}): each head gets width / heads dimensions.")
+        raise TrainingError(
+            f"The embedding width ({size.width}) must be a multiple of the number of heads "
+            f"({size.heads}): each head gets width / heads dimensions."
+        )
     count = parameter_count(size, vocab_size)
     if count > max_params:
-        raise TrainingError(f"That model would have {count:,} parameters; the cap here is {max_params:,}. "
-                            "Use fewer layers or a narrower embedding.")
+        raise TrainingError(
+            f"That model would have {count:,} parameters; the cap here is {max_params:,}. "
+            "Use fewer layers or a narrower embedding."
+        )
 
 
 def check_settings(settings: TrainSettings) -> None:
@@ -151,7 +155,9 @@ def check_settings(settings: TrainSettings) -> None:
     if not low <= settings.batch_size <= high:
         raise TrainingError(f"Batch size must be between {low} and {high} (got {settings.batch_size}).")
     if not (MIN_LR <= settings.learning_rate <= MAX_LR):
-        raise TrainingError(f"The learning rate must be between {MIN_LR:g} and {MAX_LR:g} (got {settings.learning_rate:g}).")
+        raise TrainingError(
+            f"The learning rate must be between {MIN_LR:g} and {MAX_LR:g} (got {settings.learning_rate:g})."
+        )
 
 
 def learning_rate_at(step: int, settings: TrainSettings) -> float:
@@ -198,19 +204,27 @@ def split_corpus(text: str, tokenizer, context: int, kind: str = CHAR) -> Corpus
     """
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     if len(ids) < context + 1:
-        raise TrainingError(f"The corpus is {len(ids):,} tokens long, shorter than the context length plus one "
-                            f"({context + 1}). Add text or lower the context length to at most {max(1, len(ids) - 1)}.")
+        raise TrainingError(
+            f"The corpus is {len(ids):,} tokens long, shorter than the context length plus one "
+            f"({context + 1}). Add text or lower the context length to at most {max(1, len(ids) - 1)}."
+        )
     heldout = None
-    note = (f"The corpus has {len(ids):,} tokens, too few to hold some out (at least {MIN_TOKENS_FOR_HELDOUT:,} "
-            "needed): every token is used for training, so only the training loss is shown.")
+    note = (
+        f"The corpus has {len(ids):,} tokens, too few to hold some out (at least {MIN_TOKENS_FOR_HELDOUT:,} "
+        "needed): every token is used for training, so only the training loss is shown."
+    )
     if len(ids) >= MIN_TOKENS_FOR_HELDOUT:
-        cut = text.rfind("\n", 0, int(len(text) * (1 - HELDOUT_FRACTION))) + 1 or int(len(text) * (1 - HELDOUT_FRACTION))
+        cut = text.rfind("\n", 0, int(len(text) * (1 - HELDOUT_FRACTION))) + 1 or int(
+            len(text) * (1 - HELDOUT_FRACTION)
+        )
         train = tokenizer(text[:cut], add_special_tokens=False)["input_ids"]
         rest = tokenizer(text[cut:], add_special_tokens=False)["input_ids"]
         if len(rest) >= context + 1 and len(train) >= context + 1:
             ids, heldout = train, torch.tensor(rest, dtype=torch.long)
-            note = (f"Training on the first {len(train):,} tokens; the last {len(rest):,} are held out, never "
-                    "trained on, to show how well the model does on text it has not seen.")
+            note = (
+                f"Training on the first {len(train):,} tokens; the last {len(rest):,} are held out, never "
+                "trained on, to show how well the model does on text it has not seen."
+            )
     return Corpus(torch.tensor(ids, dtype=torch.long), heldout, note, _prompts(text, kind))
 
 
@@ -231,7 +245,7 @@ class _DrawFrom(TorchDispatchMode):
         if "generator" in names:
             at = names.index("generator")
             if at < len(args) and args[at] is None:
-                args = (*args[:at], self.generator, *args[at + 1:])
+                args = (*args[:at], self.generator, *args[at + 1 :])
             elif at >= len(args) and kwargs.get("generator") is None:
                 kwargs["generator"] = self.generator
         return func(*args, **kwargs)
@@ -248,9 +262,16 @@ def build_model(size: ModelSize, tokenizer, seed: int = 0):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     config = GPT2Config(
-        n_layer=size.layers, n_head=size.heads, n_embd=size.width, n_positions=size.context,
-        vocab_size=len(tokenizer), bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+        n_layer=size.layers,
+        n_head=size.heads,
+        n_embd=size.width,
+        n_positions=size.context,
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
         attn_implementation="eager",
     )
     with _DrawFrom(torch.Generator().manual_seed(seed)):
@@ -261,8 +282,13 @@ def _windows(ids: torch.Tensor, context: int) -> torch.Tensor:
     """Non-overlapping windows of context + 1 tokens over (at most MAX_EVAL_TOKENS of) ``ids``: (W, T+1)."""
     ids = ids[:MAX_EVAL_TOKENS]
     count = max(1, (len(ids) - 1) // context)
-    return torch.stack([ids[i * context: i * context + context + 1] for i in range(count)
-                        if len(ids[i * context: i * context + context + 1]) == context + 1])
+    return torch.stack(
+        [
+            ids[i * context : i * context + context + 1]
+            for i in range(count)
+            if len(ids[i * context : i * context + context + 1]) == context + 1
+        ]
+    )
 
 
 def mean_loss(model, ids: torch.Tensor, context: int) -> float:
@@ -277,8 +303,7 @@ def mean_loss(model, ids: torch.Tensor, context: int) -> float:
     return float(loss)
 
 
-def sample_text(model, tokenizer, prompt: str, max_new_tokens: int, *, temperature: float = 1.0,
-                seed: int = 0) -> str:
+def sample_text(model, tokenizer, prompt: str, max_new_tokens: int, *, temperature: float = 1.0, seed: int = 0) -> str:
     """Continue ``prompt`` token by token (temperature 0 = greedy), keeping the last context-length tokens.
 
     Each token is drawn by the app's one sampler: ``core.sampling.sampling_probs`` (softmax(logits / T)) and
@@ -337,8 +362,12 @@ class Trainer:
         self.corpus = split_corpus(self.text, self.tokenizer, self.size.context, self.kind)
         self.model = build_model(self.size, self.tokenizer, self.settings.seed)
         self.parameters = sum(p.numel() for p in self.model.parameters())
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.settings.learning_rate,
-                                           betas=(0.9, 0.95), weight_decay=self.settings.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(),
+            lr=self.settings.learning_rate,
+            betas=(0.9, 0.95),
+            weight_decay=self.settings.weight_decay,
+        )
         self.generator = torch.Generator().manual_seed(self.settings.seed)
         self._stop_requested = False
         # Streamlit may start a session's next script run before the interrupted one has returned: one chunk at a time.
@@ -371,7 +400,7 @@ class Trainer:
         """A batch of random windows of context + 1 tokens from the training ids: (B, T+1)."""
         ids, T = self.corpus.train_ids, self.size.context
         starts = torch.randint(0, len(ids) - T, (self.settings.batch_size,), generator=self.generator)  # (B,)
-        return torch.stack([ids[s: s + T + 1] for s in starts.tolist()])  # (B, T+1)
+        return torch.stack([ids[s : s + T + 1] for s in starts.tolist()])  # (B, T+1)
 
     def train_steps(self, k: int) -> None:
         """Run up to ``k`` optimiser steps; stop early when asked, out of steps or time, or the loss is NaN."""
@@ -392,8 +421,11 @@ class Trainer:
             if self.step >= self.settings.steps:
                 return self._finish("done", f"Trained {self.step:,} steps.")
             if self.elapsed >= self.settings.max_seconds:
-                return self._finish("time budget", f"Stopped at step {self.step:,}: the time budget of "
-                                                   f"{self.settings.max_seconds:.0f} s per run was used up.")
+                return self._finish(
+                    "time budget",
+                    f"Stopped at step {self.step:,}: the time budget of "
+                    f"{self.settings.max_seconds:.0f} s per run was used up.",
+                )
             started = time.perf_counter()
             lr = learning_rate_at(self.step, self.settings)
             for group in self.optimizer.param_groups:
@@ -403,8 +435,11 @@ class Trainer:
             logits = self.model(input_ids=x).logits  # (B, T, V)
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
             if not torch.isfinite(loss):
-                return self._finish("nan", f"The loss became NaN (not a number) at step {self.step + 1:,}: the "
-                                           f"updates blew up. Try a lower learning rate (e.g. {lr / 10:.0e}).")
+                return self._finish(
+                    "nan",
+                    f"The loss became NaN (not a number) at step {self.step + 1:,}: the "
+                    f"updates blew up. Try a lower learning rate (e.g. {lr / 10:.0e}).",
+                )
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
@@ -432,7 +467,9 @@ class Trainer:
         prompt = prompts[(self.step // max(1, self.settings.sample_every)) % len(prompts)]
         new = 60 if self.kind == CHAR else 16
         greedy = sample_text(self.model, self.tokenizer, prompt, new, temperature=0.0)
-        sampled = sample_text(self.model, self.tokenizer, prompt, new, temperature=1.0, seed=self.settings.seed + self.step)
+        sampled = sample_text(
+            self.model, self.tokenizer, prompt, new, temperature=1.0, seed=self.settings.seed + self.step
+        )
         self.samples.append((self.step, prompt, greedy, sampled))
 
     def _finish(self, status: str, message: str) -> None:
@@ -473,6 +510,7 @@ def corpus_from_bytes(data: bytes) -> tuple[str, str]:
     if not text.strip():
         raise TrainingError("That file is empty.")
     if len(text) > MAX_CORPUS_CHARS:
-        return text[:MAX_CORPUS_CHARS], (f"The file has {len(text):,} characters; only the first "
-                                         f"{MAX_CORPUS_CHARS:,} are used.")
+        return text[:MAX_CORPUS_CHARS], (
+            f"The file has {len(text):,} characters; only the first {MAX_CORPUS_CHARS:,} are used."
+        )
     return text, ""

@@ -1,4 +1,5 @@
 """Shared fixtures: the real bundled model, tiny random-weight models built from configs (no download)."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,16 @@ def tiny_gpt2_lm(bundled_lm):
     from core.models import wrap_model
 
     torch.manual_seed(0)
-    config = GPT2Config(n_layer=2, n_head=4, n_embd=32, n_positions=256, vocab_size=len(bundled_lm.tokenizer),
-                        bos_token_id=1, eos_token_id=2, attn_implementation="eager")
+    config = GPT2Config(
+        n_layer=2,
+        n_head=4,
+        n_embd=32,
+        n_positions=256,
+        vocab_size=len(bundled_lm.tokenizer),
+        bos_token_id=1,
+        eos_token_id=2,
+        attn_implementation="eager",
+    )
     return wrap_model(GPT2LMHeadModel(config), bundled_lm.tokenizer, "tiny-gpt2", "random weights (test)")
 
 
@@ -44,7 +53,16 @@ def tiny_llama_lm(bundled_lm):
     from core.models import wrap_model
 
     torch.manual_seed(0)
-    config = LlamaConfig(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, hidden_size=32,
-                         intermediate_size=64, max_position_embeddings=256, vocab_size=len(bundled_lm.tokenizer),
-                         bos_token_id=1, eos_token_id=2, attn_implementation="eager")
+    config = LlamaConfig(
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        hidden_size=32,
+        intermediate_size=64,
+        max_position_embeddings=256,
+        vocab_size=len(bundled_lm.tokenizer),
+        bos_token_id=1,
+        eos_token_id=2,
+        attn_implementation="eager",
+    )
     return wrap_model(LlamaForCausalLM(config), bundled_lm.tokenizer, "tiny-llama", "random weights (test)")

@@ -1,5 +1,6 @@
 """Layering holds: core/ never imports streamlit or plotly; components/ (pure builders) never import streamlit;
 ui/ holds the Streamlit plumbing; app_pages/ never import torch; nothing in core/ or components/ imports ui/."""
+
 import ast
 from pathlib import Path
 
@@ -36,8 +37,13 @@ def test_core_never_imports_the_app_layers():
 
 
 def test_streamlit_only_in_ui_pages_and_app():
-    users = {p.relative_to(ROOT).parts[0] for p in ROOT.rglob("*.py") if ".venv" not in p.parts
-             and p.relative_to(ROOT).parts[0] not in ("tests", "benchmarks") and "streamlit" in imported_modules(p)}
+    users = {
+        p.relative_to(ROOT).parts[0]
+        for p in ROOT.rglob("*.py")
+        if ".venv" not in p.parts
+        and p.relative_to(ROOT).parts[0] not in ("tests", "benchmarks")
+        and "streamlit" in imported_modules(p)
+    }
     assert users <= {"ui", "app_pages", "app.py"}, users
 
 
@@ -49,8 +55,11 @@ def test_pages_never_import_torch_or_transformers():
 
 
 def test_only_one_cache_resource_wrapper():
-    users = [p for p in ROOT.rglob("*.py") if ".venv" not in p.parts and "tests" not in p.parts
-             and "cache_resource" in p.read_text()]
+    users = [
+        p
+        for p in ROOT.rglob("*.py")
+        if ".venv" not in p.parts and "tests" not in p.parts and "cache_resource" in p.read_text()
+    ]
     assert [p.relative_to(ROOT).as_posix() for p in users] == ["ui/model_cache.py"]
 
 

@@ -1,4 +1,5 @@
 """Keyed widgets shared by several pages: the shared prompt box, text boxes with a limit, the sampling controls."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -29,8 +30,17 @@ def _cut_to_limit(key: str, limit: int, on_change: Callable | None, args: tuple)
         on_change(*args)
 
 
-def limited_text(label: str, key: str, limit: int, *, area: bool = True, where: Any = st,
-                 on_change: Callable | None = None, args: tuple = (), **kwargs: Any) -> str:
+def limited_text(
+    label: str,
+    key: str,
+    limit: int,
+    *,
+    area: bool = True,
+    where: Any = st,
+    on_change: Callable | None = None,
+    args: tuple = (),
+    **kwargs: Any,
+) -> str:
     """A text box (``text_area``, or ``text_input`` when ``area`` is False) that never drops a paste silently.
 
     The browser ignores an edit that would go over a widget's own ``max_chars``: a long paste just does not
@@ -50,20 +60,44 @@ def limited_text(label: str, key: str, limit: int, *, area: bool = True, where: 
     if len(value) > limit:  # put in the box some other way (a file, a callback): the same rule
         cut, value = state.Cut(len(value), value[:limit]), value[:limit]
     if cut and cut.kept == value:
-        where.warning(f"Your text had {cut.given:,} characters; this box takes at most {limit:,}, so only the first "
-                      f"{limit:,} are used.", icon=":material/content_cut:")
+        where.warning(
+            f"Your text had {cut.given:,} characters; this box takes at most {limit:,}, so only the first "
+            f"{limit:,} are used.",
+            icon=":material/content_cut:",
+        )
     return value
 
 
 def sampling_controls(temperature_key: str, top_k_key: str, top_p_key: str) -> tuple[float, int, float]:
     """Temperature, top-k and top-p, in the order ``generate`` applies them. Returns their values."""
     left, middle, right = st.columns(3)
-    temperature = left.slider("Temperature", 0.0, 3.0, 1.0, 0.05, key=temperature_key,
-                              help="Divides the logits before softmax. 0 = greedy (always the top token).")
-    top_k = middle.number_input("Top-k (0 = off)", min_value=0, max_value=1_000_000, value=0, step=1, key=top_k_key,
-                                help="Keep only the k most likely tokens.")
-    top_p = right.slider("Top-p (1 = off)", 0.0, 1.0, 1.0, 0.01, key=top_p_key,
-                         help="Keep the smallest set of top tokens whose probability adds up to p.")
+    temperature = left.slider(
+        "Temperature",
+        0.0,
+        3.0,
+        1.0,
+        0.05,
+        key=temperature_key,
+        help="Divides the logits before softmax. 0 = greedy (always the top token).",
+    )
+    top_k = middle.number_input(
+        "Top-k (0 = off)",
+        min_value=0,
+        max_value=1_000_000,
+        value=0,
+        step=1,
+        key=top_k_key,
+        help="Keep only the k most likely tokens.",
+    )
+    top_p = right.slider(
+        "Top-p (1 = off)",
+        0.0,
+        1.0,
+        1.0,
+        0.01,
+        key=top_p_key,
+        help="Keep the smallest set of top tokens whose probability adds up to p.",
+    )
     return float(temperature), int(top_k), float(top_p)
 
 

@@ -1,5 +1,6 @@
 """The last line of defence around a page: what must pass through (Streamlit's rerun and stop), what the page says
 when anything else escapes, including what is not an ``Exception`` (a Rust panic from the tokenizers library)."""
+
 from __future__ import annotations
 
 import logging
@@ -8,8 +9,10 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
-UNEXPECTED_ERROR = ("Unexpected error: this page could not finish (the details are in the server's log). "
-                    "Try another input, or reload the page.")
+UNEXPECTED_ERROR = (
+    "Unexpected error: this page could not finish (the details are in the server's log). "
+    "Try another input, or reload the page."
+)
 # BaseExceptions that end a script run on purpose: st.rerun / st.stop / st.switch_page (ScriptControlException),
 # Ctrl-C, interpreter exit, a generator being closed. Everything else that escapes a page is an error.
 _CONTROL_FLOW = (ScriptControlException, KeyboardInterrupt, SystemExit, GeneratorExit)

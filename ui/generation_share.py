@@ -1,4 +1,5 @@
 """Sharing a generation: its settings and steps in the URL, and the run as a JSON file to download or replay."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -12,12 +13,19 @@ from ui.share import Shared, share_inputs
 
 def share_settings(chat_choices: tuple[str, str]) -> None:
     """Put the page's inputs in the URL (call before the widgets)."""
-    share_inputs([
-        Shared(state.GEN_PROMPT, "prompt"), Shared(state.GEN_CHAT, "mode", "choice", choices=chat_choices),
-        Shared(state.GEN_TEMPERATURE, "t", "float", 0, 3), Shared(state.GEN_TOP_K, "top_k", "int", 0, 1_000_000),
-        Shared(state.GEN_TOP_P, "top_p", "float", 0, 1), Shared(state.GEN_SEED, "seed", "int", 0, 2**31 - 1),
-        Shared(state.GEN_MAX_NEW, "max_new", "int", 1, 100_000), Shared(state.GEN_STOP_STRINGS, "stops", max_chars=300),
-    ], "generation")
+    share_inputs(
+        [
+            Shared(state.GEN_PROMPT, "prompt"),
+            Shared(state.GEN_CHAT, "mode", "choice", choices=chat_choices),
+            Shared(state.GEN_TEMPERATURE, "t", "float", 0, 3),
+            Shared(state.GEN_TOP_K, "top_k", "int", 0, 1_000_000),
+            Shared(state.GEN_TOP_P, "top_p", "float", 0, 1),
+            Shared(state.GEN_SEED, "seed", "int", 0, 2**31 - 1),
+            Shared(state.GEN_MAX_NEW, "max_new", "int", 1, 100_000),
+            Shared(state.GEN_STOP_STRINGS, "stops", max_chars=300),
+        ],
+        "generation",
+    )
 
 
 def _picks(raw: str) -> dict[int, int]:
@@ -44,11 +52,18 @@ def replay_from_link(stepper: Stepper) -> None:
     if stepper.steps or count <= 0:
         return
     settings = {name: getattr(stepper, name) for name in STEP_SETTINGS}
-    replay(stepper, [{"token_id": picks.get(i, -1), "chosen_by": USER if i in picks else "sampled", **settings}
-                     for i in range(count)])
+    replay(
+        stepper,
+        [
+            {"token_id": picks.get(i, -1), "chosen_by": USER if i in picks else "sampled", **settings}
+            for i in range(count)
+        ],
+    )
     if asked > cap:
-        st.info(f"This link asked for {asked:,} steps; this server replays at most {cap:,}."
-                + ("" if stepper.finished else " Press Run to continue."))
+        st.info(
+            f"This link asked for {asked:,} steps; this server replays at most {cap:,}."
+            + ("" if stepper.finished else " Press Run to continue.")
+        )
 
 
 def publish_steps(stepper: Stepper) -> None:
@@ -84,14 +99,23 @@ def replay_uploaded(stepper: Stepper) -> None:
         return
     differences = replay(stepper, record["steps"])
     state.set_generation_message(
-        state.Message("success", f"Replayed {len(stepper.steps)} steps from the file.") if not differences else
-        state.Message("warning", f"Replayed {len(stepper.steps)} steps; {differences} came out different "
-                                 "(another model or settings?)."))
+        state.Message("success", f"Replayed {len(stepper.steps)} steps from the file.")
+        if not differences
+        else state.Message(
+            "warning",
+            f"Replayed {len(stepper.steps)} steps; {differences} came out different (another model or settings?).",
+        )
+    )
 
 
 def run_file_controls(stepper: Stepper) -> None:
     """Download this run as JSON, or load one back to replay it."""
     left, right = st.columns(2)
-    left.download_button("Download this run (JSON)", record_json(stepper), "generation_run.json", "application/json",
-                         key=state.GEN_JSON_DOWNLOAD)
+    left.download_button(
+        "Download this run (JSON)",
+        record_json(stepper),
+        "generation_run.json",
+        "application/json",
+        key=state.GEN_JSON_DOWNLOAD,
+    )
     right.file_uploader("Replay a run (JSON)", type=["json"], key=state.GEN_RUN_UPLOAD, on_change=load_run_file)

@@ -4,10 +4,12 @@ Moving a slider re-runs the page script; this keeps the model from running again
 It lives in ``st.session_state`` (never shared), holds at most a few entries per kind, and is forgotten
 when the model changes name.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 import streamlit as st
 
@@ -39,7 +41,9 @@ def session_forward(kind: str = "forward") -> ForwardFn:
     otherwise one pass runs for the union of what the old record held and what is asked now, and replaces it,
     so every page of the session reads the same pass afterwards.
     """
-    def forward(lm, ids, need: Need = Need()):
+
+    def forward(lm, ids, need: Need | None = None):
+        need = need or Need()
         memo = st.session_state.setdefault(state.MEMO, {})
         table = memo.setdefault(kind, OrderedDict())
         key = (lm.name, tuple(ids))

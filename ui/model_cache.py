@@ -1,4 +1,5 @@
 """The one cached-resource wrapper: one copy of each model per process, shared read-only by all sessions."""
+
 from __future__ import annotations
 
 import streamlit as st

@@ -1,4 +1,5 @@
 """The sidebar model picker and ``current_model()``, the way every page gets the model in use."""
+
 from __future__ import annotations
 
 import threading
@@ -31,8 +32,10 @@ EXPECTED_CONVERSION_SECONDS = 35.0
 def _convert_with_progress() -> None:
     """First start only: convert the bundled GGUF with a progress bar instead of a blank page."""
     report = {"fraction": 0.0, "message": "Starting"}
-    worker = threading.Thread(target=lambda: report.update(done=convert_bundled_model(
-        lambda f, m: report.update(fraction=f, message=m))), daemon=True)
+    worker = threading.Thread(
+        target=lambda: report.update(done=convert_bundled_model(lambda f, m: report.update(fraction=f, message=m))),
+        daemon=True,
+    )
     bar = st.progress(0.0, text="First start: converting the bundled model (once, about 30 s)")
     started = time.perf_counter()
     worker.start()
@@ -51,8 +54,10 @@ def prepare_default_model() -> None:
     if bundled_gguf_path() is not None and not is_converted():
         box = st.empty()
         with box.container():
-            st.info("Preparing SmolLM2-135M-Instruct for its first use: its weights ship quantised (GGUF) and are "
-                    "de-quantised once to float32. Every later start takes about a second.")
+            st.info(
+                "Preparing SmolLM2-135M-Instruct for its first use: its weights ship quantised (GGUF) and are "
+                "de-quantised once to float32. Every later start takes about a second."
+            )
             _convert_with_progress()
         box.empty()
 
@@ -100,8 +105,9 @@ def _model_from_link(options: list[str]) -> None:
         if wanted in options and wanted not in (OTHER_HUB_ID, LOCAL_FOLDER, TRAINED_LABEL):
             st.session_state[state.MODEL_CHOICE] = wanted
         else:
-            st.session_state[state.MODEL_LINK_NOTE] = ("Ignored the link's 'model' value: not one of the models "
-                                                       "offered here.")
+            st.session_state[state.MODEL_LINK_NOTE] = (
+                "Ignored the link's 'model' value: not one of the models offered here."
+            )
     if st.session_state.get(state.MODEL_LINK_NOTE):
         st.caption(st.session_state[state.MODEL_LINK_NOTE])
 
@@ -114,8 +120,10 @@ def model_sidebar() -> LoadedModel:
     if st.session_state.pop(state.MODEL_REVERT, False) or st.session_state.get(state.MODEL_CHOICE) not in options:
         st.session_state[state.MODEL_CHOICE] = active if active in options else options[0]
     choice = st.selectbox("Model", options, key=state.MODEL_CHOICE, help="Hub models need a network connection.")
-    st.caption(f"This server loads models of up to {max_model_params() / 1e6:,.0f} M parameters.",
-               help=raise_hint("max_params"))
+    st.caption(
+        f"This server loads models of up to {max_model_params() / 1e6:,.0f} M parameters.",
+        help=raise_hint("max_params"),
+    )
     requested = choice
     if choice in (OTHER_HUB_ID, LOCAL_FOLDER):
         label = "Hub id (e.g. gpt2)" if choice == OTHER_HUB_ID else "Folder on the server"

@@ -2,6 +2,7 @@
 
 A page appears once its file exists, so pages can be added one at a time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,26 +21,66 @@ class PageInfo:
 
 PAGES = (
     PageInfo("app_pages/home.py", "Home", ":material/home:", "What this app is."),
-    PageInfo("app_pages/next_token.py", "Next-token probabilities", ":material/bar_chart:",
-             "Type a prompt and see the model's probability for every possible next token."),
-    PageInfo("app_pages/temperature.py", "Temperature", ":material/thermostat:",
-             "Watch the same distribution sharpen or flatten as temperature moves."),
-    PageInfo("app_pages/generation.py", "Step-by-step generation", ":material/skip_next:",
-             "Generate one token at a time, be the sampler, rewind, and see the KV cache grow."),
-    PageInfo("app_pages/attention.py", "Attention", ":material/grid_on:",
-             "Heatmaps of which earlier tokens each token looks at, per layer and head."),
-    PageInfo("app_pages/logit_lens.py", "Layer by layer", ":material/layers:",
-             "What the model would predict if it stopped at each layer (the logit lens)."),
-    PageInfo("app_pages/perplexity.py", "Perplexity", ":material/functions:",
-             "Score your own text: how surprised is the model by each token?"),
-    PageInfo("app_pages/kv_cache.py", "KV-cache memory", ":material/memory:",
-             "Work out how much memory a KV cache needs, checked against a real cache."),
-    PageInfo("app_pages/tokenizer.py", "Tokenizer", ":material/text_fields:",
-             "See how text becomes tokens, and train a small BPE tokenizer yourself."),
-    PageInfo("app_pages/ngram.py", "N-gram model", ":material/table_chart:",
-             "Count-based next-token prediction: bigrams, smoothing and their perplexity."),
-    PageInfo("app_pages/train.py", "Train a tiny GPT", ":material/model_training:",
-             "Train a small GPT on a toy corpus, then explore it with every page."),
+    PageInfo(
+        "app_pages/next_token.py",
+        "Next-token probabilities",
+        ":material/bar_chart:",
+        "Type a prompt and see the model's probability for every possible next token.",
+    ),
+    PageInfo(
+        "app_pages/temperature.py",
+        "Temperature",
+        ":material/thermostat:",
+        "Watch the same distribution sharpen or flatten as temperature moves.",
+    ),
+    PageInfo(
+        "app_pages/generation.py",
+        "Step-by-step generation",
+        ":material/skip_next:",
+        "Generate one token at a time, be the sampler, rewind, and see the KV cache grow.",
+    ),
+    PageInfo(
+        "app_pages/attention.py",
+        "Attention",
+        ":material/grid_on:",
+        "Heatmaps of which earlier tokens each token looks at, per layer and head.",
+    ),
+    PageInfo(
+        "app_pages/logit_lens.py",
+        "Layer by layer",
+        ":material/layers:",
+        "What the model would predict if it stopped at each layer (the logit lens).",
+    ),
+    PageInfo(
+        "app_pages/perplexity.py",
+        "Perplexity",
+        ":material/functions:",
+        "Score your own text: how surprised is the model by each token?",
+    ),
+    PageInfo(
+        "app_pages/kv_cache.py",
+        "KV-cache memory",
+        ":material/memory:",
+        "Work out how much memory a KV cache needs, checked against a real cache.",
+    ),
+    PageInfo(
+        "app_pages/tokenizer.py",
+        "Tokenizer",
+        ":material/text_fields:",
+        "See how text becomes tokens, and train a small BPE tokenizer yourself.",
+    ),
+    PageInfo(
+        "app_pages/ngram.py",
+        "N-gram model",
+        ":material/table_chart:",
+        "Count-based next-token prediction: bigrams, smoothing and their perplexity.",
+    ),
+    PageInfo(
+        "app_pages/train.py",
+        "Train a tiny GPT",
+        ":material/model_training:",
+        "Train a small GPT on a toy corpus, then explore it with every page.",
+    ),
 )
 
 

@@ -1,4 +1,5 @@
 """The one way a page shows a message that may carry user or model text (an error, a refusal, a note)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """The perplexity page's first two tabs, drawn with Streamlit: the text token by token, and teacher forcing."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -22,8 +23,10 @@ from ui import state
 
 def token_by_token_tab(result: PerplexityResult) -> None:
     """Surprisal-coloured tokens, the per-token loss bars, the most surprising tokens and the CSV download."""
-    st.markdown("Each token is coloured by its surprisal -log2 p: the darker, the more the model was surprised. "
-                "Hover a token for its probability, its rank and the model's top predictions.")
+    st.markdown(
+        "Each token is coloured by its surprisal -log2 p: the darker, the more the model was surprised. "
+        "Hover a token for its probability, its rank and the model's top predictions."
+    )
     st.html(surprisal_legend())
     st.html(surprisal_chips(result))
     if result.scored_tokens > DISPLAY_LIMIT:
@@ -31,9 +34,14 @@ def token_by_token_tab(result: PerplexityResult) -> None:
     st.plotly_chart(loss_bars(result), key="perplexity.loss_bars")
     n = st.slider("Most surprising tokens to list", 3, 30, 10, key=state.PPL_SURPRISING_N)
     st.dataframe(most_surprising(result, n), hide_index=True)
-    st.download_button("Download the per-token table (CSV)", csv_bytes(token_table(result)),
-                       file_name="perplexity_tokens.csv", mime="text/csv", key=state.PPL_CSV_DOWNLOAD,
-                       on_click="ignore")
+    st.download_button(
+        "Download the per-token table (CSV)",
+        csv_bytes(token_table(result)),
+        file_name="perplexity_tokens.csv",
+        mime="text/csv",
+        key=state.PPL_CSV_DOWNLOAD,
+        on_click="ignore",
+    )
 
 
 def teacher_forcing_tab(result: PerplexityResult) -> None:

@@ -1,4 +1,5 @@
 """Presenter mode: large type and fewer controls, for projecting in a classroom."""
+
 from __future__ import annotations
 
 import streamlit as st

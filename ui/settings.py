@@ -6,6 +6,7 @@ an operator raises them with an environment variable NTE_<NAME> or the st.secret
 notes). Values are read on every call, so a changed secret applies on the next run; the number of cached models
 is read once, when ui.model_cache is imported (the cache decorator fixes its size).
 """
+
 from __future__ import annotations
 
 import functools
@@ -59,14 +60,21 @@ def env_var(name: str) -> str:
 
 def raise_hint(name: str) -> str:
     """One sentence telling an operator how to raise the limit ``name``."""
-    return (f"The server's operator can raise this limit with the environment variable {env_var(name)} "
-            f"or the secret {name}.")
+    return (
+        f"The server's operator can raise this limit with the environment variable {env_var(name)} "
+        f"or the secret {name}."
+    )
 
 
 @functools.lru_cache(maxsize=64)  # one warning per bad value, not one per page run
 def _warn(name: str, value: str, default: int) -> None:
-    LOG.warning("Ignoring %s=%r (or secret %s): expected a whole number of at least 1; using the default %s.",
-                env_var(name), value, name, default)
+    LOG.warning(
+        "Ignoring %s=%r (or secret %s): expected a whole number of at least 1; using the default %s.",
+        env_var(name),
+        value,
+        name,
+        default,
+    )
 
 
 def _setting(name: str, default: int) -> int:

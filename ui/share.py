@@ -9,6 +9,7 @@ What a link cannot hold (a text too long for a URL) is never dropped silently: t
 and offers a view file (JSON) that holds every value and restores the view exactly. A session that starts from a
 URL written by another server process (the server restarted and the browser reconnected) says so.
 """
+
 from __future__ import annotations
 
 import json
@@ -138,8 +139,10 @@ def _restart_notice(page: str) -> None:
         st.session_state[state.SHARE_RESTART] = None
     if st.session_state.get(state.SHARE_RESTART) == page:
         left, right = st.columns([6, 1], vertical_alignment="center")
-        left.info("The server restarted, so this page started afresh: your view was restored from the link.",
-                  icon=":material/restart_alt:")
+        left.info(
+            "The server restarted, so this page started afresh: your view was restored from the link.",
+            icon=":material/restart_alt:",
+        )
         right.button("OK", key=state.SHARE_RESTART_OK, on_click=_dismiss_restart)
     st.query_params[BOOT_PARAM] = BOOT_ID
     _reconnect_watch()
@@ -222,8 +225,9 @@ def _quoted(text: Any, limit: int = 40) -> str:
     return "'" + " ".join((text[:limit] + ("…" if len(text) > limit else "")).splitlines()) + "'"
 
 
-def apply_view_file(fields: Sequence[Shared], page: str, data: bytes,
-                    target: MutableMapping | None = None) -> list[str]:
+def apply_view_file(
+    fields: Sequence[Shared], page: str, data: bytes, target: MutableMapping | None = None
+) -> list[str]:
     """Put a view file's values into the session state, validated as a link's are (with each field's real limit).
 
     Returns:
@@ -237,14 +241,17 @@ def apply_view_file(fields: Sequence[Shared], page: str, data: bytes,
     try:
         document = json.loads(bytes(data).decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ViewFileError("This is not a view file: it is not readable JSON. Download one from "
-                            "“Share this view” and load it unchanged.") from None
+        raise ViewFileError(
+            "This is not a view file: it is not readable JSON. Download one from "
+            "“Share this view” and load it unchanged."
+        ) from None
     values = document.get("values") if isinstance(document, dict) else None
     if not isinstance(document, dict) or document.get("kind") != VIEW_KIND or not isinstance(values, dict):
         raise ViewFileError("This JSON file is not a view file of this app (it has no page values in it).")
     if document.get("page") != page:
-        raise ViewFileError(f"This view file is for another page ({_quoted(document.get('page'))}): "
-                            "open that page and load it there.")
+        raise ViewFileError(
+            f"This view file is for another page ({_quoted(document.get('page'))}): open that page and load it there."
+        )
     notes = []
     version = document.get("app_version")
     if version != APP_VERSION:
@@ -299,11 +306,23 @@ def load_view_file(page: str, fields: Sequence[Shared]) -> None:
 def view_file_controls(page: str, fields: Sequence[Shared]) -> None:
     """Download this view as a small JSON file, or load one back (it holds what a link cannot)."""
     left, right = st.columns(2)
-    left.download_button("Download the view file (JSON)", view_file_bytes(fields, page), f"{page}-view.json",
-                         "application/json", key=f"{state.SHARE_VIEW_DOWNLOAD}.{page}", on_click="ignore",
-                         icon=":material/download:")
-    right.file_uploader("Load a view file", type=["json"], key=_upload_key(page), on_change=load_view_file,
-                        args=(page, tuple(fields)), max_upload_size=1)
+    left.download_button(
+        "Download the view file (JSON)",
+        view_file_bytes(fields, page),
+        f"{page}-view.json",
+        "application/json",
+        key=f"{state.SHARE_VIEW_DOWNLOAD}.{page}",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    right.file_uploader(
+        "Load a view file",
+        type=["json"],
+        key=_upload_key(page),
+        on_change=load_view_file,
+        args=(page, tuple(fields)),
+        max_upload_size=1,
+    )
     message = state.view_message()
     if message and message.page == page:
         notice(message.message)
@@ -319,8 +338,11 @@ def copy_link_control() -> None:
     with st.expander("Share this view", icon=":material/link:"):
         st.caption("Everyone who opens this link sees the same inputs (and, with the same seed, the same samples).")
         for item in view.too_long:
-            st.warning(f"This {item.param} ({item.length:,} characters) is too long for a link: the link keeps the "
-                       "other settings. Download the view file to share it exactly.", icon=":material/warning:")
+            st.warning(
+                f"This {item.param} ({item.length:,} characters) is too long for a link: the link keeps the "
+                "other settings. Download the view file to share it exactly.",
+                icon=":material/warning:",
+            )
         st.code(share_link(), language=None, wrap_lines=True)
         if fields:
             view_file_controls(page, fields)

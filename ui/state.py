@@ -1,5 +1,6 @@
 """Session-state keys, declared once (page-specific keys carry the page's prefix), and the typed records kept
 under them: small frozen dataclasses, each read and written through one accessor below."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,35 +14,35 @@ if TYPE_CHECKING:
     from core.perplexity import PerplexityResult
 
 # Shared by every page.
-PROMPT = "shared.prompt"            # the prompt every page starts from
-MODEL_NAME = "shared.model_name"    # the model in use (a name in the shared cache, or TRAINED_MODEL)
+PROMPT = "shared.prompt"  # the prompt every page starts from
+MODEL_NAME = "shared.model_name"  # the model in use (a name in the shared cache, or TRAINED_MODEL)
 MODEL_CHOICE = "sidebar.model_choice"
 MODEL_CUSTOM_ID = "sidebar.model_custom_id"
-MODEL_ERROR = "sidebar.model_error"    # a ModelError: the model asked for that could not be loaded
+MODEL_ERROR = "sidebar.model_error"  # a ModelError: the model asked for that could not be loaded
 MODEL_REVERT = "sidebar.model_revert"
 MODEL_FROM_LINK = "sidebar.model_from_link"  # True once a link's 'model' parameter has been applied
-MODEL_LINK_NOTE = "sidebar.link_note"   # the note on a link's 'model' value that was ignored
-PRESENTER = "shared.presenter"          # the sidebar's presenter-mode toggle
+MODEL_LINK_NOTE = "sidebar.link_note"  # the note on a link's 'model' value that was ignored
+PRESENTER = "shared.presenter"  # the sidebar's presenter-mode toggle
 TRAINED_MODEL = "shared.trained_model"  # this session's own trained LoadedModel (never shared)
-MEMO = "shared.memo"                # per-session memo of model outputs, see ui.memo
+MEMO = "shared.memo"  # per-session memo of model outputs, see ui.memo
 
 # Keyed widgets shared by several pages (ui.controls).
-CONTROLS_CUTS = "controls.cuts"     # widget key -> Cut, for the note under a box that cut a paste
+CONTROLS_CUTS = "controls.cuts"  # widget key -> Cut, for the note under a box that cut a paste
 
 # Shareable views (ui.share).
-SHARE_APPLIED = "share.applied"            # pages whose link parameters this session has applied
-SHARE_NOTES = "share.notes"                # notes on a link's ignored values, for this run
-SHARE_CURRENT = "share.current"            # a ShareView: what this run put in the link
+SHARE_APPLIED = "share.applied"  # pages whose link parameters this session has applied
+SHARE_NOTES = "share.notes"  # notes on a link's ignored values, for this run
+SHARE_CURRENT = "share.current"  # a ShareView: what this run put in the link
 SHARE_VIEW_MESSAGE = "share.view_message"  # a ViewMessage left by the view-file uploader's callback
-SHARE_RESTART = "share.restart"            # the page on which this session said that the server restarted
+SHARE_RESTART = "share.restart"  # the page on which this session said that the server restarted
 SHARE_SESSION_STARTED = "share.session_started"
-SHARE_RESTART_OK = "share.restart_ok"      # button that dismisses the restart note
-SHARE_VIEW_UPLOAD = "share.view_upload"    # prefix: one view-file uploader per page ("share.view_upload.<page>")
+SHARE_RESTART_OK = "share.restart_ok"  # button that dismisses the restart note
+SHARE_VIEW_UPLOAD = "share.view_upload"  # prefix: one view-file uploader per page ("share.view_upload.<page>")
 SHARE_VIEW_DOWNLOAD = "share.view_download"  # prefix: one view-file download button per page
 
 # Next-token page.
 NT_PROMPT = "next_token.prompt"
-NT_SAMPLE = "next_token.sample"          # the "Sample a token" button
+NT_SAMPLE = "next_token.sample"  # the "Sample a token" button
 NT_TOP_N = "next_token.top_n"
 NT_TEMPERATURE = "next_token.temperature"
 NT_TOP_K = "next_token.top_k"
@@ -55,7 +56,7 @@ NT_MODE = "next_token.mode"
 
 # Temperature page.
 TEMP_PROMPT = "temperature.prompt"
-TEMP_PRESET = "temperature.preset"      # toy example picker (its callback fills the toy boxes)
+TEMP_PRESET = "temperature.preset"  # toy example picker (its callback fills the toy boxes)
 TEMP_DRAW_T = "temperature.draw_t"
 TEMP_DRAW_SEED = "temperature.draw_seed"
 TEMP_DRAW_N = "temperature.draw_n"
@@ -79,10 +80,11 @@ def shared_value(key: str, default: Any = None) -> Any:
     """Read a shared session value."""
     return st.session_state.get(key, default)
 
+
 # Tokenizer page.
-TOK_PROMPT = "tokenizer.prompt"              # the text box (bound to the shared prompt)
+TOK_PROMPT = "tokenizer.prompt"  # the text box (bound to the shared prompt)
 TOK_SHOW_IDS = "tokenizer.show_ids"
-TOK_OTHERS = "tokenizer.others"              # other models' tokenizers to compare (local cache only)
+TOK_OTHERS = "tokenizer.others"  # other models' tokenizers to compare (local cache only)
 TOK_BPE_CORPUS = "tokenizer.bpe_corpus"
 TOK_BPE_VOCAB = "tokenizer.bpe_vocab_size"
 TOK_CHAT_SYSTEM = "tokenizer.chat_system"
@@ -102,7 +104,7 @@ NGRAM_START = "ngram.start"
 NGRAM_HELDOUT = "ngram.heldout"
 
 # KV-cache memory page.
-KV_SOURCE = "kv.source"            # where the architecture comes from (manual / preset / loaded model / Hub id)
+KV_SOURCE = "kv.source"  # where the architecture comes from (manual / preset / loaded model / Hub id)
 KV_PRESET = "kv.preset"
 KV_HUB_ID = "kv.hub_id"
 KV_LAYERS = "kv.layers"
@@ -110,7 +112,7 @@ KV_HEADS = "kv.heads"
 KV_KV_HEADS = "kv.kv_heads"
 KV_HEAD_DIM = "kv.head_dim"
 KV_WINDOW = "kv.window"
-KV_PARAMS_B = "kv.params_b"        # parameters in billions, for the weights (manual entry)
+KV_PARAMS_B = "kv.params_b"  # parameters in billions, for the weights (manual entry)
 KV_BATCH = "kv.batch"
 KV_SEQ_LEN = "kv.seq_len"
 KV_DTYPE = "kv.dtype"
@@ -123,10 +125,10 @@ KV_MEASURE_N = "kv.measure_n"
 # Attention page.
 ATT_PROMPT = "attention.prompt"
 ATT_LAYER = "attention.layer"
-ATT_HEAD = "attention.head"              # a head index, or None for the average over heads
+ATT_HEAD = "attention.head"  # a head index, or None for the average over heads
 ATT_HIDE_SINK = "attention.hide_sink"
 ATT_METRIC = "attention.metric"
-ATT_OVERVIEW = "attention.overview"      # the layers x heads chart (click a head to open it)
+ATT_OVERVIEW = "attention.overview"  # the layers x heads chart (click a head to open it)
 ATT_QUERY = "attention.query"
 ATT_GRID = "attention.grid_show"
 ATT_GEN_SHOW = "attention.generation_show"
@@ -138,10 +140,10 @@ LENS_EVERY_POSITION = "lens.every_position"
 LENS_POSITION = "lens.position"
 
 # Step-by-step generation page.
-GEN_STEPPER = "generation.stepper"        # this session's core.generation.Stepper (owns its KV cache)
-GEN_SETTINGS = "generation.settings"      # last widget values, restored after navigating away and back
-GEN_MESSAGE = "generation.message"        # a Message left by a button callback for the next run
-GEN_REPLAYED = "generation.replayed"      # True once a link's steps have been replayed
+GEN_STEPPER = "generation.stepper"  # this session's core.generation.Stepper (owns its KV cache)
+GEN_SETTINGS = "generation.settings"  # last widget values, restored after navigating away and back
+GEN_MESSAGE = "generation.message"  # a Message left by a button callback for the next run
+GEN_REPLAYED = "generation.replayed"  # True once a link's steps have been replayed
 GEN_RUN_UPLOAD = "generation.run_upload"  # run-record uploader (its callback starts a fresh stepper)
 GEN_PENDING_RECORD = "generation.pending_record"  # an uploaded run record waiting to be replayed on the new stepper
 GEN_RUN_PENDING = "generation.run_pending"  # steps a Run button asked for; consumed by the next run
@@ -164,19 +166,19 @@ GEN_RUN_ALL_BUTTON = "generation.run_all"
 GEN_RESET_BUTTON = "generation.reset"
 GEN_STOP_BUTTON = "generation.stop"
 GEN_REWIND_BUTTON = "generation.rewind"
-GEN_PICK_BUTTON = "generation.pick"       # prefix: one button per candidate ("generation.pick.<i>")
-GEN_BRANCH_BUTTON = "generation.branch"   # prefix: one button per abandoned continuation
+GEN_PICK_BUTTON = "generation.pick"  # prefix: one button per candidate ("generation.pick.<i>")
+GEN_BRANCH_BUTTON = "generation.branch"  # prefix: one button per abandoned continuation
 GEN_JSON_DOWNLOAD = "generation.json"
 GEN_CSV_DOWNLOAD = "generation.csv"
 
 # Perplexity page.
-PPL_TEXT = "perplexity.text"                  # the text being scored
-PPL_EXAMPLE = "perplexity.example"            # example picker (its callback fills PPL_TEXT)
-PPL_UPLOAD = "perplexity.upload"              # .txt uploader (its callback fills PPL_TEXT)
-PPL_MESSAGE = "perplexity.message"            # a Message (an upload error) left by the callback for the next run
-PPL_ADD_BOS = "perplexity.add_bos"            # score the first token from the start token
-PPL_WINDOW = "perplexity.window"              # sliding-window length in tokens
-PPL_STRIDE = "perplexity.stride"              # tokens the window moves per step
+PPL_TEXT = "perplexity.text"  # the text being scored
+PPL_EXAMPLE = "perplexity.example"  # example picker (its callback fills PPL_TEXT)
+PPL_UPLOAD = "perplexity.upload"  # .txt uploader (its callback fills PPL_TEXT)
+PPL_MESSAGE = "perplexity.message"  # a Message (an upload error) left by the callback for the next run
+PPL_ADD_BOS = "perplexity.add_bos"  # score the first token from the start token
+PPL_WINDOW = "perplexity.window"  # sliding-window length in tokens
+PPL_STRIDE = "perplexity.stride"  # tokens the window moves per step
 PPL_SURPRISING_N = "perplexity.surprising_n"
 PPL_COMPARE_MODE = "perplexity.compare_mode"
 PPL_COMPARE_TEXTS = ("perplexity.compare_1", "perplexity.compare_2", "perplexity.compare_3")
@@ -186,10 +188,10 @@ PPL_SCORE_MODELS = "perplexity.score_models"  # button: score the text under bot
 PPL_CSV_DOWNLOAD = "perplexity.csv"
 
 # Train page.
-TRAIN_SOURCE = "train.source"                # built-in corpus picker (its callback fills TRAIN_CORPUS)
-TRAIN_CORPUS = "train.corpus"                # the corpus text being trained on (editable)
-TRAIN_UPLOAD = "train.upload"                # .txt uploader (its callback fills TRAIN_CORPUS)
-TRAIN_KIND = "train.tokenizer"               # "char" or "word"
+TRAIN_SOURCE = "train.source"  # built-in corpus picker (its callback fills TRAIN_CORPUS)
+TRAIN_CORPUS = "train.corpus"  # the corpus text being trained on (editable)
+TRAIN_UPLOAD = "train.upload"  # .txt uploader (its callback fills TRAIN_CORPUS)
+TRAIN_KIND = "train.tokenizer"  # "char" or "word"
 TRAIN_LAYERS = "train.layers"
 TRAIN_HEADS = "train.heads"
 TRAIN_WIDTH = "train.width"
@@ -198,15 +200,15 @@ TRAIN_LR = "train.learning_rate"
 TRAIN_STEPS = "train.steps"
 TRAIN_BATCH = "train.batch_size"
 TRAIN_SEED = "train.seed"
-TRAIN_TRAINER = "train.trainer"              # this session's core.training.Trainer (running or finished)
-TRAIN_PUBLISHED = "train.published"          # run number of the trainer whose model joined the picker
-TRAIN_RUNS = "train.runs"                    # how many models this session has trained or uploaded (unique names)
-TRAIN_SECONDS_USED = "train.seconds_used"    # training seconds this session has spent (per-session budget)
-TRAIN_MESSAGE = "train.message"              # a TrainMessage left by a callback for the next run
-TRAIN_MODEL_UPLOAD = "train.model_upload"    # uploaded model zip (its callback loads it)
+TRAIN_TRAINER = "train.trainer"  # this session's core.training.Trainer (running or finished)
+TRAIN_PUBLISHED = "train.published"  # run number of the trainer whose model joined the picker
+TRAIN_RUNS = "train.runs"  # how many models this session has trained or uploaded (unique names)
+TRAIN_SECONDS_USED = "train.seconds_used"  # training seconds this session has spent (per-session budget)
+TRAIN_MESSAGE = "train.message"  # a TrainMessage left by a callback for the next run
+TRAIN_MODEL_UPLOAD = "train.model_upload"  # uploaded model zip (its callback loads it)
 TRAIN_START_BUTTON = "train.start"
 TRAIN_STOP_BUTTON = "train.stop"
-TRAIN_DOWNLOAD = "train.download"            # download button for the trained model's zip
+TRAIN_DOWNLOAD = "train.download"  # download button for the trained model's zip
 
 
 # Typed records. Each is a small frozen dataclass with one accessor pair; a value of another type under the key

@@ -1,5 +1,6 @@
 """The training page's Streamlit parts: callbacks (pick or upload a corpus, start and stop a run, load a model
 zip, show their messages) and the live panel redrawn between training chunks."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,10 @@ from ui import state
 from ui.model_picker import TRAINED_LABEL
 from ui.notice import notice
 
-SOURCES = {"Seed 003's toy corpus (10 short lines)": TOY_CORPUS,
-           "A village (4 KB, written for this app; some held out)": VILLAGE_CORPUS}
+SOURCES = {
+    "Seed 003's toy corpus (10 short lines)": TOY_CORPUS,
+    "A village (4 KB, written for this app; some held out)": VILLAGE_CORPUS,
+}
 SESSION_SECONDS = 600.0  # training time one session may spend in total
 ss = st.session_state  # Streamlit's proxy: each call reads the current session's state
 
@@ -66,14 +69,24 @@ def start():
         ss[state.TRAIN_SECONDS_USED] = ss.get(state.TRAIN_SECONDS_USED, 0.0) + previous.elapsed
     remaining = SESSION_SECONDS - ss.get(state.TRAIN_SECONDS_USED, 0.0)
     if remaining < 1:
-        state.set_train_message("train", state.Message("error", f"This session has used its {SESSION_SECONDS / 60:.0f} "
-                                                       "minutes of training. Your last model stays in the model "
-                                                       "picker."))
+        state.set_train_message(
+            "train",
+            state.Message(
+                "error",
+                f"This session has used its {SESSION_SECONDS / 60:.0f} "
+                "minutes of training. Your last model stays in the model "
+                "picker.",
+            ),
+        )
         return
     size = ModelSize(ss[state.TRAIN_LAYERS], ss[state.TRAIN_HEADS], ss[state.TRAIN_WIDTH], ss[state.TRAIN_CONTEXT])
-    settings = TrainSettings(steps=int(ss[state.TRAIN_STEPS]), batch_size=int(ss[state.TRAIN_BATCH]),
-                             learning_rate=float(ss[state.TRAIN_LR]), seed=int(ss[state.TRAIN_SEED]),
-                             max_seconds=min(MAX_SECONDS, remaining))
+    settings = TrainSettings(
+        steps=int(ss[state.TRAIN_STEPS]),
+        batch_size=int(ss[state.TRAIN_BATCH]),
+        learning_rate=float(ss[state.TRAIN_LR]),
+        seed=int(ss[state.TRAIN_SEED]),
+        max_seconds=min(MAX_SECONDS, remaining),
+    )
     try:
         ss[state.TRAIN_TRAINER] = Trainer(ss[state.TRAIN_CORPUS], ss[state.TRAIN_KIND], size, settings)
         state.set_train_message("train", None)
@@ -94,8 +107,9 @@ def use_model_upload():
         label = re.sub(r"[^A-Za-z0-9._ -]", "", upload.name)[:40] or "model"
         try:
             join_picker(load_model_zip(upload.getvalue(), next_name(f"uploaded model {label}")))
-            state.set_train_message("model", state.Message("success", f"Loaded {label}: it is now the model in use "
-                                                                      "on every page."))
+            state.set_train_message(
+                "model", state.Message("success", f"Loaded {label}: it is now the model in use on every page.")
+            )
         except ModelFileError as error:
             # The message may quote names from inside the zip: shown as typed (by notice), like the file's own name.
             state.set_train_message("model", state.Message("error", f"{upload.name}: {error} Nothing was loaded."))
@@ -118,12 +132,16 @@ def draw_training(trainer, slots) -> None:
     with numbers.container():
         cols = st.columns(5)
         cols[0].metric("Training-text loss", f"{train_loss:.3f}", help=f"nats per token, at step {step}")
-        cols[1].metric("Held-out loss", "none" if heldout is None else f"{heldout:.3f}",
-                       help="On the held-out end of the corpus, never trained on.")
+        cols[1].metric(
+            "Held-out loss",
+            "none" if heldout is None else f"{heldout:.3f}",
+            help="On the held-out end of the corpus, never trained on.",
+        )
         cols[2].metric("Elapsed", f"{trainer.elapsed:.1f} s")
         cols[3].metric("Tokens per second", f"{trainer.tokens_per_second:,.0f}")
         cols[4].metric("Parameters", f"{trainer.parameters:,}")
     x_end = max(1, trainer.step) if trainer.finished else planned
-    chart.plotly_chart(loss_curve(trainer.losses, trainer.evals, trainer.vocab_size, x_end),
-                       key=f"train.chart.{trainer.step}")
+    chart.plotly_chart(
+        loss_curve(trainer.losses, trainer.evals, trainer.vocab_size, x_end), key=f"train.chart.{trainer.step}"
+    )
     table.dataframe(samples_frame(trainer.samples), hide_index=True, width="stretch")

@@ -1,4 +1,5 @@
 """AppTest helpers: run the app through app.py, switch pages, read plotly specs, assert a clean page."""
+
 from __future__ import annotations
 
 import base64

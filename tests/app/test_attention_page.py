@@ -1,4 +1,5 @@
 """AppTest: the attention page through app.py — heatmap, head switching without re-running the model, bad input."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,7 +34,7 @@ def test_page_shows_a_causal_heatmap_of_the_prompt(at):
     T = len(z)
     assert T == len(trace["x"]) == 5 and trace["y"][-1].endswith("is")
     for q, row in enumerate(z):
-        assert np.isnan(row[q + 1:]).all()  # the upper triangle is masked (a gap in the heatmap)
+        assert np.isnan(row[q + 1 :]).all()  # the upper triangle is masked (a gap in the heatmap)
         assert row[: q + 1].sum() == pytest.approx(1.0, abs=1e-4)
     text = all_text(at)
     assert "30 layers × 9 heads" in text
@@ -124,8 +125,9 @@ def test_model_without_attentions_gets_a_clear_message(bundled_lm):
     from core.models import wrap_model
     from ui.model_picker import TRAINED_LABEL
 
-    config = GPT2Config(n_layer=1, n_head=2, n_embd=16, n_positions=64, vocab_size=len(bundled_lm.tokenizer),
-                        attn_implementation="sdpa")
+    config = GPT2Config(
+        n_layer=1, n_head=2, n_embd=16, n_positions=64, vocab_size=len(bundled_lm.tokenizer), attn_implementation="sdpa"
+    )
     at = open_page()
     at.session_state[state.TRAINED_MODEL] = wrap_model(GPT2LMHeadModel(config), bundled_lm.tokenizer, "sdpa-gpt2")
     at.switch_page(PAGE).run()  # the picker now offers the session's model

@@ -3,6 +3,7 @@
 For each input: no exception and no catch-all error; a visible message where the input is refused; and the
 next valid input works again on the same session.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -12,11 +13,26 @@ from tests.app.helpers import ROOT, all_text, assert_clean, open_page, plotly_sp
 
 REFUSED = ["", "   ", "\n\n\t  ", "\u200b\u200c\ufeff", "\x00\x01\u200b \t"]
 ODD = [
-    "\x00\x01\x07\x1b[2J control", "\u202eevil\u202c right-to-left override", "مرحبا بالعالم", "שָׁלוֹם עוֹלָם",
-    "東京タワーは高い", "👨‍👩‍👧‍👦🎉🦜", "e\u0301\u0308\u0323 combining", "x" * 20_001,
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(2)>',
-    "**bold** [link](javascript:alert(1))", ":red[x] $\\LaTeX$ :smile:", "# heading\n---\n```", "{{7*7}} ${7*7}",
-    "' OR 1=1 --", "NaN", "-1e309", "🎉" * 2_000, "word " * 3_000,
+    "\x00\x01\x07\x1b[2J control",
+    "\u202eevil\u202c right-to-left override",
+    "مرحبا بالعالم",
+    "שָׁלוֹם עוֹלָם",
+    "東京タワーは高い",
+    "👨‍👩‍👧‍👦🎉🦜",
+    "e\u0301\u0308\u0323 combining",
+    "x" * 20_001,
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><svg onload=alert(2)>',
+    "**bold** [link](javascript:alert(1))",
+    ":red[x] $\\LaTeX$ :smile:",
+    "# heading\n---\n```",
+    "{{7*7}} ${7*7}",
+    "' OR 1=1 --",
+    "NaN",
+    "-1e309",
+    "🎉" * 2_000,
+    "word " * 3_000,
 ]
 HOSTILE_TEXT = REFUSED + ODD  # 25 inputs. (A lone surrogate cannot arrive from the browser: widget values travel as
 # UTF-8 protobuf strings; core.text.clean_prompt still replaces one, see tests/core/test_next_token.py.)
@@ -63,9 +79,21 @@ def test_toy_logits(logits):
 
 
 MALFORMED_QUERIES = [
-    {"t": "nan"}, {"t": "inf"}, {"t": "-1"}, {"t": "1e999"}, {"top_k": "-5"}, {"top_k": "1.5"}, {"top_p": "2"},
-    {"seed": "1e99"}, {"seed": "-1"}, {"mode": "<script>"}, {"top_n": "0"}, {"prompt": "x" * 30_000},
-    {"model": "../../etc/passwd"}, {"model": "<img src=x onerror=alert(1)>"}, {"t": "", "top_p": ""},
+    {"t": "nan"},
+    {"t": "inf"},
+    {"t": "-1"},
+    {"t": "1e999"},
+    {"top_k": "-5"},
+    {"top_k": "1.5"},
+    {"top_p": "2"},
+    {"seed": "1e99"},
+    {"seed": "-1"},
+    {"mode": "<script>"},
+    {"top_n": "0"},
+    {"prompt": "x" * 30_000},
+    {"model": "../../etc/passwd"},
+    {"model": "<img src=x onerror=alert(1)>"},
+    {"t": "", "top_p": ""},
 ]
 
 
@@ -87,8 +115,14 @@ PAGE_PROMPTS = {  # page -> the key of its prompt box (all bound to the prompt s
     "app_pages/perplexity.py": "perplexity.text",
     "app_pages/tokenizer.py": "tokenizer.prompt",
 }
-ACROSS_PAGES = ["", "\u200b\ufeff", "<script>alert(1)</script><img src=x onerror=alert(1)>", "👨‍👩‍👧‍👦🎉 東京 مرحبا",
-                "\x1b[2J\x07 ctrl", "**x** [l](javascript:alert(1)) :red[y]"]
+ACROSS_PAGES = [
+    "",
+    "\u200b\ufeff",
+    "<script>alert(1)</script><img src=x onerror=alert(1)>",
+    "👨‍👩‍👧‍👦🎉 東京 مرحبا",
+    "\x1b[2J\x07 ctrl",
+    "**x** [l](javascript:alert(1)) :red[y]",
+]
 
 
 @pytest.mark.parametrize("page", list(PAGE_PROMPTS))

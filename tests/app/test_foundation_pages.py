@@ -1,4 +1,5 @@
 """AppTests through app.py: home, next-token and temperature pages, with interaction and bad input."""
+
 import pytest
 
 from core.seed_examples import SUPPORT_BOT_EXPECTED
@@ -70,9 +71,15 @@ def test_toy_mode_defaults_to_the_seed_example():
     assert any("not a number" in i.value for i in at.info)
 
 
-@pytest.mark.parametrize("prompt,expect", [("", "Type a prompt"), ("   \n ", "Type a prompt"),
-                                           ("<script>alert(1)</script><img src=x onerror=alert(2)>", None),
-                                           ("🎉 東京 مرحبا \u200b\u202e", None)])
+@pytest.mark.parametrize(
+    "prompt,expect",
+    [
+        ("", "Type a prompt"),
+        ("   \n ", "Type a prompt"),
+        ("<script>alert(1)</script><img src=x onerror=alert(2)>", None),
+        ("🎉 東京 مرحبا \u200b\u202e", None),
+    ],
+)
 def test_bad_prompts_never_break_the_page(prompt, expect):
     at = open_page("app_pages/next_token.py")
     at.text_area(key="next_token.prompt").set_value(prompt).run()
@@ -134,7 +141,10 @@ def test_a_shared_link_reproduces_the_view_and_hostile_values_are_ignored():
     notes = " ".join(c.value for c in at.caption)
     assert "Ignored the link's 'top_k'" in notes and "Ignored the link's 'top_p'" in notes
     assert plotly_specs(at)[0]["data"][0]["y"][0] == "1. ␣package"
-    assert at.query_params["t"] in ("0", ["0"]) and at.query_params["prompt"] in ("The package left the", ["The package left the"])
+    assert at.query_params["t"] in ("0", ["0"]) and at.query_params["prompt"] in (
+        "The package left the",
+        ["The package left the"],
+    )
 
 
 def test_presenter_mode_hides_the_extras():

@@ -1,4 +1,5 @@
 """AppTest: the step-by-step generation page through app.py: step, pick a candidate, rewind, run to the end."""
+
 from __future__ import annotations
 
 import pytest
@@ -125,10 +126,26 @@ def make_step(index, text, p, *, used_cache=True, chosen_by="sampled"):
     from core.generation import Candidate, Step
 
     top = (Candidate(7, text, p, min(1.0, p * 1.5)), Candidate(8, "other", (1 - p) / 2, 0.0))
-    return Step(index=index, token_id=7, token=text, text=text, chosen_by=chosen_by, model_probability=p,
-                sampling_probability=top[0].sampling_probability, rank=1, entropy_bits=1.5, top=top,
-                cache_length=10 + index, cache_bytes=(10 + index) * 1024, seconds=0.01 * index, used_cache=used_cache,
-                temperature=0.7, top_k=0, top_p=0.9, seed=0)
+    return Step(
+        index=index,
+        token_id=7,
+        token=text,
+        text=text,
+        chosen_by=chosen_by,
+        model_probability=p,
+        sampling_probability=top[0].sampling_probability,
+        rank=1,
+        entropy_bits=1.5,
+        top=top,
+        cache_length=10 + index,
+        cache_bytes=(10 + index) * 1024,
+        seconds=0.01 * index,
+        used_cache=used_cache,
+        temperature=0.7,
+        top_k=0,
+        top_p=0.9,
+        seed=0,
+    )
 
 
 def test_view_builders_escape_and_measure():
@@ -142,15 +159,16 @@ def test_view_builders_escape_and_measure():
     )
     from tests.app.helpers import values
 
-    steps = [make_step(1, "<b>bold</b>", 0.9), make_step(2, " & more", 0.2, used_cache=False),
-             make_step(3, "\n", 0.5)]
+    steps = [make_step(1, "<b>bold</b>", 0.9), make_step(2, " & more", 0.2, used_cache=False), make_step(3, "\n", 0.5)]
     page = generated_html("<script>alert(1)</script>", steps)
     assert "<script>" not in page and "<b>" not in page and "&lt;b&gt;bold&lt;/b&gt;" in page
     assert page.count('class="nte-chip"') == 3
     table = timeline_table(steps)
     assert list(table["KV cache"]) == ["on", "off", "on"] and list(table["time (ms)"]) == pytest.approx([10, 20, 30])
     candidates = step_candidate_table(steps[0], 5)
-    assert candidates["token"].iloc[0].endswith("chosen") and candidates["model_probability"].sum() == pytest.approx(1.0)
+    assert candidates["token"].iloc[0].endswith("chosen") and candidates["model_probability"].sum() == pytest.approx(
+        1.0
+    )
     assert median_ms(steps, True) == pytest.approx(20) and median_ms(steps, False) == pytest.approx(20)
     assert [trace.name for trace in timing_chart(steps).data] == ["with KV cache", "without KV cache"]
     assert values(timing_chart(steps).data[1].y) == pytest.approx([20])

@@ -5,6 +5,7 @@ list or code may come out of the payload, and no GitHub literal autolink may for
 checked for tags: only the app's own span/div chips, never an ``<a>``, ``<img>`` or heading. The browser test
 (tests/browser/test_inert_text_browser.py) checks the same in the rendered page.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,10 @@ from tests.app.helpers import assert_clean, html_blocks, open_page
 from ui import state
 from ui.model_picker import OTHER_HUB_ID
 
-PAYLOAD = ("Hi\n\n[PHISH](https://evil.example/p) ![im](https://evil.example/i.png) $x^2$ www.evil.example "
-           "mail@evil.example <a href='https://evil.example/a'>a</a>\n\n# BIG")
+PAYLOAD = (
+    "Hi\n\n[PHISH](https://evil.example/p) ![im](https://evil.example/i.png) $x^2$ www.evil.example "
+    "mail@evil.example <a href='https://evil.example/a'>a</a>\n\n# BIG"
+)
 GFM_URL = re.compile(r"(https?://|www(?=\.))([-.\w]+)([^ \t\r\n]*)", re.I)
 GFM_EMAIL = re.compile(r"(?:(?<=^)|(?<=[\s\W]))([-.\w+]+)@([-\w]+(?:\.[-\w]+)+)")
 MARKUP_TAGS = re.compile(r"<(a|img|h[1-6]|script|iframe|ul|ol|pre|code|em|strong|table|blockquote)\b", re.I)
@@ -58,8 +61,10 @@ def test_generation_page_text_so_far_is_inert():
     at.button(key="generation.step").click().run()
     at.button(key="generation.step").click().run()
     assert_inert(at)
-    assert any("[PHISH](https://evil.example/p)".replace("&", "&amp;") in b or "[PHISH](https://evil.example/p)" in b
-               for b in html_blocks(at))  # the text so far shows the prompt exactly
+    assert any(
+        "[PHISH](https://evil.example/p)".replace("&", "&amp;") in b or "[PHISH](https://evil.example/p)" in b
+        for b in html_blocks(at)
+    )  # the text so far shows the prompt exactly
 
 
 def test_generation_page_stop_string_and_branch_are_inert():
@@ -72,13 +77,16 @@ def test_generation_page_stop_string_and_branch_are_inert():
     assert_inert(at)  # the abandoned continuation is listed
 
 
-@pytest.mark.parametrize("page, key", [
-    ("app_pages/next_token.py", "next_token.prompt"),
-    ("app_pages/attention.py", "attention.prompt"),
-    ("app_pages/logit_lens.py", "lens.prompt"),
-    ("app_pages/perplexity.py", "perplexity.text"),
-    ("app_pages/tokenizer.py", "tokenizer.prompt"),
-])
+@pytest.mark.parametrize(
+    "page, key",
+    [
+        ("app_pages/next_token.py", "next_token.prompt"),
+        ("app_pages/attention.py", "attention.prompt"),
+        ("app_pages/logit_lens.py", "lens.prompt"),
+        ("app_pages/perplexity.py", "perplexity.text"),
+        ("app_pages/tokenizer.py", "tokenizer.prompt"),
+    ],
+)
 def test_prompt_pages_show_the_payload_inert(page, key):
     at = open_page(page)
     at.text_area(key=key).set_value(PAYLOAD).run()
@@ -91,7 +99,9 @@ def test_prompt_pages_show_the_payload_inert(page, key):
 
 def test_ngram_page_words_and_urls_are_inert():
     at = open_page("app_pages/ngram.py")
-    corpus = "visit https://evil.example/p now\nvisit www.evil.example now\nmail mail@evil.example now\n# BIG [x](y) now"
+    corpus = (
+        "visit https://evil.example/p now\nvisit www.evil.example now\nmail mail@evil.example now\n# BIG [x](y) now"
+    )
     at.text_area(key=state.NGRAM_CORPUS).set_value(corpus).run()
     at.selectbox(key=state.NGRAM_CONTEXT).set_value("visit").run()
     at.text_input(key=state.NGRAM_START).set_value("visit").run()

@@ -1,4 +1,5 @@
 """AppTest: the KV-cache page through app.py: seed default, presets, sources, bad input, measured == estimated."""
+
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
 
 PAGE = "app_pages/kv_cache.py"

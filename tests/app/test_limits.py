@@ -1,4 +1,5 @@
 """AppTest: the shared-server limits bite where they should (a hostile link, a long text, a big model) and say so."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,13 @@ from tests.app.helpers import ROOT, all_text, assert_clean, open_page
 from ui import state
 from ui.model_picker import LOCAL_FOLDER
 
-OPERATOR_ENV = ("NTE_MAX_NEW_TOKENS", "NTE_MAX_LINK_STEPS", "NTE_MAX_PERPLEXITY_CHARS", "NTE_MAX_PARAMS",
-                "NTE_MAX_CACHED_MODELS")
+OPERATOR_ENV = (
+    "NTE_MAX_NEW_TOKENS",
+    "NTE_MAX_LINK_STEPS",
+    "NTE_MAX_PERPLEXITY_CHARS",
+    "NTE_MAX_PARAMS",
+    "NTE_MAX_CACHED_MODELS",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +37,9 @@ def open_link(page: str, query: dict[str, str]) -> AppTest:
 
 
 def test_a_link_asking_for_2000_tokens_generates_at_most_the_cap_and_says_so():
-    at = open_link("app_pages/generation.py", {"prompt": "Once upon a time", "max_new": "2000", "steps": "2000",
-                                               "t": "0"})
+    at = open_link(
+        "app_pages/generation.py", {"prompt": "Once upon a time", "max_new": "2000", "steps": "2000", "t": "0"}
+    )
     stepper = at.session_state[state.GEN_STEPPER]
     assert 1 <= len(stepper.steps) <= 64
     assert stepper.max_new_tokens == 256 and at.number_input(key=state.GEN_MAX_NEW).value == 256
@@ -50,8 +57,7 @@ def test_a_link_asking_for_2000_tokens_generates_at_most_the_cap_and_says_so():
 def test_the_operator_sets_the_link_replay_and_token_caps(monkeypatch):
     monkeypatch.setenv("NTE_MAX_LINK_STEPS", "3")
     monkeypatch.setenv("NTE_MAX_NEW_TOKENS", "5")
-    at = open_link("app_pages/generation.py", {"prompt": "Once upon a time", "max_new": "8", "steps": "40",
-                                               "t": "0"})
+    at = open_link("app_pages/generation.py", {"prompt": "Once upon a time", "max_new": "8", "steps": "40", "t": "0"})
     assert len(at.session_state[state.GEN_STEPPER].steps) == 3
     text = all_text(at)
     assert "This link asked for 40 steps; this server replays at most 3. Press Run to continue." in text

@@ -1,4 +1,5 @@
 """AppTest: the layer-by-layer (logit lens) page through app.py."""
+
 from __future__ import annotations
 
 import pytest

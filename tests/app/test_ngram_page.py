@@ -1,4 +1,5 @@
 """AppTest: the n-gram page through app.py, seed 001's numbers, smoothing, generation, perplexity, bad corpora."""
+
 import math
 
 import pytest
@@ -79,8 +80,9 @@ def test_perplexity_beside_the_neural_model():
     assert math.isfinite(float({m.label: m.value for m in at.metric}["Bigram perplexity per word"]))
 
 
-@pytest.mark.parametrize("corpus, message", [("", "empty"), ("   ", "empty"), ("word " * 12_000, "limit"),
-                                             ("\u200b\u200b", "invisible")])
+@pytest.mark.parametrize(
+    "corpus, message", [("", "empty"), ("   ", "empty"), ("word " * 12_000, "limit"), ("\u200b\u200b", "invisible")]
+)
 def test_bad_corpora_give_messages(corpus, message):
     at = open_page(PAGE)
     at.text_area(key=state.NGRAM_CORPUS).set_value(corpus).run()

@@ -1,4 +1,5 @@
 """AppTest: the perplexity page through app.py, its examples, upload, controls, bad input and comparisons."""
+
 from __future__ import annotations
 
 import re
@@ -77,9 +78,13 @@ def test_bad_input_gets_clear_messages_and_uploads_are_checked():
     at.file_uploader(key=state.PPL_UPLOAD).set_value(("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00", "text/plain")).run()
     assert_clean(at)
     assert any("binary" in e.value for e in at.error)
-    at.file_uploader(key=state.PPL_UPLOAD).set_value(("latin.txt", "Ça coûte cher".encode("latin-1"), "text/plain")).run()
+    at.file_uploader(key=state.PPL_UPLOAD).set_value(
+        ("latin.txt", "Ça coûte cher".encode("latin-1"), "text/plain")
+    ).run()
     assert any("not UTF-8" in e.value for e in at.error)
-    at.file_uploader(key=state.PPL_UPLOAD).set_value(("ok.txt", "Le colis est arrivé hier.".encode(), "text/plain")).run()
+    at.file_uploader(key=state.PPL_UPLOAD).set_value(
+        ("ok.txt", "Le colis est arrivé hier.".encode(), "text/plain")
+    ).run()
     assert_clean(at)
     assert at.text_area(key=state.PPL_TEXT).value == "Le colis est arrivé hier."
     assert not at.error and "hier" in chips_html(at)
@@ -101,8 +106,11 @@ def test_compare_texts_and_two_models(tiny_gpt2_lm):
     at.selectbox(key=state.PPL_SECOND_MODEL).set_value(TRAINED_LABEL).run()
     at.button(key="perplexity.score_models").click().run()
     assert_clean(at)
-    chart = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "Comparison"
-                 and len(values(s["data"][0]["x"])) == 2)
+    chart = next(
+        s
+        for s in plotly_specs(at)
+        if s["layout"]["title"]["text"] == "Comparison" and len(values(s["data"][0]["x"])) == 2
+    )
     assert values(chart["data"][0]["x"])[1] == "tiny-gpt2"
     assert values(chart["data"][0]["y"])[0] < values(chart["data"][0]["y"])[1]  # a random model is far worse
 
@@ -115,10 +123,23 @@ def test_token_html_and_hover_text_are_escaped():
     from core.perplexity import PerplexityResult
 
     result = PerplexityResult(
-        model_name="m", token_ids=np.array([5, 6, 7]), tokens=["<b>", "<script>alert(1)</script>", '"x"'],
-        nll=np.array([0.1, 12.0]), ranks=np.array([1, 900]), first_scored=1, n_bytes=10, n_words=2,
-        start_token=None, max_length=8, stride=4, windows=1, vocab_size=10,
-        top_ids=np.array([[6], [1]]), top_probs=np.array([[0.9], [0.5]]), top_labels=[["<i>"], ["<img src=x>"]])
+        model_name="m",
+        token_ids=np.array([5, 6, 7]),
+        tokens=["<b>", "<script>alert(1)</script>", '"x"'],
+        nll=np.array([0.1, 12.0]),
+        ranks=np.array([1, 900]),
+        first_scored=1,
+        n_bytes=10,
+        n_words=2,
+        start_token=None,
+        max_length=8,
+        stride=4,
+        windows=1,
+        vocab_size=10,
+        top_ids=np.array([[6], [1]]),
+        top_probs=np.array([[0.9], [0.5]]),
+        top_labels=[["<i>"], ["<img src=x>"]],
+    )
     chips = surprisal_chips(result)
     assert "<script>" not in chips and "<b>" not in chips and "<img" not in chips and "<i>" not in chips
     assert "&lt;script&gt;" in chips and "&lt;img src=x&gt;" in chips and "not scored" in chips

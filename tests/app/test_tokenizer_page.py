@@ -1,4 +1,5 @@
 """AppTest: the tokenizer page through app.py: chips, counts, comparison, trained BPE, chat template, vocab table."""
+
 import re
 
 import pytest

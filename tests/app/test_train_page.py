@@ -1,4 +1,5 @@
 """AppTest: the training page trains a tiny GPT, the model joins the picker, and every other page runs on it."""
+
 from __future__ import annotations
 
 import math
@@ -66,8 +67,18 @@ def test_training_draws_the_loss_curve_and_joins_the_model_picker(trained_at):
 
 
 def _explore_pages():
-    wanted = ("next_token", "temperature", "generation", "attention", "logit_lens", "perplexity", "kv_cache",
-              "tokenizer", "ngram", "home")
+    wanted = (
+        "next_token",
+        "temperature",
+        "generation",
+        "attention",
+        "logit_lens",
+        "perplexity",
+        "kv_cache",
+        "tokenizer",
+        "ngram",
+        "home",
+    )
     return [p.path for p in available_pages() if any(p.path == f"app_pages/{w}.py" for w in wanted)]
 
 
@@ -155,6 +166,7 @@ def test_session_training_budget_is_enforced():
 
 # Issue 13: plain words for a link's bad numbers; an uploaded tokenizer with a custom regex is refused ------------
 
+
 def test_a_link_with_hex_or_unreadable_numbers_gets_plain_notes():
     from streamlit.testing.v1 import AppTest
 
@@ -222,7 +234,8 @@ def test_a_refusal_quoting_a_zips_member_name_shows_it_as_typed():
     at = open_page(PAGE)
     payload = "[PHISH](https://evil.example/p)"
     at.file_uploader(key=state.TRAIN_MODEL_UPLOAD).set_value(
-        ("tiny-gpt.zip", _model_zip(extra_member=payload), "application/zip")).run()
+        ("tiny-gpt.zip", _model_zip(extra_member=payload), "application/zip")
+    ).run()
     assert_clean(at)
     error = " ".join(e.value for e in at.error)
     assert "which this app does not load" in error and "Nothing was loaded" in error

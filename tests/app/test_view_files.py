@@ -1,5 +1,6 @@
 """Nothing is lost silently (issue 13, point 4): what a link cannot hold is named, a view file restores it exactly,
 a hostile file gets a clear message, an over-long paste is cut with a note, a restart is announced."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,12 @@ from ui.share import BOOT_ID, Shared, view_file_bytes
 LONG_TEXT = ("The bakery on the corner opens at six. " * 260)[:10_000]  # 10,000 characters
 PPL_UPLOAD = "share.view_upload.perplexity"
 TRAIN_UPLOAD = "share.view_upload.train"
-PPL_FIELDS = [Shared(state.PPL_TEXT, "text", max_chars=4000), Shared(state.PPL_ADD_BOS, "bos", "bool"),
-              Shared(state.PPL_WINDOW, "window", "int", 2, 2048), Shared(state.PPL_STRIDE, "stride", "int", 1, 2048)]
+PPL_FIELDS = [
+    Shared(state.PPL_TEXT, "text", max_chars=4000),
+    Shared(state.PPL_ADD_BOS, "bos", "bool"),
+    Shared(state.PPL_WINDOW, "window", "int", 2, 2048),
+    Shared(state.PPL_STRIDE, "stride", "int", 1, 2048),
+]
 
 
 def _share_box(at: AppTest):
@@ -24,8 +29,11 @@ def _share_box(at: AppTest):
 
 def _texts(element) -> str:
     """Every message and caption under ``element``, joined."""
-    return " ".join(str(getattr(e, "value", "")) for kind in ("warning", "error", "success", "caption", "info")
-                    for e in getattr(element, kind))
+    return " ".join(
+        str(getattr(e, "value", ""))
+        for kind in ("warning", "error", "success", "caption", "info")
+        for e in getattr(element, kind)
+    )
 
 
 def _param(at: AppTest, name: str):
@@ -92,8 +100,10 @@ def test_the_train_link_carries_the_corpus_and_its_view_file_the_long_one():
     at.text_area(key=state.TRAIN_CORPUS).input(corpus).run()
     assert _param(at, "corpus") is None
     assert f"This corpus ({len(corpus):,} characters) is too long for a link" in _texts(_share_box(at))
-    fields = [Shared(state.TRAIN_KIND, "tokenizer", "choice", choices=("char", "word")),
-              Shared(state.TRAIN_CORPUS, "corpus", max_chars=5_000, limit=100_000)]
+    fields = [
+        Shared(state.TRAIN_KIND, "tokenizer", "choice", choices=("char", "word")),
+        Shared(state.TRAIN_CORPUS, "corpus", max_chars=5_000, limit=100_000),
+    ]
     data = view_file_bytes(fields, "train", at.session_state)
     fresh = open_page("app_pages/train.py")
     fresh.file_uploader(key=TRAIN_UPLOAD).set_value(("train-view.json", data, "application/json")).run()
@@ -107,8 +117,10 @@ HOSTILE = {
     "nested": (b"[" * 100_000, "not readable JSON"),
     "too big": (b" " * 1_000_001, "a view file has at most 1,000,000"),
     "a list": (b"[1, 2, 3]", "not a view file of this app"),
-    "other page": (json.dumps({"kind": "next-token-explorer view", "page": "<b>evil</b>", "values": {}}).encode(),
-                   "for another page"),
+    "other page": (
+        json.dumps({"kind": "next-token-explorer view", "page": "<b>evil</b>", "values": {}}).encode(),
+        "for another page",
+    ),
 }
 
 
@@ -126,9 +138,19 @@ def test_a_corrupt_or_hostile_view_file_gets_a_clear_message(name):
 
 
 def test_unknown_keys_and_bad_values_in_a_view_file_are_ignored_with_a_note():
-    document = {"kind": "next-token-explorer view", "page": "train", "app_version": "0.1.0",
-                "values": {"corpus": "a b c", "layers": 10**400, "seed": "1e999", "heads": [1],
-                           "[x](https://evil.example)": 1, "tokenizer": "bpe"}}
+    document = {
+        "kind": "next-token-explorer view",
+        "page": "train",
+        "app_version": "0.1.0",
+        "values": {
+            "corpus": "a b c",
+            "layers": 10**400,
+            "seed": "1e999",
+            "heads": [1],
+            "[x](https://evil.example)": 1,
+            "tokenizer": "bpe",
+        },
+    }
     at = open_page("app_pages/train.py")
     seed = at.number_input(key=state.TRAIN_SEED).value
     at.file_uploader(key=TRAIN_UPLOAD).set_value(("odd.json", json.dumps(document).encode(), "application/json")).run()
@@ -156,8 +178,9 @@ def test_an_over_long_paste_is_cut_with_a_message_not_dropped():
     at.text_area(key=state.TOK_PROMPT).input("abc " * 6_300).run()  # 25,200 characters
     assert_clean(at)
     warnings = " ".join(w.value for w in at.warning)
-    assert ("Your text had 25,200 characters; this box takes at most 20,000, so only the first 20,000 are used"
-            in warnings)
+    assert (
+        "Your text had 25,200 characters; this box takes at most 20,000, so only the first 20,000 are used" in warnings
+    )
     assert at.text_area(key=state.TOK_PROMPT).value == ("abc " * 6_300)[:20_000]
     at.text_area(key=state.TOK_PROMPT).input("short again").run()
     assert "Your text had" not in " ".join(w.value for w in at.warning)

@@ -1,6 +1,7 @@
 """A real browser against the real app: `streamlit run app.py` on a free localhost port, driven by Playwright
 through Debian's Chromium. Without chromium the tests skip loudly, except where NTE_REQUIRE_BROWSER=1 (CI),
 where they fail."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,16 @@ from tests.browser.helpers import RUN_COUNTER_JS
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def _free_port() -> int:
@@ -36,8 +45,21 @@ def app_server():
     Yields (url, process)."""
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     log = open(tempfile.mktemp(prefix="streamlit-", suffix=".log"), "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -78,10 +100,11 @@ def browser():
 
     profile = tempfile.mkdtemp(prefix="nte-chromium-")
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
-                                                       viewport={"width": 1400, "height": 1000})
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=FLAGS, viewport={"width": 1400, "height": 1000}
+        )
         context.add_init_script(RUN_COUNTER_JS)  # every document counts its script runs (helpers.wait_for_run)
-        context.set_default_timeout(120_000)     # clicks and reads wait for slow reruns on a busy machine
+        context.set_default_timeout(120_000)  # clicks and reads wait for slow reruns on a busy machine
         yield context
         context.close()
     shutil.rmtree(profile, ignore_errors=True)

@@ -14,6 +14,7 @@ them: their element containers carry `data-stale="true"`. Streamlit 1.67 also ke
 element displaced, hidden, so it can come back with its state: `data-retained="true"`, and then not stale once the
 run has ended. `live()` and `keyed()` exclude both, so a locator never matches an old chart and its replacement.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,7 +40,8 @@ RUN_COUNTER_JS = """
     if (s === null || s === runs.state) return;
     if (busy(s) && !busy(runs.state)) runs.started += 1;
     if (!busy(s) && busy(runs.state)) runs.finished += 1;
-    if (runs.state === 'initial' && !busy(s)) { runs.started += 1; runs.finished += 1; }  // a first run too quick to draw
+    // a first run too quick to draw
+    if (runs.state === 'initial' && !busy(s)) { runs.started += 1; runs.finished += 1; }
     runs.state = s;
   };
   const app = () => document.querySelector('[data-testid="stApp"]');

@@ -1,5 +1,6 @@
 """Real browser: the attention page draws a head's heatmap, switches head, and opens a head clicked in the overview;
 the layer-by-layer page draws its lens heatmap."""
+
 import re
 
 import pytest
@@ -53,8 +54,11 @@ def test_attention_heatmap_switch_head_and_overview_click(page):
 def test_longer_prompt_sink_toggle_and_generation_rows(page):
     page.goto(page.app_url + "/attention")
     wait_for_run(page)
-    enter_text(page, page.locator("textarea[aria-label='Prompt']"),
-               "Alice gave the book to Bob because she had finished reading it, and he wanted to read it too.")
+    enter_text(
+        page,
+        page.locator("textarea[aria-label='Prompt']"),
+        "Alice gave the book to Bob because she had finished reading it, and he wanted to read it too.",
+    )
     expect(chart(page, HEATMAP).locator(".heatmaplayer")).to_have_count(1)
     screenshot(page, "attention_long_prompt")
     page.get_by_text("Hide the first token and renormalise").click()

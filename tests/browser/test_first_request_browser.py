@@ -2,6 +2,7 @@
 server show app.py's frame (titled navigation, model picker) and their own content, never the legacy file-name
 sidebar and an empty main area. The cause was a folder named pages/ beside app.py (Streamlit's legacy multipage
 mode until st.navigation runs once in the process); the pages live in app_pages/ now."""
+
 from __future__ import annotations
 
 import os
@@ -40,9 +41,25 @@ def fresh_server():
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     log = open(tempfile.mktemp(prefix="streamlit-first-", suffix=".log"), "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:

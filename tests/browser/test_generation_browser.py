@@ -1,4 +1,5 @@
 """Real browser: the generation page steps three times and three tokens appear; a run streams tokens in."""
+
 import pytest
 from playwright.sync_api import expect
 
@@ -41,7 +42,8 @@ def test_generation_page_steps_and_runs(page):
         "([chips, stop]) => { const n = document.querySelectorAll(chips).length;"
         " return n > 4 && {n, running: !!document.querySelector(stop)}; }",
         arg=[f"{LIVE} {CHIPS}", f'.{key_class("generation.stop")}:not([data-stale="true"]) button'],
-        timeout=300_000).json_value()
+        timeout=300_000,
+    ).json_value()
     streamed, running = seen["n"], seen["running"]
     screenshot(page, "generation_mid_run")
     wait_for_run(page)

@@ -1,5 +1,6 @@
 """User text is inert in the rendered page (issue 13.1): a shared link carrying markdown, HTML, LaTeX and bare URLs
 creates no off-site link or image, no heading and no formula, and the text is still shown as typed."""
+
 from urllib.parse import quote
 
 import pytest
@@ -7,14 +8,19 @@ import pytest
 from tests.browser.helpers import screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
-PAYLOAD = ("Hi\n\n[PHISH](https://evil.example/p) ![im](https://evil.example/i.png) $x^2$ www.evil.example "
-           "mail@evil.example <a href='https://evil.example/a'>a</a>\n\n# BIG")
-NGRAM_CORPUS = "visit https://evil.example/p now\nvisit www.evil.example now\nwrite mail@evil.example now\n# BIG [x](y) now"
+PAYLOAD = (
+    "Hi\n\n[PHISH](https://evil.example/p) ![im](https://evil.example/i.png) $x^2$ www.evil.example "
+    "mail@evil.example <a href='https://evil.example/a'>a</a>\n\n# BIG"
+)
+NGRAM_CORPUS = (
+    "visit https://evil.example/p now\nvisit www.evil.example now\nwrite mail@evil.example now\n# BIG [x](y) now"
+)
 
 OFF_SITE = """() => {
   const main = document.querySelector('[data-testid="stMain"]') || document.body;
   const links = [...main.querySelectorAll('a[href]')].map(a => a.href).filter(h => !h.startsWith(location.origin));
-  const images = [...main.querySelectorAll('img[src]')].map(i => i.src).filter(s => !s.startsWith(location.origin) && !s.startsWith('data:'));
+  const images = [...main.querySelectorAll('img[src]')].map(i => i.src)
+    .filter(s => !s.startsWith(location.origin) && !s.startsWith('data:'));
   const headings = [...main.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => h.innerText).filter(t => t.includes('BIG'));
   const formulas = main.querySelectorAll('.katex, .katex-display, math').length;
   return {links, images, headings, formulas, text: main.innerText};

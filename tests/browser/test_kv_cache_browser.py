@@ -1,4 +1,5 @@
 """Real browser: the KV-cache page shows the seed example, and changing the preset changes the chart."""
+
 import pytest
 from playwright.sync_api import expect
 

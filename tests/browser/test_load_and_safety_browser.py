@@ -1,5 +1,6 @@
 """A shared deployment: eight concurrent sessions on different pages give the serial answers, and a prompt
 carrying a script tag or an onerror handler is shown as text, never executed."""
+
 from pathlib import Path
 from urllib.parse import quote
 
@@ -53,8 +54,9 @@ def test_eight_concurrent_sessions_equal_the_serial_answers(browser, app_server)
     assert concurrent == serial
     peak = peak_rss_mb(server.pid)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "load_test.txt").write_text(f"{len(VIEWS)} concurrent sessions: answers equal the serial ones; "
-                                              f"server peak RSS {peak:,.0f} MB\n")
+    (ARTIFACTS / "load_test.txt").write_text(
+        f"{len(VIEWS)} concurrent sessions: answers equal the serial ones; server peak RSS {peak:,.0f} MB\n"
+    )
     print(f"\nload test: {len(VIEWS)} concurrent sessions, server peak RSS {peak:,.0f} MB")
 
 

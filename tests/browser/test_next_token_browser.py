@@ -1,4 +1,5 @@
 """Real browser: the next-token page loads, takes a typed prompt, and its bars change with temperature."""
+
 import pytest
 from playwright.sync_api import expect
 

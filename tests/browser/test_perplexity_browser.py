@@ -1,4 +1,5 @@
 """Real browser: the perplexity page scores a typed text and shows surprisal-coloured tokens with hover details."""
+
 import re
 
 import pytest
@@ -28,12 +29,14 @@ sel => {
 def test_perplexity_page_scores_a_text_and_colours_its_tokens(page):
     page.goto(page.app_url + "/perplexity")
     wait_for_run(page)  # the first run may load the model
-    enter_text(page, page.get_by_label("Text to score"), "The cat sat on the mat. <script>alert('x')</script> Zqxv blorp!")
+    enter_text(
+        page, page.get_by_label("Text to score"), "The cat sat on the mat. <script>alert('x')</script> Zqxv blorp!"
+    )
     chips = live(page, CHIP)
     expect(chips.first).to_be_visible()
     texts = chips.all_inner_texts()
     assert any("cat" in t for t in texts) and "script>" in "".join(texts)  # the tag is shown as text
-    assert page.locator(".nte-tokens script").count() == 0                   # ...and never becomes an element
+    assert page.locator(".nte-tokens script").count() == 0  # ...and never becomes an element
     backgrounds = {chips.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in range(chips.count())}
     assert len(backgrounds) > 3  # shaded by surprisal, not one colour
     title = chips.nth(2).get_attribute("title")
@@ -73,15 +76,21 @@ def test_long_text_runs_window_by_window_with_a_progress_bar(page):
     # "Scoring the text": the main text's bar (the Compare tab's texts have bars of their own, "Scoring text 1")
     page.wait_for_function(  # part-way, or the run is over (then the assertions below say what went wrong)
         "re => window.__nteProgress.texts.some(t => new RegExp(re).test(t)) || (window.__nteRuns.started > "
-        "window.__nteRuns.seen && document.querySelector('[data-testid=stApp]').dataset.testScriptState === 'notRunning')",
-        arg=PART_WAY, timeout=300_000)
+        "window.__nteRuns.seen && "
+        "document.querySelector('[data-testid=stApp]').dataset.testScriptState === 'notRunning')",
+        arg=PART_WAY,
+        timeout=300_000,
+    )
     screenshot(page, "perplexity_long_text_progress")  # for a person: most likely still part-way
     wait_for_run(page)
     recorded = page.evaluate("() => window.__nteProgress")
     assert any(re.search(PART_WAY, t) for t in recorded["texts"])
     assert recorded["most"] == 1  # one bar for the main text, never a second one
-    caption = live(page, '[data-testid="stCaptionContainer"]').filter(
-        has_text=re.compile(r"\d+ windows of up to 128 tokens, stride 32")).first.inner_text()
+    caption = (
+        live(page, '[data-testid="stCaptionContainer"]')
+        .filter(has_text=re.compile(r"\d+ windows of up to 128 tokens, stride 32"))
+        .first.inner_text()
+    )
     assert int(caption.split()[0]) > 10
     expect(live(page, PROGRESS)).to_have_count(0)  # the bar is removed once the text is scored
     expect(live(page, CHIP).first).to_be_visible()

@@ -1,5 +1,6 @@
 """Real browser, own server: a paste over a box's limit is cut with a message (the browser's max_chars would drop
 it without a word), and after a server restart the page says so and gets its generation run back from the URL."""
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,21 @@ class Server:
 
     def start(self) -> None:
         env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
-               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ]
         self.log = open(tempfile.mktemp(prefix="streamlit-restart-", suffix=".log"), "w")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
@@ -82,7 +96,8 @@ def test_an_over_long_paste_is_cut_with_a_message(tab, server):
     wait_for_run(tab)
     assert box.input_value() == text[:20_000]  # with max_chars on the widget the browser kept the old text
     expect(tab.locator('[data-testid="stMain"]')).to_contain_text(
-        "Your text had 25,200 characters; this box takes at most 20,000, so only the first 20,000 are used.")
+        "Your text had 25,200 characters; this box takes at most 20,000, so only the first 20,000 are used."
+    )
     screenshot(tab, "paste_over_the_limit")
 
 

@@ -1,4 +1,6 @@
-"""Real browser: the tokenizer page shows chips for typed text and trains a BPE; the n-gram page shows seed 001's bars."""
+"""Real browser: the tokenizer page shows chips for typed text and trains a BPE; the n-gram page shows seed 001's
+bars."""
+
 import pytest
 from playwright.sync_api import expect
 

@@ -1,5 +1,6 @@
 """Real browser: train a tiny GPT, stop a run, download the model, reject a bad upload, upload it back,
 and use it on the next-token page."""
+
 import re
 
 import pytest
@@ -60,8 +61,9 @@ def test_train_stop_download_upload_and_explore(page, tmp_path):
     info.value.save_as(saved)
     assert saved.read_bytes()[:2] == b"PK"
     zip_input = keyed(page, "train.model_upload", 'input[type="file"]')
-    zip_input.set_input_files(files=[{"name": "broken.zip", "mimeType": "application/zip",
-                                      "buffer": b"<script>alert(1)</script> not a zip"}])
+    zip_input.set_input_files(
+        files=[{"name": "broken.zip", "mimeType": "application/zip", "buffer": b"<script>alert(1)</script> not a zip"}]
+    )
     wait_for_run(page)
     expect(main(page)).to_contain_text("That is not a zip file")
     expect(main(page)).to_contain_text("Nothing was loaded")

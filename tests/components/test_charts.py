@@ -1,4 +1,5 @@
 """Figure builders and token renderers, tested on the objects they return (no Streamlit)."""
+
 import numpy as np
 import torch
 
@@ -60,7 +61,8 @@ def test_token_chips_escape_html():
 
 def test_inert_markdown_neutralises_markdown():
     assert inert_markdown("**bold** [x](javascript:alert(1)) :red[hi]") == (
-        "\\*\\*bold\\*\\* \\[x\\](javascript\\:alert(1)) \\:red\\[hi\\]")
+        "\\*\\*bold\\*\\* \\[x\\](javascript\\:alert(1)) \\:red\\[hi\\]"
+    )
 
 
 def test_sampling_notes():

@@ -1,4 +1,5 @@
 """The inert-text renderer: user and model text shows as typed, never as markup (issue 13.1)."""
+
 import re
 
 import pytest
@@ -39,8 +40,25 @@ def unescaped(markdown: str) -> str:
 def test_inert_markdown_creates_no_markup(text):
     source = inert_markdown(text)
     html = rendered(source)
-    for tag in ("<a", "<img", "<h1", "<h2", "<ul", "<ol", "<li", "<pre", "<code", "<em", "<strong", "<s>",
-                "<del", "<table", "<blockquote", "<hr", "<script"):
+    for tag in (
+        "<a",
+        "<img",
+        "<h1",
+        "<h2",
+        "<ul",
+        "<ol",
+        "<li",
+        "<pre",
+        "<code",
+        "<em",
+        "<strong",
+        "<s>",
+        "<del",
+        "<table",
+        "<blockquote",
+        "<hr",
+        "<script",
+    ):
         assert tag not in html, (tag, html)
     assert html.startswith("<p>") and html.count("<p>") == 1, html  # one paragraph: no new block can start
     assert "$" not in source.replace("\\$", "")  # every dollar escaped: no LaTeX
@@ -67,7 +85,8 @@ def test_indentation_is_kept_as_no_break_spaces():
 
 def test_plain_punctuation_is_left_readable():
     assert inert_markdown("That text has 100,000 characters; at most 8,000 (see 3.2).") == (
-        "That text has 100,000 characters; at most 8,000 (see 3.2).")
+        "That text has 100,000 characters; at most 8,000 (see 3.2)."
+    )
 
 
 def test_single_line_joins_lines_with_spaces():

@@ -1,4 +1,5 @@
 """sampling_view: what the next-token page recomputes on a sampling-control change, checked against the pieces."""
+
 import math
 
 import pytest

@@ -1,4 +1,5 @@
 """core.attention: the maps are the model's own attention weights, causal, normalised, and shaped by its facts."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -72,8 +73,9 @@ def test_values_equal_output_attentions_on_bundled_model(bundled_lm):
 def test_sdpa_model_fails_with_a_clear_message(bundled_lm):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    config = GPT2Config(n_layer=1, n_head=2, n_embd=16, n_positions=64, vocab_size=len(bundled_lm.tokenizer),
-                        attn_implementation="sdpa")
+    config = GPT2Config(
+        n_layer=1, n_head=2, n_embd=16, n_positions=64, vocab_size=len(bundled_lm.tokenizer), attn_implementation="sdpa"
+    )
     lm = wrap_model(GPT2LMHeadModel(config), bundled_lm.tokenizer, "sdpa-gpt2")
     with pytest.raises(AttentionUnavailable, match="eager"):
         attention_maps(lm, "Hello there")
@@ -117,7 +119,9 @@ def test_head_summaries_on_hand_made_patterns():
     weights = np.stack([identity, previous, uniform, sink])[None]  # (1, 4, T, T)
     s = head_summaries(weights)
     np.testing.assert_allclose(s["entropy_bits"][0], [0, 0, np.mean(np.log2(np.arange(2, T + 1))), 0], atol=1e-6)
-    np.testing.assert_allclose(s["distance"][0], [0, 1, np.mean(np.arange(1, T) / 2), np.mean(np.arange(1, T))], atol=1e-6)
+    np.testing.assert_allclose(
+        s["distance"][0], [0, 1, np.mean(np.arange(1, T) / 2), np.mean(np.arange(1, T))], atol=1e-6
+    )
     np.testing.assert_allclose(s["previous_token"][0], [0, 1, np.mean(1 / np.arange(2, T + 1)), 0.25], atol=1e-6)
     np.testing.assert_allclose(s["first_token"][0], [0, 0.25, np.mean(1 / np.arange(2, T + 1)), 1], atol=1e-6)
 
@@ -127,7 +131,9 @@ def test_grouped_query_mapping_matches_transformers_repeat_kv():
 
     heads, kv_heads = 9, 3
     assert query_heads_by_kv(heads, kv_heads) == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
-    keys = torch.arange(kv_heads, dtype=torch.float32).view(1, kv_heads, 1, 1).expand(1, kv_heads, 2, 4)  # (B, KV, T, D)
+    keys = (
+        torch.arange(kv_heads, dtype=torch.float32).view(1, kv_heads, 1, 1).expand(1, kv_heads, 2, 4)
+    )  # (B, KV, T, D)
     repeated = repeat_kv(keys, heads // kv_heads)  # (B, H, T, D): what each query head reads
     for h in range(heads):
         assert int(repeated[0, h, 0, 0]) == kv_head_of(h, heads, kv_heads)
@@ -156,9 +162,15 @@ def test_greedy_continuation_equals_generate(tiny_gpt2_lm):
     ids = tiny_gpt2_lm.tokenizer(PROMPT, add_special_tokens=False)["input_ids"]
     ours = greedy_continuation(tiny_gpt2_lm, ids, 6)
     with torch.no_grad():
-        ref = tiny_gpt2_lm.model.generate(torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                                          do_sample=False, max_new_tokens=6, min_new_tokens=6, pad_token_id=0)
-    assert ours == ref[0, len(ids):].tolist()[: len(ours)]
+        ref = tiny_gpt2_lm.model.generate(
+            torch.tensor([ids]),
+            attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+            do_sample=False,
+            max_new_tokens=6,
+            min_new_tokens=6,
+            pad_token_id=0,
+        )
+    assert ours == ref[0, len(ids) :].tolist()[: len(ours)]
     assert len(ours) == 6 or ours[-1] == tiny_gpt2_lm.tokenizer.eos_token_id
 
 

@@ -4,6 +4,7 @@ Each test builds two identical random models, one left on eager attention (the r
 and one switched, and compares them: same attention weights, same logits, and no weights computed when none
 were asked for (the sign that the fast kernel ran).
 """
+
 import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
@@ -13,15 +14,25 @@ from core.attention_kernel import WEIGHTS_ON_DEMAND, additive_mask, use_weights_
 
 def _gpt2(impl="eager"):
     torch.manual_seed(0)
-    return GPT2LMHeadModel(GPT2Config(n_layer=2, n_head=4, n_embd=32, n_positions=64, vocab_size=97,
-                                      attn_implementation=impl)).eval()
+    return GPT2LMHeadModel(
+        GPT2Config(n_layer=2, n_head=4, n_embd=32, n_positions=64, vocab_size=97, attn_implementation=impl)
+    ).eval()
 
 
 def _llama(impl="eager"):
     torch.manual_seed(0)
-    return LlamaForCausalLM(LlamaConfig(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                                        hidden_size=32, intermediate_size=64, vocab_size=97,
-                                        max_position_embeddings=64, attn_implementation=impl)).eval()
+    return LlamaForCausalLM(
+        LlamaConfig(
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            hidden_size=32,
+            intermediate_size=64,
+            vocab_size=97,
+            max_position_embeddings=64,
+            attn_implementation=impl,
+        )
+    ).eval()
 
 
 def _switched_llama(length: int, seed: int):
@@ -42,9 +53,9 @@ def test_same_weights_and_logits_as_eager_attention(build):
         fast = switched(ids)
     assert len(got.attentions) == 2
     for a, b in zip(want.attentions, got.attentions):
-        assert torch.equal(a, b)                      # the model's own eager code ran: bit-identical weights
+        assert torch.equal(a, b)  # the model's own eager code ran: bit-identical weights
     assert torch.equal(want.logits, got.logits)
-    assert not fast.attentions                        # none were asked for: sdpa ran and built no weights
+    assert not fast.attentions  # none were asked for: sdpa ran and built no weights
     torch.testing.assert_close(fast.logits, want.logits, rtol=1e-5, atol=1e-5)
 
 
@@ -62,7 +73,7 @@ def test_cached_step_matches_a_full_pass():
 
 def test_additive_mask_is_causal_with_offset():
     query, key = torch.zeros(1, 2, 2, 4), torch.zeros(1, 2, 5, 4)
-    mask = additive_mask(None, query, key)[0, 0]      # queries at positions 3 and 4 of 5
+    mask = additive_mask(None, query, key)[0, 0]  # queries at positions 3 and 4 of 5
     assert mask.shape == (2, 5)
     assert (mask[0, :4] == 0).all() and mask[0, 4] < -1e30
     assert (mask[1] == 0).all()

@@ -1,6 +1,7 @@
 """One home for each concept in core/ (issue 14): the table in docs/CONCEPTS.md names real functions, the shared
 rules (start token, text check, signature probe, temperature, KV formula) are written once, and the data lives
 in core/data/."""
+
 from __future__ import annotations
 
 import ast
@@ -39,11 +40,19 @@ def top_level_functions() -> dict[str, list[str]]:
     return defined
 
 
-@pytest.mark.parametrize("name, home", [
-    ("start_token_id", "perplexity"), ("check_text", "text"), ("accepts_argument", "models"),
-    ("apply_temperature", "temperature"), ("kv_cache_bytes", "kv_cache"), ("train_bpe", "bpe"),
-    ("prompt_ids_for", "next_token"), ("encode_prompt", "next_token"),
-])
+@pytest.mark.parametrize(
+    "name, home",
+    [
+        ("start_token_id", "perplexity"),
+        ("check_text", "text"),
+        ("accepts_argument", "models"),
+        ("apply_temperature", "temperature"),
+        ("kv_cache_bytes", "kv_cache"),
+        ("train_bpe", "bpe"),
+        ("prompt_ids_for", "next_token"),
+        ("encode_prompt", "next_token"),
+    ],
+)
 def test_each_shared_rule_is_defined_once(name, home):
     assert top_level_functions().get(name) == [home]
 
@@ -52,8 +61,11 @@ def test_the_signature_probe_and_the_kv_formula_are_written_once():
     probes = [p.name for p in CORE.glob("*.py") if "inspect.signature" in p.read_text()]
     assert probes == ["models.py"]
     formula = re.compile(r"2 \* \w*layers \* \w*kv_heads")
-    users = [p.relative_to(ROOT).as_posix() for p in [*CORE.glob("*.py"), *(ROOT / "components").glob("*.py")]
-             if formula.search(p.read_text())]
+    users = [
+        p.relative_to(ROOT).as_posix()
+        for p in [*CORE.glob("*.py"), *(ROOT / "components").glob("*.py")]
+        if formula.search(p.read_text())
+    ]
     assert users == []
 
 
@@ -62,9 +74,23 @@ def test_concepts_table_names_real_functions_once_each():
     rows = re.findall(r"^\| ([^|`]+?) \| `(core\.[\w.]+)` \|", text, flags=re.M)
     concepts = [concept for concept, _ in rows]
     assert len(concepts) == len(set(concepts)) and len(rows) >= 15
-    for needed in ("softmax", "temperature", "top-k", "top-p", "sampling", "teacher forcing", "cross-entropy",
-                   "perplexity", "KV cache", "attention", "BPE", "logit lens", "n-gram", "generation / stepper",
-                   "embeddings"):
+    for needed in (
+        "softmax",
+        "temperature",
+        "top-k",
+        "top-p",
+        "sampling",
+        "teacher forcing",
+        "cross-entropy",
+        "perplexity",
+        "KV cache",
+        "attention",
+        "BPE",
+        "logit lens",
+        "n-gram",
+        "generation / stepper",
+        "embeddings",
+    ):
         assert needed in concepts
     for _, dotted in rows:
         module, name = dotted.rsplit(".", 1)

@@ -1,4 +1,6 @@
-"""One forward-pass record per (model, prompt), shared by the next-token, attention and logit-lens pages (issue 14.5)."""
+"""One forward-pass record per (model, prompt), shared by the next-token, attention and logit-lens pages
+(issue 14.5)."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -10,7 +12,7 @@ import torch
 import ui.memo
 from core.attention import attention_maps
 from core.forward import ForwardRecord, Need, forward_record
-from core.lens import layer_predictions
+from core.logit_lens import layer_predictions
 from core.next_token import encode_prompt, next_token_distribution
 
 PROMPT = "The package left the regional warehouse and"
@@ -28,7 +30,10 @@ def test_record_holds_what_was_asked_and_matches_a_full_pass(fixture, request):
     rich = forward_record(lm, ids, Need(positions=3, attentions=True, hidden_states=True))
     L, H = lm.facts.layers, lm.facts.attention_heads
     assert rich.attentions.shape == (L, H, len(ids), len(ids))
-    assert len(rich.hidden_states) == L + 1 and rich.hidden_states[0].shape == (len(ids), full.hidden_states[0].shape[-1])
+    assert len(rich.hidden_states) == L + 1 and rich.hidden_states[0].shape == (
+        len(ids),
+        full.hidden_states[0].shape[-1],
+    )
     # asking for weights runs eager attention: the same logits up to float rounding (sdpa sums in another order)
     torch.testing.assert_close(rich.logits, full.logits[0, -3:].float(), atol=1e-4, rtol=0)
     assert np.allclose(rich.attentions.sum(-1), 1.0, atol=1e-5)  # every query row is a distribution
@@ -46,7 +51,7 @@ def session(monkeypatch):
     monkeypatch.setattr(ui.memo, "st", SimpleNamespace(session_state={}))
     passes: list[Need] = []
 
-    def counted(lm, ids, need=Need()) -> ForwardRecord:
+    def counted(lm, ids, need=None) -> ForwardRecord:
         passes.append(need)
         return forward_record(lm, ids, need)
 

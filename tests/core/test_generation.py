@@ -1,4 +1,5 @@
 """The Stepper: the hand-written decode loop equals generate, seeds reproduce, rewinds crop the cache exactly."""
+
 from __future__ import annotations
 
 import copy
@@ -32,9 +33,14 @@ def reference_greedy(lm, ids, n):
     """model.generate greedily, n new tokens at most (it stops at EOS like the stepper)."""
     x = torch.tensor([ids])
     with torch.inference_mode():
-        out = lm.model.generate(x, attention_mask=torch.ones_like(x), do_sample=False, max_new_tokens=n,
-                                pad_token_id=lm.tokenizer.eos_token_id)
-    return out[0, len(ids):].tolist()
+        out = lm.model.generate(
+            x,
+            attention_mask=torch.ones_like(x),
+            do_sample=False,
+            max_new_tokens=n,
+            pad_token_id=lm.tokenizer.eos_token_id,
+        )
+    return out[0, len(ids) :].tolist()
 
 
 def test_greedy_equals_generate_tiny_gpt2(tiny_gpt2_lm):
@@ -221,4 +227,6 @@ def test_step_numbers_match_the_shared_pipeline(tiny_llama_lm, temperature, top_
         assert step.sampling_probability == pytest.approx(float(sampler[step.token_id]), abs=1e-6)
         assert step.rank == dist.rank_of(step.token_id)
         assert [c.token_id for c in step.top[:5]] == dist.top_ids(5)
-        assert [c.sampling_probability for c in step.top[:5]] == pytest.approx([float(sampler[i]) for i in dist.top_ids(5)], abs=1e-6)
+        assert [c.sampling_probability for c in step.top[:5]] == pytest.approx(
+            [float(sampler[i]) for i in dist.top_ids(5)], abs=1e-6
+        )

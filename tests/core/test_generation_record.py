@@ -1,4 +1,5 @@
 """A generation run saved as JSON replays to the same tokens, picks included; malformed records are refused."""
+
 import json
 
 import pytest
@@ -23,14 +24,32 @@ def test_a_sampled_run_with_picks_replays_exactly(tiny_gpt2_lm):
     assert again.steps[1].chosen_by == "you" and again.steps[1].token_id == 1234
 
 
-@pytest.mark.parametrize("data,words", [
-    ("not json", "not a JSON"), ("[]", "not a generation run"), (json.dumps({"format": "x"}), "not a generation run"),
-    (json.dumps({"format": "next-token-explorer/generation-run", "prompt": "a", "steps": [{"token_id": "1"}]}), "malformed"),
-    (json.dumps({"format": "next-token-explorer/generation-run", "prompt": "a",
-                 "steps": [{"token_id": 1, "chosen_by": "you", "temperature": "hot", "top_k": 0, "top_p": 1, "seed": 0}]}),
-     "temperature"),
-    (b"\xff\xfe\x00binary", "not a JSON"), ("x" * 2_000_001, "larger"),
-])
+@pytest.mark.parametrize(
+    "data,words",
+    [
+        ("not json", "not a JSON"),
+        ("[]", "not a generation run"),
+        (json.dumps({"format": "x"}), "not a generation run"),
+        (
+            json.dumps({"format": "next-token-explorer/generation-run", "prompt": "a", "steps": [{"token_id": "1"}]}),
+            "malformed",
+        ),
+        (
+            json.dumps(
+                {
+                    "format": "next-token-explorer/generation-run",
+                    "prompt": "a",
+                    "steps": [
+                        {"token_id": 1, "chosen_by": "you", "temperature": "hot", "top_k": 0, "top_p": 1, "seed": 0}
+                    ],
+                }
+            ),
+            "temperature",
+        ),
+        (b"\xff\xfe\x00binary", "not a JSON"),
+        ("x" * 2_000_001, "larger"),
+    ],
+)
 def test_malformed_records_are_refused(data, words):
     with pytest.raises(ValueError, match=words):
         parse_record(data)

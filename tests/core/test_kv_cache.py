@@ -1,4 +1,5 @@
 """KV-cache arithmetic: the seed example, published architectures, edge cases, and equality with real caches."""
+
 from fractions import Fraction
 
 import pytest
@@ -28,7 +29,16 @@ def test_seed_001_example_exactly():
         assert f"{gib(n):.2f}" == f"{expected:.2f}"
         # The seed's own formula, written out: batch x layers x T x kv_heads x head_dim x 2 x bytes.
         e = KV_ESTIMATE
-        assert n == e["batch_size"] * e["num_layers"] * seq_len * e["num_kv_heads"] * e["head_dim"] * 2 * e["bytes_per_value"]
+        assert (
+            n
+            == e["batch_size"]
+            * e["num_layers"]
+            * seq_len
+            * e["num_kv_heads"]
+            * e["head_dim"]
+            * 2
+            * e["bytes_per_value"]
+        )
     assert kv_cache_bytes(seq_len=32_768, **KV_ESTIMATE) == 16 * GIB
 
 
@@ -63,8 +73,9 @@ def test_alternating_sliding_and_global_layers():
     assert gemma.cache_bytes(8192) == 21 * per_layer * 8192 + 21 * per_layer * 4096
     gemma3 = PRESETS["Gemma-3-270M"]
     assert gemma3.sliding_layers == 15 and gemma3.num_kv_heads == 1
-    direct = kv_cache_bytes(num_layers=18, num_kv_heads=1, head_dim=256, seq_len=32_768, sliding_window=512,
-                            sliding_layers=15)
+    direct = kv_cache_bytes(
+        num_layers=18, num_kv_heads=1, head_dim=256, seq_len=32_768, sliding_window=512, sliding_layers=15
+    )
     assert gemma3.cache_bytes(32_768) == direct == 3 * 1024 * 32_768 + 15 * 1024 * 512
 
 
@@ -115,17 +126,20 @@ def test_fits_on_gpu_is_the_boundary():
     assert fits_on_gpu(PRESETS["Mistral-7B-v0.1"], 24 * GIB, 14 * GIB, seq_len=8192).max_tokens is None
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    (dict(num_layers=0), "num_layers must be positive"),
-    (dict(num_kv_heads=-2), "num_kv_heads must be positive"),
-    (dict(head_dim=1.5), "head_dim must be a whole number"),
-    (dict(seq_len=-1), "seq_len must be at least 0"),
-    (dict(batch_size=0), "batch_size must be positive"),
-    (dict(bytes_per_value=0), "bytes_per_value must be positive"),
-    (dict(bytes_per_value=float("inf")), "finite"),
-    (dict(dtype="fp7"), "Unknown cache dtype"),
-    (dict(sliding_window=4, sliding_layers=40), "cannot exceed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        (dict(num_layers=0), "num_layers must be positive"),
+        (dict(num_kv_heads=-2), "num_kv_heads must be positive"),
+        (dict(head_dim=1.5), "head_dim must be a whole number"),
+        (dict(seq_len=-1), "seq_len must be at least 0"),
+        (dict(batch_size=0), "batch_size must be positive"),
+        (dict(bytes_per_value=0), "bytes_per_value must be positive"),
+        (dict(bytes_per_value=float("inf")), "finite"),
+        (dict(dtype="fp7"), "Unknown cache dtype"),
+        (dict(sliding_window=4, sliding_layers=40), "cannot exceed"),
+    ],
+)
 def test_bad_values_raise_clear_messages(kwargs, word):
     base = dict(num_layers=32, num_kv_heads=8, head_dim=128, seq_len=10)
     with pytest.raises(ValueError, match=word):
@@ -135,12 +149,21 @@ def test_bad_values_raise_clear_messages(kwargs, word):
 def test_from_config_reads_gqa_head_dim_sliding_and_mla():
     from transformers import DeepseekV3Config, Gemma2Config, GPT2Config, LlamaConfig, Qwen2Config
 
-    llama = KVSpec.from_config(LlamaConfig(num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
-                                           hidden_size=4096))
+    llama = KVSpec.from_config(
+        LlamaConfig(num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8, hidden_size=4096)
+    )
     assert (llama.num_layers, llama.num_kv_heads, llama.head_dim) == (32, 8, 128)
     assert KVSpec.from_config(GPT2Config()).num_kv_heads == 12  # no num_key_value_heads: falls back to heads
-    gemma = KVSpec.from_config(Gemma2Config(num_hidden_layers=42, num_attention_heads=16, num_key_value_heads=8,
-                                            hidden_size=3584, head_dim=256, sliding_window=4096))
+    gemma = KVSpec.from_config(
+        Gemma2Config(
+            num_hidden_layers=42,
+            num_attention_heads=16,
+            num_key_value_heads=8,
+            hidden_size=3584,
+            head_dim=256,
+            sliding_window=4096,
+        )
+    )
     assert gemma.head_dim == 256 and gemma.sliding_layers == 21
     assert gemma.cache_bytes(8192) == PRESETS["Gemma-2-9B"].cache_bytes(8192)
     assert KVSpec.from_config(Qwen2Config()).sliding_window is None  # use_sliding_window is false
@@ -213,15 +236,39 @@ def _tiny(config_cls, **kwargs):
 def test_measured_equals_estimated_sliding_window_and_mla():
     from transformers import DeepseekV3Config, MistralConfig
 
-    mistral = _tiny(MistralConfig, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                    hidden_size=32, intermediate_size=64, sliding_window=8, max_position_embeddings=64)
+    mistral = _tiny(
+        MistralConfig,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        hidden_size=32,
+        intermediate_size=64,
+        sliding_window=8,
+        max_position_embeddings=64,
+    )
     short, long = measure_cache(mistral, 5), measure_cache(mistral, 20)
     assert short.measured_bytes == short.estimated_bytes and long.measured_bytes == long.estimated_bytes
     assert long.layer_shapes[0][0][2] == 7  # transformers keeps window - 1 tokens
-    ds = _tiny(DeepseekV3Config, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
-               hidden_size=32, intermediate_size=64, moe_intermediate_size=16, n_routed_experts=4,
-               num_experts_per_tok=2, n_group=1, topk_group=1, first_k_dense_replace=1, kv_lora_rank=16,
-               q_lora_rank=None, qk_rope_head_dim=8, qk_nope_head_dim=8, v_head_dim=8, max_position_embeddings=64)
+    ds = _tiny(
+        DeepseekV3Config,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        hidden_size=32,
+        intermediate_size=64,
+        moe_intermediate_size=16,
+        n_routed_experts=4,
+        num_experts_per_tok=2,
+        n_group=1,
+        topk_group=1,
+        first_k_dense_replace=1,
+        kv_lora_rank=16,
+        q_lora_rank=None,
+        qk_rope_head_dim=8,
+        qk_nope_head_dim=8,
+        v_head_dim=8,
+        max_position_embeddings=64,
+    )
     m = measure_cache(ds, 9)
     assert m.measured_bytes == m.estimated_bytes == 2 * (16 + 8) * 9 * 4  # the latent, not per-head K and V
 

@@ -1,4 +1,5 @@
 """Uploaded tokenizers: only the structures the Train page writes are loaded (issue 13: a custom regex panics)."""
+
 from __future__ import annotations
 
 import io
@@ -83,38 +84,74 @@ def _set(path: str, value):
         for key in parents:
             node = node[key]
         node[last] = value
+
     return change
 
 
-@pytest.mark.parametrize("change, match", [
-    (_set("pre_tokenizer.pattern", {"String": "a"}), "custom pre-tokenizer"),
-    (_set("pre_tokenizer.invert", True), "custom pre-tokenizer"),
-    (_set("pre_tokenizer.behavior", "Removed"), "custom pre-tokenizer"),
-    (_set("pre_tokenizer", {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
-                            "use_regex": True}), "a ByteLevel pre-tokenizer"),
-    (_set("pre_tokenizer", {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "(a|a)+$"},
-                                                                  "behavior": "Isolated", "invert": False}]}),
-     "a Sequence pre-tokenizer"),
-    (_set("pre_tokenizer", None), "an unknown pre-tokenizer"),
-    (_set("normalizer", {"type": "Replace", "pattern": {"Regex": "(a|a)+$"}, "content": "b"}), "a Replace normalizer"),
-    (_set("decoder", {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}),
-     "a ByteLevel decoder"),
-    (_set("decoder", {"type": "Replace", "pattern": {"Regex": "(a|a)+$"}, "content": "b"}), "a Replace decoder"),
-    (_set("post_processor", {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<bos>", "type_id": 0}},
-                                                                      {"Sequence": {"id": "A", "type_id": 0}}],
-                             "pair": [{"Sequence": {"id": "A", "type_id": 0}}],
-                             "special_tokens": {"<bos>": {"id": "<bos>", "ids": [2], "tokens": ["<bos>"]}}}),
-     "post-processor"),
-    (_set("model.type", "BPE"), "a BPE tokenizer model"),
-    (_set("model.type", "[x](https://evil.example)"), "an unknown tokenizer model"),
-    (_set("model.dropout", 0.5), "settings this app never writes"),
-    (_set("model.unk_token", "a"), "not numbered"),
-    (_set("model.vocab.<pad>", 99), "not numbered"),
-    (_set("added_tokens", []), "added tokens"),
-    (lambda spec: spec["added_tokens"].append({**spec["added_tokens"][0], "id": 4, "content": "zz"}), "added tokens"),
-    (lambda spec: spec["added_tokens"][0].update(lstrip=True), "added tokens"),
-    (_set("extra", {"anything": 1}), "parts this app's tokenizers never have"),
-])
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        (_set("pre_tokenizer.pattern", {"String": "a"}), "custom pre-tokenizer"),
+        (_set("pre_tokenizer.invert", True), "custom pre-tokenizer"),
+        (_set("pre_tokenizer.behavior", "Removed"), "custom pre-tokenizer"),
+        (
+            _set(
+                "pre_tokenizer",
+                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+            ),
+            "a ByteLevel pre-tokenizer",
+        ),
+        (
+            _set(
+                "pre_tokenizer",
+                {
+                    "type": "Sequence",
+                    "pretokenizers": [
+                        {"type": "Split", "pattern": {"Regex": "(a|a)+$"}, "behavior": "Isolated", "invert": False}
+                    ],
+                },
+            ),
+            "a Sequence pre-tokenizer",
+        ),
+        (_set("pre_tokenizer", None), "an unknown pre-tokenizer"),
+        (
+            _set("normalizer", {"type": "Replace", "pattern": {"Regex": "(a|a)+$"}, "content": "b"}),
+            "a Replace normalizer",
+        ),
+        (
+            _set("decoder", {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}),
+            "a ByteLevel decoder",
+        ),
+        (_set("decoder", {"type": "Replace", "pattern": {"Regex": "(a|a)+$"}, "content": "b"}), "a Replace decoder"),
+        (
+            _set(
+                "post_processor",
+                {
+                    "type": "TemplateProcessing",
+                    "single": [
+                        {"SpecialToken": {"id": "<bos>", "type_id": 0}},
+                        {"Sequence": {"id": "A", "type_id": 0}},
+                    ],
+                    "pair": [{"Sequence": {"id": "A", "type_id": 0}}],
+                    "special_tokens": {"<bos>": {"id": "<bos>", "ids": [2], "tokens": ["<bos>"]}},
+                },
+            ),
+            "post-processor",
+        ),
+        (_set("model.type", "BPE"), "a BPE tokenizer model"),
+        (_set("model.type", "[x](https://evil.example)"), "an unknown tokenizer model"),
+        (_set("model.dropout", 0.5), "settings this app never writes"),
+        (_set("model.unk_token", "a"), "not numbered"),
+        (_set("model.vocab.<pad>", 99), "not numbered"),
+        (_set("added_tokens", []), "added tokens"),
+        (
+            lambda spec: spec["added_tokens"].append({**spec["added_tokens"][0], "id": 4, "content": "zz"}),
+            "added tokens",
+        ),
+        (lambda spec: spec["added_tokens"][0].update(lstrip=True), "added tokens"),
+        (_set("extra", {"anything": 1}), "parts this app's tokenizers never have"),
+    ],
+)
 def test_foreign_tokenizer_structures_are_refused_in_plain_words(char_zip, change, match):
     with pytest.raises(ModelFileError, match=match) as refused:
         load_model_zip(_with_tokenizer(char_zip, change), "uploaded")

@@ -1,4 +1,5 @@
 """Loading: the bundled model's facts and conversion, and the refusals that keep a shared server safe."""
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 """next_token_distribution on a tiny random GPT-2 and on the real bundled model."""
+
 import math
 
 import pytest
@@ -54,8 +55,19 @@ def test_empty_prompts_are_refused_with_a_message(text, tiny_gpt2_lm):
         next_token_distribution(tiny_gpt2_lm, text)
 
 
-@pytest.mark.parametrize("text", ["emoji 🎉🦜", "東京は日本の首都", "مرحبا بالعالم", "zero\u200bwidth", "ctrl\x07\x1b[31m",
-                                  "<script>alert(1)</script>", "lone \ud800 surrogate", "nul\x00byte"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "emoji 🎉🦜",
+        "東京は日本の首都",
+        "مرحبا بالعالم",
+        "zero\u200bwidth",
+        "ctrl\x07\x1b[31m",
+        "<script>alert(1)</script>",
+        "lone \ud800 surrogate",
+        "nul\x00byte",
+    ],
+)
 def test_odd_unicode_gives_a_distribution(text, tiny_gpt2_lm):
     dist = next_token_distribution(tiny_gpt2_lm, text)
     assert math.isfinite(dist.entropy_bits)

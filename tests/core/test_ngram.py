@@ -1,4 +1,5 @@
 """The count-based n-gram model: seed 001's bigram numbers, smoothing, generation, perplexity, bad corpora."""
+
 import math
 
 import numpy as np
@@ -122,8 +123,16 @@ def test_perplexity_matches_seed_formula():
     assert round(fake.perplexity, 4) == PERPLEXITY_EXPECTED
 
 
-@pytest.mark.parametrize("text, match", [("", "empty"), ("   \n\t ", "empty"), ("x" * 60_000, "limit"),
-                                         ("\u200b\u200d", "invisible"), ("a <bos> b", "reserves")])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("x" * 60_000, "limit"),
+        ("\u200b\u200d", "invisible"),
+        ("a <bos> b", "reserves"),
+    ],
+)
 def test_bad_corpora_have_clear_messages(text, match):
     with pytest.raises(CorpusError, match=match):
         split_corpus(text)

@@ -1,5 +1,6 @@
 """core.perplexity: agrees with the model's own loss, with an independent copy of the Hugging Face guide's
 sliding-window loop, with a uniform model (ln V), and with seed 001's worked examples."""
+
 from __future__ import annotations
 
 import functools
@@ -51,6 +52,7 @@ def guide_loop(lm, text: str, max_length: int, stride: int) -> float:
 
 # ---------------------------------------------------------------------------------------------- must-holds
 
+
 @pytest.mark.parametrize("text", [FLUENT, EXAMPLES["Code snippet"]])
 def test_one_window_equals_exp_of_model_loss(bundled_lm, text):
     result = perplexity(bundled_lm, text, add_bos=False)
@@ -88,8 +90,15 @@ def test_all_equal_logits_give_ln_v_and_perplexity_v(bundled_lm):
     from core.models import wrap_model
 
     vocab = len(bundled_lm.tokenizer)
-    config = GPT2Config(n_layer=1, n_head=2, n_embd=16, n_positions=128, vocab_size=vocab,
-                        tie_word_embeddings=False, attn_implementation="eager")
+    config = GPT2Config(
+        n_layer=1,
+        n_head=2,
+        n_embd=16,
+        n_positions=128,
+        vocab_size=vocab,
+        tie_word_embeddings=False,
+        attn_implementation="eager",
+    )
     model = GPT2LMHeadModel(config)
     with torch.no_grad():
         model.lm_head.weight.zero_()  # every logit is 0 at every position: a uniform next-token guess
@@ -126,6 +135,7 @@ def test_perplexity_from_probs_rejects_impossible_probabilities():
 
 
 # --------------------------------------------------------------------------------------- windows and BOS
+
 
 @pytest.mark.parametrize("seq_len,max_length,stride", [(100, 30, 10), (7, 30, 10), (65, 16, 15), (31, 30, 29)])
 def test_overlapping_windows_score_every_token_but_the_first_exactly_once(seq_len, max_length, stride):
@@ -184,12 +194,13 @@ def test_teacher_forcing_rows_pair_each_input_with_the_next_token(bundled_lm):
 
 # ----------------------------------------------------------------------------------- result contents
 
+
 def test_ranks_top_predictions_and_derived_measures(tiny_llama_lm):
     result = perplexity(tiny_llama_lm, FLUENT, top_predictions=5, max_length=40, stride=20)
     s = result.scored_tokens
     assert result.top_ids.shape == (s, 5) and result.top_probs.shape == (s, 5)
-    assert np.all(np.diff(result.top_probs, axis=1) <= 1e-7)        # most likely first
-    true_ids = result.token_ids[result.first_scored:]
+    assert np.all(np.diff(result.top_probs, axis=1) <= 1e-7)  # most likely first
+    true_ids = result.token_ids[result.first_scored :]
     is_top = result.top_ids[:, 0] == true_ids
     assert np.array_equal(is_top, result.ranks == 1)
     assert np.all(result.top_probs[:, 0] >= result.probs - 1e-6)
@@ -239,6 +250,7 @@ def test_fluent_text_is_less_surprising_than_its_shuffled_words(bundled_lm):
 
 
 # ------------------------------------------------------------------------------------------- bad input
+
 
 def test_bad_input_gives_clear_errors(tiny_gpt2_lm):
     with pytest.raises(PerplexityError, match="nothing to score"):

@@ -1,4 +1,5 @@
 """The sampling pipeline equals transformers' own warpers, never mutates input, and is seeded."""
+
 import itertools
 
 import pytest
@@ -21,7 +22,10 @@ def reference(logits, temperature, top_k, top_p):
     return scores.squeeze(0)
 
 
-@pytest.mark.parametrize("temperature,top_k,top_p", list(itertools.product([0.3, 0.7, 1.0, 1.7, 3.0], [0, 1, 5, 50, 10**6], [0.0, 0.1, 0.5, 0.9, 1.0])))
+@pytest.mark.parametrize(
+    "temperature,top_k,top_p",
+    list(itertools.product([0.3, 0.7, 1.0, 1.7, 3.0], [0, 1, 5, 50, 10**6], [0.0, 0.1, 0.5, 0.9, 1.0])),
+)
 def test_filters_equal_transformers_warpers(temperature, top_k, top_p):
     generator = torch.Generator().manual_seed(int(temperature * 100) + top_k + int(top_p * 10))
     for vocab in (7, 1000):
@@ -36,16 +40,22 @@ def test_filters_equal_transformers_warpers(temperature, top_k, top_p):
         assert int((probs > 0).sum()) >= 1
 
 
-@pytest.mark.parametrize("temperature,top_k,top_p", list(itertools.product([0.3, 1.0, 3.0], [0, 5, 50], [0.0, 0.3, 0.9, 0.999, 1.0])))
+@pytest.mark.parametrize(
+    "temperature,top_k,top_p", list(itertools.product([0.3, 1.0, 3.0], [0, 5, 50], [0.0, 0.3, 0.9, 0.999, 1.0]))
+)
 def test_cached_order_gives_the_identical_result(temperature, top_k, top_p):
     """The ``order`` shortcut (top-p on logits laid out most likely first) is exactly the plain pipeline, ties
     included."""
     generator = torch.Generator().manual_seed(7)
-    for logits in (torch.randn(1000, generator=generator) * 4,
-                   torch.round(torch.randn(5000, generator=generator) * 3),     # thousands of tied logits
-                   torch.zeros(300)):                                             # every logit tied
+    for logits in (
+        torch.randn(1000, generator=generator) * 4,
+        torch.round(torch.randn(5000, generator=generator) * 3),  # thousands of tied logits
+        torch.zeros(300),
+    ):  # every logit tied
         plain = filter_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p)
-        ordered = filter_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p, order=descending_order(logits))
+        ordered = filter_logits(
+            logits, temperature=temperature, top_k=top_k, top_p=top_p, order=descending_order(logits)
+        )
         assert torch.equal(plain, ordered)
         assert torch.equal(ordered, reference(logits, temperature, top_k, top_p))
 
@@ -56,8 +66,10 @@ def test_cached_order_on_the_bundled_model(bundled_lm):
     dist = next_token_distribution(bundled_lm, "The capital of France is")
     assert torch.equal(dist.logits[dist.order], torch.sort(dist.logits, descending=True).values)
     for temperature, top_p in ((0.7, 0.9), (1.0, 0.5), (2.5, 0.95)):
-        assert torch.equal(sampling_probs(dist.logits, temperature=temperature, top_p=top_p, order=dist.order),
-                           sampling_probs(dist.logits, temperature=temperature, top_p=top_p))
+        assert torch.equal(
+            sampling_probs(dist.logits, temperature=temperature, top_p=top_p, order=dist.order),
+            sampling_probs(dist.logits, temperature=temperature, top_p=top_p),
+        )
 
 
 def test_order_of_the_wrong_shape_is_refused():
@@ -94,11 +106,19 @@ def test_top_k_larger_than_vocabulary_keeps_everything():
     assert torch.allclose(sampling_probs(logits, top_k=10**6), torch.softmax(logits, -1))
 
 
-@pytest.mark.parametrize("kwargs,word", [
-    ({"temperature": -0.1}, "temperature"), ({"temperature": float("nan")}, "temperature"),
-    ({"temperature": float("inf")}, "temperature"), ({"top_k": -1}, "top_k"), ({"top_k": 2.5}, "top_k"),
-    ({"top_p": 1.5}, "top_p"), ({"top_p": -0.01}, "top_p"), ({"top_p": float("nan")}, "top_p"),
-])
+@pytest.mark.parametrize(
+    "kwargs,word",
+    [
+        ({"temperature": -0.1}, "temperature"),
+        ({"temperature": float("nan")}, "temperature"),
+        ({"temperature": float("inf")}, "temperature"),
+        ({"top_k": -1}, "top_k"),
+        ({"top_k": 2.5}, "top_k"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"top_p": -0.01}, "top_p"),
+        ({"top_p": float("nan")}, "top_p"),
+    ],
+)
 def test_invalid_arguments_raise_value_error_naming_the_value(kwargs, word):
     with pytest.raises(ValueError, match=word):
         filter_logits(torch.randn(10), **kwargs)

@@ -1,4 +1,5 @@
 """Seed 001's worked numbers, reproduced through the app's own core functions."""
+
 import numpy as np
 import torch
 
@@ -36,9 +37,13 @@ def test_entropy_grows_with_temperature_and_is_zero_when_greedy():
 def test_toy_parsing_errors_are_clear():
     import pytest
 
-    for tokens, logits, word in [("a, b", "1", "one logit per token"), ("a, , b", "1,2,3", "empty"),
-                                 ("a, b", "1, x", "not a number"), ("a, a", "1, 2", "only once"),
-                                 ("a, b", "1, inf", "out of range")]:
+    for tokens, logits, word in [
+        ("a, b", "1", "one logit per token"),
+        ("a, , b", "1,2,3", "empty"),
+        ("a, b", "1, x", "not a number"),
+        ("a, a", "1, 2", "only once"),
+        ("a, b", "1, inf", "out of range"),
+    ]:
         with pytest.raises(ValueError, match=word):
             parse_toy(tokens, logits)
     assert parse_toy(" x ,y", "1, -2.5") == (["x", "y"], [1.0, -2.5])

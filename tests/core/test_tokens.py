@@ -1,4 +1,5 @@
 """Tokenizer views: exact round trips, visible whitespace, chat template tokens, trained BPE, vocabulary table."""
+
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,10 @@ from core.tokens import (
 from core.tokens import check_tokenizer_text as check_text
 
 ROOT = Path(__file__).resolve().parents[2]
-MIXED = ("Order #42 shipped 📦👩‍👩‍👧 to 東京 and مرحبا بالعالم; zero\u200bwidth, e\u0301 (combining), "
-         "tabs\tand\r\nnew lines, Ελληνικά, हिन्दी, 🇺🇸 and a <script>alert(1)</script>")
+MIXED = (
+    "Order #42 shipped 📦👩‍👩‍👧 to 東京 and مرحبا بالعالم; zero\u200bwidth, e\u0301 (combining), "
+    "tabs\tand\r\nnew lines, Ελληνικά, हिन्दी, 🇺🇸 and a <script>alert(1)</script>"
+)
 # A corpus big enough to support a few thousand merges: this repository's own core sources.
 BIG_CORPUS = "\n".join(p.read_text() for p in sorted((ROOT / "core").glob("*.py")))[:150_000]
 
@@ -100,8 +103,10 @@ def test_bigger_vocabulary_means_fewer_tokens_per_word():
     assert [r.trained for r in rows] == [r.requested for r in rows]
 
 
-@pytest.mark.parametrize("corpus, size, match", [("", 500, "empty"), ("  \n", 500, "empty"),
-                                                 ("x" * 200_001, 500, "limit"), ("abc", 100, "from 257")])
+@pytest.mark.parametrize(
+    "corpus, size, match",
+    [("", 500, "empty"), ("  \n", 500, "empty"), ("x" * 200_001, 500, "limit"), ("abc", 100, "from 257")],
+)
 def test_bad_bpe_input(corpus, size, match):
     with pytest.raises(TokenizerError, match=match):
         train_bpe(corpus, size)

@@ -1,4 +1,5 @@
 """Training a tiny GPT on seed 003's corpus: tokenizers, loop, held-out split, limits, save/load round trip."""
+
 from __future__ import annotations
 
 import io
@@ -49,6 +50,7 @@ def trained_lm(trained):
 
 # Tokenizers -------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", [CHAR, WORD])
 def test_tokenizer_round_trip_and_hf_api(kind):
     tok = make_tokenizer(TOY_CORPUS, kind)
@@ -80,6 +82,7 @@ def test_empty_corpus_has_no_tokenizer():
 
 # Model size and schedule ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("size", [ModelSize(), ModelSize(1, 1, 8, 4), ModelSize(3, 2, 48, 100)])
 def test_parameter_count_formula_matches_the_real_model(size):
     tok = make_tokenizer(TOY_CORPUS, CHAR)
@@ -97,6 +100,7 @@ def test_learning_rate_warms_up_then_decays_to_the_floor():
 
 
 # Training on seed 003's corpus -------------------------------------------------------------------------------
+
 
 def test_starting_loss_is_about_ln_vocabulary_size(trained):
     step, loss, heldout = trained.evals[0]
@@ -135,6 +139,7 @@ def test_same_seed_same_losses_and_another_seed_differs():
         trainer = Trainer(TOY_CORPUS, settings=TrainSettings(steps=8, seed=seed))
         trainer.train_steps(8)
         return trainer.losses
+
     assert losses(3) == losses(3)
     assert losses(3) != losses(4)
 
@@ -146,6 +151,7 @@ def test_word_level_training_runs():
 
 
 # Held-out text ------------------------------------------------------------------------------------------------
+
 
 def test_toy_corpus_is_too_small_to_hold_text_out():
     tok = make_tokenizer(TOY_CORPUS, CHAR)
@@ -168,21 +174,30 @@ def test_village_corpus_holds_out_its_last_lines_and_heldout_loss_falls():
 
 # Bad input and budgets ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, size, match", [
-    ("", ModelSize(), "empty"),
-    ("hello there", ModelSize(context=32), "shorter than the context"),
-    (TOY_CORPUS, ModelSize(layers=50), "Layers must be"),
-    (TOY_CORPUS, ModelSize(heads=3, width=64), "multiple of the number of heads"),
-    (TOY_CORPUS, ModelSize(layers=6, heads=8, width=256, context=256), "cap"),
-])
+
+@pytest.mark.parametrize(
+    "text, size, match",
+    [
+        ("", ModelSize(), "empty"),
+        ("hello there", ModelSize(context=32), "shorter than the context"),
+        (TOY_CORPUS, ModelSize(layers=50), "Layers must be"),
+        (TOY_CORPUS, ModelSize(heads=3, width=64), "multiple of the number of heads"),
+        (TOY_CORPUS, ModelSize(layers=6, heads=8, width=256, context=256), "cap"),
+    ],
+)
 def test_bad_corpus_or_size_gives_a_clear_error(text, size, match):
     with pytest.raises(TrainingError, match=match):
         Trainer(text, size=size)
 
 
-@pytest.mark.parametrize("settings, match", [
-    (TrainSettings(steps=0), "Steps"), (TrainSettings(batch_size=1000), "Batch size"),
-    (TrainSettings(learning_rate=5.0), "learning rate")])
+@pytest.mark.parametrize(
+    "settings, match",
+    [
+        (TrainSettings(steps=0), "Steps"),
+        (TrainSettings(batch_size=1000), "Batch size"),
+        (TrainSettings(learning_rate=5.0), "learning rate"),
+    ],
+)
 def test_bad_settings_give_a_clear_error(settings, match):
     with pytest.raises(TrainingError, match=match):
         Trainer(TOY_CORPUS, settings=settings)
@@ -237,6 +252,7 @@ def test_one_thread_limits_only_the_calling_thread():
 
 # Save and load ------------------------------------------------------------------------------------------------
 
+
 def test_save_then_load_gives_identical_logits(trained_lm):
     data = save_model_zip(trained_lm, {"steps": 200})
     loaded = load_model_zip(data, "uploaded model #1")
@@ -249,7 +265,9 @@ def test_save_then_load_gives_identical_logits(trained_lm):
 
 
 def _rezip(data: bytes, change) -> bytes:
-    members = {i.filename: zipfile.ZipFile(io.BytesIO(data)).read(i) for i in zipfile.ZipFile(io.BytesIO(data)).infolist()}
+    members = {
+        i.filename: zipfile.ZipFile(io.BytesIO(data)).read(i) for i in zipfile.ZipFile(io.BytesIO(data)).infolist()
+    }
     change(members)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
@@ -263,24 +281,28 @@ def _config_edit(**changes):
         config = json.loads(members["config.json"])
         config.update(changes)
         members["config.json"] = json.dumps(config).encode()
+
     return change
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda d: b"", "empty"),
-    (lambda d: b"this is not a zip at all", "not a zip"),
-    (lambda d: d[: len(d) // 2], "not a zip|damaged"),
-    (lambda d: _rezip(d, lambda m: m.update({"pytorch_model.bin": b"\x80\x04pickle"})), "never pickle"),
-    (lambda d: _rezip(d, lambda m: m.update({"../evil.json": b"{}"})), "does not load"),
-    (lambda d: _rezip(d, lambda m: m.pop("model.safetensors")), "no model.safetensors"),
-    (lambda d: _rezip(d, lambda m: m.update({"model.safetensors": b"garbage"})), "damaged"),
-    (lambda d: _rezip(d, lambda m: m.update({"config.json": b"{not json"})), "not valid JSON"),
-    (lambda d: _rezip(d, _config_edit(model_type="llama")), "only tiny GPT-2"),
-    (lambda d: _rezip(d, _config_edit(n_layer=400)), "Layers must be"),
-    (lambda d: _rezip(d, _config_edit(n_embd=128)), "does not match|shape"),
-    (lambda d: _rezip(d, _config_edit(vocab_size=40)), "tokens but the model expects"),
-    (lambda d: _rezip(d, lambda m: m.update({"tokenizer.json": b"[1, 2]"})), "not a valid tokenizer"),
-])
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda d: b"", "empty"),
+        (lambda d: b"this is not a zip at all", "not a zip"),
+        (lambda d: d[: len(d) // 2], "not a zip|damaged"),
+        (lambda d: _rezip(d, lambda m: m.update({"pytorch_model.bin": b"\x80\x04pickle"})), "never pickle"),
+        (lambda d: _rezip(d, lambda m: m.update({"../evil.json": b"{}"})), "does not load"),
+        (lambda d: _rezip(d, lambda m: m.pop("model.safetensors")), "no model.safetensors"),
+        (lambda d: _rezip(d, lambda m: m.update({"model.safetensors": b"garbage"})), "damaged"),
+        (lambda d: _rezip(d, lambda m: m.update({"config.json": b"{not json"})), "not valid JSON"),
+        (lambda d: _rezip(d, _config_edit(model_type="llama")), "only tiny GPT-2"),
+        (lambda d: _rezip(d, _config_edit(n_layer=400)), "Layers must be"),
+        (lambda d: _rezip(d, _config_edit(n_embd=128)), "does not match|shape"),
+        (lambda d: _rezip(d, _config_edit(vocab_size=40)), "tokens but the model expects"),
+        (lambda d: _rezip(d, lambda m: m.update({"tokenizer.json": b"[1, 2]"})), "not a valid tokenizer"),
+    ],
+)
 def test_malformed_model_zip_is_rejected_with_a_clear_message(trained_lm, make, match):
     with pytest.raises(ModelFileError, match=match):
         load_model_zip(make(save_model_zip(trained_lm)), "uploaded")
@@ -301,6 +323,7 @@ def test_two_threads_training_one_trainer_take_turns():
 
 # Seeding is per call (issue 13) ----------------------------------------------------------------------------------
 
+
 def _same_weights(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
@@ -315,8 +338,9 @@ def test_same_seed_same_weights_as_a_globally_seeded_build_and_another_seed_diff
     assert _same_weights(model.state_dict(), globally_seeded.state_dict())
     assert _same_weights(model.state_dict(), build_model(ModelSize(), tok, 7).state_dict())
     assert model.lm_head.weight is model.transformer.wte.weight
-    assert not torch.equal(build_model(ModelSize(), tok, 7).transformer.wte.weight,
-                           build_model(ModelSize(), tok, 8).transformer.wte.weight)
+    assert not torch.equal(
+        build_model(ModelSize(), tok, 7).transformer.wte.weight, build_model(ModelSize(), tok, 8).transformer.wte.weight
+    )
 
 
 def test_two_threads_building_with_different_seeds_each_get_their_own_weights():

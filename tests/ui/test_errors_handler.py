@@ -1,5 +1,6 @@
 """AppTest: the last-line handler (ui.errors.run_guarded, app.py's last line) turns anything that escapes a
 page, even a Rust panic that is no Exception, into a plain message, and lets Streamlit's rerun and stop through."""
+
 from __future__ import annotations
 
 import pytest
@@ -69,8 +70,9 @@ def test_the_panic_is_a_base_exception_that_is_not_control_flow():
     assert not is_control_flow(ValueError("x")) and not is_control_flow(BaseException("bare"))
 
 
-@pytest.mark.parametrize("exc", [RerunException(RerunData()), StopException(), KeyboardInterrupt(), SystemExit(0),
-                                 GeneratorExit()])
+@pytest.mark.parametrize(
+    "exc", [RerunException(RerunData()), StopException(), KeyboardInterrupt(), SystemExit(0), GeneratorExit()]
+)
 def test_streamlit_rerun_and_stop_and_interpreter_exits_are_control_flow(exc):
     assert is_control_flow(exc)
 

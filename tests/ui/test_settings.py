@@ -1,4 +1,5 @@
 """Operator limits: defaults, environment and st.secrets overrides, bad values, and the model cache's size."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,13 @@ from tests.app.helpers import ROOT
 from ui import settings
 from ui.settings import Limits, limits, max_model_params, raise_hint
 
-ENV = {"max_new_tokens": "NTE_MAX_NEW_TOKENS", "max_link_steps": "NTE_MAX_LINK_STEPS",
-       "max_perplexity_chars": "NTE_MAX_PERPLEXITY_CHARS", "max_params": "NTE_MAX_PARAMS",
-       "max_cached_models": "NTE_MAX_CACHED_MODELS"}
+ENV = {
+    "max_new_tokens": "NTE_MAX_NEW_TOKENS",
+    "max_link_steps": "NTE_MAX_LINK_STEPS",
+    "max_perplexity_chars": "NTE_MAX_PERPLEXITY_CHARS",
+    "max_params": "NTE_MAX_PARAMS",
+    "max_cached_models": "NTE_MAX_CACHED_MODELS",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +36,9 @@ def no_operator_settings(monkeypatch):
 
 def test_defaults_fit_a_shared_small_server():
     got = limits()
-    assert got == Limits(max_new_tokens=256, max_link_steps=64, max_perplexity_chars=4_000,
-                         max_params=200_000_000, max_cached_models=2)
+    assert got == Limits(
+        max_new_tokens=256, max_link_steps=64, max_perplexity_chars=4_000, max_params=200_000_000, max_cached_models=2
+    )
     assert got.max_params == DEFAULT_MAX_PARAMS and got.max_perplexity_chars == MAX_TEXT_CHARS
     assert max_model_params() == 200_000_000
     # 200 M float32 parameters are 0.8 GB: with the ~0.5 GB bundled model and the runtime, within 2.5 GB
@@ -41,8 +47,13 @@ def test_defaults_fit_a_shared_small_server():
 
 
 def test_environment_overrides_every_limit(monkeypatch):
-    values = {"max_new_tokens": "1000", "max_link_steps": "500", "max_perplexity_chars": "20000",
-              "max_params": "1.5e9", "max_cached_models": "3"}
+    values = {
+        "max_new_tokens": "1000",
+        "max_link_steps": "500",
+        "max_perplexity_chars": "20000",
+        "max_params": "1.5e9",
+        "max_cached_models": "3",
+    }
     for name, value in values.items():
         monkeypatch.setenv(ENV[name], value)
     assert limits() == Limits(1000, 500, 20_000, 1_500_000_000, 3)
@@ -98,13 +109,14 @@ def _probe_cache(env_value: str | None) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ENV.values()}
     if env_value is not None:
         env["NTE_MAX_CACHED_MODELS"] = env_value
-    out = subprocess.run([sys.executable, "-c", CACHE_PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=300, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CACHE_PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_model_cache_entries_come_from_the_limit_read_at_import():
     # A fresh process per value: st.cache_resource fixes max_entries when ui.model_cache is imported.
-    assert _probe_cache(None) == {"max_entries": 2, "loads": 2}   # a and b both stay cached
-    assert _probe_cache("1") == {"max_entries": 1, "loads": 5}    # each call evicts the other model
+    assert _probe_cache(None) == {"max_entries": 2, "loads": 2}  # a and b both stay cached
+    assert _probe_cache("1") == {"max_entries": 1, "loads": 5}  # each call evicts the other model
     assert _probe_cache("none") == {"max_entries": 2, "loads": 2}  # a bad value: the default

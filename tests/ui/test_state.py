@@ -1,5 +1,6 @@
 """Session state is typed and declared once (issue 14, point 4): every key lives in ui/state.py, each record is a
 small frozen dataclass read and written through one accessor, and messages are ``Message`` objects shown by notice."""
+
 from __future__ import annotations
 
 import ast
@@ -17,10 +18,31 @@ from ui.notice import notice
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_LIKE = re.compile(r"^[a-z_]+\.[a-z_0-9.]+$")  # "page.name": how every session-state key is spelt
-WIDGETS = {"button", "slider", "selectbox", "radio", "toggle", "checkbox", "text_input", "text_area", "number_input",
-           "file_uploader", "download_button", "multiselect", "select_slider", "data_editor", "color_picker",
-           "date_input", "time_input", "pills", "segmented_control", "feedback", "chat_input", "camera_input",
-           "audio_input"}
+WIDGETS = {
+    "button",
+    "slider",
+    "selectbox",
+    "radio",
+    "toggle",
+    "checkbox",
+    "text_input",
+    "text_area",
+    "number_input",
+    "file_uploader",
+    "download_button",
+    "multiselect",
+    "select_slider",
+    "data_editor",
+    "color_picker",
+    "date_input",
+    "time_input",
+    "pills",
+    "segmented_control",
+    "feedback",
+    "chat_input",
+    "camera_input",
+    "audio_input",
+}
 
 
 @pytest.fixture
@@ -33,9 +55,20 @@ def session(monkeypatch) -> dict:
 
 # --- the accessors ---------------------------------------------------------------------------------------------
 
+
 def test_records_are_frozen_dataclasses():
-    records = [state.Message, state.ModelError, state.TrainMessage, state.TooLong, state.ShareView, state.ViewMessage,
-               state.Cut, state.LastSample, state.ModelComparison, state.GenerationView]
+    records = [
+        state.Message,
+        state.ModelError,
+        state.TrainMessage,
+        state.TooLong,
+        state.ShareView,
+        state.ViewMessage,
+        state.Cut,
+        state.LastSample,
+        state.ModelComparison,
+        state.GenerationView,
+    ]
     for record in records:
         assert dataclasses.is_dataclass(record) and record.__dataclass_params__.frozen, record
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -120,10 +153,15 @@ def test_generation_for_gives_the_attention_page_a_snapshot_or_nothing(session):
 
 # --- one way to show a message -----------------------------------------------------------------------------------
 
+
 def test_notice_takes_the_kind_from_a_message_and_shows_its_text_inert():
     shown = []
-    where = SimpleNamespace(**{kind: (lambda text, kind=kind: shown.append((kind, text)))
-                               for kind in ("info", "warning", "error", "success", "caption")})
+    where = SimpleNamespace(
+        **{
+            kind: (lambda text, kind=kind: shown.append((kind, text)))
+            for kind in ("info", "warning", "error", "success", "caption")
+        }
+    )
     notice(state.Message("error", "<b>bad</b>.txt: *not* a text"), where=where)
     notice(state.Message("success", "done"), "caption", where=where)  # an explicit kind wins
     notice(ValueError("plain"), where=where)
@@ -153,6 +191,7 @@ def test_a_message_left_by_a_callback_is_shown_on_the_next_run():
 
 # --- keys declared once ------------------------------------------------------------------------------------------
 
+
 def _sources() -> list[Path]:
     files = sorted((ROOT / "app_pages").glob("*.py")) + sorted((ROOT / "ui").glob("*.py")) + [ROOT / "app.py"]
     return [p for p in files if p != ROOT / "ui" / "state.py"]
@@ -160,7 +199,8 @@ def _sources() -> list[Path]:
 
 def _is_session_state(node: ast.AST, aliases: set[str]) -> bool:
     return (isinstance(node, ast.Attribute) and node.attr == "session_state") or (
-        isinstance(node, ast.Name) and node.id in aliases)
+        isinstance(node, ast.Name) and node.id in aliases
+    )
 
 
 def _literal(node: ast.AST | None) -> bool:
@@ -170,34 +210,53 @@ def _literal(node: ast.AST | None) -> bool:
 def undeclared_keys(source: str) -> list[str]:
     """Places in ``source`` that name a session-state key by a string literal instead of a ui.state constant."""
     tree = ast.parse(source)
-    aliases = {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
-               and _is_session_state(node.value, set()) for target in node.targets if isinstance(target, ast.Name)}
+    aliases = {
+        target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and _is_session_state(node.value, set())
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and _is_session_state(node.value, aliases) and _literal(node.slice):
             found.append(f"line {node.lineno}: session_state[literal]")
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-              and _is_session_state(node.func.value, aliases) and node.args and _literal(node.args[0])):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and _is_session_state(node.func.value, aliases)
+            and node.args
+            and _literal(node.args[0])
+        ):
             found.append(f"line {node.lineno}: session_state.{node.func.attr}(literal)")
-        elif (isinstance(node, ast.Compare) and _literal(node.left) and isinstance(node.ops[0], (ast.In, ast.NotIn))
-              and _is_session_state(node.comparators[0], aliases)):
+        elif (
+            isinstance(node, ast.Compare)
+            and _literal(node.left)
+            and isinstance(node.ops[0], (ast.In, ast.NotIn))
+            and _is_session_state(node.comparators[0], aliases)
+        ):
             found.append(f"line {node.lineno}: literal in session_state")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WIDGETS:
             key = next((k.value for k in node.keywords if k.arg == "key"), None)
             if key is None:
                 found.append(f"line {node.lineno}: {node.func.attr} without a key")
-            elif _literal(key) and not (isinstance(key, ast.JoinedStr) and key.values
-                                        and isinstance(key.values[0], ast.FormattedValue)):
+            elif _literal(key) and not (
+                isinstance(key, ast.JoinedStr) and key.values and isinstance(key.values[0], ast.FormattedValue)
+            ):
                 found.append(f"line {node.lineno}: {node.func.attr} keyed by a literal")
     for node in tree.body:  # module constants spelt like keys ("generation.replayed") belong in ui/state.py
-        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
-                and KEY_LIKE.match(node.value.value)):
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+            and KEY_LIKE.match(node.value.value)
+        ):
             found.append(f"line {node.lineno}: key-like constant {node.value.value!r}")
     return found
 
 
 def test_the_checker_finds_every_kind_of_undeclared_key():
-    bad = '''
+    bad = """
 import streamlit as st
 ss = st.session_state
 REPLAYED = "generation.replayed"
@@ -207,15 +266,15 @@ ss.pop(f"generation.{x}", None)
 if "share.session_started" not in st.session_state: pass
 st.toggle("Presenter mode", key="shared.presenter")
 st.button("Go")
-'''
+"""
     assert len(undeclared_keys(bad)) == 7
-    good = '''
+    good = """
 import streamlit as st
 from ui import state
 st.session_state[state.PRESENTER] = 1
 st.button("Go", key=f"{state.GEN_PICK_BUTTON}.{i}")
 st.plotly_chart(figure, key="generation.bars")
-'''
+"""
     assert undeclared_keys(good) == []
 
 
@@ -225,7 +284,10 @@ def test_every_session_state_key_is_declared_in_ui_state():
 
 
 def test_keys_in_ui_state_are_distinct():
-    keys = {name: value for name, value in vars(state).items()
-            if name.isupper() and isinstance(value, str) and KEY_LIKE.match(value)}
+    keys = {
+        name: value
+        for name, value in vars(state).items()
+        if name.isupper() and isinstance(value, str) and KEY_LIKE.match(value)
+    }
     assert len(keys) > 100
     assert len(set(keys.values())) == len(keys), "two constants name the same key"

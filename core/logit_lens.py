@@ -3,6 +3,7 @@
 Each layer's hidden state goes through the model's final norm and then the unembedding (the output head),
 exactly as the last layer's does. Skipping the final norm makes the early layers look wrong.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -97,8 +98,15 @@ def _softmax(logits: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits.float(), dim=-1)
 
 
-def layer_predictions(lm: LoadedModel, text: str, top_n: int = 5, *, grid_positions: int = GRID_POSITIONS,
-                      cap: int = LENS_CAP, forward: ForwardFn = forward_record) -> LayerPredictions:
+def layer_predictions(
+    lm: LoadedModel,
+    text: str,
+    top_n: int = 5,
+    *,
+    grid_positions: int = GRID_POSITIONS,
+    cap: int = LENS_CAP,
+    forward: ForwardFn = forward_record,
+) -> LayerPredictions:
     """Run the model once on ``text`` and decode every layer's hidden state with the final norm and the head.
 
     Args:

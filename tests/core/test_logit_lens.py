@@ -1,11 +1,12 @@
-"""core.lens: the logit lens applies the final norm before the head, and its last stage is the model's output."""
+"""core.logit_lens: the logit lens applies the final norm before the head, and its last stage is the model's output."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from core.lens import LensUnavailable, final_norm, layer_predictions
+from core.logit_lens import LensUnavailable, final_norm, layer_predictions
 from core.next_token import next_token_distribution
 
 PROMPT = "The capital of France is"
