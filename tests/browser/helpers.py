@@ -17,8 +17,17 @@ run has ended. `live()` and `keyed()` exclude both, so a locator never matches a
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
@@ -151,3 +160,60 @@ def keyed(scope, key: str, css: str = ""):
 def chart(scope, key: str | None = None):
     """A current Plotly chart: the one with `key`, else every live chart (take .first/.nth/.filter)."""
     return keyed(scope, key, CHART) if key else live(scope, CHART)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`streamlit run app.py` (the README's command) on a free localhost port; it can be stopped and started again
+    on the same port (the restart test)."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        cmd = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ]
+        self.log = open(tempfile.mktemp(prefix="streamlit-", suffix=".log"), "w")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=2).status == 200:
+                    return
+            except OSError:
+                time.sleep(0.5)
+        self.stop()
+        pytest.fail(f"streamlit did not start; log at {self.log.name}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.proc = None
+        self.log.close()

@@ -5,17 +5,9 @@ mode until st.navigation runs once in the process); the pages live in app_pages/
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-
 import pytest
 
-from tests.browser.conftest import ROOT, _free_port
-from tests.browser.helpers import screenshot, wait_for_app
+from tests.browser.helpers import Server, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 FIRST = {  # page -> a heading its own script draws
@@ -38,45 +30,10 @@ new MutationObserver(() => {
 
 @pytest.fixture()
 def fresh_server():
-    port = _free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    log = open(tempfile.mktemp(prefix="streamlit-first-", suffix=".log"), "w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail(f"streamlit did not start; log at {log.name}")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    server = Server()
+    server.start()
+    yield server.url
+    server.stop()
 
 
 def test_pages_opened_first_on_a_fresh_server_show_the_app(browser, fresh_server):

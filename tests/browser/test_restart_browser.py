@@ -3,72 +3,14 @@ it without a word), and after a server restart the page says so and gets its gen
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ROOT, _free_port
-from tests.browser.helpers import keyed, live, screenshot, wait_for_app, wait_for_run
+from tests.browser.helpers import Server, keyed, live, screenshot, wait_for_app, wait_for_run
 
 pytestmark = pytest.mark.browser
 CHIPS = ".nte-generation .nte-chip"
 RESTARTED = "The server restarted"
-
-
-class Server:
-    """`streamlit run app.py` on a fixed port, which this test can stop and start again."""
-
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-        cmd = [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.port",
-            str(self.port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ]
-        self.log = open(tempfile.mktemp(prefix="streamlit-restart-", suffix=".log"), "w")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=2).status == 200:
-                    return
-            except OSError:
-                time.sleep(0.5)
-        self.stop()
-        pytest.fail(f"streamlit did not start; log at {self.log.name}")
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        self.proc = None
-        self.log.close()
 
 
 @pytest.fixture(scope="module")
