@@ -26,7 +26,8 @@ def test_record_holds_what_was_asked_and_matches_a_full_pass(fixture, request):
         full = lm.model(input_ids=torch.tensor([ids]), use_cache=False, output_hidden_states=True)
     plain = forward_record(lm, ids)
     assert plain.logits.shape == (1, full.logits.shape[-1]) and plain.attentions is None and plain.hidden_states is None
-    torch.testing.assert_close(plain.next_token_logits, full.logits[0, -1].float(), atol=1e-5, rtol=0)
+    # logits_to_keep=1 projects one row instead of T: the same numbers up to the matmul's float rounding
+    torch.testing.assert_close(plain.next_token_logits, full.logits[0, -1].float(), atol=1e-4, rtol=0)
     rich = forward_record(lm, ids, Need(positions=3, attentions=True, hidden_states=True))
     L, H = lm.facts.layers, lm.facts.attention_heads
     assert rich.attentions.shape == (L, H, len(ids), len(ids))
