@@ -1,33 +1,205 @@
-"""A small per-session memo of model outputs, keyed by (kind, model name, inputs).
+"""A small per-session memo of model outputs, keyed by (kind, model name, inputs), inside one memory budget.
 
-Moving a slider re-runs the page script; this keeps the model from running again on the same prompt.
-It lives in ``st.session_state`` (never shared), holds at most a few entries per kind, and is forgotten
-when the model changes name.
+Moving a slider re-runs the page script; this keeps the model from running again on the same prompt. Each session's
+memo lives in ``st.session_state`` (never shared) as a ``SessionMemo``: a dict of kind -> LRU table of values.
+
+A class of 30 students shares one small server, so memoised values are counted in bytes (``nbytes_of``: the
+tensors, arrays and strings they hold) against two budgets (README, Operator notes):
+
+- ``memo_session_mb`` per session: a session over it forgets its own least recently used values;
+- ``memo_total_mb`` for the whole process: over it, the least recently used values of *any* session go first (a
+  student who left ten minutes ago loses theirs before an active one does).
+
+A session's values are freed with its session state when Streamlit ends the session; the budget's accounting
+follows (a weak reference per session memo), so a finished session stops counting against the class.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+import numpy as np
 import streamlit as st
+import torch
 
 from core.forward import ForwardFn, Need, forward_record
 from ui import state
+from ui.settings import limits
+
+MB = 1024 * 1024
+_OWN_MODULES = ("core.", "components.", "ui.")  # objects of ours whose attributes are counted
+
+
+def nbytes_of(value: Any, _seen: set[int] | None = None, _depth: int = 0) -> int:
+    """Bytes held by ``value``'s tensors, arrays, strings and tables (each buffer counted once).
+
+    Walks dataclasses, lists, tuples, dicts and this project's own objects (4 levels deep); a shared object that is
+    not ours (a tokenizer, a model) is not counted: it is not held by the memo alone.
+    """
+    seen = set() if _seen is None else _seen
+    if id(value) in seen or _depth > 4:
+        return 0
+    seen.add(id(value))
+    if isinstance(value, torch.Tensor):
+        storage = value.untyped_storage()
+        if storage.data_ptr() in seen:
+            return 0
+        seen.add(storage.data_ptr())
+        return int(storage.nbytes())
+    if isinstance(value, np.ndarray):
+        base = value.base if isinstance(value.base, np.ndarray) else value
+        if value is not base and id(base) in seen:
+            return 0
+        seen.add(id(base))
+        return int(base.nbytes)
+    if isinstance(value, (str, bytes, bytearray)):
+        return sys.getsizeof(value)
+    if hasattr(value, "memory_usage") and hasattr(value, "columns"):  # a pandas DataFrame
+        return int(value.memory_usage(index=True, deep=True).sum())
+    if isinstance(value, dict):
+        return sum(nbytes_of(k, seen, _depth + 1) + nbytes_of(v, seen, _depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return sys.getsizeof(value) + sum(nbytes_of(v, seen, _depth + 1) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        own = type(value).__module__.startswith(_OWN_MODULES)
+        fields = dataclasses.fields(value)
+        return sum(nbytes_of(getattr(value, f.name, None), seen, _depth + 1) for f in fields if own or f.repr)
+    if type(value).__module__.startswith(_OWN_MODULES) and hasattr(value, "__dict__"):
+        return sum(nbytes_of(v, seen, _depth + 1) for v in vars(value).values())
+    return sys.getsizeof(value) if _depth == 0 else 0
+
+
+class SessionMemo(dict):
+    """One session's memo: kind -> OrderedDict(key -> value), least recently used first; ``sizes`` holds bytes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: OrderedDict[tuple[str, Hashable], int] = OrderedDict()  # least recently used first
+
+    @property
+    def nbytes(self) -> int:
+        return sum(self.sizes.values())
+
+    def drop(self, kind: str, key: Hashable) -> None:
+        """Forget one value (and its bytes)."""
+        table = self.get(kind)
+        if table is not None:
+            table.pop(key, None)
+        self.sizes.pop((kind, key), None)
+
+    def touch(self, kind: str, key: Hashable) -> None:
+        """Mark (kind, key) as just used."""
+        self[kind].move_to_end(key)
+        if (kind, key) in self.sizes:
+            self.sizes.move_to_end((kind, key))
+
+
+class _Budget:
+    """Every session memo's entries in this process, least recently used first, with their bytes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.order: OrderedDict[tuple[int, str, Hashable], int] = OrderedDict()  # (id(memo), kind, key) -> bytes
+        self.memos: dict[int, weakref.ref[SessionMemo]] = {}
+        self.total = 0
+
+    def track(self, memo: SessionMemo) -> None:
+        with self.lock:
+            if id(memo) not in self.memos:
+                self.memos[id(memo)] = weakref.ref(memo)
+                weakref.finalize(memo, self.forget_memo, id(memo))
+
+    def forget_memo(self, memo_id: int) -> None:
+        """A session ended (its memo was collected): its values no longer count."""
+        with self.lock:
+            self.memos.pop(memo_id, None)
+            for entry in [e for e in self.order if e[0] == memo_id]:
+                self.total -= self.order.pop(entry)
+
+    def touch(self, memo: SessionMemo, kind: str, key: Hashable) -> None:
+        with self.lock:
+            entry = (id(memo), kind, key)
+            if entry in self.order:
+                self.order.move_to_end(entry)
+
+    def add(self, memo: SessionMemo, kind: str, key: Hashable, nbytes: int) -> None:
+        with self.lock:
+            self.remove(memo, kind, key)
+            self.order[(id(memo), kind, key)] = nbytes
+            self.total += nbytes
+
+    def remove(self, memo: SessionMemo, kind: str, key: Hashable) -> None:
+        with self.lock:
+            self.total -= self.order.pop((id(memo), kind, key), 0)
+
+    def evict(self, limit: int, keep: tuple[int, str, Hashable]) -> None:
+        """Drop the least recently used entries of any session until the total is within ``limit``."""
+        with self.lock:
+            for entry in list(self.order):
+                if self.total <= limit:
+                    break
+                if entry == keep:
+                    continue
+                memo = self.memos.get(entry[0], lambda: None)()
+                self.total -= self.order.pop(entry)
+                if memo is not None:
+                    memo.drop(entry[1], entry[2])
+
+
+BUDGET = _Budget()
+
+
+def current_memo() -> SessionMemo:
+    """This session's memo (made on first use; a plain dict left by an older run is replaced)."""
+    memo = st.session_state.get(state.MEMO)
+    if not isinstance(memo, SessionMemo):
+        memo = SessionMemo()
+        st.session_state[state.MEMO] = memo
+    BUDGET.track(memo)
+    return memo
+
+
+def remember(kind: str, key: Hashable, value: Any, *, max_entries: int = 8) -> None:
+    """Store ``value`` under (kind, key) and keep the session's and the process's budgets."""
+    memo = current_memo()
+    table = memo.setdefault(kind, OrderedDict())
+    size = nbytes_of(value)
+    table[key] = value
+    table.move_to_end(key)
+    memo.sizes.pop((kind, key), None)
+    memo.sizes[(kind, key)] = size
+    BUDGET.add(memo, kind, key, size)
+    while len(table) > max_entries:
+        old, _ = table.popitem(last=False)
+        memo.sizes.pop((kind, old), None)
+        BUDGET.remove(memo, kind, old)
+    budget = limits()
+    session_limit = budget.memo_session_mb * MB
+    for entry_kind, entry_key in list(memo.sizes):  # this session's least recently used values first
+        if memo.nbytes <= session_limit:
+            break
+        if (entry_kind, entry_key) != (kind, key):
+            memo.drop(entry_kind, entry_key)
+            BUDGET.remove(memo, entry_kind, entry_key)
+    BUDGET.evict(budget.memo_total_mb * MB, keep=(id(memo), kind, key))
 
 
 def session_memo(kind: str, key: Hashable, compute: Callable[[], Any], *, max_entries: int = 8) -> Any:
-    """Return the memoised value for (kind, key), computing and storing it on a miss (LRU per kind)."""
-    memo = st.session_state.setdefault(state.MEMO, {})
-    table = memo.setdefault(kind, OrderedDict())
-    if key in table:
-        table.move_to_end(key)
+    """Return the memoised value for (kind, key), computing and storing it on a miss (LRU per kind, byte budgets)."""
+    memo = current_memo()
+    table = memo.get(kind)
+    if table is not None and key in table:
+        memo.touch(kind, key)
+        BUDGET.touch(memo, kind, key)
         return table[key]
     value = compute()
-    table[key] = value
-    while len(table) > max_entries:
-        table.popitem(last=False)
+    remember(kind, key, value, max_entries=max_entries)
     return value
 
 
@@ -44,18 +216,15 @@ def session_forward(kind: str = "forward") -> ForwardFn:
 
     def forward(lm, ids, need: Need | None = None):
         need = need or Need()
-        memo = st.session_state.setdefault(state.MEMO, {})
-        table = memo.setdefault(kind, OrderedDict())
+        memo = current_memo()
         key = (lm.name, tuple(ids))
-        record = table.get(key)
+        record = memo.get(kind, {}).get(key)
         if record is not None and record.covers(need):
-            table.move_to_end(key)
+            memo.touch(kind, key)
+            BUDGET.touch(memo, kind, key)
             return record
         record = forward_record(lm, list(ids), need if record is None else record.need.union(need))
-        table[key] = record
-        table.move_to_end(key)
-        while len(table) > FORWARD_RECORDS:
-            table.popitem(last=False)
+        remember(kind, key, record, max_entries=FORWARD_RECORDS)
         return record
 
     return forward

@@ -8,8 +8,9 @@ from core.models import LoadedModel, load_model
 from ui.settings import limits
 
 # st.cache_resource fixes max_entries when it decorates, so the operator's limit (NTE_MAX_CACHED_MODELS or the
-# secret max_cached_models) is read once, at import: changing it takes a server restart. The default, 2, keeps the
-# bundled model and one more; with 1, two sessions on different models would reload them on every run.
+# secret max_cached_models) is read once, at import: changing it takes a server restart. The default, 1, keeps the
+# bundled model for the whole class, and ui.model_picker then offers no other (one_model_server): a student who
+# loaded another would evict the class's model. An operator who raises it gets the picker's other models back.
 MAX_CACHED_MODELS = limits().max_cached_models
 
 

@@ -20,7 +20,7 @@ from ui import state
 from ui.controls import limited_text
 from ui.model_cache import cached_model
 from ui.notice import notice
-from ui.settings import allow_local_models, max_model_params, raise_hint
+from ui.settings import allow_local_models, limits, max_model_params, raise_hint
 
 OTHER_HUB_ID = "Another Hugging Face Hub id…"
 LOCAL_FOLDER = "A local model folder…"
@@ -62,8 +62,29 @@ def prepare_default_model() -> None:
         box.empty()
 
 
+def one_model_server() -> bool:
+    """Whether this server keeps only the bundled model (max_cached_models = 1, the class default).
+
+    One model for the whole class: a student who picked another would evict the model 29 others are reading, and
+    each of their next runs would load it again, so no other model is offered (README, Operator notes).
+    """
+    return limits().max_cached_models < 2
+
+
+ONE_MODEL_NOTE = (
+    "This class server keeps one model loaded for everyone (SmolLM2-135M-Instruct), so other models are not "
+    "offered here."
+)
+
+
 def load(name: str) -> LoadedModel:
-    """Load (or fetch from the shared cache) a model by name, showing progress when it takes a while."""
+    """Load (or fetch from the shared cache) a model by name, showing progress when it takes a while.
+
+    Raises:
+        ModelLoadError: the model cannot be loaded, or another model than the bundled one on a one-model server.
+    """
+    if name != DEFAULT_MODEL and one_model_server():
+        raise ModelLoadError(f"{ONE_MODEL_NOTE} {raise_hint('max_cached_models')}")
     if name == DEFAULT_MODEL and bundled_gguf_path() is not None and not is_converted():
         _convert_with_progress()
     with st.spinner(f"Loading {name}…"):
@@ -80,6 +101,11 @@ def current_model() -> LoadedModel:
 
 
 def _options() -> list[str]:
+    if one_model_server():
+        options = [DEFAULT_MODEL]
+        if st.session_state.get(state.TRAINED_MODEL) is not None:
+            options.insert(0, TRAINED_LABEL)
+        return options
     options = list(PRESETS) + [OTHER_HUB_ID]
     if allow_local_models():
         options.append(LOCAL_FOLDER)
@@ -120,10 +146,13 @@ def model_sidebar() -> LoadedModel:
     if st.session_state.pop(state.MODEL_REVERT, False) or st.session_state.get(state.MODEL_CHOICE) not in options:
         st.session_state[state.MODEL_CHOICE] = active if active in options else options[0]
     choice = st.selectbox("Model", options, key=state.MODEL_CHOICE, help="Hub models need a network connection.")
-    st.caption(
-        f"This server loads models of up to {max_model_params() / 1e6:,.0f} M parameters.",
-        help=raise_hint("max_params"),
-    )
+    if one_model_server():
+        st.caption(ONE_MODEL_NOTE, help=raise_hint("max_cached_models"))
+    else:
+        st.caption(
+            f"This server loads models of up to {max_model_params() / 1e6:,.0f} M parameters.",
+            help=raise_hint("max_params"),
+        )
     requested = choice
     if choice in (OTHER_HUB_ID, LOCAL_FOLDER):
         label = "Hub id (e.g. gpt2)" if choice == OTHER_HUB_ID else "Folder on the server"

@@ -43,14 +43,23 @@ class Limits:
             one window, a few seconds).
         max_params: parameters a picked model may have, checked before any download (200 M: 0.8 GB in float32,
             so the runtime, the bundled model and one more stay within 2.5 GB).
-        max_cached_models: models kept loaded in the process (2: the bundled model and one more).
+        max_cached_models: models kept loaded in the process (1 on a class server: the bundled model, shared by
+            every session; with 1, the picker offers no other model, so students never evict the class's model).
+        memo_session_mb: MB of memoised model outputs one session keeps (its least recently used go first).
+        memo_total_mb: MB of memoised model outputs all sessions of the process keep together (the least recently
+            used of any session go first): with the model (0.54 GB) and the runtime it keeps 30 sessions within
+            2.0 GB (README, Operator notes).
+        shared_cache_mb: MB of forward passes the shared inference service keeps for every session to reuse.
     """
 
     max_new_tokens: int = 256
     max_link_steps: int = 64
     max_perplexity_chars: int = MAX_TEXT_CHARS
     max_params: int = DEFAULT_MAX_PARAMS
-    max_cached_models: int = 2
+    max_cached_models: int = 1
+    memo_session_mb: int = 48
+    memo_total_mb: int = 320
+    shared_cache_mb: int = 160
 
 
 def env_var(name: str) -> str:

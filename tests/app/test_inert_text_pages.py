@@ -109,8 +109,9 @@ def test_ngram_page_words_and_urls_are_inert():
     assert_inert(at)
 
 
-def test_model_picker_error_quoting_a_typed_id_is_inert():
+def test_model_picker_error_quoting_a_typed_id_is_inert(monkeypatch):
     """A typed model id is quoted in the refusal: the refusal must not turn it into a link."""
+    monkeypatch.setenv("NTE_MAX_CACHED_MODELS", "2")  # a server that offers other models
     at = open_page("app_pages/home.py")
     at.sidebar.selectbox(key=state.MODEL_CHOICE).set_value(OTHER_HUB_ID).run()
     at.sidebar.text_input(key=state.MODEL_CUSTOM_ID).set_value("[PHISH](https://evil.example/p)").run()

@@ -103,7 +103,25 @@ def test_perplexity_default_limit_is_stated_and_enforced():
     assert any("4,002 characters" in i.value and "at most 4,000" in i.value for i in at.info)
 
 
+def test_a_class_server_keeps_one_model_and_offers_no_other(monkeypatch):
+    """The default (max_cached_models = 1): the picker offers the bundled model only, a link's other model is
+    ignored with a note, and a direct load of another model is refused in plain words."""
+    from core.models import DEFAULT_MODEL, ModelLoadError
+    from ui.model_picker import ONE_MODEL_NOTE, load
+
+    at = open_link("app_pages/home.py", {"model": "gpt2"})
+    assert at.sidebar.selectbox(key=state.MODEL_CHOICE).options == [DEFAULT_MODEL]
+    assert ONE_MODEL_NOTE in all_text(at)
+    assert "Ignored the link's 'model' value" in all_text(at)
+    with pytest.raises(ModelLoadError, match="one model loaded for everyone"):
+        load("gpt2")
+    monkeypatch.setenv("NTE_MAX_CACHED_MODELS", "2")  # an operator who keeps two models gets the others back
+    at.run()
+    assert "gpt2" in at.sidebar.selectbox(key=state.MODEL_CHOICE).options
+
+
 def test_the_model_picker_refuses_a_model_over_the_operators_cap(monkeypatch):
+    monkeypatch.setenv("NTE_MAX_CACHED_MODELS", "2")
     monkeypatch.setenv("NTE_ALLOW_LOCAL_MODELS", "1")
     monkeypatch.setenv("NTE_MAX_PARAMS", "100e6")  # the 135 M model in a folder is over it
     at = open_page("app_pages/home.py")

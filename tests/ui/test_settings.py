@@ -23,6 +23,9 @@ ENV = {
     "max_perplexity_chars": "NTE_MAX_PERPLEXITY_CHARS",
     "max_params": "NTE_MAX_PARAMS",
     "max_cached_models": "NTE_MAX_CACHED_MODELS",
+    "memo_session_mb": "NTE_MEMO_SESSION_MB",
+    "memo_total_mb": "NTE_MEMO_TOTAL_MB",
+    "shared_cache_mb": "NTE_SHARED_CACHE_MB",
 }
 
 
@@ -37,7 +40,14 @@ def no_operator_settings(monkeypatch):
 def test_defaults_fit_a_shared_small_server():
     got = limits()
     assert got == Limits(
-        max_new_tokens=256, max_link_steps=64, max_perplexity_chars=4_000, max_params=200_000_000, max_cached_models=2
+        max_new_tokens=256,
+        max_link_steps=64,
+        max_perplexity_chars=4_000,
+        max_params=200_000_000,
+        max_cached_models=1,
+        memo_session_mb=48,
+        memo_total_mb=320,
+        shared_cache_mb=160,
     )
     assert got.max_params == DEFAULT_MAX_PARAMS and got.max_perplexity_chars == MAX_TEXT_CHARS
     assert max_model_params() == 200_000_000
@@ -53,10 +63,13 @@ def test_environment_overrides_every_limit(monkeypatch):
         "max_perplexity_chars": "20000",
         "max_params": "1.5e9",
         "max_cached_models": "3",
+        "memo_session_mb": "64",
+        "memo_total_mb": "900",
+        "shared_cache_mb": "300",
     }
     for name, value in values.items():
         monkeypatch.setenv(ENV[name], value)
-    assert limits() == Limits(1000, 500, 20_000, 1_500_000_000, 3)
+    assert limits() == Limits(1000, 500, 20_000, 1_500_000_000, 3, 64, 900, 300)
     assert max_model_params() == 1_500_000_000
 
 
@@ -85,7 +98,7 @@ def test_bad_values_fall_back_to_the_default_with_a_log_warning(monkeypatch, cap
 def test_a_bad_secret_falls_back_too(monkeypatch):
     monkeypatch.setattr(settings, "_secret", {"max_cached_models": True, "max_new_tokens": "many"}.get)
     got = limits()
-    assert got.max_cached_models == 2 and got.max_new_tokens == 256
+    assert got.max_cached_models == 1 and got.max_new_tokens == 256
 
 
 def test_raise_hint_names_the_variable_and_the_secret():
@@ -117,6 +130,6 @@ def _probe_cache(env_value: str | None) -> dict:
 
 def test_model_cache_entries_come_from_the_limit_read_at_import():
     # A fresh process per value: st.cache_resource fixes max_entries when ui.model_cache is imported.
-    assert _probe_cache(None) == {"max_entries": 2, "loads": 2}  # a and b both stay cached
-    assert _probe_cache("1") == {"max_entries": 1, "loads": 5}  # each call evicts the other model
-    assert _probe_cache("none") == {"max_entries": 2, "loads": 2}  # a bad value: the default
+    assert _probe_cache(None) == {"max_entries": 1, "loads": 5}  # the class default: each call evicts the other
+    assert _probe_cache("2") == {"max_entries": 2, "loads": 2}  # a and b both stay cached
+    assert _probe_cache("none") == {"max_entries": 1, "loads": 5}  # a bad value: the default
