@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 PORT ?= 8501
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install run test lint format bench browser clean
+.PHONY: install run test lint format bench browser nginx replicas clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
@@ -29,6 +29,19 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && echo "chromium installed"; \
 	else echo "WARNING: chromium is not installed and cannot be installed here: the browser tests will be SKIPPED"; fi
 
+# Debian's nginx for the replicas test (tests/deploy) and the example deployment (deploy/), like chromium above.
+nginx:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then echo "nginx: $$(command -v nginx || echo /usr/sbin/nginx)"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null && echo "nginx installed"; \
+	else echo "WARNING: nginx is not installed and cannot be installed here: the replicas tests will be SKIPPED"; fi
+
+# A bigger class: REPLICAS Streamlit processes behind nginx on LISTEN, sticky by cookie (deploy/README.md).
+REPLICAS ?= 2
+LISTEN ?= 0.0.0.0:8080
+replicas: install nginx
+	$(PY) -m deploy.replicas --replicas $(REPLICAS) --listen $(LISTEN)
+
 run: install
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address localhost
 
@@ -42,7 +55,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 # pytest's exit code 5 means no test ran: that is a broken suite, so it fails loudly.
-test: install browser lint
+test: install browser nginx lint
 	@HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
