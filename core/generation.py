@@ -10,7 +10,7 @@ import hashlib
 import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -34,6 +34,10 @@ EOS, STOP_STRING, MAX_NEW_TOKENS, CONTEXT_FULL = (
     "max new tokens",
     "context window full",
 )
+
+
+Runner = Callable[[Callable[[], torch.Tensor]], torch.Tensor]
+"""Runs a zero-argument model call (somewhere: this thread, a shared worker) and returns what it returned."""
 
 
 class GenerationFinished(RuntimeError):
@@ -172,6 +176,9 @@ class Stepper:
         branches: continuations abandoned by rewinds (newest last).
         dropped_tokens: prompt tokens cut from the start to fit the window.
         notes: plain-language notes about capped or ignored settings.
+        runner: None (the model runs in the calling thread) or a ``Runner`` that runs each model call for this
+            stepper, e.g. ``core.inference.InferenceService.runner(owner)``: one decode step per job. May be
+            replaced between steps (a page sets it on every run).
     """
 
     def __init__(
@@ -188,8 +195,10 @@ class Stepper:
         chat: bool = False,
         use_cache: bool = True,
         max_prompt_tokens: int = MAX_PROMPT_TOKENS,
+        runner: Runner | None = None,
     ) -> None:
         self.lm = lm
+        self.runner = runner
         self.model_name = lm.name
         self.prompt = prompt
         self.chat = bool(chat)
@@ -494,18 +503,29 @@ class Stepper:
 
         With the cache: feed only the tokens the cache does not hold yet (the whole prompt at prefill, one
         token per step) with an all-ones mask as long as the sequence. Without: recompute the whole sequence.
+        When ``runner`` is set (a shared inference service's ``runner``), the model call and everything that
+        reads or grows the cache run inside it, in the service's worker thread, so two calls on one cache
+        never overlap even when a rerun abandons a wait.
         """
         total = len(self.all_ids)
+        ids = list(self.all_ids)  # the script thread may not change all_ids while the call runs elsewhere
         extra = {"logits_to_keep": 1} if self._keep_last else {}
-        mask = torch.ones(1, total, dtype=torch.long)  # (1, T) every token is real; no padding
-        if self.use_cache:
-            if self.cache_length >= total:  # cannot happen in normal use; realign after an interruption
-                self._crop_cache(total - 1)
-            new = torch.tensor([self.all_ids[self.cache_length :]])  # (1, T_new)
-            out = self.lm.model(input_ids=new, attention_mask=mask, past_key_values=self.cache, use_cache=True, **extra)
-        else:
-            full = torch.tensor([self.all_ids])  # (1, T) the whole sequence, every step
-            out = self.lm.model(input_ids=full, attention_mask=mask, use_cache=False, **extra)
-        self._logits = out.logits[0, -1, :].float()  # (V,) upcast once
+
+        def call() -> torch.Tensor:
+            mask = torch.ones(1, total, dtype=torch.long)  # (1, T) every token is real; no padding
+            if self.use_cache:
+                if self.cache_length >= total:  # cannot happen in normal use; realign after an interruption
+                    self._crop_cache(total - 1)
+                new = torch.tensor([ids[self.cache_length :]])  # (1, T_new)
+                out = self.lm.model(
+                    input_ids=new, attention_mask=mask, past_key_values=self.cache, use_cache=True, **extra
+                )
+            else:
+                full = torch.tensor([ids])  # (1, T) the whole sequence, every step
+                out = self.lm.model(input_ids=full, attention_mask=mask, use_cache=False, **extra)
+            return out.logits[0, -1, :].float()  # (V,) upcast once
+
+        runner = getattr(self, "runner", None)  # a stepper made before a code reload added the hook lacks it
+        self._logits = call() if runner is None else runner(call)
         self._logits_len = total
         return self._logits

@@ -9,7 +9,7 @@ scored again, and every token is scored exactly once (token-weighted average).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,6 +260,95 @@ class PerplexityResult:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# One window's model call and its scores (the hook a shared inference service replaces).
+
+
+@dataclass(frozen=True, eq=False)
+class WindowRequest:
+    """One window to score: its L token ids, of which the last ``scored`` are scored.
+
+    Attributes:
+        ids: (L,) the window's token ids (context first, then the scored tokens).
+        scored: S_w, how many of the last tokens are scored (1 <= S_w < L).
+        top_k: also keep the k most likely tokens at each scored position (0 = none).
+    """
+
+    ids: torch.Tensor
+    scored: int
+    top_k: int = 0
+
+    @property
+    def keep(self) -> int:
+        """Positions whose logits the window needs: the S_w before each scored token, plus the last one."""
+        return self.scored + 1
+
+    @property
+    def targets(self) -> torch.Tensor:
+        """(S_w,) the scored tokens."""
+        return self.ids[len(self.ids) - self.scored :]
+
+
+@dataclass(frozen=True, eq=False)
+class WindowScore:
+    """What one window measured (its (S_w, V) logits are already dropped).
+
+    Attributes:
+        nll: (S_w,) float64 -ln p(true token).
+        ranks: (S_w,) int64 1-based rank of the true token.
+        top_ids / top_probs: (S_w, k) the k most likely tokens and their probabilities, or None when k = 0.
+    """
+
+    nll: torch.Tensor
+    ranks: torch.Tensor
+    top_ids: torch.Tensor | None = None
+    top_probs: torch.Tensor | None = None
+
+
+ScoreWindows = Callable[[LoadedModel, Sequence[WindowRequest]], Iterable[WindowScore]]
+"""Runs every window's model call and yields one WindowScore per request, in order."""
+
+
+def score_window(logits: torch.Tensor, request: WindowRequest) -> WindowScore:
+    """Scores of one window from the float32 logits of the S_w positions before its scored tokens.
+
+    Args:
+        logits: (S_w, V) float32, row j predicting ``request.targets[j]``.
+        request: the window.
+    """
+    # the same float32 log-softmax as the model's own loss, so the numbers agree with it
+    logp = torch.log_softmax(logits, dim=-1)  # (S_w, V)
+    del logits
+    true_logp = logp.gather(1, request.targets[:, None])  # (S_w, 1)
+    nll = -true_logp[:, 0].double()
+    ranks = (logp > true_logp).sum(dim=-1) + 1  # (S_w,)
+    if not request.top_k:
+        return WindowScore(nll, ranks)
+    top = torch.topk(logp, request.top_k, dim=-1)  # (S_w, k)
+    return WindowScore(nll, ranks, top.indices, torch.exp(top.values))
+
+
+def direct_score_windows(lm: LoadedModel, requests: Sequence[WindowRequest]) -> Iterator[WindowScore]:
+    """The default ScoreWindows: one model call per window, in the calling thread, one window's logits at a time.
+
+    Each window runs the model once on (1, L) ids and keeps only the logits of the positions it scores
+    (``logits_to_keep`` when the model accepts it).
+    """
+    keep_only = accepts_argument(lm.model, "logits_to_keep")
+    for request in requests:
+        x = request.ids[None, :]  # (1, L)
+        kwargs = {"input_ids": x, "use_cache": False}  # one unpadded row: no mask needed
+        if keep_only:
+            kwargs["logits_to_keep"] = request.keep
+        with torch.inference_mode():
+            out = lm.model(**kwargs)
+            logits = out.logits[0, -request.keep : -1, :].float()  # (S_w, V), upcast once
+            del out
+            score = score_window(logits, request)
+            del logits
+        yield score
+
+
+# ----------------------------------------------------------------------------------------------------------
 # The calculator.
 
 
@@ -322,6 +411,7 @@ def perplexity(
     progress: Progress | None = None,
     max_chars: int = MAX_TEXT_CHARS,
     max_tokens: int | None = None,
+    score_windows: ScoreWindows | None = None,
 ) -> PerplexityResult:
     """Score every token of ``text`` with teacher forcing and return its perplexity.
 
@@ -339,6 +429,8 @@ def perplexity(
         progress: called with the fraction of windows done.
         max_chars: the longest text accepted (a server's limit; default MAX_TEXT_CHARS).
         max_tokens: score only the first ``max_tokens`` tokens of the text (None: all of them).
+        score_windows: runs the windows' model calls (default ``direct_score_windows``: one call per window, in
+            this thread); core.inference's service passes its own, which queues each window as a job.
 
     Returns:
         PerplexityResult; ``nll`` has N scored entries with the start token, N - 1 without.
@@ -370,34 +462,20 @@ def perplexity(
         )
     stride = int(stride or max(1, max_length // 2))
     windows = sliding_windows(len(full), max_length, stride)
-    keep_only = accepts_argument(lm.model, "logits_to_keep")
     k = max(0, min(int(top_predictions), lm.facts.vocab_size))
-    sequence = torch.tensor([full])  # (1, T)
+    sequence = torch.tensor(full)  # (T,)
+    requests = [WindowRequest(sequence[w.begin : w.end], w.scored, k) for w in windows]
     nll_parts, rank_parts, top_id_parts, top_p_parts = [], [], [], []
-    with torch.inference_mode():
-        for n, w in enumerate(windows):
-            x = sequence[:, w.begin : w.end]  # (1, L)
-            keep = w.scored + 1  # rows score_from-1 .. end-1
-            kwargs = {"input_ids": x, "use_cache": False}  # one unpadded row: no mask needed
-            if keep_only:
-                kwargs["logits_to_keep"] = keep
-            out = lm.model(**kwargs)
-            logits = out.logits[0, -keep:-1, :].float()  # (S_w, V), upcast once
-            del out
-            # the same float32 log-softmax as the model's own loss, so the numbers agree with it
-            logp = torch.log_softmax(logits, dim=-1)  # (S_w, V)
-            del logits
-            targets = x[0, w.score_from - w.begin :]  # (S_w,)
-            true_logp = logp.gather(1, targets[:, None])  # (S_w, 1)
-            nll_parts.append(-true_logp[:, 0].double())
-            rank_parts.append((logp > true_logp).sum(dim=-1) + 1)  # (S_w,)
-            if k:
-                top = torch.topk(logp, k, dim=-1)  # (S_w, k)
-                top_id_parts.append(top.indices)
-                top_p_parts.append(torch.exp(top.values))
-            del logp
-            if progress is not None:
-                progress((n + 1) / len(windows))
+    for n, score in enumerate((score_windows or direct_score_windows)(lm, requests)):
+        nll_parts.append(score.nll)
+        rank_parts.append(score.ranks)
+        if k:
+            top_id_parts.append(score.top_ids)
+            top_p_parts.append(score.top_probs)
+        if progress is not None:
+            progress((n + 1) / len(windows))
+    if len(nll_parts) != len(windows):
+        raise RuntimeError(f"score_windows returned {len(nll_parts)} scores for {len(windows)} windows")
     nll = torch.cat(nll_parts).numpy()
     first = 0 if start is not None else 1
     scored_text = text if first == 0 and not cut else tokenizer.decode(ids[first:])

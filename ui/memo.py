@@ -28,8 +28,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from core.forward import ForwardFn, Need, forward_record
+from core.forward import ForwardFn, Need
 from ui import state
+from ui.inference import shared_forward
 from ui.settings import limits
 
 MB = 1024 * 1024
@@ -211,7 +212,8 @@ def session_forward(kind: str = "forward") -> ForwardFn:
 
     A page's request reuses the record when it covers it (next-token after attention on the same prompt);
     otherwise one pass runs for the union of what the old record held and what is asked now, and replaces it,
-    so every page of the session reads the same pass afterwards.
+    so every page of the session reads the same pass afterwards. A pass goes through the model's shared inference
+    service (ui.inference.shared_forward): a record another session already asked for costs no pass at all.
     """
 
     def forward(lm, ids, need: Need | None = None):
@@ -223,7 +225,7 @@ def session_forward(kind: str = "forward") -> ForwardFn:
             memo.touch(kind, key)
             BUDGET.touch(memo, kind, key)
             return record
-        record = forward_record(lm, list(ids), need if record is None else record.need.union(need))
+        record = shared_forward(lm, list(ids), need if record is None else record.need.union(need))
         remember(kind, key, record, max_entries=FORWARD_RECORDS)
         return record
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.models import LoadedModel, load_model
+from ui.inference import release_service
 from ui.settings import limits
 
 # st.cache_resource fixes max_entries when it decorates, so the operator's limit (NTE_MAX_CACHED_MODELS or the
@@ -14,7 +15,7 @@ from ui.settings import limits
 MAX_CACHED_MODELS = limits().max_cached_models
 
 
-@st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS)
+@st.cache_resource(show_spinner=False, max_entries=MAX_CACHED_MODELS, on_release=release_service)
 def cached_model(name: str, allow_local: bool, max_params: int) -> LoadedModel:
-    """``core.models.load_model`` behind ``st.cache_resource``."""
+    """``core.models.load_model`` behind ``st.cache_resource``; an evicted model's inference service is closed."""
     return load_model(name, allow_local=allow_local, max_params=max_params)

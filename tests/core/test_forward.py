@@ -56,7 +56,7 @@ def session(monkeypatch):
         passes.append(need)
         return forward_record(lm, ids, need)
 
-    monkeypatch.setattr(ui.memo, "forward_record", counted)
+    monkeypatch.setattr(ui.memo, "shared_forward", counted)
     return passes
 
 
