@@ -18,6 +18,7 @@ from components.inert import inert_markdown
 from core.generation import GREEDY, SAMPLED, Step, Stepper
 from core.models import ModelFacts
 from ui import state
+from ui.charts import show_chart
 
 
 def last_step_summary(last: Step) -> None:
@@ -69,16 +70,17 @@ def kv_cache_panel(facts: ModelFacts, stepper: Stepper, steps: Sequence[Step]) -
 def timeline_panel(steps: Sequence[Step]) -> None:
     """The timeline: probability/entropy, cache and timing charts, the per-step table and its CSV download."""
     st.subheader("Timeline")
-    st.plotly_chart(probability_entropy_chart(steps), key="generation.prob_chart")
+    show_chart(probability_entropy_chart(steps), "generation.prob_chart")
     left, right = st.columns(2)
-    left.plotly_chart(cache_chart(steps), key="generation.cache_chart")
-    right.plotly_chart(timing_chart(steps), key="generation.time_chart")
+    show_chart(cache_chart(steps), "generation.cache_chart", where=left)
+    show_chart(timing_chart(steps), "generation.time_chart", where=right)
     timeline = timeline_table(steps)
     st.dataframe(timeline, hide_index=True, key="generation.timeline")
     st.download_button(
         "Download the timeline (CSV)",
-        timeline.to_csv(index=False),
+        lambda: timeline.to_csv(index=False),  # written when clicked (on another thread), not on every step
         "generation_steps.csv",
         "text/csv",
         key=state.GEN_CSV_DOWNLOAD,
+        on_click="ignore",
     )

@@ -51,7 +51,8 @@ def service_for(lm: LoadedModel) -> InferenceService:
 
 def release_service(lm: LoadedModel) -> None:
     """Close ``lm``'s service (its waiting jobs fail with ServiceClosed) and forget it; a no-op without one."""
-    service = lm.extras.pop(SERVICE, None)
+    extras = getattr(lm, "extras", None)
+    service = extras.pop(SERVICE, None) if isinstance(extras, dict) else None
     if service is not None:
         service.close()
 

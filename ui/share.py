@@ -167,6 +167,14 @@ def share_inputs(fields: Sequence[Shared], page: str) -> None:
             if field.key.endswith(".prompt"):
                 st.session_state[state.PROMPT] = value
     st.session_state[state.SHARE_NOTES] = notes
+    publish_inputs(fields, page)
+    for note in notes:
+        st.caption(note)
+
+
+def publish_inputs(fields: Sequence[Shared], page: str) -> None:
+    """Write the current values to the URL (and what cannot travel in it to the "Share this view" box). A fragment
+    whose widgets are shared calls this at its end: a fragment rerun does not run the page's ``share_inputs``."""
     too_long = []
     for field in fields:
         if field.key in st.session_state:
@@ -180,8 +188,6 @@ def share_inputs(fields: Sequence[Shared], page: str) -> None:
                 if field.param in st.query_params:
                     del st.query_params[field.param]
     state.set_share_view(state.ShareView(page, tuple(fields), tuple(too_long)))
-    for note in notes:
-        st.caption(note)
 
 
 def share_link() -> str:
