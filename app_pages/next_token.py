@@ -13,12 +13,13 @@ from core.seed_examples import PACKAGE_PROMPTS, SUPPORT_BOT_LOGITS, SUPPORT_BOT_
 from core.text import PromptError
 from core.toy import parse_toy, toy_distribution
 from ui import state
+from ui.charts import show_chart
 from ui.controls import bounded_slider, prompt_area, sampling_controls
 from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.presenter import presenter_mode
-from ui.share import Shared, copy_link_control, share_inputs
+from ui.share import Shared, copy_link_control, publish_inputs, share_inputs
 
 REAL, TOY = "Real model", "Toy vocabulary"
 SHARED = [
@@ -86,57 +87,85 @@ except (PromptError, ValueError) as error:
     notice(error)
     st.stop()
 
-top_n = bounded_slider("Candidates to show", 1, min(30, dist.vocab_size), 10, key=state.NT_TOP_N)
-temperature, top_k, top_p = sampling_controls(state.NT_TEMPERATURE, state.NT_TOP_K, state.NT_TOP_P)
-for note in sampling_notes(dist.vocab_size, temperature, top_k, top_p):
-    st.caption(note)
-view = sampling_view(dist, top_n, temperature, top_k, top_p)
-probs, table = view.probs, view.table
-st.plotly_chart(view.figure, key="next_token.bars")
 
-a, b, c, d = st.columns(4)
-a.metric("Entropy (model)", f"{dist.entropy_bits:.2f} bits", help="How uncertain the model is about the next token.")
-b.metric(
-    "Effective choices",
-    f"{dist.effective_choices:,.1f}",
-    help="2 ** entropy: as uncertain as a fair choice among this many tokens.",
-)
-c.metric("Entropy after sampling filters", f"{view.entropy_bits:.2f} bits")
-d.metric("Tokens the sampler can pick", f"{view.kept:,} of {dist.vocab_size:,}")
+@st.fragment
+def sampler(dist, mode: str) -> None:
+    """The sampling controls, the bars and the numbers under them, the sample button and the candidate table.
 
-st.subheader("Sample a token")
-left, right = st.columns([1, 3])
-seed = left.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=state.NT_SEED)
-right.button(
-    "Sample a token" + (" and append it to the prompt" if mode == REAL else ""),
-    on_click=append_sample,
-    args=(dist, probs, seed),
-    key=state.NT_SAMPLE,
-    type="primary",
-)
-if last := state.last_sample():
-    st.success(
-        f"Seed {last.seed} drew **{inert_markdown(last.token)}** (model probability "
-        f"{last.model_probability:.1%}, sampling probability {last.sampling_probability:.1%})."
+    A fragment: moving a control reruns only this function, on the distribution the last full run computed
+    (the model is not called again, nothing above it is redrawn). Sampling a token in real mode changes the
+    prompt, so that click reruns the whole page.
+    """
+    if mode == REAL and st.session_state.get(state.NT_SAMPLE):  # append_sample has just changed the prompt
+        st.rerun(scope="app")
+    top_n = bounded_slider("Candidates to show", 1, min(30, dist.vocab_size), 10, key=state.NT_TOP_N)
+    temperature, top_k, top_p = sampling_controls(state.NT_TEMPERATURE, state.NT_TOP_K, state.NT_TOP_P)
+    for note in sampling_notes(dist.vocab_size, temperature, top_k, top_p):
+        st.caption(note)
+    view = sampling_view(dist, top_n, temperature, top_k, top_p)
+    show_chart(view.figure, "next_token.bars")
+
+    a, b, c, d = st.columns(4)
+    a.metric(
+        "Entropy (model)", f"{dist.entropy_bits:.2f} bits", help="How uncertain the model is about the next token."
     )
+    b.metric(
+        "Effective choices",
+        f"{dist.effective_choices:,.1f}",
+        help="2 ** entropy: as uncertain as a fair choice among this many tokens.",
+    )
+    c.metric("Entropy after sampling filters", f"{view.entropy_bits:.2f} bits")
+    d.metric("Tokens the sampler can pick", f"{view.kept:,} of {dist.vocab_size:,}")
 
-if presenter_mode():  # a projector: the chart and the numbers, not the extras
-    st.stop()
-copy_link_control()
-with st.expander("Table of candidates", expanded=False):
-    st.dataframe(table, hide_index=True)
+    st.subheader("Sample a token")
+    left, right = st.columns([1, 3])
+    seed = left.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=state.NT_SEED)
+    right.button(
+        "Sample a token" + (" and append it to the prompt" if mode == REAL else ""),
+        on_click=append_sample,
+        args=(dist, view.probs, seed),
+        key=state.NT_SAMPLE,
+        type="primary",
+    )
+    if last := state.last_sample():
+        st.success(
+            f"Seed {last.seed} drew **{inert_markdown(last.token)}** (model probability "
+            f"{last.model_probability:.1%}, sampling probability {last.sampling_probability:.1%})."
+        )
+    publish_inputs(SHARED, "next_token")  # this function's widgets are in the link; a fragment rerun skips the top
+    if presenter_mode():  # a projector: the chart and the numbers, not the extras
+        return
+    copy_link_control()  # here, after publish_inputs, so the link it shows is this view's
+    with st.expander("Table of candidates", expanded=False):
+        st.dataframe(view.table, hide_index=True)
 
-if mode == REAL:
-    with st.expander("Compare up to three prompts side by side", expanded=False):
+
+def compare_prompts(lm) -> None:
+    """Seed 001's three prompts side by side, in an expander that runs the model only while it is open."""
+    for key, default in zip(state.NT_COMPARE, PACKAGE_PROMPTS):  # kept while the boxes are not drawn
+        st.session_state[key] = st.session_state.get(key, default)
+    panel = st.expander("Compare up to three prompts side by side", key=state.NT_COMPARE_OPEN, on_change="rerun")
+    if not panel.open:
+        return
+    with panel:
         st.caption("Seed 001: one extra word of context changes the whole distribution.")
         columns = st.columns(3)
-        for number, (column, key, default) in enumerate(zip(columns, state.NT_COMPARE, PACKAGE_PROMPTS), start=1):
-            text = column.text_input(f"Prompt {number}", default, key=key)
+        for number, (column, key) in enumerate(zip(columns, state.NT_COMPARE), start=1):
+            text = column.text_input(f"Prompt {number}", key=key)
             try:
                 other = distribution(lm, text)
             except (PromptError, ValueError) as error:
                 notice(error, "info", column)
                 continue
-            column.plotly_chart(
-                probability_bars(candidate_table(other, 5), title=text[:40], show_sampling=False), key=f"{key}.chart"
+            show_chart(
+                probability_bars(candidate_table(other, 5), title=text[:40], show_sampling=False),
+                f"{key}.chart",
+                where=column,
             )
+
+
+sampler(dist, mode)
+if presenter_mode():  # a projector: the chart and the numbers, not the extras
+    st.stop()
+if mode == REAL:
+    compare_prompts(lm)

@@ -66,6 +66,79 @@ def score(lm, text, add_bos, window, stride, label="the text"):
         raise PerplexityError(f"{error} {raise_hint('max_perplexity_chars')}") from None
 
 
+def keep_compare_inputs():
+    """The Compare tab's inputs keep their values while another tab is open (its widgets are not drawn then)."""
+    for key, default in zip(state.PPL_COMPARE_TEXTS, (FLUENT, SHUFFLED, RANDOM_CHARACTERS)):
+        st.session_state[key] = st.session_state.get(key, default)
+    for key in (state.PPL_COMPARE_MODE, state.PPL_SECOND_MODEL):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def compare_tab(lm, text, result, add_bos, window, stride):
+    """The Compare tab: up to three texts under this model, or this text under a second model."""
+    mode = st.radio("Compare", [TEXTS, MODELS], horizontal=True, key=state.PPL_COMPARE_MODE)
+    if mode == TEXTS:
+        columns, labels, results = st.columns(3), [], []
+        for i, (column, key) in enumerate(zip(columns, state.PPL_COMPARE_TEXTS), start=1):
+            other = column.text_area(f"Text {i}", key=key, height=120)
+            try:
+                scored = score(lm, other, add_bos, window, stride, label=f"text {i}")
+            except PerplexityError as error:
+                notice(error, "info", column)
+                continue
+            column.metric("Perplexity", f"{scored.perplexity:,.1f}")
+            column.html(surprisal_chips(scored, limit=200))
+            labels.append(f"Text {i}")
+            results.append(scored)
+        if results:
+            st.plotly_chart(comparison_figure(labels, results), key="perplexity.compare_texts")
+            st.caption(
+                "Random characters split into many short tokens, so their per-token perplexity can look "
+                "modest; bits per byte counts the loss per byte of text and shows how surprising they are."
+            )
+    else:
+        st.caption(
+            "Per-token perplexity depends on the tokenizer; bits per byte and word perplexity do not, "
+            "so compare those across models. Models other than the bundled one need the network."
+        )
+        choices = [name for name in PRESETS if name != lm.name]
+        trained_in_use = state.shared_value(state.MODEL_NAME) == TRAINED_LABEL
+        if st.session_state.get(state.TRAINED_MODEL) is not None and not trained_in_use:
+            choices.insert(0, TRAINED_LABEL)
+        second_name = st.selectbox("Second model", choices, key=state.PPL_SECOND_MODEL)
+        st.button(
+            "Score the text under both models",
+            key=state.PPL_SCORE_MODELS,
+            type="primary",
+            on_click=request_comparison,
+            args=(second_name, text),
+        )
+        saved = state.model_comparison()
+        if saved and saved.text == text and saved.pending:
+            try:
+                second = st.session_state[state.TRAINED_MODEL] if saved.model == TRAINED_LABEL else load(saved.model)
+                scored = score(
+                    second,
+                    text,
+                    add_bos,
+                    min(window, second.context_length),
+                    min(stride, second.context_length),
+                    label=saved.model,
+                )
+                outcome = state.ModelComparison(saved.model, text, result=scored)
+            except (ModelLoadError, PerplexityError) as error:
+                outcome = state.ModelComparison(saved.model, text, error=str(error))
+            state.set_model_comparison(outcome)
+        saved = state.model_comparison()
+        if saved and saved.text == text and saved.error is not None:
+            notice(f"Could not score with {saved.model}: {saved.error}", "error")
+        elif saved and saved.text == text and saved.result is not None:
+            pair = [result, saved.result]
+            st.plotly_chart(comparison_figure([r.model_name for r in pair], pair), key="perplexity.compare_models")
+            st.dataframe(comparison_table(pair), hide_index=True)
+
+
 st.title("Perplexity")
 st.caption(INTRO)
 SHARED = [
@@ -136,73 +209,18 @@ if result.start_token:
 if result.windows > 1:
     st.caption(f"{result.windows} windows of up to {result.max_length:,} tokens, stride {result.stride:,}.")
 
-tab_tokens, tab_teacher, tab_compare = st.tabs(["Token by token", "Teacher forcing", "Compare"])
+keep_compare_inputs()
+# The Compare tab runs only while it is open (on_change="rerun" tracks the open tab): it scores three more texts,
+# so a first visit that never opens it costs one scoring, not three. The other two tabs read this text's result.
+tab_tokens, tab_teacher, tab_compare = st.tabs(
+    ["Token by token", "Teacher forcing", "Compare"], key=state.PPL_TABS, on_change="rerun"
+)
 with tab_tokens:
     token_by_token_tab(result)
 
 with tab_teacher:
     teacher_forcing_tab(result)
 
-with tab_compare:
-    mode = st.radio("Compare", [TEXTS, MODELS], horizontal=True, key=state.PPL_COMPARE_MODE)
-    if mode == TEXTS:
-        columns, labels, results = st.columns(3), [], []
-        for i, (column, key, default) in enumerate(
-            zip(columns, state.PPL_COMPARE_TEXTS, (FLUENT, SHUFFLED, RANDOM_CHARACTERS)), start=1
-        ):
-            other = column.text_area(f"Text {i}", default, key=key, height=120)
-            try:
-                scored = score(lm, other, add_bos, window, stride, label=f"text {i}")
-            except PerplexityError as error:
-                notice(error, "info", column)
-                continue
-            column.metric("Perplexity", f"{scored.perplexity:,.1f}")
-            column.html(surprisal_chips(scored, limit=200))
-            labels.append(f"Text {i}")
-            results.append(scored)
-        if results:
-            st.plotly_chart(comparison_figure(labels, results), key="perplexity.compare_texts")
-            st.caption(
-                "Random characters split into many short tokens, so their per-token perplexity can look "
-                "modest; bits per byte counts the loss per byte of text and shows how surprising they are."
-            )
-    else:
-        st.caption(
-            "Per-token perplexity depends on the tokenizer; bits per byte and word perplexity do not, "
-            "so compare those across models. Models other than the bundled one need the network."
-        )
-        choices = [name for name in PRESETS if name != lm.name]
-        trained_in_use = state.shared_value(state.MODEL_NAME) == TRAINED_LABEL
-        if st.session_state.get(state.TRAINED_MODEL) is not None and not trained_in_use:
-            choices.insert(0, TRAINED_LABEL)
-        second_name = st.selectbox("Second model", choices, key=state.PPL_SECOND_MODEL)
-        st.button(
-            "Score the text under both models",
-            key=state.PPL_SCORE_MODELS,
-            type="primary",
-            on_click=request_comparison,
-            args=(second_name, text),
-        )
-        saved = state.model_comparison()
-        if saved and saved.text == text and saved.pending:
-            try:
-                second = st.session_state[state.TRAINED_MODEL] if saved.model == TRAINED_LABEL else load(saved.model)
-                scored = score(
-                    second,
-                    text,
-                    add_bos,
-                    min(window, second.context_length),
-                    min(stride, second.context_length),
-                    label=saved.model,
-                )
-                outcome = state.ModelComparison(saved.model, text, result=scored)
-            except (ModelLoadError, PerplexityError) as error:
-                outcome = state.ModelComparison(saved.model, text, error=str(error))
-            state.set_model_comparison(outcome)
-        saved = state.model_comparison()
-        if saved and saved.text == text and saved.error is not None:
-            notice(f"Could not score with {saved.model}: {saved.error}", "error")
-        elif saved and saved.text == text and saved.result is not None:
-            pair = [result, saved.result]
-            st.plotly_chart(comparison_figure([r.model_name for r in pair], pair), key="perplexity.compare_models")
-            st.dataframe(comparison_table(pair), hide_index=True)
+if tab_compare.open:
+    with tab_compare:
+        compare_tab(lm, text, result, add_bos, window, stride)

@@ -22,12 +22,13 @@ from core.temperature import probs_at_temperatures
 from core.text import PromptError
 from core.toy import numpy_samples, parse_toy, toy_distribution
 from ui import state
+from ui.charts import show_chart
 from ui.controls import bounded_slider, prompt_area
 from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.presenter import presenter_mode
-from ui.share import Shared, copy_link_control, share_inputs
+from ui.share import Shared, copy_link_control, publish_inputs, share_inputs
 
 REAL, TOY = "Real model", "Toy vocabulary"
 PRESETS = {
@@ -51,6 +52,37 @@ def use_preset():
     st.session_state[state.TEMP_TOY_LOGITS] = ", ".join(f"{v:g}" for v in logits)
 
 
+@st.fragment
+def temperature_view(dist, source_key: tuple, top_n: int) -> None:
+    """The temperature slider, the bars at T beside T = 1, the entropy curve and the share box.
+
+    A fragment: a temperature step reruns only this function on the distribution the last full run computed.
+    ``source_key`` names that distribution (model and prompt, or the toy's text) for the memoised entropy curve.
+    """
+    temperature = st.slider("Temperature T", 0.0, 5.0, 1.0, 0.05, key=state.TEMP_VALUE, help="0 = greedy.")
+    probs = sampling_probs(dist.logits, temperature=temperature)  # (V,)
+    left, right = st.columns([3, 2])
+    show_chart(
+        probability_bars(candidate_table(dist, top_n, probs), title=f"T = 1 (model) beside T = {temperature:g}"),
+        "temperature.current",
+        where=left,
+    )
+    grid = np.round(np.linspace(0.0, max(3.0, temperature), 61), 3)  # (61,): the same grid for every T <= 3
+    curve = session_memo(
+        "temperature_entropy", (*source_key, float(grid[-1])), lambda: entropy_values(dist.logits, grid), max_entries=4
+    )
+    bits = entropy_bits(probs)
+    max_bits = float(np.log2(dist.vocab_size))
+    show_chart(entropy_curve(grid, curve, temperature, bits, max_bits), "temperature.entropy", where=right)
+    right.caption(
+        f"Entropy at T = {temperature:g}: {bits:.3f} bits, like a fair choice among "
+        f"{2**bits:,.2f} tokens. As T grows the curve climbs toward the uniform limit."
+    )
+    publish_inputs(SHARED, "temperature")  # the slider is in the link; a fragment rerun skips the page's top
+    if not presenter_mode():
+        copy_link_control()  # after publish_inputs, so the link it shows is this view's
+
+
 st.title("Temperature")
 st.markdown(
     "Before softmax, the logits are divided by a temperature **T**. Dividing changes the *gaps* between logits: "
@@ -64,9 +96,10 @@ source = st.radio("Logits from", [REAL, TOY], horizontal=True, key=state.TEMP_SO
 try:
     if source == REAL:
         prompt = prompt_area(state.TEMP_PROMPT)
+        source_key = (lm.name, prompt)
         dist = session_memo(
             "next_token",
-            (lm.name, prompt),
+            source_key,
             lambda: next_token_distribution(lm, prompt, forward=session_forward()),
             max_entries=16,
         )
@@ -77,32 +110,14 @@ try:
         st.session_state.setdefault(state.TEMP_TOY_LOGITS, ", ".join(f"{v:g}" for v in SUPPORT_BOT_LOGITS))
         tokens_text = left.text_input("Tokens", key=state.TEMP_TOY_TOKENS)
         logits_text = right.text_input("Logits", key=state.TEMP_TOY_LOGITS)
+        source_key = (TOY, tokens_text, logits_text)
         dist = toy_distribution(*parse_toy(tokens_text, logits_text))
 except (PromptError, ValueError) as error:
     notice(error)
     st.stop()
 
-temperature = st.slider("Temperature T", 0.0, 5.0, 1.0, 0.05, key=state.TEMP_VALUE, help="0 = greedy.")
 top_n = bounded_slider("Tokens to show", 1, min(15, dist.vocab_size), 8, key=state.TEMP_TOP_N)
-probs = sampling_probs(dist.logits, temperature=temperature)
-left, right = st.columns([3, 2])
-left.plotly_chart(
-    probability_bars(candidate_table(dist, top_n, probs), title=f"T = 1 (model) beside T = {temperature:g}"),
-    key="temperature.current",
-)
-grid = np.round(np.linspace(0.0, max(3.0, temperature), 61), 3)
-max_bits = float(np.log2(dist.vocab_size))
-right.plotly_chart(
-    entropy_curve(grid, entropy_values(dist.logits, grid), temperature, entropy_bits(probs), max_bits),
-    key="temperature.entropy",
-)
-right.caption(
-    f"Entropy at T = {temperature:g}: {entropy_bits(probs):.3f} bits, like a fair choice among "
-    f"{2 ** entropy_bits(probs):,.2f} tokens. As T grows the curve climbs toward the uniform limit."
-)
-
-if not presenter_mode():
-    copy_link_control()
+temperature_view(dist, source_key, top_n)
 st.subheader("Side by side")
 panels = st.multiselect("Temperatures", PANEL_CHOICES, default=[0.5, 1.0, 2.0], max_selections=4, key=state.TEMP_PANELS)
 if not panels:
@@ -113,7 +128,7 @@ ids = dist.top_ids(top_n)
 table = probs_at_temperatures(dist.logits, panels, ids)  # (K, N)
 other = 1.0 - table.sum(axis=1) if len(ids) < dist.vocab_size else None
 labels = [dist.token_text(i) for i in ids]
-st.plotly_chart(temperature_panels(labels, table, panels, other), key="temperature.panels_chart")
+show_chart(temperature_panels(labels, table, panels, other), "temperature.panels_chart")
 frame = pd.DataFrame(table.T, columns=[f"T = {t:g}" for t in panels])
 frame.insert(0, "token", labels)
 st.dataframe(frame.style.format({c: "{:.3f}" for c in frame.columns[1:]}), hide_index=True)

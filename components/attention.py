@@ -11,9 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from components.style import SAMPLING_COLOUR, layout, plotly_text, styled
+from components.style import SAMPLING_COLOUR, figure, layout, plotly_text, subplot_grid
 
 # Plotly's sequential "Blues" (white = 0, dark blue = 1) spelled out: a figure built without validation passes a
 # colour-scale *name* straight to plotly.js, whose own "Blues" runs the other way (dark blue = 0).
@@ -42,7 +41,7 @@ def _layout_dict(title: str, height: int, **extra) -> dict:
 def _figure(data: list[dict], layout: dict) -> go.Figure:
     """A figure from plain dicts without plotly's per-property validation: these figures are redrawn each time a
     layer or head is picked, and validation cost several times the rest of that redraw (bench_attention)."""
-    return go.Figure(data=data, layout=layout, _validate=False)
+    return figure(data, layout)
 
 
 def _masked(matrix: np.ndarray, row_start: int = 0) -> np.ndarray:
@@ -145,25 +144,37 @@ def head_grid(
     H = layer_weights.shape[0]
     rows = (H + columns - 1) // columns
     names = [f"head {h}" + (f" · kv {kv_groups[h]}" if kv_groups is not None else "") for h in range(H)]
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=names, horizontal_spacing=0.03, vertical_spacing=0.06)
+    axes, cells = subplot_grid(
+        rows,
+        columns,
+        horizontal_spacing=0.03,
+        vertical_spacing=0.06,
+        titles=names,
+        xaxis=dict(showticklabels=False, showgrid=False, type="category"),
+        yaxis=dict(showticklabels=False, showgrid=False, autorange="reversed", type="category"),
+    )
     labels = position_labels(tokens)
-    for h in range(H):
-        fig.add_trace(
-            go.Heatmap(
-                z=_masked(layer_weights[h]),
-                x=labels,
-                y=labels,
-                coloraxis="coloraxis",
-                hoverongaps=False,
-                hovertemplate=f"head {h}<br>query %{{y}}<br>key %{{x}}<br>weight %{{z:.3f}}<extra></extra>",
-            ),
-            row=h // columns + 1,
-            col=h % columns + 1,
+    data = [
+        dict(
+            type="heatmap",
+            z=_masked(layer_weights[h]),  # (T, T), NaN gaps where masked
+            x=labels,
+            y=labels,
+            xaxis=cells[h][0],
+            yaxis=cells[h][1],
+            coloraxis="coloraxis",
+            hoverongaps=False,
+            hovertemplate=f"head {h}<br>query %{{y}}<br>key %{{x}}<br>weight %{{z:.3f}}<extra></extra>",
         )
-    fig.update_xaxes(showticklabels=False, showgrid=False, type="category")
-    fig.update_yaxes(showticklabels=False, showgrid=False, autorange="reversed", type="category")
-    fig.update_layout(coloraxis=dict(colorscale=SCALE, cmin=0.0, cmax=1.0, colorbar=dict(title="weight", thickness=12)))
-    return styled(fig, title, 240 * rows + 80, margin=(10, 20, 60, 10), legend=False, plot_bgcolor=MASKED)
+        for h in range(H)
+    ]
+    spec = _layout_dict(
+        title,
+        240 * rows + 80,
+        coloraxis=dict(colorscale=SCALE, cmin=0.0, cmax=1.0, colorbar=dict(title=dict(text="weight"), thickness=12)),
+        **axes,
+    )
+    return _figure(data, spec)
 
 
 def overview_chart(values: np.ndarray, metric: str, *, selected: tuple[int, int] | None = None) -> go.Figure:

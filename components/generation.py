@@ -7,10 +7,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from components.inert import escape_html, inert_markdown
-from components.style import MODEL_COLOUR, SAMPLING_COLOUR, styled
+from components.style import MODEL_COLOUR, SAMPLING_COLOUR, figure, layout, secondary_y_axes
 from components.tables import OTHER_TOKENS
 from components.token_chips import token_chips
 from core.generation import CONTEXT_FULL, EOS, MAX_NEW_TOKENS, STOP_STRING, Step
@@ -96,75 +95,96 @@ def step_candidate_table(step: Step, n: int) -> pd.DataFrame:
 def probability_entropy_chart(steps: Sequence[Step]) -> go.Figure:
     """Per step: the chosen token's model probability (bars, left axis) and the entropy in bits (line, right)."""
     x = [s.index for s in steps]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_bar(
-        x=x,
-        y=[s.model_probability for s in steps],
-        name="chosen token's probability",
-        marker_color=[SAMPLING_COLOUR if s.chosen_by != "you" else NO_CACHE_COLOUR for s in steps],
-        customdata=[s.token for s in steps],
-        hovertemplate="step %{x}: %{customdata}<br>probability %{y:.3f}<extra></extra>",
-        secondary_y=False,
+    data = [
+        dict(
+            type="bar",
+            x=x,
+            y=[s.model_probability for s in steps],
+            name="chosen token's probability",
+            marker=dict(color=[SAMPLING_COLOUR if s.chosen_by != "you" else NO_CACHE_COLOUR for s in steps]),
+            customdata=[s.token for s in steps],
+            hovertemplate="step %{x}: %{customdata}<br>probability %{y:.3f}<extra></extra>",
+            xaxis="x",
+            yaxis="y",
+        ),
+        dict(
+            type="scatter",
+            x=x,
+            y=[s.entropy_bits for s in steps],
+            name="entropy (bits)",
+            mode="lines+markers",
+            line=dict(color="#1b1e28", width=2),
+            hovertemplate="step %{x}<br>%{y:.2f} bits<extra></extra>",
+            xaxis="x",
+            yaxis="y2",
+        ),
+    ]
+    axes = secondary_y_axes(
+        dict(title=dict(text="step"), **(dict(dtick=1) if len(x) <= 30 else {})),
+        dict(title=dict(text="probability"), range=[0, 1.05], tickformat=".0%", gridcolor="#eee"),
+        dict(title=dict(text="entropy (bits)"), rangemode="tozero", showgrid=False),
     )
-    fig.add_scatter(
-        x=x,
-        y=[s.entropy_bits for s in steps],
-        name="entropy (bits)",
-        mode="lines+markers",
-        line=dict(color="#1b1e28", width=2),
-        hovertemplate="step %{x}<br>%{y:.2f} bits<extra></extra>",
-        secondary_y=True,
-    )
-    fig.update_yaxes(title_text="probability", range=[0, 1.05], tickformat=".0%", gridcolor="#eee", secondary_y=False)
-    fig.update_yaxes(title_text="entropy (bits)", rangemode="tozero", showgrid=False, secondary_y=True)
-    fig.update_xaxes(title_text="step", dtick=1 if len(x) <= 30 else None)
-    return styled(fig, "How sure the model was at each step (orange bars: tokens you picked)", 340)
+    return figure(data, layout("How sure the model was at each step (orange bars: tokens you picked)", 340, **axes))
 
 
 def cache_chart(steps: Sequence[Step]) -> go.Figure:
     """Per step: the tokens held in the KV cache and its measured size in KB."""
     x = [s.index for s in steps]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_scatter(
-        x=x,
-        y=[s.cache_length for s in steps],
-        name="cached tokens",
-        mode="lines+markers",
-        line=dict(color=CACHE_COLOUR, width=3),
-        secondary_y=False,
-        hovertemplate="step %{x}<br>%{y} tokens<extra></extra>",
+    data = [
+        dict(
+            type="scatter",
+            x=x,
+            y=[s.cache_length for s in steps],
+            name="cached tokens",
+            mode="lines+markers",
+            line=dict(color=CACHE_COLOUR, width=3),
+            hovertemplate="step %{x}<br>%{y} tokens<extra></extra>",
+            xaxis="x",
+            yaxis="y",
+        ),
+        dict(
+            type="scatter",
+            x=x,
+            y=[s.cache_bytes / 1024 for s in steps],
+            name="measured size (KB)",
+            mode="lines",
+            line=dict(color=MODEL_COLOUR, dash="dot", width=2),
+            hovertemplate="step %{x}<br>%{y:,.1f} KB<extra></extra>",
+            xaxis="x",
+            yaxis="y2",
+        ),
+    ]
+    axes = secondary_y_axes(
+        dict(title=dict(text="step")),
+        dict(title=dict(text="tokens in the cache"), rangemode="tozero", gridcolor="#eee"),
+        dict(title=dict(text="KB"), rangemode="tozero", showgrid=False),
     )
-    fig.add_scatter(
-        x=x,
-        y=[s.cache_bytes / 1024 for s in steps],
-        name="measured size (KB)",
-        mode="lines",
-        line=dict(color=MODEL_COLOUR, dash="dot", width=2),
-        secondary_y=True,
-        hovertemplate="step %{x}<br>%{y:,.1f} KB<extra></extra>",
-    )
-    fig.update_yaxes(title_text="tokens in the cache", rangemode="tozero", gridcolor="#eee", secondary_y=False)
-    fig.update_yaxes(title_text="KB", rangemode="tozero", showgrid=False, secondary_y=True)
-    fig.update_xaxes(title_text="step")
-    return styled(fig, "The KV cache grows by one token per step", 320)
+    return figure(data, layout("The KV cache grows by one token per step", 320, **axes))
 
 
 def timing_chart(steps: Sequence[Step]) -> go.Figure:
     """Milliseconds per step, green with the KV cache, orange when the whole sequence was recomputed."""
-    fig = go.Figure()
+    data = []
     for used, name, colour in ((True, "with KV cache", CACHE_COLOUR), (False, "without KV cache", NO_CACHE_COLOUR)):
         chosen = [s for s in steps if s.used_cache == used]
         if chosen:
-            fig.add_bar(
-                x=[s.index for s in chosen],
-                y=[s.seconds * 1000 for s in chosen],
-                name=name,
-                marker_color=colour,
-                hovertemplate="step %{x}<br>%{y:.1f} ms<extra></extra>",
+            data.append(
+                dict(
+                    type="bar",
+                    x=[s.index for s in chosen],
+                    y=[s.seconds * 1000 for s in chosen],
+                    name=name,
+                    marker=dict(color=colour),
+                    hovertemplate="step %{x}<br>%{y:.1f} ms<extra></extra>",
+                )
             )
-    fig.update_yaxes(title_text="ms per step", rangemode="tozero", gridcolor="#eee")
-    fig.update_xaxes(title_text="step")
-    return styled(fig, "Time per step", 300)
+    spec = layout(
+        "Time per step",
+        300,
+        xaxis=dict(title=dict(text="step")),
+        yaxis=dict(title=dict(text="ms per step"), rangemode="tozero", gridcolor="#eee"),
+    )
+    return figure(data, spec)
 
 
 def median_ms(steps: Sequence[Step], used_cache: bool) -> float | None:

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from components.style import SAMPLING_COLOUR, plotly_text, styled
+from components.style import SAMPLING_COLOUR, figure, layout, plotly_text, subplot_grid
 
 
 def temperature_panels(
@@ -23,30 +22,34 @@ def temperature_panels(
         other: (K,) probability of every token not listed, or None when the tokens are the whole vocabulary.
     """
     labels = [plotly_text(t) for t in tokens] + (["all other tokens"] if other is not None else [])
-    fig = make_subplots(
-        rows=1,
-        cols=len(temperatures),
-        shared_yaxes=True,
-        subplot_titles=[("T = 0 (greedy)" if t == 0 else f"T = {t:g}") for t in temperatures],
+    axes, cells = subplot_grid(
+        1,
+        len(temperatures),
+        titles=[("T = 0 (greedy)" if t == 0 else f"T = {t:g}") for t in temperatures],
+        share_y=True,
+        xaxis=dict(range=[0, 1.25], tickformat=".0%", gridcolor="#eee"),
+        yaxis=dict(autorange="reversed", automargin=True),
     )
+    data = []
     for k, t in enumerate(temperatures):
-        row = [float(p) for p in probs[k]] + ([float(other[k])] if other is not None else [])
-        fig.add_bar(
-            y=labels,
-            x=row,
-            orientation="h",
-            marker_color=SAMPLING_COLOUR,
-            showlegend=False,
-            text=[f"{p:.3f}" for p in row],
-            textposition="outside",
-            cliponaxis=False,
-            hovertemplate="%{y}: %{x:.4f}<extra>T = " + f"{t:g}" + "</extra>",
-            row=1,
-            col=k + 1,
+        row = [float(p) for p in probs[k]] + ([float(other[k])] if other is not None else [])  # (N,) or (N + 1,)
+        data.append(
+            dict(
+                type="bar",
+                y=labels,
+                x=row,
+                orientation="h",
+                marker=dict(color=SAMPLING_COLOUR),
+                showlegend=False,
+                text=[f"{p:.3f}" for p in row],
+                textposition="outside",
+                cliponaxis=False,
+                hovertemplate="%{y}: %{x:.4f}<extra>T = " + f"{t:g}" + "</extra>",
+                xaxis=cells[k][0],
+                yaxis=cells[k][1],
+            )
         )
-        fig.update_xaxes(range=[0, 1.25], tickformat=".0%", row=1, col=k + 1, gridcolor="#eee")
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    return styled(fig, "Same logits, different temperatures", height=max(280, 34 * len(labels) + 140))
+    return figure(data, layout("Same logits, different temperatures", max(280, 34 * len(labels) + 140), **axes))
 
 
 def entropy_curve(
@@ -56,33 +59,57 @@ def entropy_curve(
     current_entropy: float,
     max_bits: float | None = None,
 ) -> go.Figure:
-    """Entropy (bits) against temperature, with the current temperature marked."""
-    fig = go.Figure()
-    fig.add_scatter(
-        x=[float(t) for t in temperatures],
-        y=[float(e) for e in entropy],
-        mode="lines",
-        name="entropy",
-        line=dict(color=SAMPLING_COLOUR, width=3),
-        hovertemplate="T = %{x:.2f}<br>%{y:.3f} bits<extra></extra>",
+    """Entropy (bits) against temperature, with the current temperature marked (and the uniform limit dotted)."""
+    data = [
+        dict(
+            type="scatter",
+            x=[float(t) for t in temperatures],
+            y=[float(e) for e in entropy],
+            mode="lines",
+            name="entropy",
+            line=dict(color=SAMPLING_COLOUR, width=3),
+            hovertemplate="T = %{x:.2f}<br>%{y:.3f} bits<extra></extra>",
+        ),
+        dict(
+            type="scatter",
+            x=[float(current)],
+            y=[float(current_entropy)],
+            mode="markers+text",
+            name="current temperature",
+            marker=dict(size=14, color="#e8590c"),
+            text=[f"T = {current:g}: {current_entropy:.2f} bits"],
+            textposition="top center",
+        ),
+    ]
+    spec = layout(
+        "Entropy as temperature moves",
+        360,
+        xaxis=dict(title=dict(text="temperature T"), gridcolor="#eee"),
+        yaxis=dict(title=dict(text="entropy (bits)"), rangemode="tozero", gridcolor="#eee"),
     )
-    fig.add_scatter(
-        x=[current],
-        y=[current_entropy],
-        mode="markers+text",
-        name="current temperature",
-        marker=dict(size=14, color="#e8590c"),
-        text=[f"T = {current:g}: {current_entropy:.2f} bits"],
-        textposition="top center",
-    )
-    if max_bits is not None:
-        fig.add_hline(
-            y=max_bits,
-            line_dash="dot",
-            line_color="#868e96",
-            annotation_text=f"uniform over the vocabulary: {max_bits:.2f} bits",
-            annotation_position="bottom right",
-        )
-    fig.update_xaxes(title="temperature T", gridcolor="#eee")
-    fig.update_yaxes(title="entropy (bits)", rangemode="tozero", gridcolor="#eee")
-    return styled(fig, "Entropy as temperature moves", height=360)
+    if max_bits is not None:  # what fig.add_hline(..., annotation_position="bottom right") adds
+        spec["shapes"] = [
+            dict(
+                type="line",
+                x0=0,
+                x1=1,
+                xref="x domain",
+                y0=max_bits,
+                y1=max_bits,
+                yref="y",
+                line=dict(color="#868e96", dash="dot"),
+            )
+        ]
+        spec["annotations"] = [
+            dict(
+                text=f"uniform over the vocabulary: {max_bits:.2f} bits",
+                x=1,
+                xanchor="right",
+                xref="x domain",
+                y=max_bits,
+                yanchor="top",
+                yref="y",
+                showarrow=False,
+            )
+        ]
+    return figure(data, spec)

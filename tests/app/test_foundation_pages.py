@@ -56,6 +56,9 @@ def test_sample_a_token_appends_to_the_prompt_and_is_seeded():
 
 def test_compare_prompts_shows_three_charts():
     at = open_page("app_pages/next_token.py")
+    assert len(plotly_specs(at)) == 1  # the compare expander is collapsed: it draws (and computes) nothing
+    at.session_state[state.NT_COMPARE_OPEN] = True  # what opening the expander in the browser sets
+    at.run()
     assert len(plotly_specs(at)) == 4  # main chart + seed 001's three prompts
     titles = [s["layout"]["title"]["text"] for s in plotly_specs(at)[1:]]
     assert titles == ["The package left the", "The package left the regional", "The package left the checkout"]
@@ -149,6 +152,8 @@ def test_a_shared_link_reproduces_the_view_and_hostile_values_are_ignored():
 
 def test_presenter_mode_hides_the_extras():
     at = open_page("app_pages/next_token.py")
+    at.session_state[state.NT_COMPARE_OPEN] = True
+    at.run()
     assert len(plotly_specs(at)) == 4 and at.expander
     at.sidebar.toggle(key="shared.presenter").set_value(True).run()
     assert_clean(at)

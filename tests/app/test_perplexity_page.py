@@ -92,6 +92,8 @@ def test_bad_input_gets_clear_messages_and_uploads_are_checked():
 
 def test_compare_texts_and_two_models(tiny_gpt2_lm):
     at = open_page(PAGE)
+    at.session_state[state.PPL_TABS] = "Compare"  # what clicking the tab sets (only the open tab runs)
+    at.run()
     compare = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "Comparison")
     assert len(values(compare["data"][0]["y"])) == 3  # fluent, shuffled, random characters
     ppl = values(compare["data"][0]["y"])

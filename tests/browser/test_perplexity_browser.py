@@ -49,7 +49,7 @@ def test_perplexity_page_scores_a_text_and_colours_its_tokens(page):
     chips.nth(4).hover()
     page.wait_for_timeout(500)
     screenshot(page, "perplexity_tokens")
-    page.get_by_role("tab", name="Teacher forcing").click()  # tabs switch in the browser: no rerun
+    page.get_by_role("tab", name="Teacher forcing").click()  # the tabs track the open one (on_change="rerun")
     expect(page.get_by_text("2.8284").first).to_be_visible()
     screenshot(page, "perplexity_teacher_forcing")
     page.get_by_role("tab", name="Compare").click()
