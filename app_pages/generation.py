@@ -12,6 +12,7 @@ from ui import state
 from ui.charts import show_chart
 from ui.controls import limited_text, prompt_area, sampling_controls
 from ui.generation import kv_cache_panel, last_step_summary, timeline_panel
+from ui.inference import shared_step_runner
 from ui.generation_share import publish_steps, replay_from_link, replay_uploaded, run_file_controls, share_settings
 from ui.model_picker import current_model
 from ui.notice import notice
@@ -280,6 +281,7 @@ stepper.configure(
     stop_strings=parse_stop_strings(stops),
     use_cache=not no_cache,
 )
+stepper.runner = shared_step_runner(lm)  # each decode step one queued job of this session on the shared worker
 replay_from_link(stepper)
 replay_uploaded(stepper)
 if stepper.dropped_tokens:

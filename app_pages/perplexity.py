@@ -8,6 +8,7 @@ from core.models import DEFAULT_MODEL, ModelLoadError
 from core.perplexity import DEFAULT_MAX_LENGTH, PerplexityError, TextTooLong, decode_text_file, perplexity
 from core.perplexity_examples import EXAMPLES, FLUENT, RANDOM_CHARACTERS, SHUFFLED
 from ui import state
+from ui.inference import shared_perplexity_hook
 from ui.memo import session_memo
 from ui.model_picker import PRESETS, TRAINED_LABEL, current_model, load
 from ui.notice import notice
@@ -55,6 +56,7 @@ def score(lm, text, add_bos, window, stride, label="the text"):
                 top_predictions=TOP_PREDICTIONS,
                 max_chars=max_chars,
                 progress=lambda f: bar.progress(f, text=f"Scoring {label}: {f:.0%} of the windows"),
+                score_windows=shared_perplexity_hook(lm),  # the windows as queued jobs on the shared worker
             )
         finally:
             bar.empty()

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.class_lesson import KINDS, LINK_QUERY, TEMPERATURES, bars_answer, run_lesson, visit_every_page  # noqa: E402
 from benchmarks.common import Row  # noqa: E402
-from benchmarks.streamlit_client import Interaction, StreamlitClient  # noqa: E402
+from benchmarks.streamlit_client import Interaction, StreamlitClient, run_coroutine  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SIZES = (1, 8, 16, 30)
@@ -202,7 +202,7 @@ def measure(app_root: Path, size: int, browser: bool = False) -> ClassRun:
     server = Server(app_root)
     server.start()
     try:
-        return asyncio.run(_class(server.url, size, server, browser))
+        return run_coroutine(_class(server.url, size, server, browser))
     finally:
         server.stop()
 
@@ -255,7 +255,7 @@ def browser_bars(url: str) -> tuple[bool, str]:
             seen.append(_settled_bars(tab, slider, t, mark))
         context.close()
     shutil.rmtree(profile, ignore_errors=True)
-    reference = asyncio.run(_light_bars(url))
+    reference = run_coroutine(_light_bars(url))
     equal = seen == reference
     note = "Chromium's bars equal a light client's at T=1.0, " + ", ".join(str(t) for t in TEMPERATURES)
     return equal, note if equal else f"differ: browser {str(seen)[:200]} vs light {str(reference)[:200]}"

@@ -24,7 +24,8 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +41,13 @@ ID_PREFIX = "$$ID-"
 DONE = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
 RUN_TIMEOUT = 900.0  # seconds one interaction may take before the student gives up (a 30-student queue is slow)
 MAX_FRAME_BYTES = 2**28  # a page's biggest message (a figure, a table) fits
+
+
+def run_coroutine(main: Coroutine[Any, Any, Any]) -> Any:
+    """``asyncio.run(main)`` in a thread of its own, so it works even where the calling thread already runs an event
+    loop (Playwright's sync API keeps one running in the test process once a browser test has started it)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="light-client") as pool:
+        return pool.submit(asyncio.run, main).result()
 
 
 class ClientError(RuntimeError):

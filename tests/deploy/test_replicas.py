@@ -28,6 +28,7 @@ from deploy.replicas import (
     stop,
     wait_healthy,
 )
+from benchmarks.streamlit_client import run_coroutine
 from tests.deploy.helpers import Browser, open_stream, run_script
 
 ROUTE_KEY = re.compile(r"[0-9a-f]{32}")
@@ -103,7 +104,7 @@ def test_one_browser_stays_on_one_replica(deployment):
         finally:
             await ws.close()
 
-    upstreams.append(asyncio.run(upgrade()))
+    upstreams.append(run_coroutine(upgrade()))
     upstreams.append(browser.request("/").upstream)
     assert len(upstreams) == 5 and set(upstreams) <= set(deployment.replicas)
     assert len(set(upstreams)) == 1, upstreams
@@ -132,7 +133,7 @@ def test_the_websocket_is_accepted_under_the_schools_host_name(deployment):
         finally:
             await ws.close()
 
-    assert asyncio.run(upgrade()) == 101
+    assert run_coroutine(upgrade()) == 101
 
 
 def test_a_malformed_route_cookie_is_replaced_never_echoed(deployment):
@@ -185,7 +186,7 @@ def test_a_session_runs_reconnects_and_uploads_on_its_own_replica(deployment):
             await ws.close()
         return first, again, upload, refused
 
-    first, again, upload, refused = asyncio.run(lesson())
+    first, again, upload, refused = run_coroutine(lesson())
 
     assert first.upstream in deployment.replicas
     assert first.status == ForwardMsg.FINISHED_SUCCESSFULLY and not first.exceptions, first.exceptions

@@ -3,7 +3,6 @@ next-token page through a shared link, and a tiny app with an st.fragment and an
 
 from __future__ import annotations
 
-import asyncio
 import math
 import textwrap
 
@@ -11,7 +10,7 @@ import pytest
 
 from benchmarks.bench_class import REPO, Server
 from benchmarks.class_lesson import LINK_QUERY, bars_answer
-from benchmarks.streamlit_client import StreamlitClient, widget_key
+from benchmarks.streamlit_client import StreamlitClient, run_coroutine, widget_key
 
 pytestmark = pytest.mark.slow
 
@@ -50,7 +49,7 @@ def test_client_opens_a_shared_link_and_moves_temperature(serve):
             moved = await client.set("next_token.temperature", [0.5])
             return client, opened, first, temperature, moved, bars_answer(client.chart("next_token.bars"))
 
-    client, opened, first, t_before, moved, second = asyncio.run(lesson_start())
+    client, opened, first, t_before, moved, second = run_coroutine(lesson_start())
     assert client.errors == []
     assert client.page_path == "next_token" and client.pages["next_token"] == client.page_hash
     assert "prompt=The" in client.query_string  # the page wrote its inputs back into the URL
@@ -101,7 +100,7 @@ def test_client_reruns_only_the_fragment_and_follows_st_rerun(serve, tmp_path):
             texts.append([m.body for m in client.elements("markdown")])
             return client, moved, clicked, texts
 
-    client, moved, clicked, (opened, after_slider, after_click) = asyncio.run(session())
+    client, moved, clicked, (opened, after_slider, after_click) = run_coroutine(session())
     assert client.errors == []
     assert opened == ["full runs: 1", "x squared: 9", "reran: False"]
     # the slider lives in the fragment: only the fragment reran, and the rest of the page is still there
