@@ -12,8 +12,8 @@ from ui import state
 from ui.charts import show_chart
 from ui.controls import limited_text, prompt_area, sampling_controls
 from ui.generation import kv_cache_panel, last_step_summary, timeline_panel
-from ui.inference import shared_step_runner
 from ui.generation_share import publish_steps, replay_from_link, replay_uploaded, run_file_controls, share_settings
+from ui.inference import shared_step_runner
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.settings import limits, raise_hint

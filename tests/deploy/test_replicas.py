@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from benchmarks.streamlit_client import run_coroutine
 from deploy.replicas import (
     ROUTE_COOKIE,
     UPSTREAM_HEADER,
@@ -28,7 +29,6 @@ from deploy.replicas import (
     stop,
     wait_healthy,
 )
-from benchmarks.streamlit_client import run_coroutine
 from tests.deploy.helpers import Browser, open_stream, run_script
 
 ROUTE_KEY = re.compile(r"[0-9a-f]{32}")
