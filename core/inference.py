@@ -6,8 +6,9 @@ tagged with an ``owner`` (a session id) and runs them one at a time in a single 
 
 - **fair turns**: round-robin across owners, each owner's jobs first-in first-out, so a student with 20 queued
   perplexity windows cannot starve another student's one next-token request;
-- **shared results**: a process-wide LRU of ``ForwardRecord`` with a byte budget (30 students on the teacher's
-  prompt cost one forward pass), and identical requests waiting at the same time share one job;
+- **shared results**: a process-wide LRU of ``ForwardRecord`` and of perplexity ``WindowScore`` with a byte budget
+  (30 students on the teacher's prompt cost one forward pass, on the teacher's paragraph one scoring), and
+  identical requests waiting at the same time share one job;
 - **batching**: plain next-token requests of different prompts waiting together run as one right-padded model
   call; perplexity windows of equal length run as one stacked call.
 
@@ -30,7 +31,8 @@ from core.models import LoadedModel, accepts_argument
 from core.perplexity import ScoreWindows, WindowRequest, WindowScore, direct_score_windows, score_window
 
 DEFAULT_MAX_BATCH = 8  # rows per batched model call
-DEFAULT_MAX_BATCH_TOKENS = 2048  # rows x padded length per batched call: bounds one call's time and memory
+DEFAULT_MAX_BATCH_TOKENS = 1024  # rows x padded length per batched call: bounds one call's time and memory
+# (a stacked perplexity call holds (rows x length, V) float32 logits: 1,024 x 49,152 x 4 B = 200 MB)
 DEFAULT_CACHE_BYTES = 64 * 2**20  # shared ForwardRecords: ~300 next-token records, or a few attention records
 DEFAULT_IDLE_SECONDS = 30.0  # an idle worker exits (and restarts on the next job), so it keeps no model alive
 
@@ -62,7 +64,7 @@ class ServiceStats:
         coalesced: requests that joined an identical job already waiting or running.
         cancelled: jobs dropped before they ran.
         errors: jobs that raised.
-        cache_bytes / cache_entries: what the shared record cache holds now.
+        cache_bytes / cache_entries: what the shared caches (forward records and window scores) hold now.
     """
 
     jobs: int = 0
@@ -180,9 +182,10 @@ class InferenceService:
         self._drain = False
         self._lock = threading.Condition()
         self._queues: OrderedDict[str, deque[_Job]] = OrderedDict()  # owner -> jobs, in round-robin order
-        self._inflight: dict[Hashable, _Job] = {}  # coalescing key -> forward job waiting or running
+        self._inflight: dict[Hashable, _Job] = {}  # coalescing key -> forward or window job waiting or running
         self._cache: OrderedDict[tuple[int, ...], ForwardRecord] = OrderedDict()  # LRU, oldest first
-        self._cache_bytes = 0
+        self._windows: OrderedDict[tuple, WindowScore] = OrderedDict()  # WindowRequest.key -> score, LRU
+        self._cache_bytes = 0  # both caches together
         self._counts = dict.fromkeys(
             ("jobs", "model_calls", "batches", "batched_rows", "cache_hits", "coalesced", "cancelled", "errors"), 0
         )
@@ -277,12 +280,26 @@ class InferenceService:
         return self.submit_windows([request], owner)[0]
 
     def submit_windows(self, requests: Sequence[WindowRequest], owner: str) -> list[Ticket]:
-        """Queue every window of a text at once (one job each, so equal-length windows can share a call)."""
+        """Queue every window of a text at once (one job each, so equal-length windows can share a call); a
+        window scored before answers from the shared cache, one being scored for someone else is shared."""
         with self._lock:
             self._check_open()
-            return [
-                self._enqueue(_Job("window", r, ("window", len(r.ids), r.top_k), len(r.ids)), owner) for r in requests
-            ]
+            return [self._submit_window(r, owner) for r in requests]
+
+    def _submit_window(self, request: WindowRequest, owner: str) -> Ticket:
+        key = request.key
+        score = self._windows.get(key)
+        if score is not None:
+            self._windows.move_to_end(key)
+            self._counts["cache_hits"] += 1
+            return self._finished_ticket(score)
+        job = self._inflight.get(key)
+        if job is not None:
+            self._counts["coalesced"] += 1
+            return self._attach(job, owner)
+        job = _Job("window", request, ("window", len(request.ids), request.top_k), len(request.ids), key=key)
+        self._inflight[key] = job
+        return self._enqueue(job, owner)
 
     def run(self, fn: Callable[[], Any], owner: str) -> Ticket:
         """Queue ``fn()`` (model work, e.g. one generation decode step) to run in the worker thread."""
@@ -326,7 +343,7 @@ class InferenceService:
     # ----- reading ------------------------------------------------------------------------------------
     def stats(self) -> ServiceStats:
         with self._lock:
-            return ServiceStats(**self._counts, cache_bytes=self._cache_bytes, cache_entries=len(self._cache))
+            return ServiceStats(**self._counts, cache_bytes=self._cache_bytes, cache_entries=len(self._cache) + len(self._windows))
 
     def queued(self) -> int:
         """Jobs waiting to start."""
@@ -570,6 +587,8 @@ class InferenceService:
             del self._inflight[job.key]
         if job.kind == "forward" and error is None:
             self._remember(value)
+        if job.kind == "window" and error is None:
+            self._remember_window(job.key, value)
         job.finished.set()
 
     def _remember(self, record: ForwardRecord) -> None:
@@ -585,9 +604,24 @@ class InferenceService:
             return
         self._cache[key] = record
         self._cache_bytes += size
-        while self._cache_bytes > self.cache_budget:
+        self._evict()
+
+    def _remember_window(self, key: tuple, score: WindowScore) -> None:
+        """Put a window's score in the shared LRU (scores are small: a few KB per window)."""
+        if key in self._windows or score.nbytes > self.cache_budget:
+            return
+        self._windows[key] = score
+        self._cache_bytes += score.nbytes
+        self._evict()
+
+    def _evict(self) -> None:
+        """Drop the oldest records, then the oldest window scores, until the byte budget holds."""
+        while self._cache_bytes > self.cache_budget and self._cache:
             _, evicted = self._cache.popitem(last=False)
             self._cache_bytes -= evicted.nbytes
+        while self._cache_bytes > self.cache_budget and self._windows:
+            _, dropped = self._windows.popitem(last=False)
+            self._cache_bytes -= dropped.nbytes
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -287,6 +287,11 @@ class WindowRequest:
         """(S_w,) the scored tokens."""
         return self.ids[len(self.ids) - self.scored :]
 
+    @property
+    def key(self) -> tuple:
+        """What determines its score (two equal keys score equally): the ids, S_w and k."""
+        return ("window", tuple(int(i) for i in self.ids), int(self.scored), int(self.top_k))
+
 
 @dataclass(frozen=True, eq=False)
 class WindowScore:
@@ -302,6 +307,12 @@ class WindowScore:
     ranks: torch.Tensor
     top_ids: torch.Tensor | None = None
     top_probs: torch.Tensor | None = None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by its tensors."""
+        tensors = (self.nll, self.ranks, self.top_ids, self.top_probs)
+        return sum(t.numel() * t.element_size() for t in tensors if t is not None)
 
 
 ScoreWindows = Callable[[LoadedModel, Sequence[WindowRequest]], Iterable[WindowScore]]

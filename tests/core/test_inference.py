@@ -161,6 +161,36 @@ def test_identical_requests_coalesce_then_hit_the_cache(bundled_lm, service):
     assert service.stats().cache_hits == 1 and service.stats().model_calls == 1
 
 
+def test_a_class_scoring_the_same_text_costs_one_scoring(bundled_lm, service):
+    """Three students score the teacher's paragraph at once (their windows coalesce), a fourth later (the shared
+    window scores answer); every result equals the direct loop's."""
+    direct = perplexity(bundled_lm, LONG_TEXT, max_length=48, stride=24, top_predictions=3)
+    results = [None] * 3
+
+    def student(i):
+        results[i] = perplexity(
+            bundled_lm, LONG_TEXT, max_length=48, stride=24, top_predictions=3,
+            score_windows=service.score_windows(f"student-{i}"),
+        )  # fmt: skip
+
+    threads = [threading.Thread(target=student, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    until(lambda: len(service._pending_jobs()) == direct.windows and service.stats().coalesced == 2 * direct.windows)
+    service.start()
+    for t in threads:
+        t.join(timeout=300)
+    stats = service.stats()
+    assert stats.jobs == direct.windows and stats.cache_entries == direct.windows
+    later = perplexity(
+        bundled_lm, LONG_TEXT, max_length=48, stride=24, top_predictions=3, score_windows=service.score_windows("late")
+    )
+    assert service.stats().jobs == direct.windows and service.stats().cache_hits == direct.windows
+    for shared in [*results, later]:
+        np.testing.assert_allclose(shared.nll, direct.nll, rtol=0, atol=1e-4)
+        assert np.array_equal(shared.ranks, direct.ranks) and np.array_equal(shared.top_ids, direct.top_ids)
+
+
 def test_a_wider_record_serves_a_narrower_request(bundled_lm, service):
     ids = token_ids(bundled_lm, PROMPTS[1])
     service.start()
