@@ -9,10 +9,12 @@ from ui import state
 from ui.errors import run_guarded
 from ui.model_picker import model_sidebar, prepare_default_model
 from ui.navigation import ROOT, available_pages
+from ui.nodelay import enable_nodelay
 from ui.notice import notice
 from ui.presenter import presenter_toggle
 from ui.settings import torch_threads
 
+enable_nodelay()  # once per process: a rerun's messages leave at once, not ~40 ms late (see ui/nodelay.py)
 st.set_page_config(page_title="Next-Token Explorer", page_icon=":material/bar_chart:", layout="wide")
 state.init_state()
 set_torch_threads(torch_threads())

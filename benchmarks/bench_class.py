@@ -31,7 +31,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.class_lesson import KINDS, LINK_QUERY, TEMPERATURES, bars_answer, run_lesson, visit_every_page  # noqa: E402
+from benchmarks.class_lesson import (  # noqa: E402
+    HEAD_LABEL,
+    HEAD_SWITCH,
+    KINDS,
+    LINK_QUERY,
+    PROMPT,
+    TEMPERATURE,
+    TEMPERATURES,
+    bars_answer,
+    run_lesson,
+    visit_every_page,
+)
 from benchmarks.common import Row  # noqa: E402
 from benchmarks.streamlit_client import Interaction, StreamlitClient, run_coroutine  # noqa: E402
 
@@ -42,6 +53,17 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT = 180  # seconds for a fresh server to answer /_stcore/health
 P95_TARGET = 10.0  # p95 at N = 30 within 10x of N = 1
 RSS_TARGET_MB = 2000.0
+TODAY_CPU_S = 16.6  # server CPU-s per student for the lesson at N = 1 before issue 15 (commit 68c2643, this bench)
+OWN_COMPUTE_TARGET = 3.0  # a temperature step and a head switch within 3x of their own compute
+FLOOR_APP = """
+import streamlit as st
+
+@st.fragment
+def part():
+    st.write(st.slider("t", 0.0, 2.0, 1.0, key="next_token.temperature"))
+
+part()
+"""
 
 
 @dataclass
@@ -307,7 +329,7 @@ def rows_for(runs: list[ClassRun], app_root: Path) -> list[Row]:
     reference = next((a for a in base.answers if a is not None), None)
     base_times = [i.seconds for i in base.interactions]
     base_p50, base_p95 = _percentile(base_times, 50), _percentile(base_times, 95)
-    today = os.environ.get("NTE_CLASS_TODAY_CPU_S")
+    today = os.environ.get("NTE_CLASS_TODAY_CPU_S", str(TODAY_CPU_S))
     where = "baseline" if app_root != REPO else "this tree"
     for run in runs:
         n = run.size
@@ -373,6 +395,96 @@ def rows_for(runs: list[ClassRun], app_root: Path) -> list[Row]:
     return rows
 
 
+def own_compute() -> dict[str, float]:
+    """Median seconds, in this process, of what a temperature step and a head switch must compute themselves (the
+    model call is memoised on the page, so neither runs it): the temperature step's filtered distribution, table and
+    bars; the head switch's map, overview and query bars (the layer's grid is memoised); each with its figures
+    serialised to JSON as ``st.plotly_chart`` does."""
+    from components.attention import METRICS, head_heatmap, overview_chart, query_bars
+    from components.sampling import sampling_view
+    from core.attention import attention_maps, head_summaries
+    from core.models import DEFAULT_MODEL, load_model
+    from core.next_token import next_token_distribution
+
+    lm = load_model(DEFAULT_MODEL)
+    dist = next_token_distribution(lm, PROMPT)
+    maps = attention_maps(lm, PROMPT)
+    summary = head_summaries(maps.weights)
+    metric = next(iter(METRICS))
+    head = int(HEAD_LABEL.split()[-1])
+
+    def temperature_step(t: float) -> None:
+        sampling_view(dist, 10, t, 0, 1.0).figure.to_json()
+
+    def head_switch() -> None:
+        matrix = maps.head(0, head)  # (T, T)
+        T = maps.length
+        for figure in (
+            head_heatmap(matrix, maps.tokens, title=f"layer 0, head {head}"),
+            overview_chart(summary[metric], metric, selected=(0, head)),
+            query_bars(matrix[T - 1], maps.tokens, T - 1, title="query"),
+        ):
+            figure.to_json()
+
+    def median(fn: Any, *args: Any) -> float:
+        times = []
+        for _ in range(15):
+            started = time.perf_counter()
+            fn(*args)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    return {
+        TEMPERATURE: statistics.median(median(temperature_step, t) for t in TEMPERATURES),
+        HEAD_SWITCH: median(head_switch),
+    }
+
+
+def streamlit_floor() -> float:
+    """Median seconds of the cheapest interaction Streamlit has: a one-slider fragment, against a fresh server of
+    FLOOR_APP with this repository's .streamlit config, timed by the same light client."""
+    with tempfile.TemporaryDirectory(prefix="nte-floor-") as root:
+        nodelay = f"import sys\nsys.path.insert(0, {str(REPO)!r})\n"
+        nodelay += "from ui.nodelay import enable_nodelay\nenable_nodelay()\n"
+        Path(root, "app.py").write_text(nodelay + FLOOR_APP)  # as app.py does
+        shutil.copytree(REPO / ".streamlit", Path(root, ".streamlit"))
+        server = Server(Path(root))
+        server.start()
+        try:
+
+            async def slide() -> float:
+                async with StreamlitClient(server.url) as client:
+                    await client.open("", "")
+                    for i in range(30):
+                        await client.set("next_token.temperature", [0.5 + (i % 10) / 10], kind=TEMPERATURE)
+                    return statistics.median(i.seconds for i in client.interactions if i.kind == TEMPERATURE)
+
+            return run_coroutine(slide())
+        finally:
+            server.stop()
+
+
+def compute_rows(base: ClassRun) -> list[Row]:
+    """A temperature step and a head switch of the smallest class against their own compute and Streamlit's floor."""
+    compute, floor = own_compute(), streamlit_floor()
+    rows = [Row("Streamlit floor: one-slider fragment rerun", floor, "s", note="the light client, same config")]
+    for kind in (TEMPERATURE, HEAD_SWITCH):
+        done = [i.seconds for i in base.interactions if i.kind == kind]
+        if done:
+            step = statistics.median(done)
+            rows.append(
+                Row(
+                    f"N={base.size}: {kind} / its own compute",
+                    step / compute[kind],
+                    "x",
+                    f"<= {OWN_COMPUTE_TARGET:g}",
+                    step / compute[kind] <= OWN_COMPUTE_TARGET,
+                    f"{step * 1000:.0f} ms vs compute {compute[kind] * 1000:.1f} ms (floor {floor * 1000:.0f} ms)",
+                )
+            )
+    return rows
+
+
 def class_sizes() -> tuple[int, ...]:
     raw = os.environ.get("NTE_CLASS_SIZES", "")
     return tuple(int(s) for s in raw.split(",") if s.strip()) if raw.strip() else SIZES
@@ -387,7 +499,10 @@ def run() -> list[Row]:
         started = time.perf_counter()
         runs.append(measure(app_root, n, browser=browser and n == sizes[-1]))
         print(f"  class of {n}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-    return rows_for(runs, app_root)
+    rows = rows_for(runs, app_root)
+    if app_root == REPO:
+        rows += compute_rows(runs[0])
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,80 @@
+"""ui.nodelay: a connection accepted from a listening socket made like Streamlit's (``socket.socket(family)``,
+proto 0) gets TCP_NODELAY once ``enable_nodelay`` ran; without it asyncio leaves Nagle's algorithm on."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+import ui.nodelay
+from benchmarks.streamlit_client import run_coroutine
+
+
+def accepted_nodelay() -> tuple[int, int]:
+    """(TCP_NODELAY of the server side, of the client side) of one loopback connection to an asyncio server whose
+    listening socket is made as Streamlit 1.67 makes it."""
+
+    async def main() -> tuple[int, int]:
+        listener = socket.socket(family=socket.AF_INET)  # proto 0, as streamlit/web/server/starlette_server.py
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        accepted: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        def on_connect(reader, writer):
+            sock = writer.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname())
+        client = writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        server_side = await asyncio.wait_for(accepted, 10)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return int(bool(server_side)), int(bool(client))
+
+    return run_coroutine(main())
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """asyncio's own _set_nodelay and a module that has not run yet; both restored afterwards."""
+    monkeypatch.setattr(asyncio.base_events, "_set_nodelay", asyncio.base_events._set_nodelay)
+    monkeypatch.setattr(ui.nodelay, "_DONE", False)
+
+
+def test_without_it_the_servers_connection_keeps_nagle_on(fresh):
+    assert accepted_nodelay() == (0, 1)  # the client (proto 6) has it; the server's accepted socket does not
+
+
+def test_enable_nodelay_sets_it_on_new_connections_once(fresh):
+    assert ui.nodelay.enable_nodelay() is True
+    assert accepted_nodelay() == (1, 1)
+    assert ui.nodelay.enable_nodelay() is False  # once per process
+
+
+def test_enable_nodelay_fixes_connections_already_open(fresh):
+    async def main() -> int:
+        listener = socket.socket(family=socket.AF_INET)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        accepted: asyncio.Future = asyncio.get_running_loop().create_future()
+        server = await asyncio.start_server(lambda r, w: accepted.set_result(w), sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname())
+        server_writer = await asyncio.wait_for(accepted, 10)
+        sock = server_writer.get_extra_info("socket")
+        before = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        ui.nodelay.enable_nodelay()  # the first visitor's connection was accepted before app.py ran
+        after = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        for w in (writer, server_writer):
+            w.close()
+        server.close()
+        await server.wait_closed()
+        return int(bool(before)), int(bool(after))
+
+    assert run_coroutine(main()) == (0, 1)
