@@ -343,7 +343,8 @@ class InferenceService:
     # ----- reading ------------------------------------------------------------------------------------
     def stats(self) -> ServiceStats:
         with self._lock:
-            return ServiceStats(**self._counts, cache_bytes=self._cache_bytes, cache_entries=len(self._cache) + len(self._windows))
+            entries = len(self._cache) + len(self._windows)
+            return ServiceStats(**self._counts, cache_bytes=self._cache_bytes, cache_entries=entries)
 
     def queued(self) -> int:
         """Jobs waiting to start."""
