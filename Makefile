@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 PORT ?= 8501
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install run test lint format bench browser nginx replicas clean
+.PHONY: install run test lint format bench browser nginx redis axe replicas clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
@@ -36,6 +36,20 @@ nginx:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null && echo "nginx installed"; \
 	else echo "WARNING: nginx is not installed and cannot be installed here: the replicas tests will be SKIPPED"; fi
 
+# Debian's redis-server for the class-poll room store's tests (a real server, started and stopped by the tests).
+redis:
+	@if command -v redis-server >/dev/null 2>&1; then echo "redis-server: $$(command -v redis-server)"; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null && echo "redis-server installed"; \
+	else echo "WARNING: redis-server is not installed and cannot be installed here: the Redis tests will be SKIPPED"; fi
+
+# axe-core (npm) for the accessibility check the browser tests inject into every page; kept in .cache/axe.
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+$(AXE):
+	@if command -v npm >/dev/null 2>&1; then mkdir -p .cache/axe && npm install -s --prefix .cache/axe --no-audit --no-fund axe-core@4 >/dev/null && echo "axe-core installed"; \
+	else echo "WARNING: npm is missing: the accessibility tests will be SKIPPED"; fi
+axe: $(AXE)
+
 # A bigger class: REPLICAS Streamlit processes behind nginx on LISTEN, sticky by cookie (deploy/README.md).
 REPLICAS ?= 2
 LISTEN ?= 0.0.0.0:8080
@@ -55,7 +69,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 # pytest's exit code 5 means no test ran: that is a broken suite, so it fails loudly.
-test: install browser nginx lint
+test: install browser nginx redis axe lint
 	@HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
