@@ -136,8 +136,10 @@ def sampler(dist, mode: str) -> None:
     if presenter_mode():  # a projector: the chart and the numbers, not the extras
         return
     copy_link_control()  # here, after publish_inputs, so the link it shows is this view's
-    with st.expander("Table of candidates", expanded=False):
-        st.dataframe(view.table, hide_index=True)
+    table = st.expander("Table of candidates", key=state.NT_TABLE_OPEN, on_change="rerun")
+    if table.open:  # closed, a temperature step sends no table
+        with table:
+            st.dataframe(view.table, hide_index=True)
 
 
 def compare_prompts(lm) -> None:

@@ -51,6 +51,7 @@ NT_SEED = "next_token.seed"
 NT_LAST_SAMPLE = "next_token.last_sample"  # a LastSample
 NT_COMPARE = ("next_token.compare_1", "next_token.compare_2", "next_token.compare_3")
 NT_COMPARE_OPEN = "next_token.compare_open"  # the compare expander (open: its prompts run the model)
+NT_TABLE_OPEN = "next_token.table_open"  # the candidates table expander (closed: no table is sent)
 NT_TOY_TOKENS = "next_token.toy_tokens"
 NT_TOY_LOGITS = "next_token.toy_logits"
 NT_MODE = "next_token.mode"

@@ -44,6 +44,15 @@ def scored_texts(monkeypatch):
     return seen
 
 
+def test_next_token_candidates_table_is_sent_only_once_opened():
+    at = open_page("app_pages/next_token.py")
+    assert not at.dataframe  # a temperature step with the table closed sends no table
+    at.session_state[state.NT_TABLE_OPEN] = True  # what opening the expander in the browser sets
+    at.run()
+    assert_clean(at)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 11  # the bars: 10 candidates + all other tokens
+
+
 def test_next_token_compare_expander_runs_the_model_only_once_opened(next_token_prompts):
     at = open_page("app_pages/next_token.py")
     assert set(next_token_prompts) == {"The capital of France is"}  # the page's prompt only: nothing for the expander
