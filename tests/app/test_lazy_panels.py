@@ -16,32 +16,29 @@ from tests.app.helpers import assert_clean, open_page, plotly_specs
 from ui import state
 
 
-@pytest.fixture
-def next_token_prompts(monkeypatch):
-    """The prompts ``next_token_distribution`` is called with, in order."""
+def count_calls(monkeypatch, module, name: str) -> list[str]:
+    """Wrap ``module.name(lm, text, ...)`` so every call records its text; returns the list of texts, in order."""
     seen: list[str] = []
-    real = core.next_token.next_token_distribution
-
-    def counting(lm, prompt, *args, **kwargs):
-        seen.append(prompt)
-        return real(lm, prompt, *args, **kwargs)
-
-    monkeypatch.setattr(core.next_token, "next_token_distribution", counting)
-    return seen
-
-
-@pytest.fixture
-def scored_texts(monkeypatch):
-    """The texts ``core.perplexity.perplexity`` scores, in order."""
-    seen: list[str] = []
-    real = core.perplexity.perplexity
+    real = getattr(module, name)
 
     def counting(lm, text, *args, **kwargs):
         seen.append(text)
         return real(lm, text, *args, **kwargs)
 
-    monkeypatch.setattr(core.perplexity, "perplexity", counting)
+    monkeypatch.setattr(module, name, counting)
     return seen
+
+
+@pytest.fixture
+def next_token_prompts(monkeypatch):
+    """The prompts ``next_token_distribution`` is called with, in order."""
+    return count_calls(monkeypatch, core.next_token, "next_token_distribution")
+
+
+@pytest.fixture
+def scored_texts(monkeypatch):
+    """The texts ``core.perplexity.perplexity`` scores, in order."""
+    return count_calls(monkeypatch, core.perplexity, "perplexity")
 
 
 def test_next_token_candidates_table_is_sent_only_once_opened():
