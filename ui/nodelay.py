@@ -20,6 +20,7 @@ import threading
 
 _LOCK = threading.Lock()
 _DONE = False
+ASYNCIO_SET_NODELAY = asyncio.base_events._set_nodelay  # asyncio's own, kept for tests (this module replaces it)
 
 
 def _set_nodelay(sock) -> None:

@@ -43,7 +43,7 @@ def accepted_nodelay() -> tuple[int, int]:
 @pytest.fixture
 def fresh(monkeypatch):
     """asyncio's own _set_nodelay and a module that has not run yet; both restored afterwards."""
-    monkeypatch.setattr(asyncio.base_events, "_set_nodelay", asyncio.base_events._set_nodelay)
+    monkeypatch.setattr(asyncio.base_events, "_set_nodelay", ui.nodelay.ASYNCIO_SET_NODELAY)  # an app test ran it
     monkeypatch.setattr(ui.nodelay, "_DONE", False)
 
 
