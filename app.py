@@ -23,7 +23,7 @@ pages = [
     st.Page(str(ROOT / p.path), title=p.title, icon=p.icon, default=(p.path == "app_pages/home.py"))
     for p in available_pages()
 ]
-page = st.navigation(pages)
+page = st.navigation(pages, expanded=True)  # every page in the menu: a teacher looks for them by name
 
 prepare_default_model()
 with st.sidebar:

@@ -147,20 +147,22 @@ def explore(lm, prompt: str, maps) -> None:
                 st.caption(
                     f"Using the {from_generation.generated} tokens generated on the Step-by-step generation page."
                 )
-                gen = session_memo(
-                    "attention_generation",
-                    (lm.name, from_generation.ids, from_generation.prompt_len),
-                    lambda: generation_maps(lm, list(from_generation.ids), from_generation.prompt_len),
-                    max_entries=2,
-                )
+                with st.spinner(f"Computing attention for {len(from_generation.ids):,} tokens…"):
+                    gen = session_memo(
+                        "attention_generation",
+                        (lm.name, from_generation.ids, from_generation.prompt_len),
+                        lambda: generation_maps(lm, list(from_generation.ids), from_generation.prompt_len),
+                        max_entries=2,
+                    )
             else:
                 n = st.slider("Tokens to generate (greedy)", 1, MAX_NEW_TOKENS, 8, key=state.ATT_GEN_TOKENS)
-                gen = session_memo(
-                    "attention_generation",
-                    (lm.name, prompt, n),
-                    lambda: generation_attention(lm, prompt, n),
-                    max_entries=2,
-                )
+                with st.spinner(f"Generating {n} tokens and computing their attention…"):
+                    gen = session_memo(
+                        "attention_generation",
+                        (lm.name, prompt, n),
+                        lambda: generation_attention(lm, prompt, n),
+                        max_entries=2,
+                    )
         except (PromptError, ValueError) as error:
             notice(error)
             return
@@ -207,9 +209,10 @@ share_inputs(SHARED, "attention")
 lm = current_model()
 prompt = prompt_area(state.ATT_PROMPT)
 try:
-    maps = session_memo(
-        "attention", (lm.name, prompt), lambda: attention_maps(lm, prompt, forward=session_forward()), max_entries=4
-    )
+    with st.spinner(f"Computing every layer's attention maps for the prompt ({len(prompt):,} characters)…"):
+        maps = session_memo(
+            "attention", (lm.name, prompt), lambda: attention_maps(lm, prompt, forward=session_forward()), max_entries=4
+        )
 except AttentionUnavailable as error:
     notice(error, "error")
     st.stop()

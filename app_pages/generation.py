@@ -14,6 +14,7 @@ from ui.controls import limited_text, prompt_area, sampling_controls
 from ui.generation import kv_cache_panel, last_step_summary, timeline_panel
 from ui.generation_share import publish_steps, replay_from_link, replay_uploaded, run_file_controls, share_settings
 from ui.inference import shared_step_runner
+from ui.lessons import lesson_presets
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.settings import limits, raise_hint
@@ -220,6 +221,7 @@ st.caption(
     "A language model does not write a paragraph at once: it predicts one token, appends it to its input and "
     "runs again. Here you drive that loop, one step at a time, and watch the KV cache that makes it fast."
 )
+lesson_presets("generation", plain=PLAIN)
 share_settings((PLAIN, CHAT))
 LIMITS = limits()
 if (asked := st.session_state.get(state.GEN_MAX_NEW, 0)) > LIMITS.max_new_tokens:  # a link's or an older value
@@ -267,7 +269,8 @@ if stepper is None or (stepper.model_name, stepper.lm.model, stepper.prompt, ste
     chat,
 ):
     try:
-        stepper = Stepper(lm, prompt, chat=chat, use_cache=not no_cache)
+        with st.spinner(f"Reading the prompt ({len(prompt):,} characters) into a fresh KV cache…"):
+            stepper = Stepper(lm, prompt, chat=chat, use_cache=not no_cache)
     except PromptError as error:
         notice(error)
         st.stop()

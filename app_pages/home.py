@@ -19,5 +19,6 @@ for info in available_pages():
         continue
     st.page_link(str(ROOT / info.path), label=f"**{info.title}**: {info.blurb}", icon=info.icon)
 st.caption(
-    "The model picker and the model's facts are in the sidebar. Examples follow the seed lessons' worked numbers."
+    "The model picker and the model's facts are in the sidebar. Examples follow the lessons' worked numbers: "
+    "look for the Lesson examples buttons at the top of a page."
 )

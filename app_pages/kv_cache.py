@@ -1,4 +1,5 @@
-"""KV-cache memory: the seed's estimate with your numbers, real architectures, and a check against a real cache."""
+"""KV-cache memory: the lesson's estimate (seed 001) with your numbers, real architectures, and a check against a
+real cache."""
 
 import streamlit as st
 
@@ -28,16 +29,19 @@ from core.kv_cache import (
     spec_from_hub,
     weight_bytes,
 )
-from core.seed_examples import KV_ESTIMATE
+from core.lessons import KV_ESTIMATE_EXAMPLE, NEXT_TOKEN_LESSON
+from core.seed_examples import KV_ESTIMATE, KV_ESTIMATE_EXPECTED_GIB
 from ui import state
+from ui.charts import show_chart
 from ui.controls import limited_text
+from ui.lessons import lesson_presets
 from ui.memo import session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.share import Shared, copy_link_control, share_inputs
 
 MANUAL, PRESET, LOADED, HUB = (
-    "Manual entry (seed 001 example)",
+    f"Manual entry ({KV_ESTIMATE_EXAMPLE} of {NEXT_TOKEN_LESSON})",
     "Published model",
     "The loaded model",
     "Hugging Face config id",
@@ -56,7 +60,8 @@ def hub_spec(hub_id: str) -> KVSpec | ConfigError:
 st.title("KV-cache memory")
 st.markdown(
     "While generating, every attention layer keeps one **key** and one **value** vector per token and per "
-    "key/value head, so earlier tokens are never recomputed (seed 001). That cache grows with context length, "
+    f"key/value head, so earlier tokens are never recomputed ({NEXT_TOKEN_LESSON}). That cache grows with context "
+    "length, "
     "layers, key/value heads, head dimension and batch size: "
     "**bytes = 2 × layers × kv_heads × head_dim × tokens × batch × bytes per value**."
 )
@@ -78,6 +83,7 @@ SHARED = [
     Shared(state.KV_GPU_GIB, "gpu_gib", "int", 0, 100_000),
     Shared(state.KV_MEASURE_N, "measure_n", "int", 1, 512),
 ]
+lesson_presets("kv_cache", manual=MANUAL)
 share_inputs(SHARED, "kv_cache")
 copy_link_control()
 source = st.radio("Architecture", [MANUAL, PRESET, LOADED, HUB], horizontal=True, key=state.KV_SOURCE)
@@ -112,7 +118,8 @@ try:
                 "Type a model id: only its config.json is fetched, never the weights. This needs a network connection."
             )
             st.stop()
-        spec = session_memo("kv_hub", hub_id, lambda: hub_spec(hub_id))
+        with st.spinner(f"Fetching the config of {inert_markdown(hub_id)}…"):
+            spec = session_memo("kv_hub", hub_id, lambda: hub_spec(hub_id))
         if isinstance(spec, ConfigError):
             raise spec
 except (ConfigError, ValueError) as error:
@@ -167,7 +174,8 @@ for col, label, n_bytes in zip(
 at_2k, at_32k = spec.cache_bytes(2_048, batch, **kw), spec.cache_bytes(32_768, batch, **kw)
 st.markdown(
     f"With batch {batch:,}: **{at_2k / GIB:,.2f} GiB at 2,048 tokens** and "
-    f"**{at_32k / GIB:,.2f} GiB at 32,768 tokens** (seed 001 prints 1.00 and 16.00 for its example). "
+    f"**{at_32k / GIB:,.2f} GiB at 32,768 tokens** ({NEXT_TOKEN_LESSON} prints "
+    f"{KV_ESTIMATE_EXPECTED_GIB[2_048]:.2f} and {KV_ESTIMATE_EXPECTED_GIB[32_768]:.2f} for its example). "
     "GiB = 2^30 bytes; GB = 10^9 bytes."
 )
 
@@ -186,7 +194,7 @@ fit = fits_on_gpu(spec, int(gpu_gib) * GIB, weights, seq_len=seq_len, batch_size
 left, right = st.columns(2)
 lengths = length_grid(max(seq_len, min(spec.context_length or 32_768, BIG)))
 batches = sorted({1, batch, 4 * batch, 16 * batch})[:4]
-left.plotly_chart(
+show_chart(
     memory_vs_length(
         lengths,
         cache_curves(spec, lengths, batches, **kw),
@@ -194,28 +202,30 @@ left.plotly_chart(
         free_bytes=fit.free_bytes if fit else None,
         title=f"{spec.name}: KV cache against sequence length",
     ),
-    key="kv.curve_chart",
+    "kv.curve_chart",
+    where=left,
 )
-right.plotly_chart(
+show_chart(
     attention_comparison(
         attention_variants(spec, seq_len, batch, dtype=fmt, block_size=block),
         title=f"Fewer key/value heads, smaller cache ({seq_len:,} tokens, batch {batch:,})",
     ),
-    key="kv.heads_chart",
+    "kv.heads_chart",
+    where=right,
 )
 
 if gpu_gib:
     st.subheader("Weights + KV cache on one GPU")
     if not params:
         st.info("Enter a parameter count to include the weights.")
-    st.plotly_chart(
+    show_chart(
         gpu_stack(
             weights,
             total,
             int(gpu_gib) * GIB,
             title=f"{gpu_gib:,} GiB GPU: weights ({weight_fmt}) + cache ({fmt.name})",
         ),
-        key="kv.gpu_chart",
+        "kv.gpu_chart",
     )
     if fit.free_bytes <= 0:
         st.error(
@@ -232,7 +242,7 @@ if gpu_gib:
             f"Memory left for the cache: **{human_bytes(fit.free_bytes)}**.  \n"
             f"Longest context at batch {batch:,}: **{longest}**.  \n"
             f"Largest batch at {seq_len:,} tokens: **{fit.max_batch:,} sequences**.  \n"
-            "Activations, allocator overhead and batching metadata are not counted (seed 001)."
+            f"Activations, allocator overhead and batching metadata are not counted ({NEXT_TOKEN_LESSON})."
         )
 
 st.subheader("Measured, not only estimated")
@@ -247,7 +257,8 @@ n = st.slider(
     help="Runs the model in use once on N tokens with a fresh DynamicCache.",
 )
 try:
-    m = session_memo("kv_measure", (lm.name, int(n)), lambda: measure_cache(lm, int(n)))
+    with st.spinner(f"Running {inert_markdown(lm.name)} on {int(n):,} tokens to measure its cache…"):
+        m = session_memo("kv_measure", (lm.name, int(n)), lambda: measure_cache(lm, int(n)))
 except ValueError as error:
     notice(error, "warning")
     st.stop()

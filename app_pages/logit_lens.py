@@ -7,10 +7,12 @@ from components.logit_lens import lens_heatmap, lens_table, rank_chart
 from core.logit_lens import GRID_POSITIONS, LENS_CAP, LensUnavailable, layer_predictions
 from core.text import PromptError
 from ui import state
+from ui.charts import show_chart
 from ui.controls import prompt_area
 from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
+from ui.presenter import presenter_mode
 from ui.share import Shared, copy_link_control, share_inputs
 
 TOP_N = 5
@@ -35,14 +37,15 @@ every = st.toggle(
     help="Each position costs one projection onto the vocabulary per layer.",
 )
 try:
-    lens = session_memo(
-        "lens",
-        (lm.name, prompt, every),
-        lambda: layer_predictions(
-            lm, prompt, TOP_N, grid_positions=GRID_POSITIONS if every else 1, forward=session_forward()
-        ),
-        max_entries=4,
-    )
+    with st.spinner(f"Reading the prediction after every layer ({len(prompt):,} characters of prompt)…"):
+        lens = session_memo(
+            "lens",
+            (lm.name, prompt, every),
+            lambda: layer_predictions(
+                lm, prompt, TOP_N, grid_positions=GRID_POSITIONS if every else 1, forward=session_forward()
+            ),
+            max_entries=4,
+        )
 except LensUnavailable as error:
     notice(error, "error")
     st.stop()
@@ -60,9 +63,9 @@ st.markdown(
     f"({float(lens.top_probs[-1, -1, 0]):.1%}). The rows below show when it appears on the way up."
 )
 
-left, right = st.columns([3, 2])
+left, right = (st.container(), st.container()) if presenter_mode() else st.columns([3, 2])  # projector: stacked
 with left:
-    st.plotly_chart(
+    show_chart(
         lens_heatmap(
             lens.final_prob,
             names,
@@ -72,14 +75,14 @@ with left:
             lens.top_probs[:, :, 0],
             [lens.label(i) for i in lens.final_ids],
         ),
-        key="lens.heatmap",
+        "lens.heatmap",
     )
     st.caption(
         "Each column is a position: the prediction of the token *after* it. Colour: the probability this "
         "layer gives to what the model finally predicts there. Text: this layer's own top token."
     )
 with right:
-    st.plotly_chart(rank_chart(lens.final_rank[:, -1], lens.final_prob[:, -1], names, final), key="lens.rank")
+    show_chart(rank_chart(lens.final_rank[:, -1], lens.final_prob[:, -1], names, final), "lens.rank")
     st.caption(
         f"Rank 1 means the layer already puts {inert_markdown(final)} first; the vocabulary has "
         f"{lens.last_logits.shape[-1]:,} tokens."

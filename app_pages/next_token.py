@@ -7,6 +7,7 @@ from components.inert import inert_markdown
 from components.next_token import probability_bars
 from components.sampling import sampling_view
 from components.tables import candidate_table
+from core.lessons import FIVE_WORD_VOCABULARY, NEXT_TOKEN_LESSON
 from core.next_token import next_token_distribution
 from core.sampling import make_generator, sample_token
 from core.seed_examples import PACKAGE_PROMPTS, SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS
@@ -15,6 +16,7 @@ from core.toy import parse_toy, toy_distribution
 from ui import state
 from ui.charts import show_chart
 from ui.controls import bounded_slider, prompt_area, sampling_controls
+from ui.lessons import lesson_presets
 from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
@@ -37,12 +39,13 @@ SHARED = [
 
 def distribution(lm, prompt):
     """Model call, memoised per (model, prompt): moving a sampling control never re-runs the model."""
-    return session_memo(
-        "next_token",
-        (lm.name, prompt),
-        lambda: next_token_distribution(lm, prompt, forward=session_forward()),
-        max_entries=16,
-    )
+    with st.spinner(f"Running the model on the prompt ({len(prompt):,} characters)…"):  # shown after 0.5 s only
+        return session_memo(
+            "next_token",
+            (lm.name, prompt),
+            lambda: next_token_distribution(lm, prompt, forward=session_forward()),
+            max_entries=16,
+        )
 
 
 def append_sample(dist, probs, seed):
@@ -60,6 +63,7 @@ st.caption(
     "The model reads the prompt and gives every token in its vocabulary a probability of coming next. "
     "The bars show the top candidates; the last bar holds the probability of all the others."
 )
+lesson_presets("next_token", toy=TOY)
 share_inputs(SHARED, "next_token")
 lm = current_model()
 mode = st.radio("Where the logits come from", [REAL, TOY], horizontal=True, key=state.NT_MODE)
@@ -74,8 +78,8 @@ try:
             )
     else:
         st.caption(
-            "Type a few tokens and their logits (raw scores). The default is seed 001's "
-            "'The support bot answered' example."
+            "Type a few tokens and their logits (raw scores). The default is "
+            f"{FIVE_WORD_VOCABULARY} of {NEXT_TOKEN_LESSON}: 'The support bot answered'."
         )
         left, right = st.columns(2)
         tokens_text = left.text_input("Tokens", ", ".join(SUPPORT_BOT_TOKENS), key=state.NT_TOY_TOKENS)
@@ -150,7 +154,7 @@ def compare_prompts(lm) -> None:
     if not panel.open:
         return
     with panel:
-        st.caption("Seed 001: one extra word of context changes the whole distribution.")
+        st.caption(f"As in {NEXT_TOKEN_LESSON}: one extra word of context changes the whole distribution.")
         columns = st.columns(3)
         for number, (column, key) in enumerate(zip(columns, state.NT_COMPARE), start=1):
             text = column.text_input(f"Prompt {number}", key=key)

@@ -7,6 +7,7 @@ import streamlit as st
 
 from components.inert import inert_markdown
 from components.ngram import context_label, count_table, generated_text, ngram_bars, perplexity_chart, score_table
+from core.lessons import NEXT_TOKEN_LESSON, WAREHOUSE_EXAMPLE
 from core.ngram import (
     MAX_CORPUS_CHARS,
     CorpusError,
@@ -20,7 +21,9 @@ from core.ngram import (
 )
 from core.seed_examples import TRACKING_MESSAGES
 from ui import state
+from ui.charts import show_chart
 from ui.controls import limited_text
+from ui.lessons import lesson_presets
 from ui.memo import session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
@@ -35,8 +38,10 @@ st.title("N-gram model: next-token prediction from counts")
 st.caption(
     "The smallest language model is a table of counts. An n-gram model predicts the next word from the "
     "previous n − 1 words: P(next | context) = count(context, next) / count(context). Each sentence is padded "
-    "with <bos> at the start and <eos> at the end, as in seed 001."
+    f"with <bos> at the start and <eos> at the end, as in {NEXT_TOKEN_LESSON}. The default corpus is "
+    f"{WAREHOUSE_EXAMPLE}'s six tracking messages."
 )
+lesson_presets("ngram")
 
 SHARED = [
     Shared(state.NGRAM_CORPUS, "corpus", max_chars=4000, limit=MAX_CORPUS_CHARS),
@@ -101,7 +106,7 @@ chosen = st.selectbox(
 context = contexts[labels.index(chosen)]
 raw = model.distribution(context)
 smoothed = model.distribution(context, k) if smooth else None
-st.plotly_chart(ngram_bars(raw, smoothed), key="ngram.bars")
+show_chart(ngram_bars(raw, smoothed), "ngram.bars")
 lines = [
     f"P({inert_markdown(t)} | {inert_markdown(chosen)}) = {cnt}/{raw.total} = {p:.3f}" for t, cnt, p in raw.ranked()
 ]
@@ -140,7 +145,7 @@ if not words:
     )
 st.caption(
     "Greedy always takes the most likely word (ties: the one seen first). Sampling draws with NumPy's "
-    "default_rng(seed), as seed 001's sampler does: the same seed gives the same sentence."
+    f"default_rng(seed), as {NEXT_TOKEN_LESSON}'s sampler does: the same seed gives the same sentence."
 )
 
 st.subheader("Perplexity on a held-out sentence: counts vs the neural model")
@@ -152,12 +157,13 @@ except CorpusError as error:
     st.stop()
 score = score_sentence(model, held_words, k, include_eos=False)
 lm = current_model()
-neural = session_memo("ngram.neural", (lm.name, " ".join(held_words)), lambda: neural_perplexity(lm, heldout))
+with st.spinner("Scoring the sentence with the neural model…"):
+    neural = session_memo("ngram.neural", (lm.name, " ".join(held_words)), lambda: neural_perplexity(lm, heldout))
 entries = [
     (f"{NAMES[n]} (counts{', add-' + format(k, 'g') if smooth else ''})", score.perplexity),
     (f"{lm.name.split('/')[-1]} (neural)", neural.word_perplexity),
 ]
-st.plotly_chart(perplexity_chart(entries), key="ngram.perplexity")
+show_chart(perplexity_chart(entries), "ngram.perplexity")
 p1, p2, p3 = st.columns(3)
 p1.metric(
     f"{NAMES[n].capitalize()} perplexity per word", "∞" if math.isinf(score.perplexity) else f"{score.perplexity:.2f}"
@@ -178,7 +184,8 @@ st.caption(
     "per word. Both models are scored on the same words (total −ln P divided by the number of words), because "
     "the neural model's tokens are not words. The counts know only this corpus; the neural model knows English "
     "in general, so on this corpus's own kind of sentence the counts can win; try an ordinary English sentence "
-    "(the counts give an unseen word 0 without smoothing). Seed 001's bridge: replace the count table with "
+    f"(the counts give an unseen word 0 without smoothing). The bridge {NEXT_TOKEN_LESSON} builds: replace the "
+    "count table with "
     "embeddings and a small network "
     "(a neural n-gram), then with a Transformer that reads the whole context."
 )

@@ -8,7 +8,9 @@ from core.models import DEFAULT_MODEL, ModelLoadError
 from core.perplexity import DEFAULT_MAX_LENGTH, PerplexityError, TextTooLong, decode_text_file, perplexity
 from core.perplexity_examples import EXAMPLES, FLUENT, RANDOM_CHARACTERS, SHUFFLED
 from ui import state
+from ui.charts import show_chart
 from ui.inference import shared_perplexity_hook
+from ui.lessons import lesson_presets
 from ui.memo import session_memo
 from ui.model_picker import PRESETS, TRAINED_LABEL, current_model, load
 from ui.notice import notice
@@ -94,7 +96,7 @@ def compare_tab(lm, text, result, add_bos, window, stride):
             labels.append(f"Text {i}")
             results.append(scored)
         if results:
-            st.plotly_chart(comparison_figure(labels, results), key="perplexity.compare_texts")
+            show_chart(comparison_figure(labels, results), "perplexity.compare_texts")
             st.caption(
                 "Random characters split into many short tokens, so their per-token perplexity can look "
                 "modest; bits per byte counts the loss per byte of text and shows how surprising they are."
@@ -137,12 +139,13 @@ def compare_tab(lm, text, result, add_bos, window, stride):
             notice(f"Could not score with {saved.model}: {saved.error}", "error")
         elif saved and saved.text == text and saved.result is not None:
             pair = [result, saved.result]
-            st.plotly_chart(comparison_figure([r.model_name for r in pair], pair), key="perplexity.compare_models")
+            show_chart(comparison_figure([r.model_name for r in pair], pair), "perplexity.compare_models")
             st.dataframe(comparison_table(pair), hide_index=True)
 
 
 st.title("Perplexity")
 st.caption(INTRO)
+lesson_presets("perplexity")
 SHARED = [
     Shared(state.PPL_TEXT, "text", max_chars=4000, limit=limits().max_perplexity_chars),
     Shared(state.PPL_ADD_BOS, "bos", "bool"),

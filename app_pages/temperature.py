@@ -7,6 +7,7 @@ import streamlit as st
 from components.next_token import probability_bars
 from components.tables import candidate_table
 from components.temperature import entropy_curve, temperature_panels
+from core.lessons import FIVE_WORD_VOCABULARY, NEXT_TOKEN_LESSON
 from core.next_token import entropy_bits, next_token_distribution
 from core.sampling import sampling_probs
 from core.seed_examples import (
@@ -24,6 +25,7 @@ from core.toy import numpy_samples, parse_toy, toy_distribution
 from ui import state
 from ui.charts import show_chart
 from ui.controls import bounded_slider, prompt_area
+from ui.lessons import lesson_presets
 from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
@@ -32,9 +34,10 @@ from ui.share import Shared, copy_link_control, publish_inputs, share_inputs
 
 REAL, TOY = "Real model", "Toy vocabulary"
 PRESETS = {
-    "Support bot (seed 001)": (SUPPORT_BOT_TOKENS, SUPPORT_BOT_LOGITS),
-    "Warehouse / hub / carrier (seed 001)": (WAREHOUSE_TOKENS, WAREHOUSE_LOGITS),
+    f"The support bot: {FIVE_WORD_VOCABULARY} ({NEXT_TOKEN_LESSON})": (SUPPORT_BOT_TOKENS, SUPPORT_BOT_LOGITS),
+    f"Warehouse / hub / carrier ({NEXT_TOKEN_LESSON})": (WAREHOUSE_TOKENS, WAREHOUSE_LOGITS),
 }
+FIVE_WORDS, WAREHOUSE = list(PRESETS)
 PANEL_CHOICES = [0.0, 0.25, 0.5, 0.75, 1.0, 1.4, 1.5, 2.0, 3.0]
 SHARED = [
     Shared(state.TEMP_PROMPT, "prompt"),
@@ -90,6 +93,7 @@ st.markdown(
     "tokens stay competitive (flatter). Adding a constant would change nothing, since softmax cancels it. "
     "**T = 0** would divide by zero, so it is treated as greedy decoding: always the most likely token."
 )
+lesson_presets("temperature", toy=TOY, five_words=FIVE_WORDS, warehouse=WAREHOUSE)
 share_inputs(SHARED, "temperature")
 lm = current_model()
 source = st.radio("Logits from", [REAL, TOY], horizontal=True, key=state.TEMP_SOURCE)
@@ -97,12 +101,13 @@ try:
     if source == REAL:
         prompt = prompt_area(state.TEMP_PROMPT)
         source_key = (lm.name, prompt)
-        dist = session_memo(
-            "next_token",
-            source_key,
-            lambda: next_token_distribution(lm, prompt, forward=session_forward()),
-            max_entries=16,
-        )
+        with st.spinner(f"Running the model on the prompt ({len(prompt):,} characters)…"):  # after 0.5 s only
+            dist = session_memo(
+                "next_token",
+                source_key,
+                lambda: next_token_distribution(lm, prompt, forward=session_forward()),
+                max_entries=16,
+            )
     else:
         st.selectbox("Example", list(PRESETS), key=state.TEMP_PRESET, on_change=use_preset)
         left, right = st.columns(2)
@@ -134,10 +139,10 @@ frame.insert(0, "token", labels)
 st.dataframe(frame.style.format({c: "{:.3f}" for c in frame.columns[1:]}), hide_index=True)
 
 if source == TOY:
-    st.subheader("Draw samples, as seed 001 does")
+    st.subheader(f"Draw samples, as {NEXT_TOKEN_LESSON} does")
     st.caption(
-        f"NumPy's default_rng(seed).choice, one token at a time. With the warehouse example, seed {WAREHOUSE_SEED} "
-        f"and T = {WAREHOUSE_TEMPERATURE} this gives the seed's eight samples."
+        f"NumPy's default_rng(seed).choice, one token at a time. With warehouse / hub / carrier, seed {WAREHOUSE_SEED} "
+        f"and T = {WAREHOUSE_TEMPERATURE} this gives the lesson's eight samples."
     )
     a, b, c = st.columns(3)
     t_draw = a.number_input("T", 0.05, 5.0, WAREHOUSE_TEMPERATURE, 0.05, key=state.TEMP_DRAW_T)

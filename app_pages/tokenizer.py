@@ -36,7 +36,9 @@ from core.tokens import (
     vocab_size_rows,
 )
 from ui import state
+from ui.charts import show_chart
 from ui.controls import limited_text, prompt_area
+from ui.lessons import lesson_presets
 from ui.memo import session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
@@ -56,7 +58,8 @@ def other_tokenizer(name):
         except TokenizerError as error:
             return str(error)
 
-    return session_memo("tokenizer.other", name, attempt)
+    with st.spinner(f"Loading the {inert_markdown(name)} tokenizer…"):
+        return session_memo("tokenizer.other", name, attempt)
 
 
 def chips(view):
@@ -74,6 +77,7 @@ SHARED = [
     Shared(state.TOK_SHOW_IDS, "ids", "bool"),
     Shared(state.TOK_BPE_VOCAB, "bpe_vocab", "int", 1, 100_000),
 ]
+lesson_presets("tokenizer")
 share_inputs(SHARED, "tokenizer")
 copy_link_control()
 lm = current_model()
@@ -129,7 +133,8 @@ with train_tab:
         help=f"{MIN_BPE_VOCAB} = the 256 bytes plus one special token, no merges.",
     )
     try:
-        bpe = session_memo("tokenizer.bpe", (corpus_key(corpus), size), lambda: train_bpe(corpus, size))
+        with st.spinner(f"Training a BPE tokenizer of {size:,} tokens on {len(corpus):,} characters…"):
+            bpe = session_memo("tokenizer.bpe", (corpus_key(corpus), size), lambda: train_bpe(corpus, size))
     except TokenizerError as error:
         bpe = None
         notice(error)
@@ -146,10 +151,11 @@ with train_tab:
         st.markdown("**Your text through your BPE**")
         chips(token_view(bpe, text))
         sizes = sorted({s for s in SWEEP_SIZES if s <= bpe.vocab_size} | {bpe.vocab_size})
-        sweep = session_memo(
-            "tokenizer.sweep", (corpus_key(corpus), tuple(sizes), text), lambda: bpe_size_sweep(corpus, sizes, text)
-        )
-        st.plotly_chart(sweep_chart(sweep), key="tokenizer.sweep_chart")
+        with st.spinner(f"Training BPE tokenizers of {len(sizes)} sizes to compare them…"):
+            sweep = session_memo(
+                "tokenizer.sweep", (corpus_key(corpus), tuple(sizes), text), lambda: bpe_size_sweep(corpus, sizes, text)
+            )
+        show_chart(sweep_chart(sweep), "tokenizer.sweep_chart")
         st.caption(
             "Every merge can shorten the text by a token, so a bigger vocabulary means fewer tokens per word "
             "(more text in the context window) but a bigger embedding table (one row per token)."
@@ -182,7 +188,7 @@ with compare_tab:
         "**Non-English text costs more tokens**, so it fills more of the context window and more KV-cache memory."
     )
     languages = language_costs(lm.tokenizer, kv_bytes_per_token(lm.facts))
-    st.plotly_chart(language_chart(languages, lm.name), key="tokenizer.languages")
+    show_chart(language_chart(languages, lm.name), "tokenizer.languages")
     st.dataframe(language_table(languages), hide_index=True)
 
 with chat_tab:
@@ -214,7 +220,7 @@ with chat_tab:
 with vocab_tab:
     extra = {YOUR_BPE: bpe.vocab_size} if bpe is not None else {}
     vocab_rows = vocab_size_rows(lm.name, len(lm.tokenizer), extra)
-    st.plotly_chart(vocab_chart(vocab_rows), key="tokenizer.vocab_chart")
+    show_chart(vocab_chart(vocab_rows), "tokenizer.vocab_chart")
     st.dataframe(pd.DataFrame(vocab_rows, columns=["model", "vocabulary size", "source"]), hide_index=True)
     embedding = lm.facts.vocab_size * lm.facts.hidden_size
     st.caption(

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from components.training import loss_note
+from components.training import loss_curve, loss_note
+from core.lessons import MINI_GPT_LESSON
 from core.model_io import save_model_zip
 from core.tiny_tokenizers import KINDS, TokenizerError, make_tokenizer
 from core.training import (
@@ -18,7 +19,9 @@ from core.training import (
     parameter_count,
 )
 from ui import state
+from ui.charts import chart_table
 from ui.controls import limited_text
+from ui.lessons import lesson_presets
 from ui.memo import session_memo
 from ui.navigation import ROOT, available_pages
 from ui.notice import notice
@@ -53,12 +56,14 @@ ss.setdefault(state.TRAIN_CORPUS, TOY_CORPUS)
 
 st.title("Train a tiny GPT")
 st.markdown(
-    "Seed 003's Mini-GPT, for real: a small GPT-2 learns to predict the next token of a corpus. Each step "
+    f"The Mini-GPT of {MINI_GPT_LESSON}, for real: a small GPT-2 learns to predict the next token of a corpus. "
+    "Each step "
     "takes a batch of windows of text; the model reads tokens `x[:-1]` and is scored on `x[1:]`, the same "
     "text shifted by one (teacher forcing). The **loss** is the average −log P(true next token), in nats. "
     "Once trained, the model joins the sidebar's model picker and every page works on it."
 )
 
+lesson_presets("train")
 st.subheader("1. Corpus")
 SHARED = [
     Shared(state.TRAIN_LAYERS, "layers", "int", *LIMITS["layers"]),
@@ -142,6 +147,7 @@ if trainer is not None:
     if not ran:
         draw_training(trainer, slots)
     st.caption(loss_note(trainer.vocab_size))
+    chart_table(loss_curve(trainer.losses, trainer.evals, trainer.vocab_size, max(1, trainer.step)), "train.chart")
     kind = {"done": "success", "stopped": "info", "time budget": "warning", "nan": "error"}[trainer.status]
     joined = (
         " It is now your trained model in the sidebar's model picker: explore it." if trainer.status != "nan" else ""

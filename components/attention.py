@@ -9,17 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.colors
 import plotly.graph_objects as go
 
-from components.style import SAMPLING_COLOUR, figure, layout, plotly_text, subplot_grid
+from components.palettes import ACCENT, GRID, HEATMAP, MASKED, SAMPLING_COLOUR, SUMMARY
+from components.style import figure, layout, plotly_text, subplot_grid
 
-# Plotly's sequential "Blues" (white = 0, dark blue = 1) spelled out: a figure built without validation passes a
-# colour-scale *name* straight to plotly.js, whose own "Blues" runs the other way (dark blue = 0).
-SCALE = [
-    [i / (len(plotly.colors.sequential.Blues) - 1), colour] for i, colour in enumerate(plotly.colors.sequential.Blues)
-]
-MASKED = "#dee2e6"  # the causal mask: cells a query may not look at (future keys)
+# Plotly's sequential "Blues" (white = 0, dark blue = 1) spelled out (components.palettes.HEATMAP): a figure built
+# without validation passes a colour-scale *name* straight to plotly.js, whose own "Blues" runs the other way.
+SCALE = HEATMAP
+# MASKED (components.palettes): the causal mask, cells a query may not look at (future keys)
 METRICS = {
     "entropy_bits": ("Attention entropy (bits)", "low = each token looks at one place; high = spread out"),
     "distance": ("Mean distance looked back (tokens)", "0 = looks at itself; large = looks far back"),
@@ -101,7 +99,7 @@ def head_heatmap(
     if boundary is not None and 0 < boundary - key_offset < len(keys):
         x = boundary - key_offset - 0.5
         layout["shapes"] = [
-            dict(type="line", x0=x, x1=x, xref="x", y0=0, y1=1, yref="y domain", line=dict(color="#e8590c", width=2))
+            dict(type="line", x0=x, x1=x, xref="x", y0=0, y1=1, yref="y domain", line=dict(color=ACCENT, width=2))
         ]
         layout["annotations"] = [
             dict(
@@ -204,7 +202,7 @@ def overview_chart(values: np.ndarray, metric: str, *, selected: tuple[int, int]
                 symbol="square",
                 size=size,
                 color=np.asarray(flat),
-                colorscale="Viridis",
+                colorscale=SUMMARY,
                 showscale=True,
                 colorbar=dict(title=dict(text=name.split(" (")[0], side="right"), thickness=12),
             ),
@@ -221,7 +219,7 @@ def overview_chart(values: np.ndarray, metric: str, *, selected: tuple[int, int]
                 mode="markers",
                 hoverinfo="skip",
                 showlegend=False,
-                marker=dict(symbol="square-open", size=size + 6, color="#e8590c", line=dict(width=3)),
+                marker=dict(symbol="square-open", size=size + 6, color=ACCENT, line=dict(width=3)),
             )
         )
     height = int(max(280, min(820, (size + 4) * L + 140)))
@@ -256,7 +254,7 @@ def query_bars(row: np.ndarray, tokens: Sequence[str], query: int, *, title: str
             range=[0, min(1.0, max(weights + [0.05]) * 1.25)],
             tickformat=".0%",
             title=dict(text="attention weight"),
-            gridcolor="#eee",
+            gridcolor=GRID,
         ),
     )
     layout["plot_bgcolor"] = "white"

@@ -9,15 +9,16 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from components.inert import escape_html, inert_markdown
-from components.style import MODEL_COLOUR, SAMPLING_COLOUR, figure, layout, secondary_y_axes
+from components.palettes import CACHE, GRID, GUIDE, MODEL_COLOUR, MUTED, NO_CACHE, SAMPLING_COLOUR
+from components.style import figure, layout, secondary_y_axes
 from components.tables import OTHER_TOKENS
 from components.token_chips import token_chips
 from core.generation import CONTEXT_FULL, EOS, MAX_NEW_TOKENS, STOP_STRING, Step
 from core.kv_cache import kv_cache_bytes
 from core.text import visible_text
 
-CACHE_COLOUR = "#2f9e44"
-NO_CACHE_COLOUR = "#e8590c"
+CACHE_COLOUR = CACHE  # blue, against vermillion: never green against orange
+NO_CACHE_COLOUR = NO_CACHE
 PROMPT_TAIL_CHARS = 400
 
 
@@ -29,7 +30,7 @@ def generated_html(prompt_text: str, steps: Sequence[Step]) -> str:
     """
     tail = prompt_text if len(prompt_text) <= PROMPT_TAIL_CHARS else "…" + prompt_text[-PROMPT_TAIL_CHARS:]
     prompt = (
-        f'<span title="prompt" style="color:#868e96;white-space:pre-wrap;font-family:monospace">'
+        f'<span title="prompt" style="color:{MUTED};white-space:pre-wrap;font-family:monospace">'
         f"{escape_html(tail)}</span>"
     )
     if not steps:
@@ -113,7 +114,7 @@ def probability_entropy_chart(steps: Sequence[Step]) -> go.Figure:
             y=[s.entropy_bits for s in steps],
             name="entropy (bits)",
             mode="lines+markers",
-            line=dict(color="#1b1e28", width=2),
+            line=dict(color=GUIDE, width=2),
             hovertemplate="step %{x}<br>%{y:.2f} bits<extra></extra>",
             xaxis="x",
             yaxis="y2",
@@ -121,7 +122,7 @@ def probability_entropy_chart(steps: Sequence[Step]) -> go.Figure:
     ]
     axes = secondary_y_axes(
         dict(title=dict(text="step"), **(dict(dtick=1) if len(x) <= 30 else {})),
-        dict(title=dict(text="probability"), range=[0, 1.05], tickformat=".0%", gridcolor="#eee"),
+        dict(title=dict(text="probability"), range=[0, 1.05], tickformat=".0%", gridcolor=GRID),
         dict(title=dict(text="entropy (bits)"), rangemode="tozero", showgrid=False),
     )
     return figure(data, layout("How sure the model was at each step (orange bars: tokens you picked)", 340, **axes))
@@ -156,14 +157,14 @@ def cache_chart(steps: Sequence[Step]) -> go.Figure:
     ]
     axes = secondary_y_axes(
         dict(title=dict(text="step")),
-        dict(title=dict(text="tokens in the cache"), rangemode="tozero", gridcolor="#eee"),
+        dict(title=dict(text="tokens in the cache"), rangemode="tozero", gridcolor=GRID),
         dict(title=dict(text="KB"), rangemode="tozero", showgrid=False),
     )
     return figure(data, layout("The KV cache grows by one token per step", 320, **axes))
 
 
 def timing_chart(steps: Sequence[Step]) -> go.Figure:
-    """Milliseconds per step, green with the KV cache, orange when the whole sequence was recomputed."""
+    """Milliseconds per step, blue with the KV cache, vermillion when the whole sequence was recomputed."""
     data = []
     for used, name, colour in ((True, "with KV cache", CACHE_COLOUR), (False, "without KV cache", NO_CACHE_COLOUR)):
         chosen = [s for s in steps if s.used_cache == used]
@@ -182,7 +183,7 @@ def timing_chart(steps: Sequence[Step]) -> go.Figure:
         "Time per step",
         300,
         xaxis=dict(title=dict(text="step")),
-        yaxis=dict(title=dict(text="ms per step"), rangemode="tozero", gridcolor="#eee"),
+        yaxis=dict(title=dict(text="ms per step"), rangemode="tozero", gridcolor=GRID),
     )
     return figure(data, spec)
 

@@ -7,13 +7,14 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from components.palettes import GPU_LIMIT, GRID, GUIDE, SAMPLING_COLOUR, SERIES, WEIGHTS
 from components.style import styled
 from core.kv_cache import GB, GIB, KVDtype, KVSpec
 
-BATCH_COLOURS = ["#3b5bdb", "#e8590c", "#2b8a3e", "#ae3ec9", "#868e96"]
-WEIGHTS_COLOUR = "#9aa5c4"
-CACHE_COLOUR = "#3b5bdb"
-GPU_COLOUR = "#c92a2a"
+BATCH_COLOURS = list(SERIES)  # Okabe-Ito; the page draws at most four batch sizes
+WEIGHTS_COLOUR = WEIGHTS
+CACHE_COLOUR = SAMPLING_COLOUR
+GPU_COLOUR = GPU_LIMIT
 
 
 def human_bytes(n: int | float) -> str:
@@ -62,7 +63,7 @@ def memory_vs_length(
         fig.add_vline(
             x=marker,
             line_dash="dot",
-            line_color="#495057",
+            line_color=GUIDE,
             annotation_text=f"{marker:,} tokens",
             annotation_position="top left",
         )
@@ -74,8 +75,8 @@ def memory_vs_length(
             annotation_text=f"GPU memory left after the weights: {free_bytes / GIB:,.1f} GiB",
             annotation_position="bottom right",
         )
-    fig.update_xaxes(title="sequence length (prompt + generated tokens)", gridcolor="#eee", tickformat=",")
-    fig.update_yaxes(title="KV cache (GiB)", gridcolor="#eee", rangemode="tozero")
+    fig.update_xaxes(title="sequence length (prompt + generated tokens)", gridcolor=GRID, tickformat=",")
+    fig.update_yaxes(title="KV cache (GiB)", gridcolor=GRID, rangemode="tozero")
     return _layout(fig, title)
 
 
@@ -96,7 +97,7 @@ def attention_comparison(rows: Sequence[tuple[str, int, int]], *, title: str) ->
             hovertemplate="%{y}: %{x:,.3f} GiB<extra></extra>",
         )
     )
-    fig.update_xaxes(title="KV cache (GiB)", gridcolor="#eee", range=[0, max(sizes + [1e-9]) * 1.6])
+    fig.update_xaxes(title="KV cache (GiB)", gridcolor=GRID, range=[0, max(sizes + [1e-9]) * 1.6])
     fig.update_yaxes(autorange="reversed", automargin=True)
     return _layout(fig, title, height=110 + 60 * len(rows))
 
@@ -134,7 +135,7 @@ def gpu_stack(weights: int, cache: int, gpu_bytes: int | None, *, title: str) ->
         )
         top = max(top, gpu_bytes / GIB)
     fig.update_layout(barmode="stack", bargap=0.55)
-    fig.update_yaxes(title="GiB", gridcolor="#eee", range=[0, top * 1.15])
+    fig.update_yaxes(title="GiB", gridcolor=GRID, range=[0, top * 1.15])
     return _layout(fig, title, height=420)
 
 

@@ -9,7 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from components.attention import MASKED, SCALE
-from components.style import SAMPLING_COLOUR, plotly_text, styled
+from components.palettes import GRID, SAMPLING_COLOUR
+from components.style import plotly_text, styled
 
 
 def lens_heatmap(
@@ -80,7 +81,7 @@ def rank_chart(ranks: Sequence[int], probs: Sequence[float], stage_names: Sequen
         )
     )
     fig.update_yaxes(
-        type="log", autorange="reversed", title="rank (1 = top token)", gridcolor="#eee", dtick=1, tickformat=",d"
+        type="log", autorange="reversed", title="rank (1 = top token)", gridcolor=GRID, dtick=1, tickformat=",d"
     )
     fig.update_xaxes(type="category", tickangle=-60, automargin=True)
     return styled(

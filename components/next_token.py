@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.style import CUT_COLOUR, MODEL_COLOUR, SAMPLING_COLOUR, layout, plotly_text
+from components.palettes import CUT_COLOUR, GRID, MODEL_COLOUR, SAMPLING_COLOUR
+from components.style import layout, plotly_text
 
 
 def _label(rank: int, token: str) -> str:
@@ -77,7 +78,7 @@ def probability_bars(
     height = max(260, 38 * len(table) * (2 if show_sampling else 1) // 1.4 + 120)
     spec = dict(
         xaxis=dict(
-            range=[0, min(1.0, top * 1.25) + 0.02], tickformat=".0%", title=dict(text="probability"), gridcolor="#eee"
+            range=[0, min(1.0, top * 1.25) + 0.02], tickformat=".0%", title=dict(text="probability"), gridcolor=GRID
         ),
         yaxis=dict(autorange="reversed", automargin=True),
         barmode="group",

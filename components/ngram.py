@@ -9,10 +9,11 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.style import MODEL_COLOUR, SAMPLING_COLOUR, plotly_text, styled
+from components.palettes import ACCENT, CUT_COLOUR, GRID, MODEL_COLOUR, SAMPLING_COLOUR
+from components.style import plotly_text, styled
 from core.ngram import BOS, EOS, UNK, NextWordDistribution, NGramModel
 
-UNSEEN_COLOUR = "#e9ecef"
+UNSEEN_COLOUR = CUT_COLOUR
 
 
 def context_label(context: Sequence[str]) -> str:
@@ -72,7 +73,7 @@ def ngram_bars(raw: NextWordDistribution, smoothed: NextWordDistribution | None 
             hovertemplate="%{y}<br>smoothed P = %{x:.4f}<extra></extra>",
         )
     top_p = max(raw_p + ([smoothed.prob(t) for t in order] if smoothed is not None else []) + [0.01])
-    fig.update_xaxes(range=[0, min(1.0, top_p * 1.3) + 0.05], title="probability", gridcolor="#eee")
+    fig.update_xaxes(range=[0, min(1.0, top_p * 1.3) + 0.05], title="probability", gridcolor=GRID)
     fig.update_yaxes(autorange="reversed", automargin=True)
     fig.update_layout(barmode="group", bargap=0.25)
     title = f"P(next | {context_label(raw.context)})"
@@ -104,7 +105,7 @@ def perplexity_chart(entries: Sequence[tuple[str, float]]) -> go.Figure:
     fig.add_bar(
         x=[plotly_text(n) for n, _ in entries],
         y=[v if math.isfinite(v) else cap for _, v in entries],
-        marker_color=[SAMPLING_COLOUR if math.isfinite(v) else "#e03131" for _, v in entries],
+        marker_color=[SAMPLING_COLOUR if math.isfinite(v) else ACCENT for _, v in entries],
         text=[f"{v:.2f}" if math.isfinite(v) else "∞ (a word had P = 0)" for _, v in entries],
         textposition="outside",
         cliponaxis=False,
@@ -113,7 +114,7 @@ def perplexity_chart(entries: Sequence[tuple[str, float]]) -> go.Figure:
     fig.update_yaxes(
         title="perplexity per word (log scale, lower is better)",
         type="log",
-        gridcolor="#eee",
+        gridcolor=GRID,
         range=[0, math.log10(cap) + 0.4],
     )
     return styled(fig, "Perplexity on the held-out sentence", 360)

@@ -9,15 +9,16 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from components.palettes import GRID, GUIDE, SURPRISAL, SURPRISAL_HIGH
 from components.style import plotly_text, styled
 from components.token_chips import token_chips
 from core.perplexity import PerplexityResult, cross_entropy_from_logits, perplexity_from_probs, teacher_forcing_shift
 from core.seed_examples import PERPLEXITY_TRUE_TOKEN_PROBS, TEACHER_FORCING_LOGITS, TEACHER_FORCING_VOCAB
 
-SURPRISAL_COLOUR = (201, 42, 42)  # red: the more surprised the model, the darker the token
+SURPRISAL_COLOUR = SURPRISAL_HIGH  # white to dark red: the more surprised the model, the darker the token
 FULL_SHADE_BITS = 16.0  # surprisal at which a token is fully coloured (p = 1 / 65,536)
 DISPLAY_LIMIT = 1500  # tokens drawn as chips and bars; the CSV has every token
-BAR_COLOUR = "#c92a2a"
+BAR_COLOUR = SURPRISAL
 
 # Explanations shown on the page (static text, in seed 001's words).
 INTRO = (
@@ -98,12 +99,12 @@ def loss_bars(result: PerplexityResult, limit: int = DISPLAY_LIMIT) -> go.Figure
     fig.add_hline(
         y=result.bits_per_token,
         line_dash="dash",
-        line_color="#333",
+        line_color=GUIDE,
         annotation_text=f"mean {result.bits_per_token:.2f} bits/token",
         annotation_position="top left",
     )
-    fig.update_xaxes(title="token position", gridcolor="#eee")
-    fig.update_yaxes(title="surprisal -log2 p (bits)", gridcolor="#eee", rangemode="tozero")
+    fig.update_xaxes(title="token position", gridcolor=GRID)
+    fig.update_yaxes(title="surprisal -log2 p (bits)", gridcolor=GRID, rangemode="tozero")
     title = "Per-token loss" + (
         f" (first {n:,} of {result.scored_tokens:,} tokens)" if n < result.scored_tokens else ""
     )
@@ -177,13 +178,13 @@ def comparison_figure(labels: Sequence[str], results: Sequence[PerplexityResult]
         y=bpb,
         text=[f"{v:.2f}" for v in bpb],
         textposition="outside",
-        marker_color="#495057",
+        marker_color=GUIDE,
         row=1,
         col=2,
         hovertemplate="%{x}<br>%{y:.3f} bits per byte<extra></extra>",
     )
-    fig.update_yaxes(type="log", row=1, col=1, gridcolor="#eee")
-    fig.update_yaxes(row=1, col=2, gridcolor="#eee", rangemode="tozero")
+    fig.update_yaxes(type="log", row=1, col=1, gridcolor=GRID)
+    fig.update_yaxes(row=1, col=2, gridcolor=GRID, rangemode="tozero")
     return styled(fig, "Comparison", 380, margin=(10, 20, 60, 40), legend=False, showlegend=False)
 
 

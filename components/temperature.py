@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from components.style import SAMPLING_COLOUR, figure, layout, plotly_text, subplot_grid
+from components.palettes import ACCENT, GRID, MUTED, SAMPLING_COLOUR
+from components.style import figure, layout, plotly_text, subplot_grid
 
 
 def temperature_panels(
@@ -27,7 +28,7 @@ def temperature_panels(
         len(temperatures),
         titles=[("T = 0 (greedy)" if t == 0 else f"T = {t:g}") for t in temperatures],
         share_y=True,
-        xaxis=dict(range=[0, 1.25], tickformat=".0%", gridcolor="#eee"),
+        xaxis=dict(range=[0, 1.25], tickformat=".0%", gridcolor=GRID),
         yaxis=dict(autorange="reversed", automargin=True),
     )
     data = []
@@ -76,7 +77,7 @@ def entropy_curve(
             y=[float(current_entropy)],
             mode="markers+text",
             name="current temperature",
-            marker=dict(size=14, color="#e8590c"),
+            marker=dict(size=14, color=ACCENT),
             text=[f"T = {current:g}: {current_entropy:.2f} bits"],
             textposition="top center",
         ),
@@ -84,8 +85,8 @@ def entropy_curve(
     spec = layout(
         "Entropy as temperature moves",
         360,
-        xaxis=dict(title=dict(text="temperature T"), gridcolor="#eee"),
-        yaxis=dict(title=dict(text="entropy (bits)"), rangemode="tozero", gridcolor="#eee"),
+        xaxis=dict(title=dict(text="temperature T"), gridcolor=GRID),
+        yaxis=dict(title=dict(text="entropy (bits)"), rangemode="tozero", gridcolor=GRID),
     )
     if max_bits is not None:  # what fig.add_hline(..., annotation_position="bottom right") adds
         spec["shapes"] = [
@@ -97,7 +98,7 @@ def entropy_curve(
                 y0=max_bits,
                 y1=max_bits,
                 yref="y",
-                line=dict(color="#868e96", dash="dot"),
+                line=dict(color=MUTED, dash="dot"),
             )
         ]
         spec["annotations"] = [

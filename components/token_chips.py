@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from components.inert import escape_html
-
-_LOW = np.array([255, 255, 255])
-
-
-def _colour(value: float, high: Sequence[int]) -> str:
-    """Blend from white (0) to ``high`` (1)."""
-    v = float(np.clip(value, 0.0, 1.0)) if np.isfinite(value) else 0.0
-    r, g, b = (_LOW + (np.array(high) - _LOW) * v).astype(int)
-    return f"rgb({r},{g},{b})"
+from components.palettes import CHIP_HIGH, blend, text_on
 
 
 def token_chips(
@@ -23,7 +13,7 @@ def token_chips(
     shades: Sequence[float] | None = None,
     titles: Sequence[str] | None = None,
     *,
-    high: Sequence[int] = (59, 91, 219),
+    high: Sequence[int] = CHIP_HIGH,
 ) -> str:
     """Tokens as inline chips, each shaded by a value in [0, 1] and with a hover title.
 
@@ -33,8 +23,9 @@ def token_chips(
     chips = []
     for i, token in enumerate(tokens):
         shade = shades[i] if shades is not None else (0.15 if i % 2 else 0.3)
-        background = _colour(shade, high)
-        foreground = "#fff" if shade is not None and float(shade) > 0.6 else "#1b1e28"
+        rgb = blend(shade, high)
+        background = "rgb({},{},{})".format(*rgb)
+        foreground = text_on(rgb)  # black or white, whichever passes WCAG contrast on this shade
         title = escape_html(titles[i]) if titles is not None else ""
         chips.append(
             f'<span class="nte-chip" title="{title}" style="background:{background};color:{foreground};'

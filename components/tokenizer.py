@@ -7,10 +7,11 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.style import MODEL_COLOUR, SAMPLING_COLOUR, plotly_text, styled
+from components.palettes import GRID, MODEL_COLOUR, SAMPLING_COLOUR
+from components.style import plotly_text, styled
 from components.token_chips import token_chips
 from core.bpe import SweepRow
-from core.tokens import LanguageRow, TokenView
+from core.tokens import VOCAB_SIZES_SOURCE, LanguageRow, TokenView
 
 
 def view_chips(view: TokenView, *, show_ids: bool = True) -> str:
@@ -64,7 +65,7 @@ def language_chart(rows: Sequence[LanguageRow], tokenizer_name: str) -> go.Figur
         hovertemplate="%{customdata[0]}<br>%{y} tokens, %{customdata[1]} characters"
         "<br>KV cache %{customdata[2]:.0f} KiB<extra></extra>",
     )
-    fig.update_yaxes(title="tokens", gridcolor="#eee", rangemode="tozero")
+    fig.update_yaxes(title="tokens", gridcolor=GRID, rangemode="tozero")
     return styled(fig, f"The same sentence, tokenized by {tokenizer_name}", 360)
 
 
@@ -98,9 +99,9 @@ def sweep_chart(rows: Sequence[SweepRow]) -> go.Figure:
         hovertemplate="vocabulary %{x}<br>%{y:.2f} tokens per word<extra></extra>",
         name="tokens per word",
     )
-    fig.update_xaxes(title="vocabulary size of the trained BPE", type="log", gridcolor="#eee")
+    fig.update_xaxes(title="vocabulary size of the trained BPE", type="log", gridcolor=GRID)
     fig.update_yaxes(
-        title="tokens per word", gridcolor="#eee", range=[0, max([r.tokens_per_word for r in rows] + [1]) * 1.3]
+        title="tokens per word", gridcolor=GRID, range=[0, max([r.tokens_per_word for r in rows] + [1]) * 1.3]
     )
     return styled(fig, "Bigger vocabulary, fewer tokens per word", 340)
 
@@ -108,7 +109,7 @@ def sweep_chart(rows: Sequence[SweepRow]) -> go.Figure:
 def vocab_chart(rows: Sequence[tuple[str, int, str]]) -> go.Figure:
     """Vocabulary sizes as horizontal bars, the loaded and trained ones highlighted."""
     rows = sorted(rows, key=lambda r: r[1])
-    colours = [MODEL_COLOUR if source == "seed 000" else SAMPLING_COLOUR for _, _, source in rows]
+    colours = [MODEL_COLOUR if source == VOCAB_SIZES_SOURCE else SAMPLING_COLOUR for _, _, source in rows]
     fig = go.Figure()
     fig.add_bar(
         y=[plotly_text(r[0]) for r in rows],
@@ -121,6 +122,6 @@ def vocab_chart(rows: Sequence[tuple[str, int, str]]) -> go.Figure:
         customdata=[r[2] for r in rows],
         hovertemplate="%{y}: %{x:,} tokens<br>%{customdata}<extra></extra>",
     )
-    fig.update_xaxes(title="tokens in the vocabulary", gridcolor="#eee", range=[0, max(r[1] for r in rows) * 1.2])
+    fig.update_xaxes(title="tokens in the vocabulary", gridcolor=GRID, range=[0, max(r[1] for r in rows) * 1.2])
     fig.update_yaxes(automargin=True)
     return styled(fig, "Vocabulary sizes", max(260, 40 * len(rows) + 100))

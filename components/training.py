@@ -8,12 +8,13 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from components.palettes import BATCH_LOSS, GRID, HELDOUT, MUTED, TRAIN
 from components.style import styled
 
-BATCH_COLOUR = "#c5cce0"
-TRAIN_COLOUR = "#3b5bdb"
-HELDOUT_COLOUR = "#e8590c"
-START_COLOUR = "#868e96"
+BATCH_COLOUR = BATCH_LOSS
+TRAIN_COLOUR = TRAIN
+HELDOUT_COLOUR = HELDOUT
+START_COLOUR = MUTED
 
 
 def loss_curve(
@@ -63,8 +64,8 @@ def loss_curve(
         annotation_position="top right",
     )
     top = max([start] + [float(v) for v in losses[:50]] + [float(e[1]) for e in evals]) * 1.12
-    fig.update_xaxes(title="step", range=[0, max(1, total_steps) * 1.02], gridcolor="#eee")
-    fig.update_yaxes(title="loss (nats per token)", range=[0, top], gridcolor="#eee")
+    fig.update_xaxes(title="step", range=[0, max(1, total_steps) * 1.02], gridcolor=GRID)
+    fig.update_yaxes(title="loss (nats per token)", range=[0, top], gridcolor=GRID)
     return styled(fig, "Loss while training", 380)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.kv_cache import kv_cache_bytes
+from core.lessons import FIRST_LESSON
 from core.seed_examples import VOCAB_SIZES
 from core.text import MAX_PROMPT_CHARS, TextError, check_text, token_label
 
@@ -168,11 +169,14 @@ def kv_bytes_per_token(facts: Any, bytes_per_value: int = 4) -> int:
     )
 
 
+VOCAB_SIZES_SOURCE = f"{FIRST_LESSON}'s table"  # seed 000
+
+
 def vocab_size_rows(
     model_name: str | None = None, model_vocab: int | None = None, extra: dict[str, int] | None = None
 ) -> list[tuple[str, int, str]]:
     """(model, vocabulary size, source) rows: seed 000's table, the loaded model's own, any extras."""
-    rows = [(name, size, "seed 000") for name, size in VOCAB_SIZES.items()]
+    rows = [(name, size, VOCAB_SIZES_SOURCE) for name, size in VOCAB_SIZES.items()]
     if model_name and model_vocab:
         rows.append((model_name, int(model_vocab), "the loaded model's tokenizer"))
     for name, size in (extra or {}).items():

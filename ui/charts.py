@@ -3,6 +3,10 @@
 ``st.plotly_chart`` validates a figure given as a dict (``Figure(**figure)``, the slow part of a redraw); a
 ``go.Figure`` built with ``_validate=False`` (``components.style.figure``) is only copied and serialised (with
 orjson when installed). So builders return such figures, and a dict is wrapped the same way here.
+
+In presenter mode the figure drawn is a scaled copy (``components.style.scaled``: every font large enough for the
+back row). Under every chart a collapsed "Chart as a table" expander holds its text alternative, built only while
+it is open (``components.chart_text``).
 """
 
 from __future__ import annotations
@@ -13,16 +17,41 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from components.chart_text import figure_summary, figure_table
+from components.inert import inert_markdown
 from components.style import figure as unvalidated
+from components.style import scaled
 from ui.memo import session_memo
+from ui.presenter import presenter_mode
+
+TABLE_LABEL = "Chart as a table"
+TABLE_SUFFIX = ".table"  # the expander's key: the chart's key and this
 
 
-def show_chart(fig: go.Figure | dict, key: str, *, where: Any = st, **kwargs: Any) -> Any:
+def show_chart(fig: go.Figure | dict, key: str, *, where: Any = st, table: bool = True, **kwargs: Any) -> Any:
     """Draw ``fig`` with ``where.plotly_chart`` under ``key`` (a dict ``{"data": [...], "layout": {...}}`` is
-    wrapped without validation first). Returns what ``st.plotly_chart`` returns (the selection, when asked)."""
+    wrapped without validation first), scaled for a projector in presenter mode, with its table expander under
+    it unless ``table`` is False (a chart redrawn into an ``st.empty`` slot, whose key changes every redraw).
+    Returns what ``st.plotly_chart`` returns (the selection, when asked)."""
     if isinstance(fig, dict):
         fig = unvalidated(list(fig.get("data", [])), dict(fig.get("layout", {})))
-    return where.plotly_chart(fig, key=key, **kwargs)
+    shown = scaled(fig) if presenter_mode() else fig
+    selection = where.plotly_chart(shown, key=key, **kwargs)
+    if table:
+        chart_table(fig, key, where=where)
+    return selection
+
+
+def chart_table(fig: go.Figure, chart_key: str, *, where: Any = st) -> None:
+    """The chart's text alternative in a collapsed expander keyed by the chart's key: a sentence naming the chart
+    and what it shows, and its data as a table. Built only while the expander is open, so a closed one costs a
+    rerun nothing but the expander itself."""
+    panel = where.expander(TABLE_LABEL, key=chart_key + TABLE_SUFFIX, on_change="rerun")
+    if not panel.open:
+        return
+    with panel:
+        st.caption(inert_markdown(figure_summary(fig)))
+        st.dataframe(figure_table(fig), hide_index=True)
 
 
 def memo_figure(kind: str, inputs: Hashable, build: Callable[[], go.Figure], *, max_entries: int = 4) -> go.Figure:

@@ -28,6 +28,18 @@ PAGES = (
         "Type a prompt and see the model's probability for every possible next token.",
     ),
     PageInfo(
+        "app_pages/class_poll.py",
+        "Class poll",
+        ":material/how_to_vote:",
+        "The class guesses the next token on their phones; then the model shows its answer.",
+    ),
+    PageInfo(
+        "app_pages/predict_first.py",
+        "Predict first",
+        ":material/psychology:",
+        "Read a text word by word and guess each next token before the model's answer appears.",
+    ),
+    PageInfo(
         "app_pages/temperature.py",
         "Temperature",
         ":material/thermostat:",

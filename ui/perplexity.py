@@ -17,8 +17,10 @@ from components.perplexity import (
     teacher_forcing_table,
     token_table,
 )
+from core.lessons import NEXT_TOKEN_LESSON, PERPLEXITY_EXAMPLE
 from core.perplexity import PerplexityResult, teacher_forcing_rows
 from ui import state
+from ui.charts import show_chart
 
 
 def token_by_token_tab(result: PerplexityResult) -> None:
@@ -31,7 +33,7 @@ def token_by_token_tab(result: PerplexityResult) -> None:
     st.html(surprisal_chips(result))
     if result.scored_tokens > DISPLAY_LIMIT:
         st.caption(f"Showing the first {DISPLAY_LIMIT:,} tokens; the CSV below has all {result.scored_tokens:,}.")
-    st.plotly_chart(loss_bars(result), key="perplexity.loss_bars")
+    show_chart(loss_bars(result), "perplexity.loss_bars")
     n = st.slider("Most surprising tokens to list", 3, 30, 10, key=state.PPL_SURPRISING_N)
     st.dataframe(most_surprising(result, n), hide_index=True)
     st.download_button(
@@ -48,7 +50,10 @@ def teacher_forcing_tab(result: PerplexityResult) -> None:
     """Teacher forcing on the user's text, then seed 001's worked example and its perplexity by hand."""
     st.markdown(TEACHER_FORCING_NOTE)
     st.dataframe(teacher_forcing_table(teacher_forcing_rows(result, 12)), hide_index=True)
-    st.markdown("**Seed 001's example**: *<bos> package left hub <eos>* gives four shifted targets.")
+    st.markdown(
+        f"**{PERPLEXITY_EXAMPLE.capitalize()} of {NEXT_TOKEN_LESSON}**: *\\<bos\\> package left hub \\<eos\\>* "
+        "gives four shifted targets."
+    )
     seed_table, seed_loss = seed_teacher_forcing_table()
     st.dataframe(seed_table, hide_index=True)
     st.markdown(f"Mean cross-entropy: **{seed_loss:.3f}** nats.")

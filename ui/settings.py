@@ -114,6 +114,12 @@ def allow_local_models() -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def redis_url() -> str | None:
+    """The class poll's Redis URL (NTE_REDIS_URL or st.secrets redis_url), or None: rooms then live in this process."""
+    value = os.environ.get("NTE_REDIS_URL") or _secret("redis_url") or ""
+    return str(value).strip() or None
+
+
 def max_model_params() -> int:
     """The parameter cap checked before any download (NTE_MAX_PARAMS or st.secrets max_params)."""
     return limits().max_params

@@ -416,3 +416,39 @@ def generation_for(model_name: str) -> GenerationView | None:
         return None
     view = GenerationView(model_name, tuple(int(i) for i in stepper.all_ids), int(stepper.prompt_len))
     return view if view.generated > 0 else None
+
+
+# Lesson presets (issue 17)
+LESSON_BOX = "lessons.box"  # prefix: the keyed container of a page's preset buttons ("lessons.box.<page>")
+LESSON_BUTTON = "lessons.button"  # prefix: one button per preset ("lessons.button.<page>.<i>")
+LESSON_APPLIED = "lessons.applied"  # page -> (preset label, the session values it set): its note shows while they hold
+
+
+# Class poll (issue 17)
+POLL_ROLE = "poll.role"  # radio: run a poll (teacher) or join one (student)
+POLL_PROMPT = "poll.prompt"  # the teacher's prompt for the first round
+POLL_START = "poll.start"
+POLL_ROOM = "poll.room"  # a core.rooms.TeacherKey: this session's room and its secret teacher token
+POLL_SHOW_MODEL = "poll.show_model"  # toggle: show the model's numbers before the reveal
+POLL_REVEAL = "poll.reveal"
+POLL_NEXT_PROMPT = "poll.next_prompt"
+POLL_NEXT = "poll.next"
+POLL_CSV = "poll.csv"
+POLL_CLOSE = "poll.close"
+POLL_MESSAGE = "poll.message"  # a Message left by a teacher's button callback for the next run
+POLL_LIVE = "poll.live"  # the teacher's live histogram chart
+POLL_JOIN_CODE = "poll.join_code"  # the code box of a student who has no link
+POLL_JOIN = "poll.join"
+POLL_STUDENT_ID = "poll.student_id"  # this session's anonymous id in rooms (never shown, never in a link)
+POLL_GUESS_FORM = "poll.guess_form"
+POLL_GUESS = "poll.guess"
+POLL_SUBMIT = "poll.submit"
+POLL_SEEN = "poll.seen"  # (round, revealed, closed) the student's page last drew; the live check reruns on a change
+POLL_STUDENT_CHART = "poll.student_chart"
+PF_EXAMPLE = "predict_first.example"  # lesson text picker (its callback fills PF_TEXT)
+PF_TEXT = "predict_first.text"
+PF_GUESS_FORM = "predict_first.guess_form"
+PF_GUESS = "predict_first.guess"
+PF_SUBMIT = "predict_first.submit"
+PF_SCORES = "predict_first.scores"  # (text, tuple of core.poll.PredictionScore) guessed so far
+PF_RESTART = "predict_first.restart"

@@ -9,6 +9,7 @@ import uuid
 import streamlit as st
 
 from components.training import loss_curve, samples_frame
+from core.lessons import MINI_GPT_LESSON
 from core.model_io import ModelFileError, load_model_zip
 from core.tiny_tokenizers import TokenizerError
 from core.training import (
@@ -22,11 +23,12 @@ from core.training import (
     corpus_from_bytes,
 )
 from ui import state
+from ui.charts import show_chart
 from ui.model_picker import TRAINED_LABEL
 from ui.notice import notice
 
 SOURCES = {
-    "Seed 003's toy corpus (10 short lines)": TOY_CORPUS,
+    f"The corpus of {MINI_GPT_LESSON} (10 short lines)": TOY_CORPUS,
     "A village (4 KB, written for this app; some held out)": VILLAGE_CORPUS,
 }
 SESSION_SECONDS = 600.0  # training time one session may spend in total
@@ -141,7 +143,10 @@ def draw_training(trainer, slots) -> None:
         cols[3].metric("Tokens per second", f"{trainer.tokens_per_second:,.0f}")
         cols[4].metric("Parameters", f"{trainer.parameters:,}")
     x_end = max(1, trainer.step) if trainer.finished else planned
-    chart.plotly_chart(
-        loss_curve(trainer.losses, trainer.evals, trainer.vocab_size, x_end), key=f"train.chart.{trainer.step}"
+    show_chart(  # no table here: the slot holds one element (the page adds it once training has ended)
+        loss_curve(trainer.losses, trainer.evals, trainer.vocab_size, x_end),
+        f"train.chart.{trainer.step}",
+        where=chart,
+        table=False,
     )
     table.dataframe(samples_frame(trainer.samples), hide_index=True, width="stretch")

@@ -121,7 +121,7 @@ def test_temperature_slider_moves_the_entropy_marker_and_greedy_is_zero():
 def test_temperature_page_warehouse_preset_gives_the_seed_samples():
     at = open_page("app_pages/temperature.py")
     at.radio(key="temperature.source").set_value("Toy vocabulary").run()
-    at.selectbox(key="temperature.preset").set_value("Warehouse / hub / carrier (seed 001)").run()
+    at.selectbox(key="temperature.preset").set_value("Warehouse / hub / carrier (the next-token lesson)").run()
     assert_clean(at)
     text = "\n".join(t.value for t in at.text)
     assert "[0.551, 0.334, 0.115]" in text

@@ -4,15 +4,14 @@ where they fail."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests.browser.helpers import RUN_COUNTER_JS, Server
+from tests.needs import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -48,10 +47,7 @@ def app_url(app_server):
 def browser():
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         message = f"{CHROMIUM} is not installed: browser tests need Debian's chromium (apt-get install chromium)"
-        if os.environ.get("NTE_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        print(f"\n*** SKIPPING BROWSER TESTS: {message} ***\n", file=sys.stderr)
-        pytest.skip(message)
+        missing("browser tests", message)
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=120_000)  # assertions retry while a busy machine renders the rerun

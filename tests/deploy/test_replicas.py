@@ -9,7 +9,6 @@ import asyncio
 import os
 import re
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from deploy.replicas import (
     wait_healthy,
 )
 from tests.deploy.helpers import Browser, open_stream, run_script
+from tests.needs import missing
 
 ROUTE_KEY = re.compile(r"[0-9a-f]{32}")
 UPLOAD_BYTES = 2 * 1024 * 1024  # over nginx's default 1 MB body limit, under the app's 5 MB maxUploadSize
@@ -47,10 +47,7 @@ def nginx() -> str:
     path = nginx_binary()
     if path is None:
         message = "nginx is not installed: the replicas test needs Debian's nginx (make nginx, apt-get install nginx)"
-        if os.environ.get("NTE_REQUIRE_BROWSER") == "1":
-            pytest.fail(message)
-        print(f"\n*** SKIPPING THE REPLICAS TESTS: {message} ***\n", file=sys.stderr)
-        pytest.skip(message)
+        missing("the replicas tests", message)
     return path
 
 

@@ -1,0 +1,95 @@
+"""Real browser: a teacher's tab (1280x720) starts a class poll, two students' tabs (390x844, each its own
+Streamlit session) open the room link and guess; the teacher's histogram counts both without a reload, the reveal
+reaches the students' tabs by itself, and the results download as CSV.
+
+The teacher's and the students' pages rerun a fragment every 2 s, so "a run has ended" says little here: every
+check waits for what the page shows (Playwright's expect retries until it holds)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.helpers import ARTIFACTS, chart, keyed, live, screenshot, wait_for_app, wait_for_run
+from ui import state
+
+pytestmark = pytest.mark.browser
+TEACHER_VIEW = {"width": 1280, "height": 720}
+PHONE = {"width": 390, "height": 844}
+
+
+def open_student(browser, url: str):
+    tab = browser.new_page()
+    tab.dialogs = []
+    tab.on("dialog", lambda d: (tab.dialogs.append(d.message), d.dismiss()))
+    tab.set_viewport_size(PHONE)
+    tab.goto(url)
+    wait_for_app(tab)
+    return tab
+
+
+def guess(tab, text: str) -> None:
+    box = keyed(tab, state.POLL_GUESS, "input")
+    expect(box).to_be_visible()
+    box.fill(text)
+    keyed(tab, state.POLL_SUBMIT, "button").click()
+    expect(live(tab, '[data-testid="stAlertContentSuccess"]')).to_contain_text(f"Your guess is in: {text}")
+
+
+def test_class_poll_teacher_and_two_phones(page, browser):
+    teacher = page
+    teacher.set_viewport_size(TEACHER_VIEW)
+    teacher.goto(teacher.app_url + "/class_poll")
+    wait_for_run(teacher)
+    keyed(teacher, state.POLL_START, "button").click()
+    heading = live(teacher, "h2").filter(has_text="Room code")
+    expect(heading).to_be_visible()
+    code = re.search(r"Room code: ([A-Z0-9]{6})", heading.inner_text()).group(1)
+    link = live(teacher, '[data-testid="stCode"]').first.inner_text().strip()
+    assert link.endswith(f"/class_poll?room={code}")
+    expect(live(teacher, '[data-testid="stImage"] img')).to_be_visible()  # the QR code
+
+    students = [open_student(browser, link) for _ in range(2)]
+    try:
+        for tab in students:
+            expect(live(tab, ".nte-poll-prompt")).to_contain_text("The capital of France is")
+            width = tab.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"the student's page is {width} px wide on a 390 px phone"
+        guess(students[0], "Paris")
+        guess(students[1], "<b>Lyon</b>")
+        screenshot(students[1], "class_poll_student_guessed")
+
+        # No reload: the teacher's fragment re-reads the room every 2 s.
+        expect(live(teacher, '[data-testid="stMetricValue"]')).to_have_text("2")
+        bars = chart(teacher, state.POLL_LIVE)
+        expect(bars).to_contain_text("Paris")
+        expect(bars).to_contain_text("<b>Lyon</b>")  # the label is text, not bold markup
+        expect(bars).to_contain_text("hidden until you reveal")
+        screenshot(teacher, "class_poll_teacher_live")
+
+        keyed(teacher, state.POLL_REVEAL, "button").click()
+        expect(live(teacher, '[data-testid="stAlertContentSuccess"]')).to_contain_text("The model's answer: ␣Paris")
+        expect(bars).to_contain_text("1. ␣Paris")
+        expect(bars).to_contain_text("rank 1")
+        screenshot(teacher, "class_poll_teacher_revealed")
+        bars.screenshot(path=str(ARTIFACTS / "class_poll_teacher_chart.png"))
+
+        for tab in students:  # the students' own live check redraws their page
+            expect(live(tab, '[data-testid="stAlertContentSuccess"]')).to_contain_text("The model's answer: ␣Paris")
+        expect(live(students[0], '[data-testid="stAlertContentInfo"]')).to_contain_text("the model's own answer")
+        expect(live(students[1], '[data-testid="stAlertContentInfo"]')).to_contain_text("rank ")
+        screenshot(students[0], "class_poll_student_revealed")
+        chart(students[0], state.POLL_STUDENT_CHART).screenshot(path=str(ARTIFACTS / "class_poll_student_chart.png"))
+
+        with teacher.expect_download() as download:
+            keyed(teacher, state.POLL_CSV, "button").click()
+        csv = open(download.value.path(), encoding="utf-8").read()
+        assert csv.startswith("round,prompt,guess,students,model_token,probability,rank,model_answer")
+        assert "1,The capital of France is,Paris,1,␣Paris," in csv
+        assert "<b>Lyon</b>,1," in csv
+        assert not teacher.dialogs and not any(tab.dialogs for tab in students)
+    finally:
+        for tab in students:
+            tab.close()

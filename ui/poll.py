@@ -1,0 +1,98 @@
+"""The Streamlit side of the class poll: the process's room store, this session's anonymous id and teacher key,
+the poll's model (always the bundled one, so teacher and students read the same numbers), and the results file.
+
+The store is shared by every session of the process (one per Redis URL, made on first use): rooms must outlive
+the teacher's script run and be seen by the students' sessions. It is not a Streamlit cached resource: the one cached
+resource of the app is the model (tests/test_layering.py), and a store holds no model, only rooms.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Callable
+
+import streamlit as st
+
+from components.poll import RoundResult, results_csv
+from core.models import DEFAULT_MODEL, LoadedModel
+from core.next_token import NextTokenDistribution, next_token_distribution
+from core.poll import class_guesses
+from core.rooms import RoomStore, TeacherKey, room_store
+from ui import state
+from ui.inference import owner_id, service_for
+from ui.memo import session_forward, session_memo
+from ui.model_picker import load
+from ui.settings import redis_url
+
+TOP_K = 8  # the model's candidates drawn beside the class's guesses
+
+
+@functools.lru_cache(maxsize=4)
+def _store_for(url: str | None) -> RoomStore:
+    return room_store(url)
+
+
+def shared_store() -> RoomStore:
+    """The room store of this process: Redis when the operator set NTE_REDIS_URL / secret redis_url, else memory."""
+    return _store_for(redis_url())
+
+
+def student_id() -> str:
+    """This session's anonymous id in every room (random, never shown, never in a link)."""
+    value = st.session_state.get(state.POLL_STUDENT_ID)
+    if not isinstance(value, str):
+        value = secrets.token_urlsafe(16)
+        st.session_state[state.POLL_STUDENT_ID] = value
+    return value
+
+
+def teacher_key() -> TeacherKey | None:
+    """The room this session runs as teacher, if any."""
+    value = st.session_state.get(state.POLL_ROOM)
+    return value if isinstance(value, TeacherKey) else None
+
+
+def set_teacher_key(key: TeacherKey | None) -> None:
+    st.session_state[state.POLL_ROOM] = key
+
+
+def poll_model() -> LoadedModel:
+    """The model every poll reads: the bundled one, whatever this session picked in the sidebar."""
+    return load(DEFAULT_MODEL)
+
+
+def poll_distribution(lm: LoadedModel, prompt: str) -> NextTokenDistribution:
+    """The model's next-token distribution after a round's prompt, memoised in this session (one pass a round)."""
+    return session_memo(
+        "poll",
+        (lm.name, prompt),
+        lambda: next_token_distribution(lm, prompt, forward=session_forward()),
+        max_entries=4,
+    )
+
+
+def room_link(code: str) -> str:
+    """The link students open: this page's URL with ``?room=CODE``."""
+    base = st.context.url or "/class_poll"
+    return f"{base}?room={code}"
+
+
+def results_builder(lm: LoadedModel, store: RoomStore, key: TeacherKey) -> Callable[[], str]:
+    """The CSV of every round so far, built when the teacher clicks the download button.
+
+    Streamlit calls it on another thread, outside the script run: it reads the store and queues its model passes
+    on the shared inference service itself (most are cached already: each round's prompt ran when it was shown).
+    """
+    forward = service_for(lm).forward_fn(owner_id())
+
+    def build() -> str:
+        results = []
+        for record in store.rounds(key):
+            dist = next_token_distribution(lm, record.prompt, forward=forward)
+            top = dist.top_rows(1)[0]
+            guesses = class_guesses(dist, record.prompt, dict(record.counts))
+            results.append(RoundResult(record, guesses, top.token, top.probability))
+        return results_csv(results)
+
+    return build
