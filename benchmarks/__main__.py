@@ -11,6 +11,7 @@ import os
 import pkgutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,9 +29,13 @@ def main(selected: list[str]) -> int:
     for name in names:
         started = time.perf_counter()
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        module = importlib.import_module(f"benchmarks.{name}")
-        for row in module.run():
-            rows.append((name.removeprefix("bench_"), row))
+        try:
+            module = importlib.import_module(f"benchmarks.{name}")
+            rows += [(name.removeprefix("bench_"), row) for row in module.run()]
+        except Exception as error:  # one broken benchmark is a failed row, not a lost table
+            traceback.print_exc()
+            failed = Row(f"{name} did not run", float("nan"), "", "runs", False, f"{type(error).__name__}: {error}")
+            rows.append((name.removeprefix("bench_"), failed))
         print(f"  {name} took {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     print(f"\nNext-Token Explorer benchmarks on {os.cpu_count()} cores ({time.strftime('%Y-%m-%d %H:%M')})\n")
     header = f"| {'benchmark':<10} | {'measure':<62} | {'value':>12} | {'target':<10} | ok |"
@@ -42,7 +47,7 @@ def main(selected: list[str]) -> int:
         print(f"| {group:<10} | {row.name:<62} | {value:>12} | {row.target:<10} | {ok:<2} |")
         if row.note:
             print(f"|            |   {row.note[:60]:<60} |              |            |    |")
-    return 0
+    return 1 if any(row.passed is False and row.target == "runs" for _, row in rows) else 0
 
 
 if __name__ == "__main__":
