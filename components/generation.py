@@ -129,7 +129,7 @@ def probability_entropy_chart(steps: Sequence[Step]) -> go.Figure:
 
 
 def cache_chart(steps: Sequence[Step]) -> go.Figure:
-    """Per step: the tokens held in the KV cache and its measured size in KB."""
+    """Per step: the tokens held in the KV cache and its measured size in KiB (1,024 bytes)."""
     x = [s.index for s in steps]
     data = [
         dict(
@@ -147,10 +147,10 @@ def cache_chart(steps: Sequence[Step]) -> go.Figure:
             type="scatter",
             x=x,
             y=[s.cache_bytes / 1024 for s in steps],
-            name="measured size (KB)",
+            name="measured size (KiB)",
             mode="lines",
             line=dict(color=MODEL_COLOUR, dash="dot", width=2),
-            hovertemplate="step %{x}<br>%{y:,.1f} KB<extra></extra>",
+            hovertemplate="step %{x}<br>%{y:,.1f} KiB<extra></extra>",
             xaxis="x",
             yaxis="y2",
         ),
@@ -158,7 +158,7 @@ def cache_chart(steps: Sequence[Step]) -> go.Figure:
     axes = secondary_y_axes(
         dict(title=dict(text="step")),
         dict(title=dict(text="tokens in the cache"), rangemode="tozero", gridcolor=GRID),
-        dict(title=dict(text="KB"), rangemode="tozero", showgrid=False),
+        dict(title=dict(text="KiB"), rangemode="tozero", showgrid=False),
     )
     return figure(data, layout("The KV cache grows by one token per step", 320, **axes))
 

@@ -42,7 +42,7 @@ def kv_cache_panel(facts: ModelFacts, stepper: Stepper, steps: Sequence[Step]) -
     )
     m1, m2, m3, m4 = st.columns(4)
     m1.metric("Tokens in the cache", f"{stepper.cache_length:,}")
-    m2.metric("Measured size", f"{stepper.cache_bytes / 1024:,.1f} KB")
+    m2.metric("Measured size", f"{stepper.cache_bytes / 1024:,.1f} KiB")
     with_ms, without_ms = median_ms(steps, True), median_ms(steps, False)
     m3.metric("Median time per step, cache on", f"{with_ms:.0f} ms" if with_ms else "—")
     m4.metric(
