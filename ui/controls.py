@@ -69,14 +69,18 @@ def limited_text(
 
 
 def sampling_controls(temperature_key: str, top_k_key: str, top_p_key: str) -> tuple[float, int, float]:
-    """Temperature, top-k and top-p, in the order ``generate`` applies them. Returns their values."""
+    """Temperature, top-k and top-p, in the order ``generate`` applies them. Returns their values.
+
+    Defaults (1.0, 0, 1.0: no filter) go into session state, not into the widgets: a page or a link that set a value
+    first keeps it, and Streamlit does not warn about a widget given both a default and a Session State value."""
+    for key, default in ((temperature_key, 1.0), (top_k_key, 0), (top_p_key, 1.0)):
+        st.session_state.setdefault(key, default)
     left, middle, right = st.columns(3)
     temperature = left.slider(
         "Temperature",
         0.0,
         3.0,
-        1.0,
-        0.05,
+        step=0.05,
         key=temperature_key,
         help="Divides the logits before softmax. 0 = greedy (always the top token).",
     )
@@ -84,7 +88,6 @@ def sampling_controls(temperature_key: str, top_k_key: str, top_p_key: str) -> t
         "Top-k (0 = off)",
         min_value=0,
         max_value=1_000_000,
-        value=0,
         step=1,
         key=top_k_key,
         help="Keep only the k most likely tokens.",
@@ -93,8 +96,7 @@ def sampling_controls(temperature_key: str, top_k_key: str, top_p_key: str) -> t
         "Top-p (1 = off)",
         0.0,
         1.0,
-        1.0,
-        0.01,
+        step=0.01,
         key=top_p_key,
         help="Keep the smallest set of top tokens whose probability adds up to p.",
     )

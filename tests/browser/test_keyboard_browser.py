@@ -188,8 +188,8 @@ def test_perplexity_page_by_keyboard(page):
     mark = settled_mark(page)
     page.keyboard.press("Control+Enter")
     wait_for_run(page, since=mark)
-    expect(chips.first).to_be_visible()
-    assert "furious" in "".join(chips.all_inner_texts())
+    # a retried read: right after the run the old chips may still be on the page for a moment
+    expect(live(page, ".nte-tokens:not(.nte-legend)").first).to_contain_text("furious")
 
     # Tabs: Tab to the selected tab, ArrowRight moves to "Teacher forcing" (and Enter opens it if arrows only
     # move focus); the tab's content is shown.
