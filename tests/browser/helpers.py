@@ -47,12 +47,54 @@ RUN_COUNTER_JS = """
   const busy = s => s === 'running' || s === 'rerunRequested' || s === 'stopRequested';
   const note = s => {
     if (s === null || s === runs.state) return;
-    if (busy(s) && !busy(runs.state)) runs.started += 1;
-    if (!busy(s) && busy(runs.state)) runs.finished += 1;
-    // a first run too quick to draw
-    if (runs.state === 'initial' && !busy(s)) { runs.started += 1; runs.finished += 1; }
+    if (!runs.viaSocket) {  // counted from the DOM only when the websocket could not be watched
+      if (busy(s) && !busy(runs.state)) runs.started += 1;
+      if (!busy(s) && busy(runs.state)) runs.finished += 1;
+      if (runs.state === 'initial' && !busy(s)) { runs.started += 1; runs.finished += 1; }  // too quick to draw
+    }
     runs.state = s;
   };
+  // Count runs from the websocket itself when this script runs before the app (an init script): a fragment run of
+  // a few ms can start and finish inside one React render, and then never shows as 'running' in the DOM. Each
+  // ForwardMsg is parsed for its top-level fields only: 4 = new_session (a run starts), 6 = script_finished.
+  if (window.WebSocket && !window.__nteSocketWrapped && !document.querySelector('[data-testid="stApp"]')) {
+    window.__nteSocketWrapped = true;
+    runs.viaSocket = true;
+    runs.lastFinish = 0;
+    runs.lastStart = 0;
+    const fields = bytes => {
+      const found = [];
+      let i = 0;
+      const varint = () => {
+        let v = 0, m = 1, b;
+        do { b = bytes[i++]; v += (b & 127) * m; m *= 128; } while (b & 128 && i < bytes.length);
+        return v;
+      };
+      while (i < bytes.length) {
+        const key = varint(), wire = key % 8;
+        found.push(Math.floor(key / 8));
+        if (wire === 0) varint();
+        else if (wire === 2) i += varint();
+        else if (wire === 1) i += 8;
+        else if (wire === 5) i += 4;
+        else break;
+      }
+      return found;
+    };
+    const Native = window.WebSocket;
+    window.WebSocket = function (...args) {
+      const ws = new Native(...args);
+      ws.addEventListener('message', e => {
+        if (!(e.data instanceof ArrayBuffer)) return;
+        const f = fields(new Uint8Array(e.data));
+        if (f.includes(4)) { runs.started += 1; runs.lastStart = performance.now(); }
+        if (f.includes(6)) { runs.finished += 1; runs.lastFinish = performance.now(); }
+      });
+      return ws;
+    };
+    window.WebSocket.prototype = Native.prototype;
+    Object.assign(window.WebSocket, {CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3});
+  }
   const app = () => document.querySelector('[data-testid="stApp"]');
   new MutationObserver(records => {
     for (const r of records) if (r.target.getAttribute('data-testid') === 'stApp') note(r.oldValue);
@@ -78,6 +120,8 @@ _SETTLED_JS = """
   if (!r || !app) return false;
   const state = app.getAttribute('data-test-script-state');
   const done = r.started > (since === null ? r.seen : since)
+    && (!r.viaSocket || ((r.finished >= r.started || performance.now() - r.lastStart > 3000)
+                         && performance.now() - r.lastFinish > 150))  // its messages drawn by now
     && (state === 'notRunning' || state === 'compilationError')
     && app.getAttribute('data-test-connection-state') === 'CONNECTED'
     && !document.querySelector('[data-testid="stSkeleton"]');
