@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 PORT ?= 8501
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install run test lint format bench browser nginx redis axe replicas clean
+.PHONY: install run test lint format bench browser nginx redis axe llama replicas clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
@@ -49,6 +49,22 @@ $(AXE):
 	@if command -v npm >/dev/null 2>&1; then mkdir -p .cache/axe && npm install -s --prefix .cache/axe --no-audit --no-fund axe-core@4 >/dev/null && echo "axe-core installed"; \
 	else echo "WARNING: npm is missing: the accessibility tests will be SKIPPED"; fi
 axe: $(AXE)
+
+# llama.cpp's OpenAI-compatible server (llama-cpp-python[server], issue 16) in its own venv: the app never imports it,
+# it talks HTTP. pip compiles llama.cpp on install (minutes on 2 cores), so the built wheel is kept in
+# LLAMA_WHEELS (outside the checkout by default: a later clone or CI run on the same machine reuses it).
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_VENV := .cache/llama-venv
+LLAMA_WHEELS ?= $(HOME)/.cache/next-token-explorer/wheels
+$(LLAMA_VENV)/.installed:
+	@mkdir -p $(LLAMA_WHEELS)
+	@test -x $(LLAMA_VENV)/bin/python || $(PYTHON) -m venv $(LLAMA_VENV)
+	@if ! ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
+		echo "building llama-cpp-python $(LLAMA_CPP_VERSION) (compiles llama.cpp: several minutes, once per machine)"; \
+		CMAKE_BUILD_PARALLEL_LEVEL=2 $(LLAMA_VENV)/bin/pip wheel -q 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)' -w $(LLAMA_WHEELS); fi
+	$(LLAMA_VENV)/bin/pip install -q --find-links $(LLAMA_WHEELS) 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'
+	touch $@
+llama: $(LLAMA_VENV)/.installed
 
 # A bigger class: REPLICAS Streamlit processes behind nginx on LISTEN, sticky by cookie (deploy/README.md).
 REPLICAS ?= 2

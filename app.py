@@ -7,6 +7,7 @@ import streamlit as st
 from core.models import ModelLoadError, set_torch_threads
 from ui import state
 from ui.errors import run_guarded
+from ui.model_defaults import fit_texts_to_model
 from ui.model_picker import model_sidebar, prepare_default_model
 from ui.navigation import ROOT, available_pages
 from ui.nodelay import enable_nodelay
@@ -29,10 +30,11 @@ prepare_default_model()
 with st.sidebar:
     st.markdown("### Next-Token Explorer")
     try:
-        model_sidebar()
+        lm = model_sidebar()
     except ModelLoadError as error:
         notice(error, "error")
         st.stop()
     presenter_toggle()
+fit_texts_to_model(lm)  # a tiny trained model's prompts come from its own corpus (issue 18)
 
 run_guarded(page.run, page.title)  # the last line of defence: no traceback, not even a panic's, reaches the page

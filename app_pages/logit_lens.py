@@ -7,6 +7,7 @@ from components.logit_lens import lens_heatmap, lens_table, rank_chart
 from core.logit_lens import GRID_POSITIONS, LENS_CAP, LensUnavailable, layer_predictions
 from core.text import PromptError
 from ui import state
+from ui.backend import require_local_model
 from ui.charts import show_chart
 from ui.controls import prompt_area
 from ui.memo import session_forward, session_memo
@@ -28,11 +29,12 @@ st.markdown(
 SHARED = [Shared(state.LENS_PROMPT, "prompt"), Shared(state.LENS_EVERY_POSITION, "every", "bool")]
 share_inputs(SHARED, "logit_lens")
 copy_link_control()
+require_local_model("every layer's hidden state")
 lm = current_model()
 prompt = prompt_area(state.LENS_PROMPT)
+st.session_state.setdefault(state.LENS_EVERY_POSITION, True)  # a default in state: a shared link may set it
 every = st.toggle(
     f"Every position (the last {GRID_POSITIONS} tokens), not only the last",
-    value=True,
     key=state.LENS_EVERY_POSITION,
     help="Each position costs one projection onto the vocabulary per layer.",
 )

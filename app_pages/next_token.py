@@ -14,6 +14,7 @@ from core.seed_examples import PACKAGE_PROMPTS, SUPPORT_BOT_LOGITS, SUPPORT_BOT_
 from core.text import PromptError
 from core.toy import parse_toy, toy_distribution
 from ui import state
+from ui.backend import remote_page
 from ui.charts import show_chart
 from ui.controls import bounded_slider, prompt_area, sampling_controls
 from ui.lessons import lesson_presets
@@ -58,6 +59,7 @@ def append_sample(dist, probs, seed):
         st.session_state[state.NT_PROMPT] = st.session_state.get(state.NT_PROMPT, "") + dist.raw_text(token_id)
 
 
+remote_page("next_token")  # the operator's model server: its top N (ui/remote_views.py)
 st.title("Next-token probabilities")
 st.caption(
     "The model reads the prompt and gives every token in its vocabulary a probability of coming next. "
@@ -82,10 +84,11 @@ try:
             f"{FIVE_WORD_VOCABULARY} of {NEXT_TOKEN_LESSON}: 'The support bot answered'."
         )
         left, right = st.columns(2)
-        tokens_text = left.text_input("Tokens", ", ".join(SUPPORT_BOT_TOKENS), key=state.NT_TOY_TOKENS)
-        logits_text = right.text_input(
-            "Logits", ", ".join(f"{v:g}" for v in SUPPORT_BOT_LOGITS), key=state.NT_TOY_LOGITS
-        )
+        # Defaults in session state, not in the widgets: a lesson button or a shared link may have set them.
+        st.session_state.setdefault(state.NT_TOY_TOKENS, ", ".join(SUPPORT_BOT_TOKENS))
+        st.session_state.setdefault(state.NT_TOY_LOGITS, ", ".join(f"{v:g}" for v in SUPPORT_BOT_LOGITS))
+        tokens_text = left.text_input("Tokens", key=state.NT_TOY_TOKENS)
+        logits_text = right.text_input("Logits", key=state.NT_TOY_LOGITS)
         dist = toy_distribution(*parse_toy(tokens_text, logits_text))
 except (PromptError, ValueError) as error:
     notice(error)
@@ -109,7 +112,7 @@ def sampler(dist, mode: str) -> None:
     view = sampling_view(dist, top_n, temperature, top_k, top_p)
     show_chart(view.figure, "next_token.bars")
 
-    a, b, c, d = st.columns(4)
+    a, b, c, d = st.columns([1, 1, 1.1, 1.3])  # room for '49,152 of 49,152' at a 1440 px window (issue 18)
     a.metric(
         "Entropy (model)", f"{dist.entropy_bits:.2f} bits", help="How uncertain the model is about the next token."
     )
@@ -119,11 +122,16 @@ def sampler(dist, mode: str) -> None:
         help="2 ** entropy: as uncertain as a fair choice among this many tokens.",
     )
     c.metric("Entropy after sampling filters", f"{view.entropy_bits:.2f} bits")
-    d.metric("Tokens the sampler can pick", f"{view.kept:,} of {dist.vocab_size:,}")
+    d.metric(
+        "Tokens the sampler can pick",
+        f"{view.kept:,} of {dist.vocab_size:,}",
+        help="Tokens with a sampling probability above 0 after top-k and top-p (one at T = 0), of the vocabulary.",
+    )
 
     st.subheader("Sample a token")
     left, right = st.columns([1, 3])
-    seed = left.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key=state.NT_SEED)
+    st.session_state.setdefault(state.NT_SEED, 0)  # a default in state, not value=: a shared link may set it first
+    seed = left.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=state.NT_SEED)
     right.button(
         "Sample a token" + (" and append it to the prompt" if mode == REAL else ""),
         on_click=append_sample,

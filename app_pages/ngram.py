@@ -56,27 +56,27 @@ SHARED = [
 share_inputs(SHARED, "ngram")
 copy_link_control()
 left, right = st.columns([3, 2])
+st.session_state.setdefault(state.NGRAM_CORPUS, DEFAULT_CORPUS)
 corpus = left.text_area(
     "Corpus (one sentence per line)",
-    DEFAULT_CORPUS,
     height=170,
     key=state.NGRAM_CORPUS,
     help=f"Words are split on spaces. Up to {MAX_CORPUS_CHARS:,} characters.",
 )
+for key, default in ((state.NGRAM_N, 2), (state.NGRAM_SMOOTH, False), (state.NGRAM_K, 1.0)):
+    st.session_state.setdefault(key, default)  # in state, not the widgets: a lesson button or a link may set them
 n = right.select_slider(
     "n (context = the previous n − 1 words)",
     [1, 2, 3, 4],
-    value=2,
     key=state.NGRAM_N,
     format_func=lambda v: f"{v} ({NAMES[v]})",
 )
 smooth = right.toggle(
     "Add-k smoothing",
-    False,
     key=state.NGRAM_SMOOTH,
     help="Add k to every count, so unseen continuations get a little probability.",
 )
-k = right.number_input("k", 0.01, 10.0, 1.0, 0.1, key=state.NGRAM_K) if smooth else 0.0
+k = right.number_input("k", 0.01, 10.0, step=0.1, key=state.NGRAM_K) if smooth else 0.0
 
 try:
     model = count_ngrams(split_corpus(corpus), n)
@@ -128,8 +128,10 @@ with st.expander(f"Count table ({len(model.table())} rows)", expanded=False):
 st.subheader("Generate from the counts")
 g1, g2, g3 = st.columns([2, 1, 1])
 decoding = g1.radio("Decoding", [GREEDY, SAMPLED], horizontal=True, key=state.NGRAM_DECODING)
-seed = g2.number_input("Seed", 0, 2**31 - 1, 0, 1, key=state.NGRAM_SEED, disabled=decoding == GREEDY)
-max_words = g3.number_input("Max words", 1, 100, 20, 1, key=state.NGRAM_MAX_WORDS)
+st.session_state.setdefault(state.NGRAM_SEED, 0)
+seed = g2.number_input("Seed", 0, 2**31 - 1, step=1, key=state.NGRAM_SEED, disabled=decoding == GREEDY)
+st.session_state.setdefault(state.NGRAM_MAX_WORDS, 20)
+max_words = g3.number_input("Max words", 1, 100, step=1, key=state.NGRAM_MAX_WORDS)
 start_text = limited_text("Start with these words (optional)", state.NGRAM_START, 200, area=False, value="")
 words = generate(
     model, start=start_text.split(), k=k, greedy=decoding == GREEDY, seed=int(seed), max_words=int(max_words)

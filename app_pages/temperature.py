@@ -62,7 +62,8 @@ def temperature_view(dist, source_key: tuple, top_n: int) -> None:
     A fragment: a temperature step reruns only this function on the distribution the last full run computed.
     ``source_key`` names that distribution (model and prompt, or the toy's text) for the memoised entropy curve.
     """
-    temperature = st.slider("Temperature T", 0.0, 5.0, 1.0, 0.05, key=state.TEMP_VALUE, help="0 = greedy.")
+    st.session_state.setdefault(state.TEMP_VALUE, 1.0)
+    temperature = st.slider("Temperature T", 0.0, 5.0, step=0.05, key=state.TEMP_VALUE, help="0 = greedy.")
     probs = sampling_probs(dist.logits, temperature=temperature)  # (V,)
     left, right = st.columns([3, 2])
     show_chart(
@@ -124,7 +125,8 @@ except (PromptError, ValueError) as error:
 top_n = bounded_slider("Tokens to show", 1, min(15, dist.vocab_size), 8, key=state.TEMP_TOP_N)
 temperature_view(dist, source_key, top_n)
 st.subheader("Side by side")
-panels = st.multiselect("Temperatures", PANEL_CHOICES, default=[0.5, 1.0, 2.0], max_selections=4, key=state.TEMP_PANELS)
+st.session_state.setdefault(state.TEMP_PANELS, [0.5, 1.0, 2.0])
+panels = st.multiselect("Temperatures", PANEL_CHOICES, max_selections=4, key=state.TEMP_PANELS)
 if not panels:
     st.info("Pick at least one temperature.")
     st.stop()
@@ -145,9 +147,12 @@ if source == TOY:
         f"and T = {WAREHOUSE_TEMPERATURE} this gives the lesson's eight samples."
     )
     a, b, c = st.columns(3)
-    t_draw = a.number_input("T", 0.05, 5.0, WAREHOUSE_TEMPERATURE, 0.05, key=state.TEMP_DRAW_T)
-    seed = b.number_input("Seed", 0, 2**31 - 1, WAREHOUSE_SEED, key=state.TEMP_DRAW_SEED)
-    n = c.number_input("Samples", 1, 100, 8, key=state.TEMP_DRAW_N)
+    st.session_state.setdefault(state.TEMP_DRAW_T, WAREHOUSE_TEMPERATURE)
+    t_draw = a.number_input("T", 0.05, 5.0, step=0.05, key=state.TEMP_DRAW_T)
+    st.session_state.setdefault(state.TEMP_DRAW_SEED, WAREHOUSE_SEED)
+    seed = b.number_input("Seed", 0, 2**31 - 1, key=state.TEMP_DRAW_SEED)
+    st.session_state.setdefault(state.TEMP_DRAW_N, 8)
+    n = c.number_input("Samples", 1, 100, key=state.TEMP_DRAW_N)
     draw_probs = sampling_probs(dist.logits, temperature=float(t_draw)).double().numpy()
     tokens = [dist.raw_text(i) for i in range(dist.vocab_size)]
     st.text(f"greedy: {tokens[int(np.argmax(draw_probs))]}\nprobabilities: {np.round(draw_probs, 3).tolist()}")

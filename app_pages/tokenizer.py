@@ -93,7 +93,8 @@ tokens_tab, compare_tab, train_tab, chat_tab, vocab_tab = st.tabs(
 )
 
 with tokens_tab:
-    st.toggle("Show token ids on the chips", False, key=state.TOK_SHOW_IDS)
+    st.session_state.setdefault(state.TOK_SHOW_IDS, False)
+    st.toggle("Show token ids on the chips", key=state.TOK_SHOW_IDS)
     chips(view)
     a, b, c, d = st.columns(4)
     a.metric("Characters", f"{view.chars:,}")
@@ -116,19 +117,16 @@ with train_tab:
         "Byte-pair encoding starts from the 256 byte values and merges the most frequent pair of neighbours, "
         "one merge per new token, until the vocabulary reaches the size you ask for. Paste any text to learn from."
     )
+    st.session_state.setdefault(state.TOK_BPE_CORPUS, DEFAULT_BPE_CORPUS)
     corpus = st.text_area(
-        "Training corpus",
-        DEFAULT_BPE_CORPUS,
-        height=180,
-        key=state.TOK_BPE_CORPUS,
-        help=f"Up to {MAX_BPE_CORPUS_CHARS:,} characters.",
+        "Training corpus", height=180, key=state.TOK_BPE_CORPUS, help=f"Up to {MAX_BPE_CORPUS_CHARS:,} characters."
     )
+    st.session_state.setdefault(state.TOK_BPE_VOCAB, 500)
     size = st.slider(
         "Vocabulary size",
         MIN_BPE_VOCAB,
         MAX_BPE_VOCAB,
-        500,
-        1,
+        step=1,
         key=state.TOK_BPE_VOCAB,
         help=f"{MIN_BPE_VOCAB} = the 256 bytes plus one special token, no merges.",
     )
@@ -200,10 +198,9 @@ with chat_tab:
         "System message (empty = the template's default)", state.TOK_CHAT_SYSTEM, 2000, area=False, value=""
     )
     user = limited_text("User message", state.TOK_CHAT_USER, 5000, value="Where is my parcel?", height=80)
+    st.session_state.setdefault(state.TOK_CHAT_GEN_PROMPT, True)
     gen_prompt = st.toggle(
-        "Add the generation prompt (the assistant's turn starts, so the model answers)",
-        True,
-        key=state.TOK_CHAT_GEN_PROMPT,
+        "Add the generation prompt (the assistant's turn starts, so the model answers)", key=state.TOK_CHAT_GEN_PROMPT
     )
     try:
         chat = chat_view(lm.tokenizer, chat_messages(system, user), add_generation_prompt=gen_prompt)

@@ -4,7 +4,6 @@ import streamlit as st
 
 from components.training import loss_curve, loss_note
 from core.lessons import MINI_GPT_LESSON
-from core.model_io import save_model_zip
 from core.tiny_tokenizers import KINDS, TokenizerError, make_tokenizer
 from core.training import (
     LIMITS,
@@ -29,13 +28,14 @@ from ui.share import Shared, copy_link_control, share_inputs
 from ui.training import (
     SESSION_SECONDS,
     SOURCES,
+    attention_panel,
     draw_training,
     join_picker,
     message,
     next_name,
+    save_or_load,
     start,
     stop,
-    use_model_upload,
     use_source,
     use_upload,
 )
@@ -89,11 +89,18 @@ message("corpus")
 st.subheader("2. Tokenizer and model size")
 kind = st.radio("Tokenizer", list(KINDS), format_func=lambda k: f"{KINDS[k]}", key=state.TRAIN_KIND, horizontal=True)
 cols = st.columns(4)
+for key, default in (
+    (state.TRAIN_LAYERS, 2),
+    (state.TRAIN_HEADS, 4),
+    (state.TRAIN_WIDTH, 64),
+    (state.TRAIN_CONTEXT, 32),
+):
+    st.session_state.setdefault(key, default)  # in state, not the widgets: a lesson button or a link may set them
 size = ModelSize(
-    cols[0].slider("Layers", *LIMITS["layers"], 2, key=state.TRAIN_LAYERS),
-    cols[1].select_slider("Attention heads", [1, 2, 4, 8], 4, key=state.TRAIN_HEADS),
-    cols[2].select_slider("Embedding width", [16, 32, 48, 64, 96, 128, 192, 256], 64, key=state.TRAIN_WIDTH),
-    cols[3].select_slider("Context length (tokens)", [8, 16, 32, 64, 128, 256], 32, key=state.TRAIN_CONTEXT),
+    cols[0].slider("Layers", *LIMITS["layers"], key=state.TRAIN_LAYERS),
+    cols[1].select_slider("Attention heads", [1, 2, 4, 8], key=state.TRAIN_HEADS),
+    cols[2].select_slider("Embedding width", [16, 32, 48, 64, 96, 128, 192, 256], key=state.TRAIN_WIDTH),
+    cols[3].select_slider("Context length (tokens)", [8, 16, 32, 64, 128, 256], key=state.TRAIN_CONTEXT),
 )
 try:
     vocab = session_memo("train.vocab", (kind, corpus), lambda: len(make_tokenizer(corpus, kind)), max_entries=4)
@@ -111,10 +118,14 @@ except (TrainingError, TokenizerError) as error:
 
 st.subheader("3. Training")
 cols = st.columns(4)
-cols[0].select_slider("Learning rate", RATES, 5e-3, key=state.TRAIN_LR, format_func=lambda v: f"{v:g}")
-cols[1].number_input("Steps", 1, MAX_STEPS, 200, key=state.TRAIN_STEPS)
-cols[2].slider("Batch size", *LIMITS["batch_size"], 16, key=state.TRAIN_BATCH)
-cols[3].number_input("Seed", 0, 2**31 - 1, 0, key=state.TRAIN_SEED)
+st.session_state.setdefault(state.TRAIN_LR, 5e-3)
+st.session_state.setdefault(state.TRAIN_BATCH, 16)
+cols[0].select_slider("Learning rate", RATES, key=state.TRAIN_LR, format_func=lambda v: f"{v:g}")
+st.session_state.setdefault(state.TRAIN_STEPS, 200)
+cols[1].number_input("Steps", 1, MAX_STEPS, key=state.TRAIN_STEPS)
+cols[2].slider("Batch size", *LIMITS["batch_size"], key=state.TRAIN_BATCH)
+st.session_state.setdefault(state.TRAIN_SEED, 0)
+cols[3].number_input("Seed", 0, 2**31 - 1, key=state.TRAIN_SEED)
 trainer = ss.get(state.TRAIN_TRAINER)
 used = ss.get(state.TRAIN_SECONDS_USED, 0.0) + (trainer.elapsed if trainer else 0.0)
 st.caption(
@@ -150,7 +161,10 @@ if trainer is not None:
     chart_table(loss_curve(trainer.losses, trainer.evals, trainer.vocab_size, max(1, trainer.step)), "train.chart")
     kind = {"done": "success", "stopped": "info", "time budget": "warning", "nan": "error"}[trainer.status]
     joined = (
-        " It is now your trained model in the sidebar's model picker: explore it." if trainer.status != "nan" else ""
+        " It is now your trained model in the sidebar's model picker: explore it. It lasts only for this browser "
+        "session: download it (below) to keep it."
+        if trainer.status != "nan"
+        else ""
     )
     notice(trainer.message + joined, kind)
     if trainer.status != "nan":
@@ -158,24 +172,10 @@ if trainer is not None:
         cols = st.columns(4)
         for i, info in enumerate(pages):
             cols[i % 4].page_link(str(ROOT / info.path), label=info.title, icon=info.icon)
+        lm = ss.get(state.TRAINED_MODEL)
+        if lm is not None and lm.model is trainer.model:  # not a model uploaded since
+            st.subheader("Attention in your trained model")
+            attention_panel(lm)
 
 st.subheader("Save or load a model")
-lm = ss.get(state.TRAINED_MODEL)
-if lm is not None:
-    data = session_memo("train.zip", lm.name, lambda: save_model_zip(lm, dict(lm.extras)), max_entries=1)
-    st.download_button(
-        f"Download {lm.name} (.zip, {len(data) / 1e6:.1f} MB)",
-        data,
-        file_name="tiny-gpt.zip",
-        mime="application/zip",
-        key=state.TRAIN_DOWNLOAD,
-        on_click="ignore",
-    )
-    st.caption(
-        "The zip holds model.safetensors, config.json and the tokenizer: unzipped, it is a Hugging Face "
-        "folder (GPT2LMHeadModel.from_pretrained, AutoTokenizer.from_pretrained)."
-    )
-st.file_uploader(
-    "Upload a model zip saved from this page", type=["zip"], key=state.TRAIN_MODEL_UPLOAD, on_change=use_model_upload
-)
-message("model")
+save_or_load(ss.get(state.TRAINED_MODEL))

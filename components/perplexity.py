@@ -96,12 +96,17 @@ def loss_bars(result: PerplexityResult, limit: int = DISPLAY_LIMIT) -> go.Figure
         name="surprisal",
         hovertemplate="token %{x}: %{customdata}<br>%{y:.2f} bits<extra></extra>",
     )
-    fig.add_hline(
-        y=result.bits_per_token,
-        line_dash="dash",
-        line_color=GUIDE,
-        annotation_text=f"mean {result.bits_per_token:.2f} bits/token",
-        annotation_position="top left",
+    fig.add_hline(y=result.bits_per_token, line_dash="dash", line_color=GUIDE)
+    # The line's label sits above the plot area, at the right: on the line it covered the first bars.
+    fig.add_annotation(
+        text=f"dashed line: mean {result.bits_per_token:.2f} bits/token",
+        x=1,
+        xref="paper",
+        xanchor="right",
+        y=1,
+        yref="paper",
+        yanchor="bottom",
+        showarrow=False,
     )
     fig.update_xaxes(title="token position", gridcolor=GRID)
     fig.update_yaxes(title="surprisal -log2 p (bits)", gridcolor=GRID, rangemode="tozero")
@@ -127,10 +132,60 @@ def csv_bytes(table: pd.DataFrame) -> bytes:
     return table.to_csv(index=False).encode("utf-8")
 
 
-def metric_rows(result: PerplexityResult) -> list[tuple[str, str, str]]:
-    """(label, value, help) for the page's metrics."""
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def power_of_ten(log10: float) -> str:
+    """A positive number given by its log10, readable at any size: 12,345.6 or 1.3 × 10¹⁵ (never 1.26e15 or inf)."""
+    if log10 < 5:
+        return f"{10**log10:,.1f}"
+    exponent = math.floor(log10)
+    mantissa = round(10 ** (log10 - exponent), 1)
+    if mantissa >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:.1f} × 10{str(exponent).translate(SUPERSCRIPT)}"
+
+
+def word_perplexity_text(result: PerplexityResult) -> str:
+    """Word perplexity exp(total NLL / words), readable however large (a character model's is astronomical)."""
+    if not result.n_words:
+        return "–"
+    return power_of_ten(result.total_nll / result.n_words / math.log(10))
+
+
+def word_perplexity_note(result: PerplexityResult) -> str:
+    """Why a character model's word perplexity is so large: the per-character loss is paid once per character."""
+    if not result.n_words:
+        return ""
+    per_word = result.scored_tokens / result.n_words
+    bits_char, bits_word = result.bits_per_token, result.total_nll / math.log(2) / result.n_words
+    return (
+        f"Word perplexity = exp(total loss / words). Each word here costs about {per_word:.1f} tokens, so its loss "
+        f"is {per_word:.1f} × the mean loss per token: {bits_char:.2f} bits per token make {bits_word:.1f} bits per "
+        f"word, and 2^{bits_word:.1f} = {word_perplexity_text(result)}. Exponents grow fast: a character model's word "
+        "perplexity is huge even when it predicts each character well, so read its perplexity per character."
+    )
+
+
+def metric_rows(result: PerplexityResult, per_character: bool = False) -> list[tuple[str, str, str]]:
+    """(label, value, help) for the page's metrics; ``per_character`` for a character-level model (its tokens are
+    characters: perplexity per character is the headline, bits per word replaces bits per byte)."""
     bpb = result.bits_per_byte
-    wpp = result.word_perplexity
+    wpp = word_perplexity_text(result)
+    if per_character:
+        bits_word = result.total_nll / math.log(2) / result.n_words if result.n_words else None
+        return [
+            (
+                "Perplexity per character",
+                f"{result.perplexity:,.2f}",
+                "exp(mean loss per character): as surprised as a fair choice among this many characters.",
+            ),
+            ("Mean loss (NLL)", f"{result.mean_nll:.3f} nats", "Average -ln p of the true characters."),
+            ("Bits per character", f"{result.bits_per_token:.2f}", "Mean loss in bits (-log2 p) per character."),
+            ("Bits per word", "–" if bits_word is None else f"{bits_word:.1f}", "Total loss in bits over words."),
+            ("Word perplexity", wpp, "exp(total loss / words) = 2^(bits per word): see the note below."),
+            ("Scored characters", f"{result.scored_tokens:,}", "Characters that got a prediction."),
+        ]
     return [
         (
             "Perplexity",
@@ -146,7 +201,7 @@ def metric_rows(result: PerplexityResult) -> list[tuple[str, str, str]]:
         ),
         (
             "Word perplexity",
-            "–" if wpp is None else f"{wpp:,.1f}",
+            wpp,
             "exp(total loss / words): comparable across tokenizers (for languages that put spaces between words).",
         ),
         (

@@ -21,6 +21,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from tokenizers import Tokenizer
 
+from core.model_defaults import TEXTS_KEY, ModelTexts
 from core.models import LoadedModel, wrap_model
 from core.tiny_tokenizers import BOS, EOS, MAX_WORD_VOCAB, PAD, PATTERNS, SPECIAL_TOKENS, UNK, wrap_tokenizer
 from core.training import MAX_PARAMS, ModelSize, TrainingError, check_size
@@ -30,6 +31,7 @@ MAX_MEMBER_BYTES = 32 * 1024 * 1024
 MAX_VOCAB = MAX_WORD_VOCAB + len(SPECIAL_TOKENS)
 REQUIRED = ("config.json", "model.safetensors", "tokenizer.json")
 OPTIONAL = ("tokenizer_config.json", "training.json")
+MAX_TEXT_CHARS = 2000  # a default text read from an uploaded training.json (the corpus passages are 320)
 TIED = "lm_head.weight"  # the output layer shares the token embedding's weights; saved once
 _CONFIG_KEYS = ("n_layer", "n_head", "n_embd", "n_positions", "vocab_size")
 # tokenizer.json as this app writes it (core.tiny_tokenizers.make_tokenizer, saved through transformers): a
@@ -307,4 +309,21 @@ def load_model_zip(data: bytes, name: str) -> LoadedModel:
     info = _json(members, "training.json") if "training.json" in members else {}
     lm = wrap_model(model, tokenizer, name, "uploaded file (trained with this app)")
     lm.extras.update({k: info[k] for k in ("name", "steps", "final_loss", "tokenizer_kind") if k in info})
+    texts = _corpus_texts(info.get(TEXTS_KEY))
+    if texts is not None:
+        lm.extras[TEXTS_KEY] = texts
     return lm
+
+
+def _corpus_texts(data: object) -> dict | None:
+    """The model's own default texts from training.json, if well-formed and short (an uploaded file is untrusted)."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        texts = ModelTexts.from_dict(data)
+    except (KeyError, TypeError, ValueError):
+        return None
+    pieces = [texts.prompt, texts.line, *texts.compare, *texts.examples.keys(), *texts.examples.values()]
+    if len(texts.compare) != 3 or len(texts.examples) > 8 or any(len(p) > MAX_TEXT_CHARS for p in pieces):
+        return None
+    return texts.as_dict()

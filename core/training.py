@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from core.model_defaults import TEXTS_KEY, texts_from_corpus
 from core.models import LoadedModel, wrap_model
 from core.sampling import make_generator, sample_token, sampling_probs
 from core.tiny_tokenizers import CHAR, KINDS, make_tokenizer
@@ -492,7 +493,14 @@ class Trainer:
                 self._finish("stopped", f"Stopped at step {self.step:,} of {self.settings.steps:,}.")
         lm = wrap_model(self.model, self.tokenizer, name, "trained in this session")
         lm.extras.update(tokenizer_kind=self.kind, steps=self.step, final_loss=self.final_loss())
+        lm.extras[TEXTS_KEY] = self.default_texts().as_dict()  # every page's prompt comes from its own corpus
         return lm
+
+    def default_texts(self):
+        """The default prompt and example texts for this model: lines of its corpus (``core.model_defaults``)."""
+        heldout = self.corpus.heldout_ids
+        held = self.tokenizer.decode(heldout[:1_000].tolist()) if heldout is not None else None
+        return texts_from_corpus(self.text, self.kind, held, tokenizer=self.tokenizer)
 
 
 def corpus_from_bytes(data: bytes) -> tuple[str, str]:

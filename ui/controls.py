@@ -54,6 +54,8 @@ def limited_text(
         The text, at most ``limit`` characters.
     """
     widget = where.text_area if area else where.text_input
+    if "value" in kwargs:  # a default in session state, not the widget's: a preset or a shared link may set it first
+        st.session_state.setdefault(key, kwargs.pop("value"))
     value = widget(label, key=key, on_change=_cut_to_limit, args=(key, limit, on_change, args), **kwargs)
     value = "" if value is None else value
     cut = state.cut(key)

@@ -46,9 +46,13 @@ def _temperature(inputs: Mapping[str, Any]) -> dict[str, Any]:
         values[state.TEMP_PRESET] = inputs["example"]
     if "panels" in inputs:
         values[state.TEMP_PANELS] = list(inputs["panels"])
-    for name, key in (("draw_temperature", state.TEMP_DRAW_T), ("draw_seed", state.TEMP_DRAW_SEED)):
-        if name in inputs:
-            values[key] = inputs[name]
+    # The "Draw samples" T follows the preset's temperature unless the preset names its own: left alone, it kept
+    # the widget's default (or the last preset's 1.4) while the page showed the preset at T = 0.5 (issue 18).
+    draw_t = float(inputs.get("draw_temperature", inputs["temperature"]))
+    if draw_t > 0:  # the draw's T box starts at 0.05: a greedy preset leaves it as it is
+        values[state.TEMP_DRAW_T] = draw_t
+    if "draw_seed" in inputs:
+        values[state.TEMP_DRAW_SEED] = inputs["draw_seed"]
     if "draw_n" in inputs:
         values[state.TEMP_DRAW_N] = int(inputs["draw_n"])
     return values

@@ -17,6 +17,7 @@ from core.models import (
     is_converted,
 )
 from ui import state
+from ui.backend import is_remote_label, remote_label, remote_sidebar, require_local_model
 from ui.controls import limited_text
 from ui.model_cache import cached_model
 from ui.notice import notice
@@ -94,6 +95,9 @@ def load(name: str) -> LoadedModel:
 def current_model() -> LoadedModel:
     """The LoadedModel this session is using (the shared default until the person picks another)."""
     name = st.session_state.get(state.MODEL_NAME) or DEFAULT_MODEL
+    if is_remote_label(name):  # the operator's server has no weights here: pages that need them stop with a note
+        require_local_model()
+        name = DEFAULT_MODEL  # a server the operator has since removed
     trained = st.session_state.get(state.TRAINED_MODEL)
     if name == TRAINED_LABEL and trained is not None:
         return trained
@@ -116,7 +120,7 @@ def _options() -> list[str]:
 
 def _switch_to(requested: str) -> None:
     """Load ``requested``; on failure keep the model we had and remember the message."""
-    if requested != TRAINED_LABEL:
+    if requested != TRAINED_LABEL and not is_remote_label(requested):
         load(requested)
     st.session_state[state.MODEL_NAME] = requested
     state.set_model_error(None)
@@ -126,8 +130,9 @@ def _switch_to(requested: str) -> None:
 def _model_from_link(options: list[str]) -> None:
     """A shared link's ``model`` parameter picks the model once per session (only names the picker offers)."""
     wanted = st.query_params.get("model")
-    if wanted and not st.session_state.get(state.MODEL_FROM_LINK):
-        st.session_state[state.MODEL_FROM_LINK] = True
+    first_run = not st.session_state.get(state.MODEL_FROM_LINK)
+    st.session_state[state.MODEL_FROM_LINK] = True  # only the session's first run reads the link (later runs wrote it)
+    if wanted and first_run:
         if wanted in options and wanted not in (OTHER_HUB_ID, LOCAL_FOLDER, TRAINED_LABEL):
             st.session_state[state.MODEL_CHOICE] = wanted
         else:
@@ -141,7 +146,7 @@ def _model_from_link(options: list[str]) -> None:
 def model_sidebar() -> LoadedModel:
     """Render the picker and the loaded model's facts in the sidebar; return the model in use."""
     active = st.session_state.get(state.MODEL_NAME) or DEFAULT_MODEL
-    options = _options()
+    options = _options() + [label for label in [remote_label()] if label]
     _model_from_link(options)
     if st.session_state.pop(state.MODEL_REVERT, False) or st.session_state.get(state.MODEL_CHOICE) not in options:
         st.session_state[state.MODEL_CHOICE] = active if active in options else options[0]
@@ -169,6 +174,9 @@ def model_sidebar() -> LoadedModel:
     failed = state.model_error()
     if failed:
         notice(failed.message(active))
+    if active == remote_label():
+        remote_sidebar()
+        return load(DEFAULT_MODEL)
     lm = current_model()
     if lm.name in PRESETS:
         st.query_params["model"] = lm.name

@@ -28,6 +28,12 @@ PAGES = (
         "Type a prompt and see the model's probability for every possible next token.",
     ),
     PageInfo(
+        "app_pages/pipeline.py",
+        "The whole pipeline",
+        ":material/account_tree:",
+        "Follow the last token from its id through every layer to the sampled token and the KV cache.",
+    ),
+    PageInfo(
         "app_pages/class_poll.py",
         "Class poll",
         ":material/how_to_vote:",
@@ -52,6 +58,12 @@ PAGES = (
         "Generate one token at a time, be the sampler, rewind, and see the KV cache grow.",
     ),
     PageInfo(
+        "app_pages/generation_tree.py",
+        "Generation tree",
+        ":material/account_tree:",
+        "Explore continuations as a tree of tokens; watch a beam search and compare it with greedy and sampling.",
+    ),
+    PageInfo(
         "app_pages/attention.py",
         "Attention",
         ":material/grid_on:",
@@ -62,6 +74,12 @@ PAGES = (
         "Layer by layer",
         ":material/layers:",
         "What the model would predict if it stopped at each layer (the logit lens).",
+    ),
+    PageInfo(
+        "app_pages/embeddings.py",
+        "Embeddings",
+        ":material/scatter_plot:",
+        "Each token is a row of numbers: find its nearest tokens, map words in 2-D, try king − man + woman.",
     ),
     PageInfo(
         "app_pages/perplexity.py",

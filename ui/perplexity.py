@@ -1,14 +1,20 @@
-"""The perplexity page's first two tabs, drawn with Streamlit: the text token by token, and teacher forcing."""
+"""The perplexity page's Streamlit parts: scoring (memoised), the window controls, the metrics and the three tabs
+(the text token by token, teacher forcing, comparisons)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from components.inert import inert_markdown
 from components.perplexity import (
     DISPLAY_LIMIT,
+    STRIDE_NOTE,
     TEACHER_FORCING_NOTE,
+    comparison_figure,
+    comparison_table,
     csv_bytes,
     loss_bars,
+    metric_rows,
     most_surprising,
     seed_perplexity_table,
     seed_teacher_forcing_table,
@@ -16,11 +22,28 @@ from components.perplexity import (
     surprisal_legend,
     teacher_forcing_table,
     token_table,
+    word_perplexity_note,
 )
 from core.lessons import NEXT_TOKEN_LESSON, PERPLEXITY_EXAMPLE
-from core.perplexity import PerplexityResult, teacher_forcing_rows
+from core.models import ModelLoadError
+from core.perplexity import (
+    DEFAULT_MAX_LENGTH,
+    PerplexityError,
+    PerplexityResult,
+    TextTooLong,
+    perplexity,
+    teacher_forcing_rows,
+)
 from ui import state
 from ui.charts import show_chart
+from ui.inference import shared_perplexity_hook
+from ui.memo import session_memo
+from ui.model_picker import PRESETS, TRAINED_LABEL, load
+from ui.notice import notice
+from ui.settings import limits, raise_hint
+
+TOP_PREDICTIONS = 5
+TEXTS, MODELS = "Up to three texts", "One text under two models"
 
 
 def token_by_token_tab(result: PerplexityResult) -> None:
@@ -34,7 +57,8 @@ def token_by_token_tab(result: PerplexityResult) -> None:
     if result.scored_tokens > DISPLAY_LIMIT:
         st.caption(f"Showing the first {DISPLAY_LIMIT:,} tokens; the CSV below has all {result.scored_tokens:,}.")
     show_chart(loss_bars(result), "perplexity.loss_bars")
-    n = st.slider("Most surprising tokens to list", 3, 30, 10, key=state.PPL_SURPRISING_N)
+    st.session_state.setdefault(state.PPL_SURPRISING_N, 10)
+    n = st.slider("Most surprising tokens to list", 3, 30, key=state.PPL_SURPRISING_N)
     st.dataframe(most_surprising(result, n), hide_index=True)
     st.download_button(
         "Download the per-token table (CSV)",
@@ -65,3 +89,155 @@ def teacher_forcing_tab(result: PerplexityResult) -> None:
     y.metric("Perplexity exp(loss)", f"{ppl:.4f}")
     z.metric("1 / geometric mean of p", f"{inverse_geo:.4f}")
     st.caption("About 2.83 equally likely options per step: the one bad prediction (0.125) drags the average up.")
+
+
+def window_controls(lm) -> tuple[bool, int, int]:
+    """The start-token toggle, the window and the stride; returns (add_bos, window, stride).
+
+    The window defaults to the model's context (at most the guide's 1,024 tokens) and the stride to half the window,
+    as in the Hugging Face guide. When the model changes (or a saved window does not fit its context) both start
+    again from those defaults: a tiny trained model reads only a few dozen tokens.
+    """
+    ss, context = st.session_state, lm.context_length
+    ss.setdefault(state.PPL_ADD_BOS, True)
+    changed = ss.get(state.PPL_WINDOW_MODEL) not in (None, lm.name)
+    ss[state.PPL_WINDOW_MODEL] = lm.name
+    saved = DEFAULT_MAX_LENGTH if changed else ss.get(state.PPL_WINDOW, DEFAULT_MAX_LENGTH)
+    ss[state.PPL_WINDOW] = min(saved, context, 2048)
+    if changed or state.PPL_STRIDE not in ss or ss[state.PPL_WINDOW] != saved:
+        ss[state.PPL_STRIDE] = max(1, ss[state.PPL_WINDOW] // 2)
+    ss[state.PPL_STRIDE] = min(ss[state.PPL_STRIDE], ss[state.PPL_WINDOW])
+    a, b, c = st.columns(3)
+    add_bos = a.toggle(
+        "Score the first token from a start token",
+        key=state.PPL_ADD_BOS,
+        help="On: the model first reads a start-of-text token, so the first token gets a prediction too. "
+        "Off: scoring starts at the second token (the first has nothing before it).",
+    )
+    top = min(context, 2048)
+    window = int(b.number_input("Window (tokens)", min_value=2, max_value=top, step=64, key=state.PPL_WINDOW))
+    stride = int(c.number_input("Stride (tokens)", min_value=1, max_value=window, step=32, key=state.PPL_STRIDE))
+    st.caption(STRIDE_NOTE)
+    if context < DEFAULT_MAX_LENGTH:
+        st.caption(
+            f"{inert_markdown(lm.name)} reads at most {context} tokens, so most texts are scored in windows. The "
+            f"stride starts at half the window ({max(1, window // 2)}): each window re-reads its first half as "
+            "context and scores only the rest, so every token after the first window is predicted from at least "
+            f"{window - max(1, window // 2)} tokens before it. With the stride equal to the window, each window would "
+            "start from nothing and its first tokens would look far more surprising than the model is."
+        )
+    return add_bos, window, stride
+
+
+def show_metrics(result: PerplexityResult, per_character: bool) -> None:
+    """The six numbers; for a character model perplexity per character leads and word perplexity is explained."""
+    for column, (label, value, help_text) in zip(st.columns(3) + st.columns(3), metric_rows(result, per_character)):
+        column.metric(label, value, help=help_text)
+    if per_character or (result.n_words and result.total_nll / result.n_words > 9.2):  # word perplexity > 10,000
+        st.caption(word_perplexity_note(result))
+
+
+def request_comparison(name, text):
+    """Button callback: ask for the second model's score (computed in the script run, with its progress bar)."""
+    state.set_model_comparison(state.ModelComparison(name, text))
+
+
+def score(lm, text, add_bos, window, stride, label="the text"):
+    """core.perplexity, memoised per session, with a progress bar while the windows run."""
+    max_chars = limits().max_perplexity_chars  # this server's limit: a longer text is refused before any scoring
+
+    def compute():
+        bar = st.progress(0.0, text=f"Scoring {label}…")
+        try:
+            return perplexity(
+                lm,
+                text,
+                stride=stride,
+                max_length=window,
+                add_bos=add_bos,
+                top_predictions=TOP_PREDICTIONS,
+                max_chars=max_chars,
+                progress=lambda f: bar.progress(f, text=f"Scoring {label}: {f:.0%} of the windows"),
+                score_windows=shared_perplexity_hook(lm),  # the windows as queued jobs on the shared worker
+            )
+        finally:
+            bar.empty()
+
+    key = (lm.name, id(lm.model), text, add_bos, window, stride)
+    try:
+        return session_memo("perplexity", key, compute, max_entries=8)
+    except TextTooLong as error:
+        raise PerplexityError(f"{error} {raise_hint('max_perplexity_chars')}") from None
+
+
+def keep_compare_inputs(examples):
+    """The Compare tab's inputs keep their values while another tab is open (its widgets are not drawn then)."""
+    for key, default in zip(state.PPL_COMPARE_TEXTS, list(examples.values())[:3]):
+        st.session_state[key] = st.session_state.get(key, default)
+    for key in (state.PPL_COMPARE_MODE, state.PPL_SECOND_MODEL):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def compare_tab(lm, text, result, add_bos, window, stride):
+    """The Compare tab: up to three texts under this model, or this text under a second model."""
+    mode = st.radio("Compare", [TEXTS, MODELS], horizontal=True, key=state.PPL_COMPARE_MODE)
+    if mode == TEXTS:
+        columns, labels, results = st.columns(3), [], []
+        for i, (column, key) in enumerate(zip(columns, state.PPL_COMPARE_TEXTS), start=1):
+            other = column.text_area(f"Text {i}", key=key, height=120)
+            try:
+                scored = score(lm, other, add_bos, window, stride, label=f"text {i}")
+            except PerplexityError as error:
+                notice(error, "info", column)
+                continue
+            column.metric("Perplexity", f"{scored.perplexity:,.1f}")
+            column.html(surprisal_chips(scored, limit=200))
+            labels.append(f"Text {i}")
+            results.append(scored)
+        if results:
+            show_chart(comparison_figure(labels, results), "perplexity.compare_texts")
+            st.caption(
+                "Random characters split into many short tokens, so their per-token perplexity can look "
+                "modest; bits per byte counts the loss per byte of text and shows how surprising they are."
+            )
+    else:
+        st.caption(
+            "Per-token perplexity depends on the tokenizer; bits per byte and word perplexity do not, "
+            "so compare those across models. Models other than the bundled one need the network."
+        )
+        choices = [name for name in PRESETS if name != lm.name]
+        trained_in_use = state.shared_value(state.MODEL_NAME) == TRAINED_LABEL
+        if st.session_state.get(state.TRAINED_MODEL) is not None and not trained_in_use:
+            choices.insert(0, TRAINED_LABEL)
+        second_name = st.selectbox("Second model", choices, key=state.PPL_SECOND_MODEL)
+        st.button(
+            "Score the text under both models",
+            key=state.PPL_SCORE_MODELS,
+            type="primary",
+            on_click=request_comparison,
+            args=(second_name, text),
+        )
+        saved = state.model_comparison()
+        if saved and saved.text == text and saved.pending:
+            try:
+                second = st.session_state[state.TRAINED_MODEL] if saved.model == TRAINED_LABEL else load(saved.model)
+                scored = score(
+                    second,
+                    text,
+                    add_bos,
+                    min(window, second.context_length),
+                    min(stride, second.context_length),
+                    label=saved.model,
+                )
+                outcome = state.ModelComparison(saved.model, text, result=scored)
+            except (ModelLoadError, PerplexityError) as error:
+                outcome = state.ModelComparison(saved.model, text, error=str(error))
+            state.set_model_comparison(outcome)
+        saved = state.model_comparison()
+        if saved and saved.text == text and saved.error is not None:
+            notice(f"Could not score with {saved.model}: {saved.error}", "error")
+        elif saved and saved.text == text and saved.result is not None:
+            pair = [result, saved.result]
+            show_chart(comparison_figure([r.model_name for r in pair], pair), "perplexity.compare_models")
+            st.dataframe(comparison_table(pair), hide_index=True)

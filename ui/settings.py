@@ -131,3 +131,31 @@ def torch_threads() -> int:
         return max(1, int(os.environ.get("NTE_TORCH_THREADS", "1")))
     except ValueError:
         return 1
+
+
+# Remote backend (issue 16)
+@dataclass(frozen=True)
+class RemoteSettings:
+    """The operator's inference server: base URL and model name (never a visitor's), and how long to wait."""
+
+    base_url: str
+    model: str
+    timeout: float = 20.0
+    max_logprobs: int = 20
+
+
+def remote_settings() -> RemoteSettings | None:
+    """The remote model server (NTE_REMOTE_BASE_URL and NTE_REMOTE_MODEL, or st.secrets remote_base_url and
+    remote_model), or None when the operator has not set both. NTE_REMOTE_TIMEOUT (seconds, default 20) and
+    NTE_REMOTE_MAX_LOGPROBS (the server's cap on top log-probabilities, default 20: vLLM's --max-logprobs default)."""
+    url = str(os.environ.get("NTE_REMOTE_BASE_URL") or _secret("remote_base_url") or "").strip()
+    model = str(os.environ.get("NTE_REMOTE_MODEL") or _secret("remote_model") or "").strip()
+    if not url or not model:
+        return None
+    raw_timeout = os.environ.get("NTE_REMOTE_TIMEOUT") or _secret("remote_timeout") or 20
+    try:
+        timeout = float(raw_timeout)
+    except (TypeError, ValueError):
+        timeout = 20.0
+    timeout = timeout if math.isfinite(timeout) and timeout > 0 else 20.0
+    return RemoteSettings(url, model, timeout, _setting("remote_max_logprobs", 20))

@@ -424,6 +424,25 @@ LESSON_BUTTON = "lessons.button"  # prefix: one button per preset ("lessons.butt
 LESSON_APPLIED = "lessons.applied"  # page -> (preset label, the session values it set): its note shows while they hold
 
 
+# Generation tree (issue 18)
+TREE_STATE = "tree.tree"  # this session's core.generation_tree.GenerationTree (owns its prompt's KV cache)
+TREE_PROMPT = "tree.prompt"
+TREE_CHILDREN = "tree.children"  # children shown per expanded node
+TREE_WIDTH = "tree.beam_width"
+TREE_DEPTH = "tree.depth"  # tokens compared (and the beam's last step)
+TREE_STEPS = "tree.steps"  # beam steps taken (not a widget: the buttons change it; in the link)
+TREE_OPEN = "tree.open"  # nodes expanded by hand, as core.generation_tree.format_paths text (in the link)
+TREE_TEMPERATURE = "tree.temperature"
+TREE_TOP_K = "tree.top_k"
+TREE_TOP_P = "tree.top_p"
+TREE_SEED = "tree.seed"
+TREE_PICK = "tree.pick"  # the node to expand
+TREE_EXPAND_BUTTON = "tree.expand"
+TREE_STEP_BUTTON = "tree.step"
+TREE_RUN_BUTTON = "tree.run"
+TREE_RESET_BUTTON = "tree.reset"
+TREE_MESSAGE = "tree.message"  # plain-text notes left by a callback or a link for the next run
+
 # Class poll (issue 17)
 POLL_ROLE = "poll.role"  # radio: run a poll (teacher) or join one (student)
 POLL_PROMPT = "poll.prompt"  # the teacher's prompt for the first round
@@ -452,3 +471,47 @@ PF_GUESS = "predict_first.guess"
 PF_SUBMIT = "predict_first.submit"
 PF_SCORES = "predict_first.scores"  # (text, tuple of core.poll.PredictionScore) guessed so far
 PF_RESTART = "predict_first.restart"
+
+
+# Embeddings (issue 18)
+EMB_WORD = "embeddings.word"  # the word or token whose neighbours are shown
+EMB_SPACE = "embeddings.leading_space"  # read words with a leading space (as inside a sentence)
+EMB_TOKEN = "embeddings.token"  # which of the word's tokens (a position in its tokenisation)
+EMB_K = "embeddings.k"  # neighbours shown
+EMB_SET = "embeddings.word_set"  # a ready word set for the map, or your own words
+EMB_WORDS = "embeddings.words"  # your own comma-separated words
+EMB_HOW = "embeddings.how"  # a word of several tokens: "first" or "mean"
+EMB_ANALOGY = ("embeddings.analogy_a", "embeddings.analogy_b", "embeddings.analogy_c")  # a - b + c
+EMB_SCORE_OPEN = "embeddings.score_open"  # the expander with the measured classic analogies
+
+
+# Pipeline (issue 18)
+PIPE_PROMPT = "pipeline.prompt"  # the text box (bound to the shared prompt)
+PIPE_TEMPERATURE = "pipeline.temperature"
+PIPE_TOP_K = "pipeline.top_k"
+PIPE_TOP_P = "pipeline.top_p"
+PIPE_SEED = "pipeline.seed"
+
+
+# Trained model defaults (issue 18)
+DEFAULTS_MODEL = "defaults.model"  # name of the model the prompts were last fitted to (ui.model_defaults)
+DEFAULTS_REPLACED = "defaults.replaced"  # key -> (value before, value put in): prompts swapped for a model's own
+DEFAULTS_TEXTS = "defaults.texts"  # the core.model_defaults.ModelTexts of that model (its untouched defaults)
+PPL_WINDOW_MODEL = "perplexity.window_model"  # the model the window and stride were set for
+TRAIN_ATT_LAYER = "train.attention_layer"
+TRAIN_ATT_HEAD = "train.attention_head"  # a head index, or None for the average over heads (seed 003)
+
+
+# Remote backend (issue 16)
+REMOTE_USE_LOCAL = "remote.use_local"  # button on a page that needs the weights: switch the picker to the local model
+REMOTE_GEN_PROMPT = "remote.gen_prompt"
+REMOTE_GEN_STEPS = "remote.gen_steps"
+REMOTE_GEN_TOP_N = "remote.gen_top_n"
+REMOTE_GEN_TEMPERATURE = "remote.gen_temperature"
+REMOTE_GEN_TOP_K = "remote.gen_top_k"
+REMOTE_GEN_TOP_P = "remote.gen_top_p"
+REMOTE_GEN_SEED = "remote.gen_seed"
+REMOTE_GEN_RUN = "remote.gen_run"
+REMOTE_GENERATION = "remote.generation"  # the last core.backend.Generation the server returned
+REMOTE_PPL_TEXT = "remote.ppl_text"
+REMOTE_PPL_RUN = "remote.ppl_run"

@@ -1,5 +1,6 @@
 """The training page's Streamlit parts: callbacks (pick or upload a corpus, start and stop a run, load a model
-zip, show their messages) and the live panel redrawn between training chunks."""
+zip, show their messages), the live panel redrawn between training chunks, the trained model's attention heatmap
+and the save-or-load section."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ import uuid
 
 import streamlit as st
 
+from components.attention import head_heatmap
+from components.inert import inert_markdown
 from components.training import loss_curve, samples_frame
+from core.attention import AttentionUnavailable, attention_maps
 from core.lessons import MINI_GPT_LESSON
-from core.model_io import ModelFileError, load_model_zip
+from core.model_io import ModelFileError, load_model_zip, save_model_zip
+from core.text import PromptError
 from core.tiny_tokenizers import TokenizerError
 from core.training import (
     MAX_SECONDS,
@@ -24,6 +29,8 @@ from core.training import (
 )
 from ui import state
 from ui.charts import show_chart
+from ui.memo import session_memo
+from ui.model_defaults import texts
 from ui.model_picker import TRAINED_LABEL
 from ui.notice import notice
 
@@ -150,3 +157,65 @@ def draw_training(trainer, slots) -> None:
         table=False,
     )
     table.dataframe(samples_frame(trainer.samples), hide_index=True, width="stretch")
+
+
+SESSION_ONLY = (
+    "**Your trained model lives only in this browser session.** Reloading the page, closing the tab or a restart of "
+    "the server loses it. To keep it, download it as a zip below; to use it again later, upload that zip here "
+    "(it joins the model picker and every page works on it, as now)."
+)
+
+
+def attention_panel(lm) -> None:
+    """Seed 003's "Inspecting attention weights": the trained model's attention over a line of its corpus, one layer
+    at a time with the heads averaged (as the notebook draws it) or one head, with the Attention page's heatmap."""
+    line = texts(lm).line
+    try:
+        maps = session_memo("train.attention", (lm.name, line), lambda: attention_maps(lm, line), max_entries=2)
+    except (AttentionUnavailable, PromptError, ValueError) as error:
+        notice(error)
+        return
+    layers, heads = maps.layers, maps.heads
+    if ss.get(state.TRAIN_ATT_LAYER) not in range(layers) or ss.get(state.TRAIN_ATT_HEAD) not in (None, *range(heads)):
+        ss[state.TRAIN_ATT_LAYER], ss[state.TRAIN_ATT_HEAD] = 0, None  # a new model with fewer layers or heads
+    left, right, _ = st.columns([1, 1, 2])
+    layer = left.selectbox("Layer", list(range(layers)), key=state.TRAIN_ATT_LAYER, format_func=lambda i: f"layer {i}")
+    head = right.selectbox(
+        "Head",
+        [None, *range(heads)],
+        key=state.TRAIN_ATT_HEAD,
+        format_func=lambda h: "average over heads" if h is None else f"head {h}",
+    )
+    name = f"Layer {layer}, " + ("heads averaged" if head is None else f"head {head}")
+    show_chart(head_heatmap(maps.head(layer, head), maps.tokens, title=name), "train.attention")
+    st.caption(
+        f"The line {inert_markdown(repr(line))} from the corpus, read by your model. Rows: the token looking (query); "
+        "columns: the token looked at (key); grey: masked future tokens. The Attention page shows every head and "
+        "more."
+    )
+
+
+def save_or_load(lm) -> None:
+    """Say that a trained model is gone on reload; the download button (when there is a model) and the uploader."""
+    st.markdown(SESSION_ONLY)
+    if lm is not None:
+        data = session_memo("train.zip", lm.name, lambda: save_model_zip(lm, dict(lm.extras)), max_entries=1)
+        st.download_button(
+            f"Download {lm.name} (.zip, {len(data) / 1e6:.1f} MB)",
+            data,
+            file_name="tiny-gpt.zip",
+            mime="application/zip",
+            key=state.TRAIN_DOWNLOAD,
+            on_click="ignore",
+        )
+        st.caption(
+            "The zip holds model.safetensors, config.json and the tokenizer: unzipped, it is a Hugging Face "
+            "folder (GPT2LMHeadModel.from_pretrained, AutoTokenizer.from_pretrained)."
+        )
+    st.file_uploader(
+        "Upload a model zip saved from this page",
+        type=["zip"],
+        key=state.TRAIN_MODEL_UPLOAD,
+        on_change=use_model_upload,
+    )
+    message("model")

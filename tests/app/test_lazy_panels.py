@@ -10,6 +10,7 @@ import pytest
 
 import core.next_token
 import core.perplexity
+import ui.perplexity
 from core.perplexity_examples import FLUENT, RANDOM_CHARACTERS, SHUFFLED
 from core.seed_examples import PACKAGE_PROMPTS
 from tests.app.helpers import assert_clean, open_page, plotly_specs
@@ -37,8 +38,8 @@ def next_token_prompts(monkeypatch):
 
 @pytest.fixture
 def scored_texts(monkeypatch):
-    """The texts ``core.perplexity.perplexity`` scores, in order."""
-    return count_calls(monkeypatch, core.perplexity, "perplexity")
+    """The texts ``core.perplexity.perplexity`` scores, in order (patched in ui.perplexity, where it is called)."""
+    return count_calls(monkeypatch, ui.perplexity, "perplexity")
 
 
 def test_next_token_candidates_table_is_sent_only_once_opened():

@@ -101,3 +101,29 @@ def test_village_corpus_shows_a_falling_held_out_curve(page):
     loss.scroll_into_view_if_needed()
     screenshot(page, "train_village_heldout")
     assert not page.dialogs
+
+
+def test_trained_model_is_first_class(page):
+    """Issue 18: the trained model's pages start from its own corpus (no <unk>), and the Train page shows its
+    attention (seed 003's heatmap) and says that it lasts for this browser session only."""
+    page.goto(page.app_url + "/train")
+    wait_for_run(page)
+    expect(main(page)).to_contain_text("104,192")
+    set_steps(page, 30)
+    train(page)
+    wait_for_run(page)
+    expect(main(page)).to_contain_text("Trained 30 steps")
+    expect(main(page)).to_contain_text("knows only the 32 symbols of its corpus")
+    heatmap = chart(page, "train.attention")
+    expect(heatmap).to_contain_text("Layer 0, heads averaged")
+    expect(main(page)).to_contain_text("lives only in this browser session")
+    heatmap.scroll_into_view_if_needed()
+    screenshot(page, "train_attention")
+
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Next-token probabilities").click()
+    wait_for_run(page)
+    expect(page.locator("h1", has_text="Next-token probabilities")).to_be_visible()
+    expect(page.locator('textarea[aria-label="Prompt"]')).to_have_value("the cat sat on the")
+    expect(chart(page, "next_token.bars")).to_contain_text("all other tokens")
+    screenshot(page, "train_model_prompt_from_corpus")
+    assert not page.dialogs
