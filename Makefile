@@ -85,7 +85,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 # pytest's exit code 5 means no test ran: that is a broken suite, so it fails loudly.
-test: install browser nginx redis axe lint
+test: install browser nginx redis axe llama lint
 	@HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
