@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from components.inert import inert_markdown
 from components.palettes import GPU_LIMIT, GRID, GUIDE, SAMPLING_COLOUR, SERIES, WEIGHTS
 from components.style import styled
 from core.kv_cache import GB, GIB, KVDtype, KVSpec
@@ -15,6 +16,7 @@ BATCH_COLOURS = list(SERIES)  # Okabe-Ito; the page draws at most four batch siz
 WEIGHTS_COLOUR = WEIGHTS
 CACHE_COLOUR = SAMPLING_COLOUR
 GPU_COLOUR = GPU_LIMIT
+MIN_INSIDE_SHARE = 0.08  # a stacked segment shorter than this share of the axis is too thin for its label
 
 
 def human_bytes(n: int | float) -> str:
@@ -103,7 +105,14 @@ def attention_comparison(rows: Sequence[tuple[str, int, int]], *, title: str) ->
 
 
 def gpu_stack(weights: int, cache: int, gpu_bytes: int | None, *, title: str) -> go.Figure:
-    """One stacked bar, weights + KV cache, against a line at the GPU's memory."""
+    """One stacked bar, weights + KV cache, against a line at the GPU's memory.
+
+    The cache's size is written above the stack: inside a thin segment plotly shrinks a label to a sliver. The
+    weights' size is written inside their segment when it is tall enough, else under the cache's, above the stack.
+    """
+    top = max((weights + cache) / GIB, (gpu_bytes or 0) / GIB, 1e-9)
+    weights_inside = weights / GIB >= MIN_INSIDE_SHARE * top
+    above = f"KV cache {human_bytes(cache)}" + ("" if weights_inside else f"<br>weights {human_bytes(weights)}")
     fig = go.Figure()
     fig.add_bar(
         x=["this setup"],
@@ -111,7 +120,7 @@ def gpu_stack(weights: int, cache: int, gpu_bytes: int | None, *, title: str) ->
         name="weights",
         marker_color=WEIGHTS_COLOUR,
         text=[human_bytes(weights)],
-        textposition="inside",
+        textposition="inside" if weights_inside else "none",
         hovertemplate="weights %{y:,.2f} GiB<extra></extra>",
     )
     fig.add_bar(
@@ -119,11 +128,12 @@ def gpu_stack(weights: int, cache: int, gpu_bytes: int | None, *, title: str) ->
         y=[cache / GIB],
         name="KV cache",
         marker_color=CACHE_COLOUR,
-        text=[human_bytes(cache)],
-        textposition="inside",
+        text=[above],
+        textposition="outside",  # the top of the stack: outside is above it
+        constraintext="inside",  # outside, the label keeps its size
+        cliponaxis=False,
         hovertemplate="KV cache %{y:,.2f} GiB<extra></extra>",
     )
-    top = (weights + cache) / GIB
     if gpu_bytes:
         fig.add_hline(
             y=gpu_bytes / GIB,
@@ -133,10 +143,24 @@ def gpu_stack(weights: int, cache: int, gpu_bytes: int | None, *, title: str) ->
             annotation_text=f"GPU memory {gpu_bytes / GIB:,.0f} GiB",
             annotation_position="top left",
         )
-        top = max(top, gpu_bytes / GIB)
     fig.update_layout(barmode="stack", bargap=0.55)
-    fig.update_yaxes(title="GiB", gridcolor=GRID, range=[0, top * 1.15])
+    fig.update_yaxes(title="GiB", gridcolor=GRID, range=[0, top * 1.2])
     return _layout(fig, title, height=420)
+
+
+def spec_caption(spec: KVSpec) -> str:
+    """One line on the architecture, as markdown: layers, query heads, the attention kind, the head dim and the
+    sliding window when some layers have one."""
+    return (
+        f"**{inert_markdown(spec.name, single_line=True)}**: {spec.num_layers} layers, "
+        f"{spec.num_attention_heads} query heads, {spec.attention_kind}, head dim {spec.head_dim}"
+        + (
+            f", sliding window {spec.sliding_window:,} on {spec.sliding_layers} of {spec.num_layers} layers"
+            if spec.sliding_layers
+            else ""
+        )
+        + "."
+    )
 
 
 def formula_markdown(

@@ -15,9 +15,15 @@ from components.inert import inert_markdown
 from core.lessons import LessonPreset, presets_for
 from core.training import TOY_CORPUS
 from ui import state
+from ui.model_picker import TRAINED_LABEL
 from ui.training import SOURCES
 
-CHOICES = ("mode", "source", "example")  # inputs whose value names a widget choice the page supplies (``labels``)
+CHOICES = ("mode", "source", "example")
+REAL_MODEL_INPUTS = {"prompt", "text"}  # a preset with one of these replays the real model's numbers
+TRAINED_MODEL_NOTE = (
+    "The lesson's numbers are SmolLM2-135M-Instruct's: pick it in the sidebar to see them. Your trained model reads "
+    "only the characters of its own corpus, so capitals and punctuation here are unknown to it (`<unk>`)."
+)  # inputs whose value names a widget choice the page supplies (``labels``)
 
 
 def _generation(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,3 +187,5 @@ def lesson_presets(page: str, **labels: Any) -> None:
         preset = next((p for p in presets if p.label == label), None)
         if preset is not None and all(st.session_state.get(k) == v for k, v in values.items()):
             st.info(inert_markdown(preset.note), icon=":material/school:")
+            if REAL_MODEL_INPUTS & set(preset.inputs) and st.session_state.get(state.MODEL_NAME) == TRAINED_LABEL:
+                st.caption(TRAINED_MODEL_NOTE)

@@ -11,6 +11,7 @@ from core.models import DEFAULT_MODEL
 from core.seed_examples import CAPITAL_PROMPT
 from tests.app.helpers import all_text, assert_clean, html_blocks, matrix, open_page, plotly_specs
 from ui import state
+from ui.lessons import TRAINED_MODEL_NOTE
 from ui.model_picker import TRAINED_LABEL
 
 PAGE = "app_pages/train.py"
@@ -91,6 +92,17 @@ def test_perplexity_page_reads_characters_and_strides_half_a_window(at):
     random_text = at.text_area(key=state.PPL_TEXT).value
     assert len(random_text) == 120 and unknown_symbols(lm.tokenizer, random_text) == []
     assert float(next(m.value for m in at.metric if m.label == "Perplexity per character")) > 5
+
+
+def test_a_real_model_lesson_says_its_numbers_are_smollm2s_while_the_trained_model_is_in_use(at):
+    at.switch_page("app_pages/perplexity.py").run()
+    at.button(key=f"{state.LESSON_BUTTON}.perplexity.0").click().run()
+    assert_clean(at)
+    assert any(c.value == TRAINED_MODEL_NOTE for c in at.caption)
+    at.switch_page("app_pages/temperature.py").run()
+    at.button(key=f"{state.LESSON_BUTTON}.temperature.0").click().run()  # a toy-vocabulary lesson: no model in it
+    assert_clean(at)
+    assert not any(c.value == TRAINED_MODEL_NOTE for c in at.caption)
 
 
 def test_picking_another_model_puts_the_prompts_back_and_picking_it_again_swaps_them(at):

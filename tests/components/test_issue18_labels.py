@@ -122,3 +122,12 @@ def test_perplexity_mean_label_is_above_the_plot_area_not_on_the_bars(presenter)
     line = spec["layout"]["shapes"][0]
     assert line["y0"] == pytest.approx(result.bits_per_token) and line["line"]["dash"] == "dash"
     assert spec["layout"]["margin"]["t"] >= 40  # the label's room above the plot area
+
+
+def test_the_architecture_caption_shows_a_typed_model_name_inert():
+    from components.kv_cache import spec_caption
+    from core.kv_cache import KVSpec
+
+    caption = spec_caption(KVSpec("my_org/__bold__[x](y)", 2, 4, 2, 8))
+    assert "__bold__" not in caption and "[x](y)" not in caption  # markdown escaped: shown as typed, not styled
+    assert caption.startswith("**") and "2 layers, 4 query heads" in caption
