@@ -28,15 +28,21 @@ class LensUnavailable(RuntimeError):
     """The model's final norm or output head could not be found; the message says which."""
 
 
-def final_norm(model: Any) -> torch.nn.Module:
-    """The norm applied after the last layer (``model.model.norm`` for Llama-likes, ``transformer.ln_f`` for GPT-2)."""
+def decoder_bases(model: Any) -> list[Any]:
+    """Where a causal LM keeps its blocks and final norm: its base model (``model.model`` for Llama-likes,
+    ``model.transformer`` for GPT-2) and its decoder, when it names one (None where it has neither)."""
     bases = [getattr(model, getattr(model, "base_model_prefix", ""), None)]
     if hasattr(model, "get_decoder"):
         try:
             bases.append(model.get_decoder())
         except (AttributeError, NotImplementedError):
             pass
-    for base in bases:
+    return bases
+
+
+def final_norm(model: Any) -> torch.nn.Module:
+    """The norm applied after the last layer (``model.model.norm`` for Llama-likes, ``transformer.ln_f`` for GPT-2)."""
+    for base in decoder_bases(model):
         for name in FINAL_NORM_NAMES:
             module = getattr(base, name, None) if base is not None else None
             if isinstance(module, torch.nn.Module):

@@ -21,7 +21,7 @@ import torch
 
 from core.embeddings import Neighbour, nearest_tokens
 from core.kv_cache import KVSpec, measured_cache_bytes
-from core.logit_lens import LensUnavailable, final_norm
+from core.logit_lens import LensUnavailable, decoder_bases, final_norm
 from core.models import LoadedModel, accepts_argument
 from core.next_token import NextTokenDistribution, distribution_from_logits, encode_prompt
 from core.sampling import filter_logits, make_generator, sample_token
@@ -44,13 +44,7 @@ class PipelineUnavailable(LensUnavailable):
 
 def decoder_layers(model: Any) -> list[torch.nn.Module]:
     """The model's list of transformer blocks (``model.model.layers`` for Llama-likes, ``transformer.h`` for GPT-2)."""
-    bases = [getattr(model, getattr(model, "base_model_prefix", ""), None)]
-    if hasattr(model, "get_decoder"):
-        try:
-            bases.append(model.get_decoder())
-        except (AttributeError, NotImplementedError):
-            pass
-    for base in bases:
+    for base in decoder_bases(model):
         for name in LAYER_LISTS:
             layers = getattr(base, name, None) if base is not None else None
             if isinstance(layers, torch.nn.ModuleList) and len(layers) > 0:
