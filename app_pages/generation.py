@@ -2,213 +2,19 @@
 
 import streamlit as st
 
-from components.generation import generated_html, step_candidate_table, stop_message
-from components.inert import inert_markdown
-from components.next_token import probability_bars
-from components.tables import candidate_table
-from core.generation import GenerationFinished, Stepper, parse_stop_strings
-from core.text import PromptError
+from core.generation import parse_stop_strings
 from ui import state
-from ui.charts import show_chart
+from ui.backend import remote_page
 from ui.controls import limited_text, prompt_area, sampling_controls
-from ui.generation import kv_cache_panel, last_step_summary, timeline_panel
-from ui.generation_share import publish_steps, replay_from_link, replay_uploaded, run_file_controls, share_settings
+from ui.generation_panels import clamp, remember_settings, session_stepper, step_fragment, step_panel
+from ui.generation_share import replay_from_link, replay_uploaded, share_settings
 from ui.inference import shared_step_runner
 from ui.lessons import lesson_presets
 from ui.model_picker import current_model
-from ui.notice import notice
 from ui.settings import limits, raise_hint
-from ui.share import copy_link_control
 
 PLAIN, CHAT = "Plain completion", "Chat (the tokenizer's chat template)"
-SETTINGS = (
-    state.GEN_CHAT,
-    state.GEN_TEMPERATURE,
-    state.GEN_TOP_K,
-    state.GEN_TOP_P,
-    state.GEN_SEED,
-    state.GEN_MAX_NEW,
-    state.GEN_STOP_STRINGS,
-    state.GEN_NO_CACHE,
-    state.GEN_RUN_N,
-    state.GEN_TOP_N,
-)
-PICKS = 8
 NO_CACHE_FACTOR = 16  # without the KV cache a run may recompute 16 x max-new-tokens tokens (4,096 by default)
-
-
-def act(action: str, *args) -> None:
-    """Button callback: one stepper operation, committed whole before the page runs; refusals become a message."""
-    stepper = st.session_state.get(state.GEN_STEPPER)
-    try:
-        if stepper is not None:
-            getattr(stepper, action)(*args)
-    except (GenerationFinished, ValueError, IndexError) as error:
-        state.set_generation_message(state.Message("warning", str(error)))
-
-
-def request_run(n: int) -> None:
-    """Run-button callback: remember how many steps to take; the page body takes them, showing each token."""
-    st.session_state[state.GEN_RUN_PENDING] = n
-
-
-def clamp(key: str, high: int) -> None:
-    """Keep a widget's remembered value inside its (shrinking) range before the widget is drawn."""
-    if key in st.session_state and st.session_state[key] > high:
-        st.session_state[key] = high
-
-
-def remember_settings() -> None:
-    """Keep the settings' values for the next visit (the step panel's own, run_n and top_n, change in its fragment)."""
-    st.session_state[state.GEN_SETTINGS] = {k: st.session_state[k] for k in SETTINGS if k in st.session_state}
-
-
-def step_panel(facts, chat: bool, no_cache_budget: int) -> None:
-    """The stepping buttons and everything a step changes: the text so far, the candidates, the KV cache, the
-    timeline, rewinding and the run file. Reads this session's stepper, which the full run above made and configured.
-
-    Drawn as a fragment (``step_fragment``): a step, a pick, a rewind rerun only this panel. Two things need the
-    whole page: a new stepper (Reset, a loaded run file: the page above makes it) and a run of several steps (its
-    Stop button must interrupt the run, and a fragment's button waits for the run instead).
-    """
-    stepper = st.session_state.get(state.GEN_STEPPER)
-    if stepper is None or state.GEN_PENDING_RECORD in st.session_state:
-        st.rerun(scope="app")
-    if message := state.take_generation_message():
-        notice(message)
-
-    finished = stepper.finished
-    b1, b2, b3, b4, b5 = st.columns([1, 1, 1.2, 1.2, 1], vertical_alignment="bottom")
-    b1.button("Step", type="primary", on_click=act, args=("step",), disabled=finished, key=state.GEN_STEP_BUTTON)
-    run_n = b2.number_input(
-        "Steps to run", 1, min(500, LIMITS.max_new_tokens), min(10, LIMITS.max_new_tokens), key=state.GEN_RUN_N
-    )
-    b3.button(
-        f"Run {run_n} steps", on_click=request_run, args=(int(run_n),), disabled=finished, key=state.GEN_RUN_BUTTON
-    )
-    b4.button(
-        "Run to the end",
-        on_click=request_run,
-        args=(LIMITS.max_new_tokens,),
-        disabled=finished,
-        key=state.GEN_RUN_ALL_BUTTON,
-    )
-    b5.button("Reset", on_click=lambda: st.session_state.pop(state.GEN_STEPPER, None), key=state.GEN_RESET_BUTTON)
-    stop_slot = st.empty()
-
-    st.subheader("The text so far")
-    st.caption(
-        "Grey: the prompt" + (" wrapped in the chat template" if chat else "") + ". Then one chip per generated "
-        "token, darker when the model gave it a higher probability (hover for details)."
-    )
-    text_slot = st.empty()
-    if pending := st.session_state.pop(state.GEN_RUN_PENDING, 0):  # popped first: an interrupted run never resumes
-        stop_slot.button(
-            "Stop", key=state.GEN_STOP_BUTTON, help="Stops after the current step; every finished step is kept."
-        )
-        recomputed = 0  # tokens fed to the model this run: one per step with the cache, the whole sequence without
-        for _ in range(min(pending, stepper.max_new_tokens)):
-            if stepper.finished:
-                break
-            if not stepper.use_cache and recomputed >= no_cache_budget:
-                state.set_generation_message(
-                    state.Message(
-                        "warning",
-                        f"Without the KV cache every step recomputes the whole sequence: this run stopped after "
-                        f"{recomputed:,} tokens of work (this server's limit per run: {no_cache_budget:,}). "
-                        "Run again to go on.",
-                    )
-                )
-                break
-            recomputed += 1 if stepper.use_cache else len(stepper.all_ids) + 1
-            stepper.step()  # committed whole: leaving mid-run keeps every finished step
-            text_slot.html(generated_html(stepper.prompt_text, stepper.steps))
-        st.rerun()  # the whole page (this run is one): the buttons above were drawn before the run
-    text_slot.html(generated_html(stepper.prompt_text, stepper.steps))
-    steps = stepper.steps
-    publish_steps(stepper)
-    if finished:
-        st.success(
-            stop_message(
-                stepper.stop_reason,
-                max_new_tokens=stepper.max_new_tokens,
-                context_length=stepper.context_length,
-                stop_string=stepper.matched_stop_string(),
-            )
-        )
-    if steps:
-        last_step_summary(steps[-1])
-
-    top_n = st.slider("Candidates to show", 3, 20, 10, key=state.GEN_TOP_N)
-    remember_settings()
-    if not finished:
-        st.subheader(f"Step {len(steps) + 1}: candidates for the next token")
-        dist = stepper.next_distribution()
-        table = candidate_table(dist, top_n, stepper.next_sampling_probs())
-        left, right = st.columns([3, 2])
-        show_chart(probability_bars(table), "generation.bars", where=left)
-        right.markdown("**Be the sampler:** click a candidate to choose it instead of letting the sampler draw.")
-        for i, row in table[table["token_id"] >= 0].head(PICKS).iterrows():
-            right.button(
-                f"{inert_markdown(row['token'], single_line=True)} · {row['model_probability']:.1%}",
-                key=f"{state.GEN_PICK_BUTTON}.{i}",
-                on_click=act,
-                args=("step", int(row["token_id"])),
-                width="stretch",
-            )
-
-    kv_cache_panel(facts, stepper, steps)
-
-    if steps:
-        timeline_panel(steps)
-        copy_link_control()
-        r1, r2 = st.columns([1, 3], vertical_alignment="bottom")
-        clamp(state.GEN_REWIND_TO, len(steps))
-        r1.number_input(
-            "Rewind to just after step",
-            0,
-            len(steps),
-            max(0, len(steps) - 1),
-            key=state.GEN_REWIND_TO,
-            help="0 goes back to the prompt. The steps you drop are kept as a branch.",
-        )
-        r2.button(
-            "Rewind",
-            on_click=lambda: act("rewind", int(st.session_state[state.GEN_REWIND_TO])),
-            key=state.GEN_REWIND_BUTTON,
-        )
-        clamp(state.GEN_VIEW_STEP, len(steps))
-        earlier = st.expander("Candidates at an earlier step", key=state.GEN_VIEW_OPEN, on_change="rerun")
-        if earlier.open:  # drawn only while open
-            with earlier:
-                shown = st.number_input("Step", 1, len(steps), len(steps), key=state.GEN_VIEW_STEP)
-                show_chart(
-                    probability_bars(
-                        step_candidate_table(steps[shown - 1], top_n), title=f"Candidates at step {shown}"
-                    ),
-                    "generation.past_bars",
-                )
-
-    run_file_controls(stepper)
-    if stepper.branches:
-        with st.expander(f"Abandoned continuations ({len(stepper.branches)})"):
-            for i, branch in enumerate(stepper.branches):
-                left, right = st.columns([4, 1], vertical_alignment="center")
-                left.markdown(
-                    f"After step {branch.after_step}: {inert_markdown(branch.text[:200], single_line=True) or '∅'}"
-                )
-                right.button(
-                    "Return to it", key=f"{state.GEN_BRANCH_BUTTON}.{i}", on_click=act, args=("restore_branch", i)
-                )
-
-
-@st.fragment
-def step_fragment(facts, chat: bool, no_cache_budget: int) -> None:
-    """``step_panel`` as a fragment; a Run button sends its run to the whole page."""
-    if st.session_state.get(state.GEN_RUN_PENDING):
-        st.rerun(scope="app")
-    step_panel(facts, chat, no_cache_budget)
-
 
 # Widget values survive a visit to another page (Streamlit forgets widgets that are not drawn).
 for key, value in st.session_state.get(state.GEN_SETTINGS, {}).items():
@@ -216,6 +22,7 @@ for key, value in st.session_state.get(state.GEN_SETTINGS, {}).items():
 st.session_state.setdefault(state.GEN_TEMPERATURE, 0.7)  # seed 004's loop: temperature 0.7, top-p 0.9
 st.session_state.setdefault(state.GEN_TOP_P, 0.9)
 
+remote_page("generation")  # the operator's model server generates (ui/remote_views.py)
 st.title("Step-by-step generation")
 st.caption(
     "A language model does not write a paragraph at once: it predicts one token, appends it to its input and "
@@ -233,12 +40,12 @@ chat = st.radio("Mode", [PLAIN, CHAT], horizontal=True, key=state.GEN_CHAT) == C
 prompt = prompt_area(state.GEN_PROMPT, label="Your message" if chat else "Prompt", height=90)
 temperature, top_k, top_p = sampling_controls(state.GEN_TEMPERATURE, state.GEN_TOP_K, state.GEN_TOP_P)
 a, b, c, d = st.columns(4)
+st.session_state.setdefault(state.GEN_SEED, 0)
 seed = a.number_input(
-    "Seed", 0, 2**31 - 1, 0, key=state.GEN_SEED, help="Step i draws with a generator seeded by (seed, i)."
+    "Seed", 0, 2**31 - 1, key=state.GEN_SEED, help="Step i draws with a generator seeded by (seed, i)."
 )
-max_new = b.number_input(
-    "Max new tokens", 1, LIMITS.max_new_tokens, min(64, LIMITS.max_new_tokens), key=state.GEN_MAX_NEW
-)
+st.session_state.setdefault(state.GEN_MAX_NEW, min(64, LIMITS.max_new_tokens))
+max_new = b.number_input("Max new tokens", 1, LIMITS.max_new_tokens, key=state.GEN_MAX_NEW)
 stops = limited_text(
     "Stop strings",
     state.GEN_STOP_STRINGS,
@@ -261,20 +68,7 @@ st.caption(
     help=raise_hint("max_new_tokens"),
 )
 
-stepper = st.session_state.get(state.GEN_STEPPER)
-if stepper is None or (stepper.model_name, stepper.lm.model, stepper.prompt, stepper.chat) != (
-    lm.name,
-    lm.model,
-    prompt,
-    chat,
-):
-    try:
-        with st.spinner(f"Reading the prompt ({len(prompt):,} characters) into a fresh KV cache…"):
-            stepper = Stepper(lm, prompt, chat=chat, use_cache=not no_cache)
-    except PromptError as error:
-        notice(error)
-        st.stop()
-    st.session_state[state.GEN_STEPPER] = stepper  # this session's own stepper and KV cache
+stepper = session_stepper(lm, prompt, chat, no_cache)
 stepper.configure(
     temperature=temperature,
     top_k=top_k,
