@@ -1,5 +1,5 @@
-"""Builders for the n-gram page: context labels, the count table, P(next | context) bars, generated text, and
-the n-gram vs neural perplexity chart."""
+"""Builders for the n-gram page: context labels, the count table, P(next | context) bars and lines, generated text,
+and the n-gram vs neural perplexity chart."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from components.inert import inert_markdown
 from components.palettes import ACCENT, CUT_COLOUR, GRID, MODEL_COLOUR, SAMPLING_COLOUR
 from components.style import plotly_text, styled
 from core.ngram import BOS, EOS, UNK, NextWordDistribution, NGramModel
@@ -83,6 +84,24 @@ def ngram_bars(raw: NextWordDistribution, smoothed: NextWordDistribution | None 
 def generated_text(words: Sequence[str]) -> str:
     """Generated words as text, the end marker shown as ⏎ <eos>."""
     return " ".join("⏎ <eos>" if w == EOS else w for w in words if w != BOS)
+
+
+def distribution_markdown(raw: NextWordDistribution, chosen: str) -> str:
+    """Each seen continuation's probability as a fraction of counts, one line each (words shown inert):
+    ``P(warehouse | left) = 3/6 = 0.500``."""
+    lines = [
+        f"P({inert_markdown(t)} | {inert_markdown(chosen)}) = {cnt}/{raw.total} = {p:.3f}" for t, cnt, p in raw.ranked()
+    ]
+    return "  \n".join(lines)
+
+
+def generated_markdown(start_text: str, words: Sequence[str]) -> str:
+    """The generated sentence as markdown: ``<bos>``, the start words, then the generated words in bold (all
+    inert)."""
+    shown = (
+        inert_markdown(start_text.strip()) + " " if start_text.strip() else ""
+    ) + f"**{inert_markdown(generated_text(words))}**"
+    return f"{inert_markdown('<bos>')} {shown}"
 
 
 def score_table(tokens: Sequence[str], contexts: Sequence[Sequence[str]], probs: Sequence[float]) -> pd.DataFrame:

@@ -152,7 +152,8 @@ def model_sidebar() -> LoadedModel:
         st.session_state[state.MODEL_CHOICE] = active if active in options else options[0]
     choice = st.selectbox("Model", options, key=state.MODEL_CHOICE, help="Hub models need a network connection.")
     if one_model_server():
-        st.caption(ONE_MODEL_NOTE, help=raise_hint("max_cached_models"))
+        served = " The operator's model server is offered too: it runs elsewhere." if remote_label() else ""
+        st.caption(ONE_MODEL_NOTE + served, help=raise_hint("max_cached_models"))
     else:
         st.caption(
             f"This server loads models of up to {max_model_params() / 1e6:,.0f} M parameters.",
