@@ -31,9 +31,10 @@ from ui.settings import limits
 
 REAPPLIED = "re-applied locally on the server's top-N"
 PROMPT_LOGPROB_SERVERS = (
-    "vLLM gives them (`prompt_logprobs`, or `echo` with `logprobs` on /v1/completions), SGLang too "
-    "(`return_logprob` with `logprob_start_len` 0), and llama-cpp-python's server when started with "
-    "`--logits_all true`; llama.cpp's own llama-server does not."
+    "vLLM gives them (`echo` with `logprobs` on /v1/completions, what this page asks for). SGLang has them only on "
+    "its native /generate (`return_logprob` with `logprob_start_len` 0), which this page does not call; "
+    "llama-cpp-python's server (with `--logits_all true`) returns them shifted by one position; llama.cpp's own "
+    "llama-server has none."
 )
 
 
@@ -104,12 +105,14 @@ def generation_view(backend: RemoteBackend) -> None:
     )
     prompt = prompt_area(state.REMOTE_GEN_PROMPT)
     left, right = st.columns(2)
-    steps = left.slider("Tokens to generate", 1, min(128, limits().max_new_tokens), 30, key=state.REMOTE_GEN_STEPS)
+    st.session_state.setdefault(state.REMOTE_GEN_STEPS, 30)
+    steps = left.slider("Tokens to generate", 1, min(128, limits().max_new_tokens), key=state.REMOTE_GEN_STEPS)
     with right:
         top_n = bounded_slider("Candidates per step", 1, backend.max_top_n, 5, key=state.REMOTE_GEN_TOP_N)
     st.session_state.setdefault(state.REMOTE_GEN_TEMPERATURE, 0.0)
     t, k, p = sampling_controls(state.REMOTE_GEN_TEMPERATURE, state.REMOTE_GEN_TOP_K, state.REMOTE_GEN_TOP_P)
-    seed = st.number_input("Seed", 0, 2**31 - 1, 0, key=state.REMOTE_GEN_SEED)
+    st.session_state.setdefault(state.REMOTE_GEN_SEED, 0)
+    seed = st.number_input("Seed", 0, 2**31 - 1, key=state.REMOTE_GEN_SEED)
     st.caption("Temperature 0 is greedy. Here the server's own sampler draws (its seed, its filters).")
     if st.button("Generate through the server", key=state.REMOTE_GEN_RUN, type="primary"):
         with st.spinner("The model server is generating…"):

@@ -1,0 +1,248 @@
+"""The class poll's two views: the teacher's (start a room, its link and QR code, the live results fragment, reveal,
+next round, close, the results file) and the student's (join by code, guess, see the reveal), with their callbacks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from components.inert import inert_html, inert_markdown
+from components.poll import guess_table, poll_chart, qr_png
+from core.next_token import NextTokenDistribution
+from core.poll import class_guesses, match_guess
+from core.rooms import MAX_POLL_PROMPT_CHARS, RoomError, RoomNotFound, RoomStore, RoomView, TeacherKey, normalise_code
+from core.seed_examples import CAPITAL_PROMPT, PACKAGE_PROMPTS
+from core.text import TextError
+from ui import state
+from ui.charts import show_chart
+from ui.controls import limited_text
+from ui.notice import notice
+from ui.poll import (
+    TOP_K,
+    poll_distribution,
+    poll_model,
+    results_builder,
+    room_link,
+    set_teacher_key,
+    shared_store,
+    student_id,
+    teacher_key,
+)
+
+PROMPT_CSS = "<style>.nte-poll-prompt{font-size:1.6rem;font-weight:600;line-height:1.3}</style>"
+
+
+def say(kind: state.Kind, text: str) -> None:
+    """Leave a message for the next run of the page (callbacks run before it, so they cannot draw it themselves)."""
+    st.session_state[state.POLL_MESSAGE] = state.Message(kind, text)
+
+
+def act(action: Callable[[], object], done: str | None = None) -> None:
+    """Button callback: run ``action()`` on the store; a refusal becomes the message of the next run."""
+    try:
+        action()
+        if done:
+            say("success", done)
+    except (RoomError, TextError) as error:
+        say("error", str(error))
+
+
+def start_poll() -> None:
+    """Callback of "Start a poll": a new room with the first round's prompt; this session becomes its teacher."""
+    act(lambda: set_teacher_key(shared_store().create_room(st.session_state.get(state.POLL_PROMPT, ""))))
+
+
+def next_round(key: TeacherKey) -> None:
+    """Callback of "Next round": the room moves on to the next round's prompt."""
+    act(lambda: shared_store().next_round(key, st.session_state.get(state.POLL_NEXT_PROMPT, "")))
+
+
+def close_room(key: TeacherKey) -> None:
+    """Callback of "Close the room": the store forgets the room and this session stops being its teacher."""
+
+    def close() -> None:
+        shared_store().close(key)
+        set_teacher_key(None)
+
+    act(close, "The room is closed; its guesses are forgotten.")
+
+
+def show_prompt(prompt: str) -> None:
+    """The round's prompt in large type, inert, followed by an ellipsis."""
+    st.html(PROMPT_CSS + inert_html(prompt + " …", css_class="nte-poll-prompt"))
+
+
+def show_answer(dist: NextTokenDistribution) -> None:
+    """The model's answer after the reveal: its top token and that token's probability."""
+    top = dist.top_rows(1)[0]
+    st.success(f"The model's answer: **{inert_markdown(top.token)}** ({top.probability:.1%}).")
+
+
+@st.fragment(run_every=2)
+def live_results(code: str) -> None:
+    """The teacher's live view, re-read from the store every 2 s: the count, the histogram, the model's answer."""
+    try:
+        view = shared_store().get(code)
+    except RoomError as error:
+        notice(error, "warning")
+        return
+    dist = poll_distribution(poll_model(), view.prompt)
+    rows = class_guesses(dist, view.prompt, dict(view.counts))
+    show_model = view.revealed or bool(st.session_state.get(state.POLL_SHOW_MODEL))
+    st.metric("Guesses in", f"{view.total:,}")
+    if view.revealed:
+        show_answer(dist)
+    show_chart(poll_chart(rows, dist.candidates(TOP_K) if show_model else None), state.POLL_LIVE)
+    with st.expander("The guesses as a table"):
+        table = guess_table(rows)
+        st.dataframe(table if show_model else table[["guess", "students"]], hide_index=True)
+
+
+def start_form() -> None:
+    """Before a room exists: the first round's prompt and the "Start a poll" button."""
+    st.session_state.setdefault(state.POLL_PROMPT, CAPITAL_PROMPT)
+    limited_text("Prompt for the first round", state.POLL_PROMPT, MAX_POLL_PROMPT_CHARS, height=80)
+    st.button("Start a poll", key=state.POLL_START, on_click=start_poll, type="primary")
+
+
+def room_header(code: str) -> None:
+    """The room code, the link students open and its QR code."""
+    link = room_link(code)
+    left, right = st.columns([3, 1])
+    left.markdown(f"## Room code: `{code}`")
+    left.markdown("Students open this link (or scan the code) and type their guess:")
+    left.code(link, language=None)
+    right.image(qr_png(link), width=220, alt=f"QR code of the link to room {code}")
+
+
+def round_controls(store: RoomStore, key: TeacherKey, view: RoomView) -> None:
+    """Under the live results: reveal, close, the next round's prompt and button, and the results file."""
+    reveal, close = st.columns(2)
+    reveal.button(
+        "Reveal the model's answer",
+        key=state.POLL_REVEAL,
+        on_click=act,
+        args=(lambda: store.reveal(key),),
+        type="primary",
+        disabled=view.revealed,
+    )
+    close.button("Close the room", key=state.POLL_CLOSE, on_click=close_room, args=(key,))
+    st.session_state.setdefault(state.POLL_NEXT_PROMPT, PACKAGE_PROMPTS[0])
+    limited_text("Prompt for the next round", state.POLL_NEXT_PROMPT, MAX_POLL_PROMPT_CHARS, height=80)
+    st.button("Next round", key=state.POLL_NEXT, on_click=next_round, args=(key,))
+    st.download_button(
+        "Download the results (CSV)",
+        data=results_builder(poll_model(), store, key),
+        file_name=f"class-poll-{key.code}.csv",
+        mime="text/csv",
+        key=state.POLL_CSV,
+        on_click="ignore",
+    )
+    st.caption("One row per round and guess: how many students, the model's token, probability and rank.")
+
+
+def teacher_view() -> None:
+    """The teacher's screen: the start form, or the running room (header, round, prompt, live results, controls)."""
+    store, key = shared_store(), teacher_key()
+    if key is not None:
+        try:
+            view = store.get(key.code)
+        except RoomNotFound:
+            set_teacher_key(None)
+            key = None
+            notice("Your room has expired (rooms close two hours after the last round started).", "warning")
+        except RoomError as error:  # the store cannot be reached: keep the room, try again on the next run
+            notice(error, "error")
+            return
+    if key is None:
+        start_form()
+        return
+    room_header(key.code)
+    st.subheader(f"Round {view.round}")
+    show_prompt(view.prompt)
+    st.toggle("Show the model's numbers before the reveal", key=state.POLL_SHOW_MODEL)
+    live_results(key.code)
+    round_controls(store, key, view)
+
+
+@st.fragment(run_every=2)
+def watch_room(code: str, seen: tuple) -> None:
+    """The student's live check: when the teacher reveals, moves on or closes, the whole page redraws."""
+    try:
+        view = shared_store().get(code)
+    except RoomError:
+        st.rerun(scope="app")
+    if (view.round, view.revealed, view.closed) != seen:
+        st.rerun(scope="app")
+    st.caption(f"Live: {view.total:,} guesses in so far.")
+
+
+def join_form() -> None:
+    """A room code box and "Join": a valid code goes into the URL as ``?room=CODE`` and the page reruns."""
+    code = st.text_input("Room code", key=state.POLL_JOIN_CODE, placeholder="K7MX3P")
+    if st.button("Join", key=state.POLL_JOIN, type="primary"):
+        try:
+            st.query_params["room"] = normalise_code(code)
+            st.rerun()
+        except RoomError as error:
+            notice(error, "error")
+
+
+def guess_form(store: RoomStore, code: str, me: str, view: RoomView, mine: str | None) -> None:
+    """Before the reveal: the guess box and "Submit"; then the guess that is in (it can change until the reveal)."""
+    with st.form(state.POLL_GUESS_FORM, border=False):
+        guess = st.text_input("Your guess for the next token", key=state.POLL_GUESS, placeholder="e.g. Paris")
+        sent = st.form_submit_button("Submit", key=state.POLL_SUBMIT, type="primary", width="stretch")
+    if sent:
+        try:
+            mine = store.add_guess(code, me, guess, view.round)
+            st.success(f"Your guess is in: {inert_markdown(mine)}")
+        except (RoomError, TextError) as error:
+            notice(error, "error")
+    elif mine:
+        st.info(f"Your guess: {inert_markdown(mine)}. You can change it until the teacher reveals the answer.")
+
+
+def revealed_panel(view: RoomView, mine: str | None) -> None:
+    """After the reveal: the model's answer, where this student's guess ranks, and the class's guesses."""
+    dist = poll_distribution(poll_model(), view.prompt)
+    show_answer(dist)
+    if mine:
+        m = match_guess(dist, view.prompt, mine)
+        verdict = "the model's own answer!" if m.top1 else f"rank {m.rank:,} of {dist.vocab_size:,}."
+        st.info(
+            f"Your guess {inert_markdown(mine)} is the token {inert_markdown(m.token)}: probability "
+            f"{m.probability:.2%}, {verdict}"
+        )
+    else:
+        st.info("You did not guess in this round.")
+    rows = class_guesses(dist, view.prompt, dict(view.counts))
+    show_chart(poll_chart(rows, dist.candidates(5), stacked=True), state.POLL_STUDENT_CHART)
+
+
+def student_view(raw_code: str) -> None:
+    """A student's phone in room ``raw_code``: the prompt, the guess form or the reveal, and the live check."""
+    store, me = shared_store(), student_id()
+    try:
+        code = normalise_code(raw_code)
+        view = store.get(code)
+    except RoomError as error:
+        notice(error, "error")
+        join_form()
+        return
+    if view.closed:
+        st.info("The teacher has closed this room. Thank you for taking part!")
+        return
+    st.subheader(f"Room {code} · round {view.round}")
+    st.caption("What comes next? Type the word you think the model will predict.")
+    show_prompt(view.prompt)
+    if st.session_state.get(state.POLL_SEEN) != view.round:  # a new round starts with an empty box
+        st.session_state[state.POLL_SEEN] = view.round
+        st.session_state[state.POLL_GUESS] = ""
+    mine = store.my_guess(code, me)
+    if not view.revealed:
+        guess_form(store, code, me, view, mine)
+    else:
+        revealed_panel(view, mine)
+    watch_room(code, (view.round, view.revealed, view.closed))
