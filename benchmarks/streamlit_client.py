@@ -183,6 +183,7 @@ class StreamlitClient:
         self.shown: dict[tuple[int, ...], Shown] = {}  # delta path -> element
         self.interactions: list[Interaction] = []
         self.errors: list[str] = []  # exceptions the page showed (st.exception / a script error)
+        self.auto_reruns: dict[str, float] = {}  # fragment id -> seconds between its reruns (st.fragment(run_every))
         self.run = RunState()
         self._cache: dict[str, tuple[ForwardMsg, int]] = {}  # hash -> (cacheable message, run it was last used)
         self._max_cache_age = 2
@@ -257,6 +258,11 @@ class StreamlitClient:
             self._delta(msg)
         elif kind == "script_finished":
             self._finish_run(msg.script_finished)
+        elif kind == "auto_rerun":  # the frontend starts a timer that reruns this fragment: see auto_rerun()
+            self.auto_reruns[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
+        elif kind == "stop_auto_rerun":
+            for fragment_id in msg.stop_auto_rerun.fragment_ids:
+                self.auto_reruns.pop(fragment_id, None)
         elif kind == "page_info_changed":
             self.query_string = msg.page_info_changed.query_string
         elif kind == "navigation":
@@ -386,6 +392,13 @@ class StreamlitClient:
         self.page_path = url_path.strip("/")
         self.page_hash = self.pages.get(self.page_path, "")
         return await self._rerun(kind, self._client_state())
+
+    async def auto_rerun(self, fragment_id: str, kind: str = "auto rerun") -> Interaction:
+        """Send the rerun the frontend's timer sends every ``auto_reruns[fragment_id]`` seconds for a fragment with
+        ``run_every`` (the caller keeps the clock: this client starts no timer of its own)."""
+        state = self._client_state(fragment_id)
+        state.is_auto_rerun = True
+        return await self._rerun(kind, state)
 
     # -- widgets --------------------------------------------------------------------------------------------------
 
