@@ -2,45 +2,17 @@
 
 import streamlit as st
 
-from components.inert import inert_markdown
-from components.kv_cache import human_bytes
-from components.next_token import probability_bars
-from components.pipeline import cache_chart, filter_chart, layer_chart, neighbour_table, shape_text, vector_strip
-from components.tables import candidate_table
-from components.token_chips import token_chips
 from core.logit_lens import LensUnavailable
-from core.pipeline import PIPELINE_CAP, cache_growth, pipeline_trace, sampling_trace
+from core.pipeline import PIPELINE_CAP, pipeline_trace
 from core.text import PromptError
 from ui import state
-from ui.charts import show_chart
-from ui.controls import prompt_area, sampling_controls
+from ui.controls import prompt_area
 from ui.inference import shared_run
 from ui.memo import session_memo
 from ui.model_picker import current_model
-from ui.navigation import ROOT, available_pages
 from ui.notice import notice
-from ui.share import Shared, copy_link_control, publish_inputs, share_inputs
-
-SHARED = [
-    Shared(state.PIPE_PROMPT, "prompt"),
-    Shared(state.PIPE_TEMPERATURE, "t", "float", 0, 3),
-    Shared(state.PIPE_TOP_K, "top_k", "int", 0, 1_000_000),
-    Shared(state.PIPE_TOP_P, "top_p", "float", 0, 1),
-    Shared(state.PIPE_SEED, "seed", "int", 0, 2**31 - 1),
-]
-PAGES = {info.path: info.title for info in available_pages()}
-
-
-def stage(number: int, title: str, shape: str, *pages: str):
-    """A bordered card for one stage: its number, name and tensor shape, and links to the pages that detail it."""
-    box = st.container(border=True)
-    head, *links = box.columns([3] + [1] * len(pages), vertical_alignment="center")
-    head.markdown(f"**{number}. {title}** &nbsp; shape `{shape}`")
-    for column, page in zip(links, pages):
-        if page in PAGES:
-            column.page_link(str(ROOT / page), label=PAGES[page], icon=":material/arrow_forward:")
-    return box
-
+from ui.pipeline import SHARED, embedding_stage, layers_stage, logits_stage, norm_stage, sampler, tokens_stage
+from ui.share import share_inputs
 
 st.title("The whole pipeline")
 st.caption(
@@ -66,114 +38,15 @@ except (PromptError, ValueError) as error:
     notice(error)
     st.stop()
 
-T, d, L, V = len(trace.token_ids), trace.hidden_size, trace.num_layers, trace.distribution.vocab_size
 if trace.dropped_tokens:
     st.warning(f"Long prompt: the model read only its last {PIPELINE_CAP} tokens ({trace.dropped_tokens:,} left out).")
-last = trace.tokens[-1]
 
-with stage(1, "Tokens", shape_text((T,)), "app_pages/tokenizer.py"):
-    st.html(token_chips(trace.tokens, titles=[f"token id {i}" for i in trace.token_ids]))
-    st.caption(
-        f"{T} token ids: {', '.join(str(i) for i in trace.token_ids[-24:])}" + (" (the last 24)" if T > 24 else "")
-    )
-
-with stage(2, f"Embedding of the last token {inert_markdown(last)}", shape_text((d,)), "app_pages/embeddings.py"):
-    left, right = st.columns([3, 1])
-    with left:
-        show_chart(
-            vector_strip(trace.embedding, f"Row {trace.token_ids[-1]} of the {shape_text((V, d))} embedding matrix"),
-            "pipeline.embedding",
-        )
-    right.metric("Norm of the row", f"{trace.embedding_norm:.3f}")
-    right.dataframe(neighbour_table(trace.neighbours), hide_index=True, height=250)
-    right.caption("Nearest tokens by cosine in the embedding matrix.")
-    if trace.position_added:
-        st.caption(
-            "This model adds a learned position vector: the residual stream starts at norm "
-            f"{trace.residual_norms[0]:.3f}."
-        )
-
-split = "attention and the MLP" if trace.split else "each layer (its attention and MLP cannot be told apart here)"
-LAYERS = f"{L} layers: attention and MLP add to the residual stream"
-with stage(3, LAYERS, f"({T}, {d}) per layer", "app_pages/attention.py", "app_pages/logit_lens.py"):
-    show_chart(
-        layer_chart(
-            trace.residual_norms, trace.layer_logit, trace.attention_logit, trace.mlp_logit, trace.target_label
-        ),
-        "pipeline.layers",
-    )
-    st.caption(
-        f"Method (the logit lens): the residual stream at the last position is read through the final norm and the "
-        f"unembedding just before and just after each block; a bar is the change in the logit of the final top "
-        f"token {inert_markdown(trace.target_label)} across {split}. The bars add up from "
-        f"{trace.start_logit:+.2f} (the embeddings alone) to the model's own logit {trace.lens_logits[-1]:+.2f}."
-    )
-
-with stage(4, "Final norm", shape_text((d,)), "app_pages/logit_lens.py"):
-    show_chart(vector_strip(trace.normed, "The last hidden state after the final norm"), "pipeline.normed")
-    st.caption(f"Norm {trace.final_residual_norm:,.1f} before the final norm, {trace.normed_norm:,.1f} after it.")
-
-dist = trace.distribution
-with stage(5, "Logits and probabilities", shape_text((V,)), "app_pages/next_token.py"):
-    show_chart(
-        probability_bars(
-            candidate_table(dist, 8), title="Top logits, softmax over the whole vocabulary", show_sampling=False
-        ),
-        "pipeline.logits",
-    )
-    rows = dist.top_rows(5)
-    st.caption(
-        "Logits: "
-        + ", ".join(f"{inert_markdown(r.token)} {r.logit:.2f}" for r in rows)
-        + f"; the softmax runs over all {V:,} logits."
-    )
-
-
-@st.fragment
-def sampler() -> None:
-    """Stages 6 to 8: moving a sampling control reruns only these (the model's logits are cached above)."""
-    with stage(6, "Sampling filters: temperature → top-k → top-p", shape_text((V,)), "app_pages/temperature.py"):
-        for key, value in ((state.PIPE_TEMPERATURE, 0.8), (state.PIPE_TOP_K, 50), (state.PIPE_TOP_P, 0.9)):
-            st.session_state.setdefault(key, value)  # every filter cuts something at first
-        temperature, top_k, top_p = sampling_controls(state.PIPE_TEMPERATURE, state.PIPE_TOP_K, state.PIPE_TOP_P)
-        st.session_state.setdefault(state.PIPE_SEED, 0)
-        seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=state.PIPE_SEED)
-        drawn = sampling_trace(dist.logits, temperature, top_k, top_p, int(seed))
-        show_chart(filter_chart(V, drawn.stages), "pipeline.filters")
-    token = dist.token_text(drawn.token_id)
-    with stage(7, f"Sampled token {inert_markdown(token)}", "(1,)", "app_pages/generation.py"):
-        st.html(
-            token_chips(
-                [*trace.tokens[-6:], token],
-                [0.15] * min(6, T) + [1.0],
-                [""] * min(6, T) + [f"token id {drawn.token_id}"],
-            )
-        )
-        st.caption(
-            f"Seed {drawn.seed} drew token id {drawn.token_id}: model probability {drawn.model_probability:.2%}, "
-            f"{drawn.sampling_probability:.2%} after the filters ({drawn.kept:,} tokens could be drawn)."
-        )
-    with stage(8, "KV cache one token longer", "(layers, kv_heads, tokens, head_dim)", "app_pages/kv_cache.py"):
-        growth = session_memo(
-            "pipeline.cache",
-            (lm.name, tuple(trace.token_ids), drawn.token_id),
-            lambda: shared_run(lm, lambda: cache_growth(lm, trace.token_ids, drawn.token_id), what="KV cache"),
-            max_entries=8,
-        )
-        show_chart(cache_chart(growth), "pipeline.cache")
-        st.caption(
-            f"A real DynamicCache: {shape_text(growth.before_shape)} after the prompt, "
-            f"{shape_text(growth.after_shape)} after the sampled token. "
-            "One more token adds one row per layer for keys and values: "
-            f"{human_bytes(growth.bytes_per_token)} ({growth.dtype}, {growth.bytes_per_value} bytes a value). "
-            f"The formula gives {human_bytes(growth.estimated_after)}; the tensors hold "
-            f"{human_bytes(growth.after_bytes)}."
-        )
-    publish_inputs(SHARED, "pipeline")
-    copy_link_control()
-
-
+tokens_stage(trace)
+embedding_stage(trace)
+layers_stage(trace)
+norm_stage(trace)
+logits_stage(trace)
 try:
-    sampler()
+    sampler(lm, trace)
 except (PromptError, ValueError) as error:
     notice(error)
