@@ -53,15 +53,18 @@ axe: $(AXE)
 # llama.cpp's OpenAI-compatible server (llama-cpp-python[server], issue 16) in its own venv: the app never imports it,
 # it talks HTTP. pip compiles llama.cpp on install (minutes on 2 cores), so the built wheel is kept in
 # LLAMA_WHEELS (outside the checkout by default: a later clone or CI run on the same machine reuses it).
+# Built portable (AVX2, no -march=native): a native build here uses AMX tiles that this machine's kernel does not
+# grant (SIGILL on the first request), and a cached wheel must not depend on the CPU that built it.
 LLAMA_CPP_VERSION := 0.3.36
-LLAMA_VENV := .cache/llama-venv
-LLAMA_WHEELS ?= $(HOME)/.cache/next-token-explorer/wheels
+LLAMA_VENV ?= .cache/llama-venv
+LLAMA_WHEELS ?= $(HOME)/.cache/next-token-explorer/wheels-portable
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 $(LLAMA_VENV)/.installed:
 	@mkdir -p $(LLAMA_WHEELS)
 	@test -x $(LLAMA_VENV)/bin/python || $(PYTHON) -m venv $(LLAMA_VENV)
 	@if ! ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1; then \
 		echo "building llama-cpp-python $(LLAMA_CPP_VERSION) (compiles llama.cpp: several minutes, once per machine)"; \
-		CMAKE_BUILD_PARALLEL_LEVEL=2 $(LLAMA_VENV)/bin/pip wheel -q 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)' -w $(LLAMA_WHEELS); fi
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 $(LLAMA_VENV)/bin/pip wheel --no-cache-dir -q 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)' -w $(LLAMA_WHEELS); fi
 	$(LLAMA_VENV)/bin/pip install -q --find-links $(LLAMA_WHEELS) 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'
 	touch $@
 llama: $(LLAMA_VENV)/.installed

@@ -2,62 +2,19 @@
 
 import streamlit as st
 
-from components.explain import sampling_notes
-from components.inert import inert_markdown
-from components.next_token import probability_bars
-from components.sampling import sampling_view
-from components.tables import candidate_table
 from core.lessons import FIVE_WORD_VOCABULARY, NEXT_TOKEN_LESSON
-from core.next_token import next_token_distribution
-from core.sampling import make_generator, sample_token
-from core.seed_examples import PACKAGE_PROMPTS, SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS
+from core.seed_examples import SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS
 from core.text import PromptError
 from core.toy import parse_toy, toy_distribution
 from ui import state
 from ui.backend import remote_page
-from ui.charts import show_chart
-from ui.controls import bounded_slider, prompt_area, sampling_controls
+from ui.controls import prompt_area
 from ui.lessons import lesson_presets
-from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
+from ui.next_token import REAL, SHARED, TOY, compare_prompts, distribution, sampler
 from ui.notice import notice
 from ui.presenter import presenter_mode
-from ui.share import Shared, copy_link_control, publish_inputs, share_inputs
-
-REAL, TOY = "Real model", "Toy vocabulary"
-SHARED = [
-    Shared(state.NT_PROMPT, "prompt"),
-    Shared(state.NT_MODE, "mode", "choice", choices=(REAL, TOY)),
-    Shared(state.NT_TOP_N, "top_n", "int", 1, 30),
-    Shared(state.NT_TEMPERATURE, "t", "float", 0, 3),
-    Shared(state.NT_TOP_K, "top_k", "int", 0, 1_000_000),
-    Shared(state.NT_TOP_P, "top_p", "float", 0, 1),
-    Shared(state.NT_SEED, "seed", "int", 0, 2**31 - 1),
-    Shared(state.NT_TOY_TOKENS, "toy_tokens", max_chars=2000),
-    Shared(state.NT_TOY_LOGITS, "toy_logits", max_chars=2000),
-]
-
-
-def distribution(lm, prompt):
-    """Model call, memoised per (model, prompt): moving a sampling control never re-runs the model."""
-    with st.spinner(f"Running the model on the prompt ({len(prompt):,} characters)…"):  # shown after 0.5 s only
-        return session_memo(
-            "next_token",
-            (lm.name, prompt),
-            lambda: next_token_distribution(lm, prompt, forward=session_forward()),
-            max_entries=16,
-        )
-
-
-def append_sample(dist, probs, seed):
-    """Button callback: draw one token with the seed and append it to the prompt."""
-    token_id = sample_token(probs, make_generator(int(seed)))
-    state.set_last_sample(
-        state.LastSample(dist.token_text(token_id), float(dist.probs[token_id]), float(probs[token_id]), int(seed))
-    )
-    if st.session_state.get(state.NT_MODE, REAL) == REAL:
-        st.session_state[state.NT_PROMPT] = st.session_state.get(state.NT_PROMPT, "") + dist.raw_text(token_id)
-
+from ui.share import share_inputs
 
 remote_page("next_token")  # the operator's model server: its top N (ui/remote_views.py)
 st.title("Next-token probabilities")
@@ -93,90 +50,6 @@ try:
 except (PromptError, ValueError) as error:
     notice(error)
     st.stop()
-
-
-@st.fragment
-def sampler(dist, mode: str) -> None:
-    """The sampling controls, the bars and the numbers under them, the sample button and the candidate table.
-
-    A fragment: moving a control reruns only this function, on the distribution the last full run computed
-    (the model is not called again, nothing above it is redrawn). Sampling a token in real mode changes the
-    prompt, so that click reruns the whole page.
-    """
-    if mode == REAL and st.session_state.get(state.NT_SAMPLE):  # append_sample has just changed the prompt
-        st.rerun(scope="app")
-    top_n = bounded_slider("Candidates to show", 1, min(30, dist.vocab_size), 10, key=state.NT_TOP_N)
-    temperature, top_k, top_p = sampling_controls(state.NT_TEMPERATURE, state.NT_TOP_K, state.NT_TOP_P)
-    for note in sampling_notes(dist.vocab_size, temperature, top_k, top_p):
-        st.caption(note)
-    view = sampling_view(dist, top_n, temperature, top_k, top_p)
-    show_chart(view.figure, "next_token.bars")
-
-    a, b, c, d = st.columns([1, 1, 1.1, 1.3])  # room for '49,152 of 49,152' at a 1440 px window (issue 18)
-    a.metric(
-        "Entropy (model)", f"{dist.entropy_bits:.2f} bits", help="How uncertain the model is about the next token."
-    )
-    b.metric(
-        "Effective choices",
-        f"{dist.effective_choices:,.1f}",
-        help="2 ** entropy: as uncertain as a fair choice among this many tokens.",
-    )
-    c.metric("Entropy after sampling filters", f"{view.entropy_bits:.2f} bits")
-    d.metric(
-        "Tokens the sampler can pick",
-        f"{view.kept:,} of {dist.vocab_size:,}",
-        help="Tokens with a sampling probability above 0 after top-k and top-p (one at T = 0), of the vocabulary.",
-    )
-
-    st.subheader("Sample a token")
-    left, right = st.columns([1, 3])
-    st.session_state.setdefault(state.NT_SEED, 0)  # a default in state, not value=: a shared link may set it first
-    seed = left.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=state.NT_SEED)
-    right.button(
-        "Sample a token" + (" and append it to the prompt" if mode == REAL else ""),
-        on_click=append_sample,
-        args=(dist, view.probs, seed),
-        key=state.NT_SAMPLE,
-        type="primary",
-    )
-    if last := state.last_sample():
-        st.success(
-            f"Seed {last.seed} drew **{inert_markdown(last.token)}** (model probability "
-            f"{last.model_probability:.1%}, sampling probability {last.sampling_probability:.1%})."
-        )
-    publish_inputs(SHARED, "next_token")  # this function's widgets are in the link; a fragment rerun skips the top
-    if presenter_mode():  # a projector: the chart and the numbers, not the extras
-        return
-    copy_link_control()  # here, after publish_inputs, so the link it shows is this view's
-    table = st.expander("Table of candidates", key=state.NT_TABLE_OPEN, on_change="rerun")
-    if table.open:  # closed, a temperature step sends no table
-        with table:
-            st.dataframe(view.table, hide_index=True)
-
-
-def compare_prompts(lm) -> None:
-    """Seed 001's three prompts side by side, in an expander that runs the model only while it is open."""
-    for key, default in zip(state.NT_COMPARE, PACKAGE_PROMPTS):  # kept while the boxes are not drawn
-        st.session_state[key] = st.session_state.get(key, default)
-    panel = st.expander("Compare up to three prompts side by side", key=state.NT_COMPARE_OPEN, on_change="rerun")
-    if not panel.open:
-        return
-    with panel:
-        st.caption(f"As in {NEXT_TOKEN_LESSON}: one extra word of context changes the whole distribution.")
-        columns = st.columns(3)
-        for number, (column, key) in enumerate(zip(columns, state.NT_COMPARE), start=1):
-            text = column.text_input(f"Prompt {number}", key=key)
-            try:
-                other = distribution(lm, text)
-            except (PromptError, ValueError) as error:
-                notice(error, "info", column)
-                continue
-            show_chart(
-                probability_bars(candidate_table(other, 5), title=text[:40], show_sampling=False),
-                f"{key}.chart",
-                where=column,
-            )
-
 
 sampler(dist, mode)
 if presenter_mode():  # a projector: the chart and the numbers, not the extras

@@ -1,10 +1,12 @@
-"""Figures for the temperature page: one distribution at several temperatures, and entropy against temperature."""
+"""Figures and the table for the temperature page: one distribution at several temperatures, and entropy against
+temperature."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 
 from components.palettes import ACCENT, GRID, MUTED, SAMPLING_COLOUR
@@ -130,3 +132,19 @@ def entropy_curve(
             )
         ]
     return figure(data, spec)
+
+
+def temperature_table(tokens: Sequence[str], probs: np.ndarray, temperatures: Sequence[float]) -> pd.DataFrame:
+    """The side-by-side panels as a table: one row per token, one probability column per temperature.
+
+    Args:
+        tokens: N token labels.
+        probs: (K, N) probabilities, one row per temperature.
+        temperatures: K temperatures.
+
+    Returns:
+        A DataFrame with a "token" column, then one column "T = t" per temperature.
+    """
+    frame = pd.DataFrame(probs.T, columns=[f"T = {t:g}" for t in temperatures])
+    frame.insert(0, "token", tokens)
+    return frame

@@ -1,0 +1,127 @@
+"""The temperature page's Streamlit parts: its shared inputs and toy presets, the temperature fragment (bars at T,
+entropy curve, share box), the side-by-side panels and the seeded NumPy draws of the toy vocabulary."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from components.next_token import probability_bars
+from components.tables import candidate_table
+from components.temperature import entropy_curve, temperature_panels, temperature_table
+from core.lessons import FIVE_WORD_VOCABULARY, NEXT_TOKEN_LESSON
+from core.next_token import entropy_bits
+from core.sampling import sampling_probs
+from core.seed_examples import (
+    SUPPORT_BOT_LOGITS,
+    SUPPORT_BOT_TOKENS,
+    WAREHOUSE_LOGITS,
+    WAREHOUSE_SEED,
+    WAREHOUSE_TEMPERATURE,
+    WAREHOUSE_TOKENS,
+)
+from core.temperature import entropy_curve as entropy_values
+from core.temperature import probs_at_temperatures
+from core.toy import numpy_samples
+from ui import state
+from ui.charts import show_chart
+from ui.memo import session_memo
+from ui.presenter import presenter_mode
+from ui.share import Shared, copy_link_control, publish_inputs
+
+REAL, TOY = "Real model", "Toy vocabulary"
+PRESETS = {
+    f"The support bot: {FIVE_WORD_VOCABULARY} ({NEXT_TOKEN_LESSON})": (SUPPORT_BOT_TOKENS, SUPPORT_BOT_LOGITS),
+    f"Warehouse / hub / carrier ({NEXT_TOKEN_LESSON})": (WAREHOUSE_TOKENS, WAREHOUSE_LOGITS),
+}
+FIVE_WORDS, WAREHOUSE = list(PRESETS)
+PANEL_CHOICES = [0.0, 0.25, 0.5, 0.75, 1.0, 1.4, 1.5, 2.0, 3.0]
+SHARED = [
+    Shared(state.TEMP_PROMPT, "prompt"),
+    Shared(state.TEMP_SOURCE, "source", "choice", choices=(REAL, TOY)),
+    Shared(state.TEMP_VALUE, "t", "float", 0, 5),
+    Shared(state.TEMP_TOP_N, "top_n", "int", 1, 15),
+    Shared(state.TEMP_TOY_TOKENS, "toy_tokens", max_chars=2000),
+    Shared(state.TEMP_TOY_LOGITS, "toy_logits", max_chars=2000),
+]
+
+
+def use_preset():
+    """Example picker callback: fill the toy boxes with the chosen lesson example's tokens and logits."""
+    tokens, logits = PRESETS[st.session_state[state.TEMP_PRESET]]
+    st.session_state[state.TEMP_TOY_TOKENS] = ", ".join(tokens)
+    st.session_state[state.TEMP_TOY_LOGITS] = ", ".join(f"{v:g}" for v in logits)
+
+
+@st.fragment
+def temperature_view(dist, source_key: tuple, top_n: int) -> None:
+    """The temperature slider, the bars at T beside T = 1, the entropy curve and the share box.
+
+    A fragment: a temperature step reruns only this function on the distribution the last full run computed.
+    ``source_key`` names that distribution (model and prompt, or the toy's text) for the memoised entropy curve.
+    """
+    st.session_state.setdefault(state.TEMP_VALUE, 1.0)
+    temperature = st.slider("Temperature T", 0.0, 5.0, step=0.05, key=state.TEMP_VALUE, help="0 = greedy.")
+    probs = sampling_probs(dist.logits, temperature=temperature)  # (V,)
+    left, right = st.columns([3, 2])
+    show_chart(
+        probability_bars(candidate_table(dist, top_n, probs), title=f"T = 1 (model) beside T = {temperature:g}"),
+        "temperature.current",
+        where=left,
+    )
+    grid = np.round(np.linspace(0.0, max(3.0, temperature), 61), 3)  # (61,): the same grid for every T <= 3
+    curve = session_memo(
+        "temperature_entropy", (*source_key, float(grid[-1])), lambda: entropy_values(dist.logits, grid), max_entries=4
+    )
+    bits = entropy_bits(probs)
+    max_bits = float(np.log2(dist.vocab_size))
+    show_chart(entropy_curve(grid, curve, temperature, bits, max_bits), "temperature.entropy", where=right)
+    right.caption(
+        f"Entropy at T = {temperature:g}: {bits:.3f} bits, like a fair choice among "
+        f"{2**bits:,.2f} tokens. As T grows the curve climbs toward the uniform limit."
+    )
+    publish_inputs(SHARED, "temperature")  # the slider is in the link; a fragment rerun skips the page's top
+    if not presenter_mode():
+        copy_link_control()  # after publish_inputs, so the link it shows is this view's
+
+
+def side_by_side(dist, top_n: int) -> None:
+    """The temperature picker, the top ``top_n`` tokens at each chosen temperature as panels, and as a table.
+
+    With no temperature picked it says so and stops the page.
+    """
+    st.subheader("Side by side")
+    st.session_state.setdefault(state.TEMP_PANELS, [0.5, 1.0, 2.0])
+    panels = st.multiselect("Temperatures", PANEL_CHOICES, max_selections=4, key=state.TEMP_PANELS)
+    if not panels:
+        st.info("Pick at least one temperature.")
+        st.stop()
+    panels = sorted(panels)
+    ids = dist.top_ids(top_n)
+    table = probs_at_temperatures(dist.logits, panels, ids)  # (K, N)
+    other = 1.0 - table.sum(axis=1) if len(ids) < dist.vocab_size else None
+    labels = [dist.token_text(i) for i in ids]
+    show_chart(temperature_panels(labels, table, panels, other), "temperature.panels_chart")
+    frame = temperature_table(labels, table, panels)
+    st.dataframe(frame.style.format({c: "{:.3f}" for c in frame.columns[1:]}), hide_index=True)
+
+
+def draw_samples(dist) -> None:
+    """The toy vocabulary's seeded draws with NumPy's default_rng(seed).choice, as the lesson does: T, seed and
+    count inputs, the greedy token, the probabilities and the sampled tokens."""
+    st.subheader(f"Draw samples, as {NEXT_TOKEN_LESSON} does")
+    st.caption(
+        f"NumPy's default_rng(seed).choice, one token at a time. With warehouse / hub / carrier, seed {WAREHOUSE_SEED} "
+        f"and T = {WAREHOUSE_TEMPERATURE} this gives the lesson's eight samples."
+    )
+    a, b, c = st.columns(3)
+    st.session_state.setdefault(state.TEMP_DRAW_T, WAREHOUSE_TEMPERATURE)
+    t_draw = a.number_input("T", 0.05, 5.0, step=0.05, key=state.TEMP_DRAW_T)
+    st.session_state.setdefault(state.TEMP_DRAW_SEED, WAREHOUSE_SEED)
+    seed = b.number_input("Seed", 0, 2**31 - 1, key=state.TEMP_DRAW_SEED)
+    st.session_state.setdefault(state.TEMP_DRAW_N, 8)
+    n = c.number_input("Samples", 1, 100, key=state.TEMP_DRAW_N)
+    draw_probs = sampling_probs(dist.logits, temperature=float(t_draw)).double().numpy()
+    tokens = [dist.raw_text(i) for i in range(dist.vocab_size)]
+    st.text(f"greedy: {tokens[int(np.argmax(draw_probs))]}\nprobabilities: {np.round(draw_probs, 3).tolist()}")
+    st.text("sampled: " + str(numpy_samples(tokens, draw_probs, int(seed), int(n))))
