@@ -35,6 +35,11 @@ with st.sidebar:
         notice(error, "error")
         st.stop()
     presenter_toggle()
-fit_texts_to_model(lm)  # a tiny trained model's prompts come from its own corpus (issue 18)
 
-run_guarded(page.run, page.title)  # the last line of defence: no traceback, not even a panic's, reaches the page
+
+def run_page() -> None:
+    fit_texts_to_model(lm)  # a tiny trained model's prompts come from its own corpus (it reads them: guarded too)
+    page.run()
+
+
+run_guarded(run_page, page.title)  # the last line of defence: no traceback, not even a panic's, reaches the page

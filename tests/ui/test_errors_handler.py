@@ -109,7 +109,8 @@ def test_app_py_shows_the_message_when_a_models_tokenizer_panics_on_a_page():
     at.session_state[state.TRAINED_MODEL] = lm
     at.session_state[state.MODEL_NAME] = TRAINED_LABEL
     at.session_state[state.MODEL_REVERT] = True
-    at.text_area(key="next_token.prompt").set_value(HOSTILE_INPUT).run()
+    at.run()  # the model is in use: the page's prompts are now its own corpus's (a swap on the model change)
+    at.text_area(key="next_token.prompt").set_value(HOSTILE_INPUT).run()  # typed while it is in use: kept
     assert not at.exception, [e.value for e in at.exception]
     assert UNEXPECTED_ERROR in [e.value for e in at.error]
     assert "Panic" not in all_text(at) and "Traceback" not in all_text(at)
