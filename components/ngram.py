@@ -98,10 +98,11 @@ def distribution_markdown(raw: NextWordDistribution, chosen: str) -> str:
 def generated_markdown(start_text: str, words: Sequence[str]) -> str:
     """The generated sentence as markdown: ``<bos>``, the start words, then the generated words in bold (all
     inert)."""
-    shown = (
-        inert_markdown(start_text.strip()) + " " if start_text.strip() else ""
-    ) + f"**{inert_markdown(generated_text(words))}**"
-    return f"{inert_markdown('<bos>')} {shown}"
+    generated = generated_text(words)
+    shown = (inert_markdown(start_text.strip()) + " " if start_text.strip() else "") + (
+        f"**{inert_markdown(generated)}**" if generated.strip() else ""  # no words: no empty ** ** left showing
+    )
+    return f"{inert_markdown('<bos>')} {shown}".rstrip()
 
 
 def score_table(tokens: Sequence[str], contexts: Sequence[Sequence[str]], probs: Sequence[float]) -> pd.DataFrame:

@@ -176,6 +176,7 @@ def model_sidebar() -> LoadedModel:
     if failed:
         notice(failed.message(active))
     if active == remote_label():
+        st.query_params["model"] = active  # a shared link opens the same server
         remote_sidebar()
         return load(DEFAULT_MODEL)
     lm = current_model()

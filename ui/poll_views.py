@@ -175,7 +175,7 @@ def watch_room(code: str, seen: tuple) -> None:
         st.rerun(scope="app")
     if (view.round, view.revealed, view.closed) != seen:
         st.rerun(scope="app")
-    st.caption(f"Live: {view.total:,} guesses in so far.")
+    st.caption(f"Live: {view.total:,} {'guess' if view.total == 1 else 'guesses'} in so far.")
 
 
 def join_form() -> None:

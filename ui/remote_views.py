@@ -28,6 +28,7 @@ from ui.controls import bounded_slider, limited_text, prompt_area, sampling_cont
 from ui.memo import session_memo
 from ui.notice import notice
 from ui.settings import limits
+from ui.share import Shared, copy_link_control, share_inputs
 
 REAPPLIED = "re-applied locally on the server's top-N"
 PROMPT_LOGPROB_SERVERS = (
@@ -45,10 +46,31 @@ def _server_caption(backend: RemoteBackend) -> None:
     )
 
 
+NEXT_TOKEN_SHARED = (
+    Shared(state.NT_PROMPT, "prompt"),
+    Shared(state.NT_TOP_N, "top_n", "int", 1, 30),
+    Shared(state.NT_TEMPERATURE, "t", "float", 0, 3),
+    Shared(state.NT_TOP_K, "top_k", "int", 0, 1_000_000),
+    Shared(state.NT_TOP_P, "top_p", "float", 0, 1),
+)
+GENERATION_SHARED = (
+    Shared(state.REMOTE_GEN_PROMPT, "prompt"),
+    Shared(state.REMOTE_GEN_STEPS, "steps", "int", 1, 128),
+    Shared(state.REMOTE_GEN_TOP_N, "top_n", "int", 1, 100),
+    Shared(state.REMOTE_GEN_TEMPERATURE, "t", "float", 0, 3),
+    Shared(state.REMOTE_GEN_TOP_K, "top_k", "int", 0, 1_000_000),
+    Shared(state.REMOTE_GEN_TOP_P, "top_p", "float", 0, 1),
+    Shared(state.REMOTE_GEN_SEED, "seed", "int", 0, 2**31 - 1),
+)
+PERPLEXITY_SHARED = (Shared(state.REMOTE_PPL_TEXT, "text", max_chars=2000),)
+
+
 def next_token_view(backend: RemoteBackend) -> None:
     """The server's top N after a prompt, the unreported mass as one bar, sampling re-applied on the N."""
     st.title("Next-token probabilities")
     _server_caption(backend)
+    share_inputs(NEXT_TOKEN_SHARED, "remote.next_token")  # a link carries the model (the server) and these
+    copy_link_control()
     prompt = prompt_area(state.NT_PROMPT)
     top_n = bounded_slider("Candidates to ask the server for", 1, backend.max_top_n, 10, key=state.NT_TOP_N)
     try:
@@ -98,6 +120,8 @@ def generation_view(backend: RemoteBackend) -> None:
     """Generation through the server in one request, with each step's top N log-probabilities."""
     st.title("Step-by-step generation")
     _server_caption(backend)
+    share_inputs(GENERATION_SHARED, "remote.generation")
+    copy_link_control()
     st.caption(
         "The server runs the decode loop itself (prefill, then one token per step with its own KV cache) and "
         "returns every step's chosen token with its top candidates. Stepping one token at a time, picking a token "
@@ -128,6 +152,8 @@ def perplexity_view(backend: RemoteBackend) -> None:
     """Perplexity from the server's prompt log-probabilities, or a plain note that this server has none."""
     st.title("Perplexity")
     _server_caption(backend)
+    share_inputs(PERPLEXITY_SHARED, "remote.perplexity")
+    copy_link_control()
     st.session_state.setdefault(state.REMOTE_PPL_TEXT, st.session_state.get(state.PROMPT) or state.DEFAULT_PROMPT)
     text = limited_text("Text to score", state.REMOTE_PPL_TEXT, limits().max_perplexity_chars, height=120)
     if not st.button("Score through the server", key=state.REMOTE_PPL_RUN, type="primary"):

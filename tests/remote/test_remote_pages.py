@@ -93,3 +93,30 @@ def test_use_the_local_model_switches_back(at):
     assert_clean(at)
     assert at.session_state[state.MODEL_NAME] != LABEL
     assert not [i for i in at.info if i.value.startswith("This needs the local model")]
+
+
+def test_a_shared_link_opens_the_same_remote_view(llama_server):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.helpers import ROOT
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NTE_REMOTE_BASE_URL", llama_server.url)
+        env.setenv("NTE_REMOTE_MODEL", llama_server.model)
+        env.setenv("NTE_REMOTE_TIMEOUT", "120")
+        teacher = open_page()
+        teacher.selectbox(key=state.MODEL_CHOICE).set_value(LABEL).run()
+        teacher.switch_page("app_pages/next_token.py").run()
+        teacher.text_area(key=state.NT_PROMPT).set_value("The package left the").run()
+        teacher.slider(key=state.NT_TOP_N).set_value(7).run()
+        assert_clean(teacher)
+        link = {key: teacher.query_params[key] for key in teacher.query_params}
+        assert link["model"] == LABEL and link["prompt"] == "The package left the" and link["top_n"] == "7"
+        student = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+        for key, value in link.items():
+            student.query_params[key] = value
+        student.switch_page("app_pages/next_token.py").run()
+        assert_clean(student)
+        assert student.selectbox(key=state.MODEL_CHOICE).value == LABEL  # the link carries the server
+        assert student.text_area(key=state.NT_PROMPT).value == "The package left the"
+        assert len(plotly_specs(student)[0]["data"][0]["y"]) == 8  # the top 7 and the unreported rest
