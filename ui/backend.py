@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.backend import Backend, LocalBackend
 from core.models import DEFAULT_MODEL
 from core.remote_backend import RemoteBackend
 from ui import state
@@ -39,15 +38,6 @@ def remote_backend() -> RemoteBackend:
     if settings is None:
         raise RuntimeError("no remote server is configured")
     return RemoteBackend(settings.base_url, settings.model, timeout=settings.timeout, max_top_n=settings.max_logprobs)
-
-
-def current_backend() -> Backend:
-    """The backend of the sidebar's model: the server's client, or the local model wrapped."""
-    if remote_in_use():
-        return remote_backend()
-    from ui.model_picker import current_model  # the picker imports this module
-
-    return LocalBackend(current_model())
 
 
 def _use_local_model() -> None:

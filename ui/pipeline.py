@@ -3,6 +3,8 @@ the model (1 to 5), and the sampler fragment (stages 6 to 8)."""
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from components.inert import inert_markdown
@@ -30,9 +32,15 @@ SHARED = [
 ]
 
 
+@functools.cache
+def page_titles() -> dict[str, str]:
+    """Each registered page's title by its path (the registry does not change while the server runs)."""
+    return {info.path: info.title for info in available_pages()}
+
+
 def stage(number: int, title: str, shape: str, *pages: str):
     """A bordered card for one stage: its number, name and tensor shape, and links to the pages that detail it."""
-    titles = {info.path: info.title for info in available_pages()}
+    titles = page_titles()
     box = st.container(border=True)
     head, *links = box.columns([3] + [1] * len(pages), vertical_alignment="center")
     head.markdown(f"**{number}. {title}** &nbsp; shape `{shape}`")
