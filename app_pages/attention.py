@@ -5,13 +5,13 @@ import streamlit as st
 from core.attention import AttentionUnavailable, attention_maps
 from core.text import PromptError
 from ui import state
-from ui.attention import SHARED, explore, map_facts
 from ui.backend import require_local_model
 from ui.controls import prompt_area
 from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.share import share_inputs
+from views.attention import SHARED, explore, map_facts
 
 st.title("Attention")
 st.markdown(

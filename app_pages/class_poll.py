@@ -6,7 +6,7 @@ import streamlit as st
 from ui import state
 from ui.notice import notice
 from ui.poll import teacher_key
-from ui.poll_views import join_form, student_view, teacher_view
+from views.class_poll import join_form, student_view, teacher_view
 
 TEACHER, STUDENT = "I'm the teacher: run a poll", "I'm a student: join a poll"
 

@@ -6,9 +6,9 @@ import streamlit as st
 from components.embeddings import EXPLAIN, MAP_EXPLAIN, model_sentence
 from core.embeddings import embedding_matrix, tied_embeddings
 from ui import state
-from ui.embeddings import analogy_panel, map_panel, neighbours_panel, shared_inputs, word_sets
 from ui.model_picker import current_model
 from ui.share import copy_link_control, share_inputs
+from views.embeddings import analogy_panel, map_panel, neighbours_panel, shared_inputs, word_sets
 
 DEFAULTS = {state.EMB_WORD: "king", state.EMB_SPACE: True, state.EMB_K: 10}
 DEFAULTS |= {state.EMB_WORDS: "cat, dog, Paris, London, red, blue, happy, sad", state.EMB_HOW: "first"}

@@ -6,12 +6,21 @@ from core.generation import parse_stop_strings
 from ui import state
 from ui.backend import remote_page
 from ui.controls import limited_text, prompt_area, sampling_controls
-from ui.generation_panels import clamp, remember_settings, session_stepper, step_fragment, step_panel
-from ui.generation_share import replay_from_link, replay_uploaded, share_settings
 from ui.inference import shared_step_runner
 from ui.lessons import lesson_presets
 from ui.model_picker import current_model
 from ui.settings import limits, raise_hint
+from views.generation import (
+    clamp,
+    remember_settings,
+    remote_view,
+    replay_from_link,
+    replay_uploaded,
+    session_stepper,
+    share_settings,
+    step_fragment,
+    step_panel,
+)
 
 PLAIN, CHAT = "Plain completion", "Chat (the tokenizer's chat template)"
 NO_CACHE_FACTOR = 16  # without the KV cache a run may recompute 16 x max-new-tokens tokens (4,096 by default)
@@ -22,7 +31,7 @@ for key, value in st.session_state.get(state.GEN_SETTINGS, {}).items():
 st.session_state.setdefault(state.GEN_TEMPERATURE, 0.7)  # seed 004's loop: temperature 0.7, top-p 0.9
 st.session_state.setdefault(state.GEN_TOP_P, 0.9)
 
-remote_page("generation")  # the operator's model server generates (ui/remote_views.py)
+remote_page(remote_view)  # the operator's model server generates (views/generation.py)
 st.title("Step-by-step generation")
 st.caption(
     "A language model does not write a paragraph at once: it predicts one token, appends it to its input and "

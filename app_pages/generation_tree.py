@@ -8,7 +8,9 @@ from core.generation_tree import MAX_BEAM_WIDTH, MAX_CHILDREN, MAX_DEPTH
 from ui import state
 from ui.charts import show_chart
 from ui.controls import prompt_area, sampling_controls
-from ui.generation_tree import (
+from ui.model_picker import current_model
+from ui.share import copy_link_control, share_inputs
+from views.generation_tree import (
     DEFAULTS,
     SHARED,
     beam_controls,
@@ -18,8 +20,6 @@ from ui.generation_tree import (
     greedy_and_sampled,
     session_tree,
 )
-from ui.model_picker import current_model
-from ui.share import copy_link_control, share_inputs
 
 PAGE = "generation_tree"
 

@@ -9,7 +9,9 @@ from core.lessons import NEXT_TOKEN_LESSON
 from core.seed_examples import KV_ESTIMATE
 from ui import state
 from ui.backend import require_local_model
-from ui.kv_cache import (
+from ui.lessons import lesson_presets
+from ui.share import copy_link_control, share_inputs
+from views.kv_cache import (
     BIG,
     HUB,
     LOADED,
@@ -25,8 +27,6 @@ from ui.kv_cache import (
     size_charts,
     size_metrics,
 )
-from ui.lessons import lesson_presets
-from ui.share import copy_link_control, share_inputs
 
 st.title("KV-cache memory")
 st.markdown(

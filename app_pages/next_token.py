@@ -10,13 +10,14 @@ from ui import state
 from ui.backend import remote_page
 from ui.controls import prompt_area
 from ui.lessons import lesson_presets
+from ui.memo import session_distribution
 from ui.model_picker import current_model
-from ui.next_token import REAL, SHARED, TOY, compare_prompts, distribution, sampler
 from ui.notice import notice
 from ui.presenter import presenter_mode
 from ui.share import share_inputs
+from views.next_token import REAL, SHARED, TOY, compare_prompts, remote_view, sampler
 
-remote_page("next_token")  # the operator's model server: its top N (ui/remote_views.py)
+remote_page(remote_view)  # the operator's model server: its top N (views/next_token.py)
 st.title("Next-token probabilities")
 st.caption(
     "The model reads the prompt and gives every token in its vocabulary a probability of coming next. "
@@ -29,7 +30,7 @@ mode = st.radio("Where the logits come from", [REAL, TOY], horizontal=True, key=
 try:
     if mode == REAL:
         prompt = prompt_area(state.NT_PROMPT)
-        dist = distribution(lm, prompt)
+        dist = session_distribution(lm, prompt)
         if dist.dropped_tokens:
             st.warning(
                 f"The prompt was too long: the model read only its last {len(dist.prompt_ids):,} tokens "

@@ -7,9 +7,9 @@ from core.lessons import NEXT_TOKEN_LESSON, WAREHOUSE_EXAMPLE
 from core.ngram import MAX_CORPUS_CHARS, CorpusError, corpus_notes, count_ngrams, split_corpus
 from ui import state
 from ui.lessons import lesson_presets
-from ui.ngram import DEFAULT_CORPUS, NAMES, SHARED, distribution_panel, generation_panel, perplexity_panel
 from ui.notice import notice
 from ui.share import copy_link_control, share_inputs
+from views.ngram import DEFAULT_CORPUS, NAMES, SHARED, distribution_panel, generation_panel, perplexity_panel
 
 st.title("N-gram model: next-token prediction from counts")
 st.caption(

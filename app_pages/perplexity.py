@@ -12,17 +12,18 @@ from ui.lessons import lesson_presets
 from ui.model_defaults import texts
 from ui.model_picker import current_model
 from ui.notice import notice
-from ui.perplexity import (
+from ui.settings import limits, raise_hint
+from ui.share import Shared, copy_link_control, share_inputs
+from views.perplexity import (
     compare_tab,
     keep_compare_inputs,
+    remote_view,
     score,
     show_metrics,
     teacher_forcing_tab,
     token_by_token_tab,
     window_controls,
 )
-from ui.settings import limits, raise_hint
-from ui.share import Shared, copy_link_control, share_inputs
 
 
 def use_example(examples):
@@ -40,7 +41,7 @@ def use_upload():
         state.set_perplexity_message(state.Message("error", f"{upload.name}: {error}"))
 
 
-remote_page("perplexity")  # the operator's model server: prompt log-probabilities (ui/remote_views.py)
+remote_page(remote_view)  # the operator's model server: prompt log-probabilities (views/perplexity.py)
 st.title("Perplexity")
 st.caption(INTRO)
 lesson_presets("perplexity")

@@ -11,8 +11,8 @@ from ui.inference import shared_run
 from ui.memo import session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
-from ui.pipeline import SHARED, embedding_stage, layers_stage, logits_stage, norm_stage, sampler, tokens_stage
 from ui.share import share_inputs
+from views.pipeline import SHARED, embedding_stage, layers_stage, logits_stage, norm_stage, sampler, tokens_stage
 
 st.title("The whole pipeline")
 st.caption(

@@ -5,31 +5,14 @@ import streamlit as st
 
 from components.inert import inert_html, inert_markdown
 from components.poll import prediction_table
-from core.perplexity_examples import FLUENT
 from core.poll import MAX_PREDICT_CHARS, predict_steps, score_prediction, score_summary
-from core.seed_examples import CAPITAL_PROMPT
 from core.text import TextError
 from ui import state
 from ui.controls import limited_text
+from ui.memo import session_distribution
 from ui.notice import notice
-from ui.poll import poll_distribution, poll_model
-
-EXAMPLES = {
-    "The cat sat on the mat (the pretraining lesson)": "The cat sat on the mat.",
-    "The capital of France is Paris": CAPITAL_PROMPT + " Paris.",
-    "The package left the warehouse (the warehouse example)": FLUENT.split(". ")[0] + ".",
-}
-TEXT_CSS = "<style>.nte-predict-text{font-size:1.5rem;line-height:1.4}</style>"
-
-
-def fill_text() -> None:
-    """Picker callback: put the lesson's text in the box (the scores start again)."""
-    st.session_state[state.PF_TEXT] = EXAMPLES[st.session_state[state.PF_EXAMPLE]]
-
-
-def restart() -> None:
-    st.session_state.pop(state.PF_SCORES, None)
-
+from ui.poll import poll_model
+from views.predict_first import EXAMPLES, TEXT_CSS, fill_text, restart
 
 st.title("Predict first")
 st.caption(
@@ -58,7 +41,7 @@ if position < len(steps):
     if sent:
         step = steps[position]
         try:
-            score = score_prediction(poll_distribution(poll_model(), step.prefix), step, guess, position)
+            score = score_prediction(session_distribution(poll_model(), step.prefix), step, guess, position)
         except TextError as error:
             notice(error, "error")
         else:

@@ -8,11 +8,11 @@ from core.toy import parse_toy, toy_distribution
 from ui import state
 from ui.controls import bounded_slider, prompt_area
 from ui.lessons import lesson_presets
+from ui.memo import session_distribution
 from ui.model_picker import current_model
-from ui.next_token import distribution
 from ui.notice import notice
 from ui.share import share_inputs
-from ui.temperature import (
+from views.temperature import (
     FIVE_WORDS,
     PRESETS,
     REAL,
@@ -40,7 +40,7 @@ try:
     if source == REAL:
         prompt = prompt_area(state.TEMP_PROMPT)
         source_key = (lm.name, prompt)
-        dist = distribution(lm, prompt)  # the next-token page's memoised call: the same key, the same spinner
+        dist = session_distribution(lm, prompt)  # the next-token page's memoised call: the same key, the same spinner
     else:
         st.selectbox("Example", list(PRESETS), key=state.TEMP_PRESET, on_change=use_preset)
         left, right = st.columns(2)

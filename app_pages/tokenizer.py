@@ -10,7 +10,7 @@ from ui.lessons import lesson_presets
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.share import copy_link_control, share_inputs
-from ui.tokenizer import SHARED, chat_panel, compare_panel, tokens_panel, train_panel, vocab_panel
+from views.tokenizer import SHARED, chat_panel, compare_panel, tokens_panel, train_panel, vocab_panel
 
 st.title("Tokenizer: text in, token ids out")
 st.caption(

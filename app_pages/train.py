@@ -4,13 +4,24 @@ import streamlit as st
 
 from core.lessons import MINI_GPT_LESSON
 from core.tiny_tokenizers import KINDS
-from core.training import MAX_CORPUS_CHARS, TOY_CORPUS
+from core.training import MAX_CORPUS_CHARS, SOURCES, TOY_CORPUS
 from ui import state
 from ui.controls import limited_text
 from ui.lessons import lesson_presets
 from ui.share import copy_link_control, share_inputs
-from ui.train_panels import SHARED, result_panel, size_panel, training_controls
-from ui.training import SOURCES, draw_training, join_picker, message, next_name, save_or_load, use_source, use_upload
+from views.train import (
+    SHARED,
+    draw_training,
+    join_picker,
+    message,
+    next_name,
+    result_panel,
+    save_or_load,
+    size_panel,
+    training_controls,
+    use_source,
+    use_upload,
+)
 
 CHUNK = 10  # optimiser steps between redraws of the page
 ss = st.session_state

@@ -18,11 +18,11 @@ import torch
 
 from benchmarks.common import Row, alternate
 from benchmarks.llama_server import LlamaServerError, llama_installed, start_llama_server
-from core.backend import LocalBackend
 from core.generation import Stepper
-from core.inference import InferenceService
 from core.models import bundled_gguf_path, load_model
-from core.remote_backend import RemoteBackend
+from core.serving.backend import LocalBackend
+from core.serving.inference import InferenceService
+from core.serving.remote_backend import RemoteBackend
 
 PROMPT = "The package left the regional hub this morning, and the carrier scan says the parcel was"
 DECODE_TOKENS = 64

@@ -15,7 +15,7 @@ from components.palettes import MODEL_COLOUR, SAMPLING_COLOUR
 from components.style import figure, layout, plotly_text, subplot_grid
 from core.next_token import Candidates
 from core.poll import ClassGuess, PredictionScore
-from core.rooms import RoundRecord
+from core.serving.rooms import RoundRecord
 
 MAX_BARS = 15  # distinct guesses drawn; the rest share one "other guesses" bar
 CLASS_COLOUR = SAMPLING_COLOUR

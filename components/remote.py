@@ -11,7 +11,7 @@ from components.inert import escape_html
 from components.next_token import probability_bars
 from components.palettes import CUT_COLOUR, MUTED
 from components.token_chips import token_chips
-from core.backend import Generation, NextTokenTop, PromptLogprobs
+from core.serving.backend import Generation, NextTokenTop, PromptLogprobs
 from core.text import visible_text
 
 NOT_REPORTED = "not reported by the server"

@@ -15,7 +15,8 @@ import torch
 
 from components.next_token import probability_bars
 from components.tables import candidate_table
-from core.next_token import NextTokenDistribution, entropy_bits
+from core.entropy import entropy_bits
+from core.next_token import NextTokenDistribution
 from core.sampling import sampling_probs
 
 

@@ -15,7 +15,7 @@ from transformers import DynamicCache
 
 from core.forward import ForwardFn, Need, forward_record
 from core.models import LoadedModel
-from core.next_token import encode_prompt
+from core.prompt import encode_prompt
 from core.text import token_label
 
 # Layers x heads x T^2 float32: at 160 tokens the default model's maps take 30*9*160^2*4 B = 27.6 MB.

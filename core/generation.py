@@ -19,7 +19,8 @@ from transformers import DynamicCache
 
 from core.kv_cache import measured_cache_bytes
 from core.models import LoadedModel, accepts_argument
-from core.next_token import MAX_PROMPT_TOKENS, NextTokenDistribution, distribution_from_logits, encode_prompt
+from core.next_token import NextTokenDistribution, distribution_from_logits
+from core.prompt import MAX_PROMPT_TOKENS, encode_prompt
 from core.sampling import check_sampling_args, make_generator, sample_token, sampling_probs
 from core.text import token_label
 
@@ -177,7 +178,7 @@ class Stepper:
         dropped_tokens: prompt tokens cut from the start to fit the window.
         notes: plain-language notes about capped or ignored settings.
         runner: None (the model runs in the calling thread) or a ``Runner`` that runs each model call for this
-            stepper, e.g. ``core.inference.InferenceService.runner(owner)``: one decode step per job. May be
+            stepper, e.g. ``core.serving.inference.InferenceService.runner(owner)``: one decode step per job. May be
             replaced between steps (a page sets it on every run).
     """
 

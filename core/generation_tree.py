@@ -19,7 +19,7 @@ from transformers import DynamicCache
 from core.forward import Need, forward_record
 from core.generation import Runner, Stepper, eos_token_ids
 from core.models import LoadedModel, accepts_argument
-from core.next_token import encode_prompt
+from core.prompt import encode_prompt
 from core.text import token_label
 
 MAX_CHILDREN = 6  # children shown per expanded node

@@ -14,7 +14,7 @@ import torch
 
 from core.forward import ForwardFn, Need, forward_record
 from core.models import LoadedModel
-from core.next_token import encode_prompt
+from core.prompt import encode_prompt
 from core.text import token_label
 
 # Positions read by the lens. Every position costs (layers + 1) x vocabulary logits.

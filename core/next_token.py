@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 import torch
 
+from core.entropy import entropy_bits
 from core.forward import ForwardFn, Need, forward_record
 from core.models import LoadedModel
+from core.prompt import encode_prompt
 from core.sampling import descending_order
-from core.text import PromptError, clean_prompt, token_label
-
-# Beyond this many tokens the page keeps the end of the prompt (one forward pass stays around a second).
-MAX_PROMPT_TOKENS = 2048
-LN2 = math.log(2.0)
+from core.text import token_label
 
 
 @dataclass(frozen=True)
@@ -28,15 +25,6 @@ class TokenRow:
     token: str
     logit: float
     probability: float
-
-
-def entropy_bits(probs: torch.Tensor) -> float:
-    """Shannon entropy in bits of a distribution over the last dimension; (V,) -> float. 0 * log 0 = 0.
-
-    ``torch.special.entr`` (-p ln p, 0 at p = 0) in float64: one pass, and fast on the many exact zeros a
-    top-k / top-p filter leaves (log2 of zero was the slow part of the obvious formula).
-    """
-    return max(0.0, float(torch.special.entr(probs.double()).sum()) / LN2)
 
 
 @dataclass(frozen=True)
@@ -147,45 +135,6 @@ def distribution_from_logits(
     return NextTokenDistribution(
         logits, torch.softmax(logits, dim=-1), list(prompt_ids or []), dropped_tokens, tokenizer
     )
-
-
-def prompt_ids_for(lm: LoadedModel, prompt: str, *, chat: bool = False) -> list[int]:
-    """Token ids of a checked prompt (the app's one prompt encoder): the text itself, or the tokenizer's chat
-    template with a generation prompt.
-
-    Raises:
-        PromptError: empty, invisible or too long (``clean_prompt``), chat mode on a tokenizer without a chat
-            template, or no tokens at all.
-    """
-    text = clean_prompt(prompt)
-    tokenizer = lm.tokenizer
-    if chat:
-        if not getattr(tokenizer, "chat_template", None):
-            raise PromptError(f"{lm.name}'s tokenizer has no chat template; use plain completion.")
-        text = tokenizer.apply_chat_template(
-            [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
-        )
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    if not ids:
-        raise PromptError("The tokenizer produced no tokens for that prompt.")
-    return [int(i) for i in ids]
-
-
-def encode_prompt(
-    lm: LoadedModel, text: str, max_tokens: int | None = None, *, chat: bool = False
-) -> tuple[list[int], int]:
-    """``prompt_ids_for``, keeping the end when the prompt is longer than the window.
-
-    Args:
-        max_tokens: keep at most this many tokens (default MAX_PROMPT_TOKENS; never more than the context).
-
-    Returns:
-        (ids kept, number of tokens dropped from the start).
-    """
-    ids = prompt_ids_for(lm, text, chat=chat)
-    limit = min(max_tokens or MAX_PROMPT_TOKENS, lm.context_length)
-    dropped = max(0, len(ids) - limit)
-    return ids[dropped:], dropped
 
 
 def next_token_distribution(

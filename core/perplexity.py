@@ -441,7 +441,7 @@ def perplexity(
         max_chars: the longest text accepted (a server's limit; default MAX_TEXT_CHARS).
         max_tokens: score only the first ``max_tokens`` tokens of the text (None: all of them).
         score_windows: runs the windows' model calls (default ``direct_score_windows``: one call per window, in
-            this thread); core.inference's service passes its own, which queues each window as a job.
+            this thread); core.serving.inference's service passes its own, which queues each window as a job.
 
     Returns:
         PerplexityResult; ``nll`` has N scored entries with the start token, N - 1 without.

@@ -23,7 +23,8 @@ from core.embeddings import Neighbour, nearest_tokens
 from core.kv_cache import KVSpec, measured_cache_bytes
 from core.logit_lens import LensUnavailable, decoder_bases, final_norm
 from core.models import LoadedModel, accepts_argument
-from core.next_token import NextTokenDistribution, distribution_from_logits, encode_prompt
+from core.next_token import NextTokenDistribution, distribution_from_logits
+from core.prompt import encode_prompt
 from core.sampling import filter_logits, make_generator, sample_token
 from core.text import token_label
 

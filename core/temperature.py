@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from transformers import TemperatureLogitsWarper
 
+from core.entropy import entropy_bits
+
 _NO_INPUT_IDS = torch.empty((1, 0), dtype=torch.long)  # the warper ignores input_ids; never written to
 
 
@@ -65,6 +67,5 @@ def probs_at_temperatures(logits: torch.Tensor, temperatures: Sequence[float], i
 
 def entropy_curve(logits: torch.Tensor, temperatures: Sequence[float]) -> np.ndarray:
     """Entropy in bits of softmax(logits / T) for each T; (K,) float64. T = 0 gives 0 bits."""
-    from core.next_token import entropy_bits  # here: core.next_token imports core.sampling, which imports this module
 
     return np.array([entropy_bits(temperature_probs(logits, float(t))) for t in temperatures])

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from core.lessons import MINI_GPT_LESSON
 from core.model_defaults import TEXTS_KEY, texts_from_corpus
 from core.models import LoadedModel, wrap_model
 from core.sampling import make_generator, sample_token, sampling_probs
@@ -52,6 +53,12 @@ TOY_CORPUS = "\n".join(MINI_GPT_CORPUS)
 # A second, larger corpus written for this project: short, regular sentences about a village, so a tiny
 # model can learn its patterns and its held-out loss (on the last tenth, never trained on) visibly falls.
 VILLAGE_CORPUS = _corpus_file("village_corpus.txt")
+
+# The built-in corpora a learner can start from, by the label the Train page shows.
+SOURCES = {
+    f"The corpus of {MINI_GPT_LESSON} (10 short lines)": TOY_CORPUS,
+    "A village (4 KB, written for this app; some held out)": VILLAGE_CORPUS,
+}
 
 
 class TrainingError(ValueError):

@@ -44,7 +44,7 @@ def test_streamlit_only_in_ui_pages_and_app():
         and p.relative_to(ROOT).parts[0] not in ("tests", "benchmarks")
         and "streamlit" in imported_modules(p)
     }
-    assert users <= {"ui", "app_pages", "app.py"}, users
+    assert users <= {"ui", "views", "app_pages", "app.py"}, users
 
 
 def test_pages_never_import_torch_or_transformers():
@@ -68,3 +68,71 @@ def test_no_legacy_pages_folder():
     in the process (the blank first request of issue 13); the pages live in app_pages/ instead."""
     assert not (ROOT / "pages").exists()
     assert len(list((ROOT / "app_pages").glob("*.py"))) >= 3
+
+
+def test_views_hold_one_module_per_page():
+    """Each page's parts live in views/<page>.py, named exactly like app_pages/<page>.py: a newcomer adding a page
+    sees from the layout which files to write. Only home has no parts (it is a list of links)."""
+    pages = {p.stem for p in (ROOT / "app_pages").glob("*.py")}
+    views = {p.stem for p in (ROOT / "views").glob("*.py")} - {"__init__"}
+    assert views == pages - {"home"}, views ^ (pages - {"home"})
+
+
+def test_page_parts_are_imported_only_by_their_page():
+    """views/<page>.py belongs to app_pages/<page>.py alone: shared ui, core, components and other pages never
+    import it (what two pages share lives in ui/)."""
+    offenders = []
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT)
+        if ".venv" in rel.parts or rel.parts[0] in ("tests", "benchmarks", ".cache"):
+            continue
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] != "views" or len(parts) < 2 or not (ROOT / "views" / f"{parts[1]}.py").exists():
+                    continue
+                allowed = rel.as_posix() in (f"app_pages/{parts[1]}.py", f"views/{parts[1]}.py")
+                if not allowed:
+                    offenders.append((rel.as_posix(), name))
+    assert not offenders, offenders
+
+
+def test_shared_ui_never_imports_page_parts():
+    offenders = {p.name: imported_modules(p) & {"views", "app_pages"} for p in (ROOT / "ui").glob("*.py")}
+    assert not {k: v for k, v in offenders.items() if v}
+
+
+def test_core_has_no_import_cycle():
+    """core/ reads as the lessons' concepts, each building on earlier ones: no module imports one that imports it
+    back (lazy imports inside functions count too; they only hide a cycle)."""
+    graph = {}
+    for path in (ROOT / "core").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("core"):
+                deps.add(node.module)
+            elif isinstance(node, ast.Import):
+                deps.update(a.name for a in node.names if a.name.startswith("core"))
+        graph[name] = deps
+    seen, stack = set(), []
+
+    def visit(module):
+        if module in stack:
+            raise AssertionError(" -> ".join([*stack[stack.index(module) :], module]))
+        if module in seen or module not in graph:
+            return
+        stack.append(module)
+        for dep in sorted(graph[module]):
+            visit(dep)
+        stack.pop()
+        seen.add(module)
+
+    for module in sorted(graph):
+        visit(module)

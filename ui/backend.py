@@ -6,10 +6,13 @@ The operator sets the server (ui.settings.remote_settings); the sidebar's picker
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
+from components.inert import inert_markdown
 from core.models import DEFAULT_MODEL
-from core.remote_backend import RemoteBackend
+from core.serving.remote_backend import RemoteBackend
 from ui import state
 from ui.settings import remote_settings
 
@@ -62,14 +65,20 @@ def require_local_model(reason: str = "the model's weights and its whole-vocabul
     st.stop()
 
 
-def remote_page(page: str) -> None:
-    """On the remote server, draw ``page``'s remote view (next_token, generation, perplexity) and stop the page."""
+def remote_page(view: Callable[[RemoteBackend], None]) -> None:
+    """On the operator's model server, draw the page's remote ``view`` (its ``views/<page>.remote_view``) and stop."""
     if not remote_in_use():
         return
-    from ui import remote_views
-
-    remote_views.VIEWS[page](remote_backend())
+    view(remote_backend())
     st.stop()
+
+
+def server_caption(backend: RemoteBackend) -> None:
+    """The line under a remote view's title: which model, on which server, reporting how many candidates."""
+    st.caption(
+        f"Model **{inert_markdown(backend.model)}** on the operator's model server. "
+        f"The server reports at most {backend.max_top_n} candidates per position."
+    )
 
 
 def remote_sidebar() -> None:

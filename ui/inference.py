@@ -1,8 +1,8 @@
-"""The Streamlit side of core.inference: one shared InferenceService per cached model, this session's owner id,
+"""The Streamlit side of core.serving.inference: one shared InferenceService per cached model, this session's owner id,
 and a wait that shows the student's place in the queue while the model works for others.
 
 Lifetime: the service lives in its model's ``LoadedModel.extras`` (never in a module global or a second cache),
-so it is freed with the model; its worker thread exits after ``core.inference.DEFAULT_IDLE_SECONDS`` idle and so
+so it is freed with the model; its worker thread exits after ``core.serving.inference.DEFAULT_IDLE_SECONDS`` idle and so
 holds nothing alive. ``release_service`` closes it at once (fit for the model cache's ``on_release`` callback).
 A session's own trained model (``state.TRAINED_MODEL``) is tiny and never shared: it keeps calling the model
 directly in the script thread, and never gets a service.
@@ -21,9 +21,9 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 
 from core.forward import ForwardRecord, Need, forward_record
 from core.generation import Runner
-from core.inference import InferenceService, Ticket
 from core.models import LoadedModel
 from core.perplexity import ScoreWindows
+from core.serving.inference import InferenceService, Ticket
 from ui import state
 from ui.notice import notice
 from ui.settings import limits

@@ -13,10 +13,9 @@ import streamlit as st
 
 from components.inert import inert_markdown
 from core.lessons import LessonPreset, presets_for
-from core.training import TOY_CORPUS
+from core.training import SOURCES, TOY_CORPUS
 from ui import state
 from ui.model_picker import TRAINED_LABEL
-from ui.training import SOURCES
 
 CHOICES = ("mode", "source", "example")
 REAL_MODEL_INPUTS = {"prompt", "text"}  # a preset with one of these replays the real model's numbers

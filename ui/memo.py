@@ -29,6 +29,7 @@ import streamlit as st
 import torch
 
 from core.forward import ForwardFn, Need
+from core.next_token import NextTokenDistribution, next_token_distribution
 from ui import state
 from ui.inference import shared_forward
 from ui.settings import limits
@@ -230,3 +231,18 @@ def session_forward(kind: str = "forward") -> ForwardFn:
         return record
 
     return forward
+
+
+def session_distribution(lm, prompt: str) -> NextTokenDistribution:
+    """The next-token distribution after ``prompt``, memoised per (model, prompt) in this session.
+
+    Every page that shows one distribution reads it here (next-token, temperature, the class poll, Predict first),
+    so moving a sampling control or switching pages never runs the model again for the same prompt.
+    """
+    with st.spinner(f"Running the model on the prompt ({len(prompt):,} characters)…"):  # shown after 0.5 s only
+        return session_memo(
+            "next_token",
+            (lm.name, prompt),
+            lambda: next_token_distribution(lm, prompt, forward=session_forward()),
+            max_entries=16,
+        )

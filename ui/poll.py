@@ -16,12 +16,11 @@ import streamlit as st
 
 from components.poll import RoundResult, results_csv
 from core.models import DEFAULT_MODEL, LoadedModel
-from core.next_token import NextTokenDistribution, next_token_distribution
+from core.next_token import next_token_distribution
 from core.poll import class_guesses
-from core.rooms import RoomStore, TeacherKey, room_store
+from core.serving.rooms import RoomStore, TeacherKey, room_store
 from ui import state
 from ui.inference import owner_id, service_for
-from ui.memo import session_forward, session_memo
 from ui.model_picker import load
 from ui.settings import redis_url
 
@@ -60,16 +59,6 @@ def set_teacher_key(key: TeacherKey | None) -> None:
 def poll_model() -> LoadedModel:
     """The model every poll reads: the bundled one, whatever this session picked in the sidebar."""
     return load(DEFAULT_MODEL)
-
-
-def poll_distribution(lm: LoadedModel, prompt: str) -> NextTokenDistribution:
-    """The model's next-token distribution after a round's prompt, memoised in this session (one pass a round)."""
-    return session_memo(
-        "poll",
-        (lm.name, prompt),
-        lambda: next_token_distribution(lm, prompt, forward=session_forward()),
-        max_entries=4,
-    )
 
 
 def room_link(code: str) -> str:

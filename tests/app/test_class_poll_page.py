@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.poll import GuessError, check_guess
-from core.rooms import TeacherKey
+from core.serving.rooms import TeacherKey
 from tests.app.helpers import ROOT, all_text, assert_clean, open_page, plotly_specs
 from tests.app.test_bad_input_sweep import HOSTILE_TEXT, REFUSED
 from ui import state

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-import ui.next_token
-import ui.perplexity
+import views.next_token
+import views.perplexity
 from core.perplexity_examples import FLUENT, RANDOM_CHARACTERS, SHUFFLED
 from core.seed_examples import PACKAGE_PROMPTS
 from tests.app.helpers import assert_clean, open_page, plotly_specs
@@ -31,14 +31,14 @@ def count_calls(monkeypatch, module, name: str) -> list[str]:
 
 @pytest.fixture
 def next_token_prompts(monkeypatch):
-    """The prompts ``next_token_distribution`` is called with, in order (patched in ui.next_token, its caller)."""
-    return count_calls(monkeypatch, ui.next_token, "next_token_distribution")
+    """The prompts ``next_token_distribution`` is called with, in order (patched in views.next_token, its caller)."""
+    return count_calls(monkeypatch, views.next_token, "next_token_distribution")
 
 
 @pytest.fixture
 def scored_texts(monkeypatch):
-    """The texts ``core.perplexity.perplexity`` scores, in order (patched in ui.perplexity, where it is called)."""
-    return count_calls(monkeypatch, ui.perplexity, "perplexity")
+    """The texts ``core.perplexity.perplexity`` scores, in order (patched in views.perplexity, where it is called)."""
+    return count_calls(monkeypatch, views.perplexity, "perplexity")
 
 
 def test_next_token_candidates_table_is_sent_only_once_opened():

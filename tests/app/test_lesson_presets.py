@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from core.lessons import GREEDY_LOOP_PROMPT, presets_for
-from core.next_token import encode_prompt
+from core.prompt import encode_prompt
 from core.training import TOY_CORPUS
 from tests.app.helpers import all_text, assert_clean, html_blocks, open_page, plotly_specs, values
 from ui import state

@@ -12,7 +12,7 @@ from PIL import Image
 from components.poll import MAX_BARS, RoundResult, poll_chart, qr_png, results_csv
 from core.next_token import Candidates
 from core.poll import ClassGuess, GuessMatch
-from core.rooms import RoundRecord
+from core.serving.rooms import RoundRecord
 
 
 def row(guess: str, count: int, rank: int = 1, probability: float = 0.5) -> ClassGuess:

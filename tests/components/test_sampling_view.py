@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from components.sampling import sampling_view
-from core.next_token import entropy_bits, next_token_distribution
+from core.entropy import entropy_bits
+from core.next_token import next_token_distribution
 from core.sampling import sampling_probs
 
 

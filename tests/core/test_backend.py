@@ -7,11 +7,19 @@ import math
 import pytest
 import torch
 
-from core.backend import Backend, LocalBackend, NextTokenTop, PromptLogprobs, TopToken, Unsupported, reapply_sampling
 from core.generation import Stepper
 from core.next_token import next_token_distribution
 from core.perplexity import perplexity
 from core.sampling import sampling_probs
+from core.serving.backend import (
+    Backend,
+    LocalBackend,
+    NextTokenTop,
+    PromptLogprobs,
+    TopToken,
+    Unsupported,
+    reapply_sampling,
+)
 
 PROMPT = "The package left the warehouse and"
 

@@ -18,9 +18,9 @@ from transformers import TemperatureLogitsWarper
 
 from core import kv_cache
 from core.generation import Stepper
-from core.next_token import encode_prompt
 from core.ngram import CorpusError
 from core.perplexity import PerplexityError, TextTooLong
+from core.prompt import encode_prompt
 from core.temperature import apply_temperature
 from core.text import PromptError, TextError
 from core.tiny_tokenizers import TokenizerError as TinyTokenizerError
@@ -33,7 +33,7 @@ CORE = ROOT / "core"
 def top_level_functions() -> dict[str, list[str]]:
     """Function name -> the core modules that define it at top level."""
     defined: dict[str, list[str]] = {}
-    for path in sorted(CORE.glob("*.py")):
+    for path in sorted(CORE.rglob("*.py")):
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.FunctionDef):
                 defined.setdefault(node.name, []).append(path.stem)
@@ -49,8 +49,9 @@ def top_level_functions() -> dict[str, list[str]]:
         ("apply_temperature", "temperature"),
         ("kv_cache_bytes", "kv_cache"),
         ("train_bpe", "bpe"),
-        ("prompt_ids_for", "next_token"),
-        ("encode_prompt", "next_token"),
+        ("prompt_ids_for", "prompt"),
+        ("entropy_bits", "entropy"),
+        ("encode_prompt", "prompt"),
     ],
 )
 def test_each_shared_rule_is_defined_once(name, home):

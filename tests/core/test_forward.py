@@ -13,7 +13,8 @@ import ui.memo
 from core.attention import attention_maps
 from core.forward import ForwardRecord, Need, forward_record
 from core.logit_lens import layer_predictions
-from core.next_token import encode_prompt, next_token_distribution
+from core.next_token import next_token_distribution
+from core.prompt import encode_prompt
 
 PROMPT = "The package left the regional warehouse and"
 

@@ -23,7 +23,7 @@ from core.generation import (
     step_seed,
 )
 from core.models import wrap_model
-from core.next_token import prompt_ids_for
+from core.prompt import prompt_ids_for
 from core.text import PromptError
 
 PROMPT = "The package left the warehouse and"

@@ -1,4 +1,4 @@
-"""core.inference: batched answers equal one-by-one answers, turns are fair, identical work is shared, and a
+"""core.serving.inference: batched answers equal one-by-one answers, turns are fair, identical work is shared, and a
 failing or cancelled job never stops the worker."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import torch
 
 from core.forward import Need, forward_record
 from core.generation import Stepper
-from core.inference import InferenceCancelled, InferenceService, ServiceClosed, next_token_logits
 from core.perplexity import perplexity
 from core.perplexity_examples import EXAMPLES, FLUENT
+from core.serving.inference import InferenceCancelled, InferenceService, ServiceClosed, next_token_logits
 
 PROMPTS = [  # 5 to 8 tokens each: different lengths, little padding, so the service batches them
     "The capital of France is",

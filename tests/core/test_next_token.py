@@ -5,7 +5,9 @@ import math
 import pytest
 import torch
 
-from core.next_token import MAX_PROMPT_TOKENS, entropy_bits, next_token_distribution
+from core.entropy import entropy_bits
+from core.next_token import next_token_distribution
+from core.prompt import MAX_PROMPT_TOKENS
 from core.text import PromptError, clean_prompt, visible_text
 
 

@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from core.poll import GuessError
-from core.rooms import (
+from core.serving.rooms import (
     ALPHABET,
     CODE_LENGTH,
     MAX_GUESSES_PER_ROUND,

@@ -16,11 +16,12 @@ import urllib.request
 import pytest
 import torch
 
-from core.backend import Unsupported
 from core.generation import Stepper
-from core.next_token import next_token_distribution, prompt_ids_for
+from core.next_token import next_token_distribution
 from core.perplexity import perplexity
-from core.remote_backend import RemoteBackend, RemoteError, RemoteUnavailable
+from core.prompt import prompt_ids_for
+from core.serving.backend import Unsupported
+from core.serving.remote_backend import RemoteBackend, RemoteError, RemoteUnavailable
 from tests.remote.conftest import start
 
 PROMPTS = (

@@ -15,7 +15,7 @@ from components.remote import (
     remote_bars,
     remote_candidate_table,
 )
-from core.backend import GeneratedToken, Generation, NextTokenTop, PromptLogprobs, TopToken
+from core.serving.backend import GeneratedToken, Generation, NextTokenTop, PromptLogprobs, TopToken
 
 TOP = NextTokenTop(
     (TopToken(" Paris", math.log(0.6)), TopToken(" the", math.log(0.1)), TopToken(" a", math.log(0.05))), False

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from core.backend import Unsupported
-from core.remote_backend import RemoteBackend, RemoteError, RemoteUnavailable
+from core.serving.backend import Unsupported
+from core.serving.remote_backend import RemoteBackend, RemoteError, RemoteUnavailable
 
 COMPLETION = {
     "choices": [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.remote_backend import RemoteBackend
+from core.serving.remote_backend import RemoteBackend
 from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
 from ui import state
 

@@ -12,7 +12,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.testing.v1 import AppTest
 
 import ui.inference as inference
-from core.inference import InferenceService
+from core.serving.inference import InferenceService
 
 
 def fake_model(name="fake"):

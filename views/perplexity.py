@@ -24,6 +24,9 @@ from components.perplexity import (
     token_table,
     word_perplexity_note,
 )
+from components.remote import (
+    prompt_logprob_table,
+)
 from core.lessons import NEXT_TOKEN_LESSON, PERPLEXITY_EXAMPLE
 from core.models import ModelLoadError
 from core.perplexity import (
@@ -34,13 +37,19 @@ from core.perplexity import (
     perplexity,
     teacher_forcing_rows,
 )
+from core.serving.backend import Unsupported
+from core.serving.remote_backend import RemoteBackend, RemoteError
+from core.text import PromptError, clean_prompt
 from ui import state
+from ui.backend import server_caption
 from ui.charts import show_chart
+from ui.controls import limited_text
 from ui.inference import shared_perplexity_hook
 from ui.memo import session_memo
 from ui.model_picker import PRESETS, TRAINED_LABEL, load
 from ui.notice import notice
 from ui.settings import limits, raise_hint
+from ui.share import Shared, copy_link_control, share_inputs
 
 TOP_PREDICTIONS = 5
 TEXTS, MODELS = "Up to three texts", "One text under two models"
@@ -241,3 +250,49 @@ def compare_tab(lm, text, result, add_bos, window, stride):
             pair = [result, saved.result]
             show_chart(comparison_figure([r.model_name for r in pair], pair), "perplexity.compare_models")
             st.dataframe(comparison_table(pair), hide_index=True)
+
+
+# On the operator's model server (ui/backend.py): what a server reports, said on the page.
+PROMPT_LOGPROB_SERVERS = (
+    "vLLM gives them (`echo` with `logprobs` on /v1/completions, what this page asks for). SGLang has them only on "
+    "its native /generate (`return_logprob` with `logprob_start_len` 0), which this page does not call; "
+    "llama-cpp-python's server (with `--logits_all true`) returns them shifted by one position; llama.cpp's own "
+    "llama-server has none."
+)
+
+
+REMOTE_SHARED = (Shared(state.REMOTE_PPL_TEXT, "text", max_chars=2000),)
+
+
+def remote_view(backend: RemoteBackend) -> None:
+    """Perplexity from the server's prompt log-probabilities, or a plain note that this server has none."""
+    st.title("Perplexity")
+    server_caption(backend)
+    share_inputs(REMOTE_SHARED, "remote.perplexity")
+    copy_link_control()
+    st.session_state.setdefault(state.REMOTE_PPL_TEXT, st.session_state.get(state.PROMPT) or state.DEFAULT_PROMPT)
+    text = limited_text("Text to score", state.REMOTE_PPL_TEXT, limits().max_perplexity_chars, height=120)
+    if not st.button("Score through the server", key=state.REMOTE_PPL_RUN, type="primary"):
+        st.caption(
+            "Perplexity needs the probability of each of the text's own tokens (prompt log-probabilities). "
+            + PROMPT_LOGPROB_SERVERS
+        )
+        return
+    try:
+        with st.spinner("The model server is scoring the text…"):
+            scored = backend.prompt_logprobs(clean_prompt(text, max_chars=limits().max_perplexity_chars))
+        ppl = scored.perplexity
+    except Unsupported as error:
+        st.info(
+            f"{inert_markdown(str(error))}\n\nThis server does not give prompt log-probabilities, so this page "
+            "cannot measure perplexity through it. " + PROMPT_LOGPROB_SERVERS
+        )
+        return
+    except (PromptError, RemoteError) as error:
+        notice(error, "warning")
+        return
+    a, b = st.columns(2)
+    a.metric("Perplexity", f"{ppl:,.2f}")
+    b.metric("Tokens scored", f"{scored.nll.size:,}", help="Every token but the first (nothing comes before it).")
+    st.caption("Scored by the server's copy of the model; the first token has no score (no start token is added).")
+    st.dataframe(prompt_logprob_table(scored), hide_index=True)

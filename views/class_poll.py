@@ -11,16 +11,24 @@ from components.inert import inert_html, inert_markdown
 from components.poll import guess_table, poll_chart, qr_png
 from core.next_token import NextTokenDistribution
 from core.poll import class_guesses, match_guess
-from core.rooms import MAX_POLL_PROMPT_CHARS, RoomError, RoomNotFound, RoomStore, RoomView, TeacherKey, normalise_code
 from core.seed_examples import CAPITAL_PROMPT, PACKAGE_PROMPTS
+from core.serving.rooms import (
+    MAX_POLL_PROMPT_CHARS,
+    RoomError,
+    RoomNotFound,
+    RoomStore,
+    RoomView,
+    TeacherKey,
+    normalise_code,
+)
 from core.text import TextError
 from ui import state
 from ui.charts import show_chart
 from ui.controls import limited_text
+from ui.memo import session_distribution
 from ui.notice import notice
 from ui.poll import (
     TOP_K,
-    poll_distribution,
     poll_model,
     results_builder,
     room_link,
@@ -87,7 +95,7 @@ def live_results(code: str) -> None:
     except RoomError as error:
         notice(error, "warning")
         return
-    dist = poll_distribution(poll_model(), view.prompt)
+    dist = session_distribution(poll_model(), view.prompt)
     rows = class_guesses(dist, view.prompt, dict(view.counts))
     show_model = view.revealed or bool(st.session_state.get(state.POLL_SHOW_MODEL))
     st.metric("Guesses in", f"{view.total:,}")
@@ -206,7 +214,7 @@ def guess_form(store: RoomStore, code: str, me: str, view: RoomView, mine: str |
 
 def revealed_panel(view: RoomView, mine: str | None) -> None:
     """After the reveal: the model's answer, where this student's guess ranks, and the class's guesses."""
-    dist = poll_distribution(poll_model(), view.prompt)
+    dist = session_distribution(poll_model(), view.prompt)
     show_answer(dist)
     if mine:
         m = match_guess(dist, view.prompt, mine)

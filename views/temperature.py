@@ -9,8 +9,8 @@ import streamlit as st
 from components.next_token import probability_bars
 from components.tables import candidate_table
 from components.temperature import entropy_curve, temperature_panels, temperature_table
+from core.entropy import entropy_bits
 from core.lessons import FIVE_WORD_VOCABULARY, NEXT_TOKEN_LESSON
-from core.next_token import entropy_bits
 from core.sampling import sampling_probs
 from core.seed_examples import (
     SUPPORT_BOT_LOGITS,

@@ -8,20 +8,27 @@ import streamlit as st
 from components.explain import sampling_notes
 from components.inert import inert_markdown
 from components.next_token import probability_bars
+from components.remote import (
+    NOT_REPORTED,
+    remote_bars,
+    remote_candidate_table,
+)
 from components.sampling import sampling_view
 from components.tables import candidate_table
 from core.lessons import NEXT_TOKEN_LESSON
-from core.next_token import next_token_distribution
 from core.sampling import make_generator, sample_token
 from core.seed_examples import PACKAGE_PROMPTS
-from core.text import PromptError
+from core.serving.backend import Unsupported, reapply_sampling
+from core.serving.remote_backend import RemoteBackend, RemoteError
+from core.text import PromptError, clean_prompt
 from ui import state
+from ui.backend import server_caption
 from ui.charts import show_chart
-from ui.controls import bounded_slider, sampling_controls
-from ui.memo import session_forward, session_memo
+from ui.controls import bounded_slider, prompt_area, sampling_controls
+from ui.memo import session_distribution, session_memo
 from ui.notice import notice
 from ui.presenter import presenter_mode
-from ui.share import Shared, copy_link_control, publish_inputs
+from ui.share import Shared, copy_link_control, publish_inputs, share_inputs
 
 REAL, TOY = "Real model", "Toy vocabulary"
 SHARED = [
@@ -35,17 +42,6 @@ SHARED = [
     Shared(state.NT_TOY_TOKENS, "toy_tokens", max_chars=2000),
     Shared(state.NT_TOY_LOGITS, "toy_logits", max_chars=2000),
 ]
-
-
-def distribution(lm, prompt):
-    """Model call, memoised per (model, prompt): moving a sampling control never re-runs the model."""
-    with st.spinner(f"Running the model on the prompt ({len(prompt):,} characters)…"):  # shown after 0.5 s only
-        return session_memo(
-            "next_token",
-            (lm.name, prompt),
-            lambda: next_token_distribution(lm, prompt, forward=session_forward()),
-            max_entries=16,
-        )
 
 
 def append_sample(dist, probs, seed):
@@ -130,7 +126,7 @@ def compare_prompts(lm) -> None:
         for number, (column, key) in enumerate(zip(columns, state.NT_COMPARE), start=1):
             text = column.text_input(f"Prompt {number}", key=key)
             try:
-                other = distribution(lm, text)
+                other = session_distribution(lm, text)
             except (PromptError, ValueError) as error:
                 notice(error, "info", column)
                 continue
@@ -139,3 +135,56 @@ def compare_prompts(lm) -> None:
                 f"{key}.chart",
                 where=column,
             )
+
+
+# On the operator's model server (ui/backend.py): what a server reports, said on the page.
+REAPPLIED = "re-applied locally on the server's top-N"
+
+
+REMOTE_SHARED = (
+    Shared(state.NT_PROMPT, "prompt"),
+    Shared(state.NT_TOP_N, "top_n", "int", 1, 30),
+    Shared(state.NT_TEMPERATURE, "t", "float", 0, 3),
+    Shared(state.NT_TOP_K, "top_k", "int", 0, 1_000_000),
+    Shared(state.NT_TOP_P, "top_p", "float", 0, 1),
+)
+
+
+def remote_view(backend: RemoteBackend) -> None:
+    """The server's top N after a prompt, the unreported mass as one bar, sampling re-applied on the N."""
+    st.title("Next-token probabilities")
+    server_caption(backend)
+    share_inputs(REMOTE_SHARED, "remote.next_token")  # a link carries the model (the server) and these
+    copy_link_control()
+    prompt = prompt_area(state.NT_PROMPT)
+    top_n = bounded_slider("Candidates to ask the server for", 1, backend.max_top_n, 10, key=state.NT_TOP_N)
+    try:
+        text = clean_prompt(prompt)
+        with st.spinner("Asking the model server…"):
+            top = session_memo(
+                "remote_next_token",
+                (backend.base_url, backend.model, text, top_n),
+                lambda: backend.next_token(text, top_n),
+            )
+    except (PromptError, RemoteError, Unsupported) as error:
+        notice(error, "warning")
+        return
+    temperature, top_k, top_p = sampling_controls(state.NT_TEMPERATURE, state.NT_TOP_K, state.NT_TOP_P)
+    sampling = reapply_sampling(top, temperature, top_k, top_p)
+    table = remote_candidate_table(top, sampling)
+    show_chart(remote_bars(table, title=f"The server's top {len(top.tokens)}"), "remote.next_token.bars")
+    st.caption(
+        f"The server reported {len(top.tokens)} tokens holding {top.reported_mass:.1%} of the probability. The last "
+        f"bar, **{NOT_REPORTED}**, is the remaining {top.rest_mass:.1%}: it belongs to tokens the server did not "
+        "list, and it is not spread over the listed ones (nothing is renormalised)."
+    )
+    st.caption(
+        f"Sampling probabilities (temperature {temperature:g}, top-k {top_k}, top-p {top_p:g}) are **{REAPPLIED}**: "
+        "this page's sampler sees only the reported tokens, so they sum to 1 over them. The server's own sampler "
+        "works on the whole vocabulary."
+    )
+    a, b = st.columns(2)
+    a.metric("Reported by the server", f"{top.reported_mass:.1%}")
+    b.metric("Not reported", f"{top.rest_mass:.1%}")
+    with st.expander("Table of candidates"):
+        st.dataframe(table, hide_index=True)

@@ -17,8 +17,16 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.backend import Capabilities, GeneratedToken, Generation, NextTokenTop, PromptLogprobs, TopToken, Unsupported
 from core.sampling import check_sampling_args
+from core.serving.backend import (
+    Capabilities,
+    GeneratedToken,
+    Generation,
+    NextTokenTop,
+    PromptLogprobs,
+    TopToken,
+    Unsupported,
+)
 
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_RETRIES = 2
