@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
-from transformers import DynamicCache
 
 from core.forward import ForwardFn, Need, forward_record
+from core.generation import Runner, Stepper
 from core.models import LoadedModel
 from core.prompt import encode_prompt
 from core.text import token_label
@@ -199,49 +198,59 @@ def without_first_key(matrix: np.ndarray) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def greedy_continuation(lm: LoadedModel, ids: list[int], new_tokens: int) -> list[int]:
-    """Greedy decode with a KV cache: prefill the prompt, then feed one chosen token per step.
+def greedy_continuation(lm: LoadedModel, ids: list[int], new_tokens: int, *, runner: Runner | None = None) -> list[int]:
+    """Greedy decode with the app's one decode loop: a ``Stepper`` at temperature 0 (prefill, then one token a step).
 
     Args:
-        ids: prompt token ids.
+        ids: prompt token ids (all of them are read).
         new_tokens: how many tokens to add (at most MAX_NEW_TOKENS); stops early at end-of-sequence.
+        runner: where each model call runs (``Stepper``'s runner, e.g. the shared inference service); None: here.
 
     Returns:
         The generated ids (not including the prompt).
     """
     new_tokens = max(0, min(int(new_tokens), MAX_NEW_TOKENS))
-    eos = lm.tokenizer.eos_token_id
-    cache = DynamicCache(config=lm.model.config)
-    generated: list[int] = []
-    feed = torch.tensor([ids])  # (1, T) the whole prompt first (prefill), then (1, 1) per step
-    mask = torch.ones_like(feed)
-    with torch.inference_mode():
-        for _ in range(new_tokens):
-            out = lm.model(input_ids=feed, attention_mask=mask, past_key_values=cache, use_cache=True)
-            token = int(out.logits[0, -1].float().argmax())
-            generated.append(token)
-            if eos is not None and token == eos:
-                break
-            feed = torch.tensor([[token]])  # (1, 1)
-            mask = torch.cat([mask, torch.ones((1, 1), dtype=mask.dtype)], dim=1)  # (1, T + step)
-    return generated
+    if new_tokens == 0:
+        return []
+    stepper = Stepper(lm, "", prompt_ids=ids, temperature=0.0, max_new_tokens=new_tokens, runner=runner)
+    stepper.run(new_tokens)
+    return stepper.generated_ids
 
 
-def generation_maps(lm: LoadedModel, all_ids: list[int], prompt_len: int, *, cap: int = DISPLAY_CAP) -> AttentionMaps:
+def generation_maps(
+    lm: LoadedModel,
+    all_ids: list[int],
+    prompt_len: int,
+    *,
+    cap: int = DISPLAY_CAP,
+    forward: ForwardFn = forward_record,
+) -> AttentionMaps:
     """Attention over prompt + generated tokens; rows ``prompt_len..T-1`` are the generated tokens' rows.
 
     With a KV cache each decode step feeds one token: it adds one query row and one key/value column. The
     rows computed here in one pass equal those the cached steps compute (tests check it).
     """
-    return maps_for_ids(lm, all_ids, cap=cap, prompt_len=prompt_len)
+    return maps_for_ids(lm, all_ids, cap=cap, prompt_len=prompt_len, forward=forward)
 
 
-def generation_attention(lm: LoadedModel, text: str, new_tokens: int, *, cap: int = DISPLAY_CAP) -> AttentionMaps:
-    """Generate ``new_tokens`` greedily after ``text``, then return the attention maps of prompt + generated."""
+def generation_attention(
+    lm: LoadedModel,
+    text: str,
+    new_tokens: int,
+    *,
+    cap: int = DISPLAY_CAP,
+    forward: ForwardFn = forward_record,
+    runner: Runner | None = None,
+) -> AttentionMaps:
+    """Generate ``new_tokens`` greedily after ``text``, then return the attention maps of prompt + generated.
+
+    Args:
+        forward: runs the maps' forward pass; runner: runs the decode loop's model calls (both default to here).
+    """
     ids, dropped = encode_prompt(lm, text)
     room = max(1, cap - MAX_NEW_TOKENS)  # leave room for the new tokens under the cap
     dropped += max(0, len(ids) - room)
     ids = ids[-room:]
-    new = greedy_continuation(lm, ids, new_tokens)
-    maps = generation_maps(lm, ids + new, len(ids), cap=cap)
+    new = greedy_continuation(lm, ids, new_tokens, runner=runner)
+    maps = generation_maps(lm, ids + new, len(ids), cap=cap, forward=forward)
     return replace(maps, dropped_tokens=maps.dropped_tokens + dropped)

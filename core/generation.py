@@ -22,7 +22,7 @@ from core.models import LoadedModel, accepts_argument
 from core.next_token import NextTokenDistribution, distribution_from_logits
 from core.prompt import MAX_PROMPT_TOKENS, encode_prompt
 from core.sampling import check_sampling_args, make_generator, sample_token, sampling_probs
-from core.text import token_label
+from core.text import PromptError, token_label
 
 TOP_CANDIDATES = 20  # candidates remembered per step (for the per-step bars)
 MAX_STOP_STRINGS = 8
@@ -178,8 +178,8 @@ class Stepper:
         dropped_tokens: prompt tokens cut from the start to fit the window.
         notes: plain-language notes about capped or ignored settings.
         runner: None (the model runs in the calling thread) or a ``Runner`` that runs each model call for this
-            stepper, e.g. ``core.serving.inference.InferenceService.runner(owner)``: one decode step per job. May be
-            replaced between steps (a page sets it on every run).
+            stepper, e.g. ``core.serving.inference.InferenceService.runner(owner)``: one decode step per job. Given
+            to the constructor, it runs the prefill too; may be replaced between steps (a page sets it on every run).
     """
 
     def __init__(
@@ -197,14 +197,29 @@ class Stepper:
         use_cache: bool = True,
         max_prompt_tokens: int = MAX_PROMPT_TOKENS,
         runner: Runner | None = None,
+        prompt_ids: Sequence[int] | None = None,
     ) -> None:
+        """Encode the prompt and prefill the cache (through ``runner`` when given).
+
+        Args:
+            prompt_ids: token ids to start from instead of encoding ``prompt`` (a caller that already chose the
+                window, such as the attention page's greedy continuation); all of them are kept.
+
+        Raises:
+            PromptError: the prompt is empty or unreadable, or ``prompt_ids`` is empty.
+        """
         self.lm = lm
         self.runner = runner
         self.model_name = lm.name
         self.prompt = prompt
         self.chat = bool(chat)
         self.context_length = int(lm.context_length)
-        ids, self.dropped_tokens = encode_prompt(lm, prompt, max(1, int(max_prompt_tokens)), chat=chat)
+        if prompt_ids is None:
+            ids, self.dropped_tokens = encode_prompt(lm, prompt, max(1, int(max_prompt_tokens)), chat=chat)
+        elif not prompt_ids:
+            raise PromptError("There are no tokens to start generating from.")
+        else:
+            ids, self.dropped_tokens = [int(i) for i in prompt_ids], 0
         self.all_ids: list[int] = ids
         self.prompt_len = len(self.all_ids)
         self.steps: list[Step] = []

@@ -23,6 +23,7 @@ from core.models import LoadedModel
 from core.text import PromptError
 from ui import state
 from ui.charts import memo_figure, show_chart
+from ui.inference import shared_forward, shared_step_runner
 from ui.memo import session_memo
 from ui.notice import notice
 from ui.share import Shared, copy_link_control, publish_inputs
@@ -219,7 +220,9 @@ def generation_panel(lm: LoadedModel, prompt: str, layer: int, head: int | None,
                     gen = session_memo(
                         "attention_generation",
                         (lm.name, from_generation.ids, from_generation.prompt_len),
-                        lambda: generation_maps(lm, list(from_generation.ids), from_generation.prompt_len),
+                        lambda: generation_maps(
+                            lm, list(from_generation.ids), from_generation.prompt_len, forward=shared_forward
+                        ),
                         max_entries=2,
                     )
             else:
@@ -229,7 +232,9 @@ def generation_panel(lm: LoadedModel, prompt: str, layer: int, head: int | None,
                     gen = session_memo(
                         "attention_generation",
                         (lm.name, prompt, n),
-                        lambda: generation_attention(lm, prompt, n),
+                        lambda: generation_attention(
+                            lm, prompt, n, forward=shared_forward, runner=shared_step_runner(lm)
+                        ),
                         max_entries=2,
                     )
         except (PromptError, ValueError) as error:

@@ -35,6 +35,7 @@ from ui import state
 from ui.backend import server_caption
 from ui.charts import show_chart
 from ui.controls import bounded_slider, prompt_area, sampling_controls
+from ui.inference import shared_step_runner
 from ui.notice import notice
 from ui.settings import limits
 from ui.share import Shared, copy_link_control, share_inputs
@@ -257,8 +258,9 @@ def remember_settings() -> None:
 
 
 def session_stepper(lm: LoadedModel, prompt: str, chat: bool, no_cache: bool) -> Stepper:
-    """This session's stepper: the one in session state, or a fresh one (its prefill under a spinner) when the
-    model, the prompt or the mode changed. A bad prompt shows its message and stops the page."""
+    """This session's stepper: the one in session state, or a fresh one (its prefill under a spinner, as one job of
+    the shared inference service) when the model, the prompt or the mode changed. A bad prompt shows its message
+    and stops the page."""
     stepper = st.session_state.get(state.GEN_STEPPER)
     if stepper is None or (stepper.model_name, stepper.lm.model, stepper.prompt, stepper.chat) != (
         lm.name,
@@ -268,7 +270,7 @@ def session_stepper(lm: LoadedModel, prompt: str, chat: bool, no_cache: bool) ->
     ):
         try:
             with st.spinner(f"Reading the prompt ({len(prompt):,} characters) into a fresh KV cache…"):
-                stepper = Stepper(lm, prompt, chat=chat, use_cache=not no_cache)
+                stepper = Stepper(lm, prompt, chat=chat, use_cache=not no_cache, runner=shared_step_runner(lm))
         except PromptError as error:
             notice(error)
             st.stop()

@@ -35,6 +35,7 @@ from core.seed_examples import KV_ESTIMATE, KV_ESTIMATE_EXPECTED_GIB
 from ui import state
 from ui.charts import show_chart
 from ui.controls import limited_text
+from ui.inference import shared_run
 from ui.memo import session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
@@ -279,7 +280,11 @@ def measured_panel() -> None:
     )
     try:
         with st.spinner(f"Running {inert_markdown(lm.name)} on {int(n):,} tokens to measure its cache…"):
-            m = session_memo("kv_measure", (lm.name, int(n)), lambda: measure_cache(lm, int(n)))
+            m = session_memo(
+                "kv_measure",
+                (lm.name, int(n)),
+                lambda: shared_run(lm, lambda: measure_cache(lm, int(n)), what="cache measurement"),
+            )
     except ValueError as error:
         notice(error, "warning")
         st.stop()
