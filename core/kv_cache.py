@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -520,15 +521,21 @@ class KVSpec:
             raise ConfigError(f"The config has an invalid value: {error}") from error
 
 
-def spec_from_hub(model_id: str) -> KVSpec:
+def spec_from_hub(model_id: str, allow_local: bool = False) -> KVSpec:
     """Fetch a config from the Hugging Face Hub (config.json only, no weights) and read its spec.
 
     Raises:
-        ConfigError: when the id is malformed, unknown, or the Hub cannot be reached (offline).
+        ConfigError: when the id is malformed, unknown, a refused local path, or the Hub cannot be reached (offline).
     """
+    Args:
+        model_id: a Hub id ("owner/name"). A path on the server (anything that exists there, starts with /, . or
+            ~, or has more than one slash) is refused unless ``allow_local``: transformers would read that
+            folder's config.json from the working directory.
+        allow_local: the operator's choice (NTE_ALLOW_LOCAL_MODELS) to let a server folder be read.
+
     from transformers import AutoConfig
 
-    from core.models import ModelLoadError, _check_hub_id, _hub_error
+    from core.models import LOCAL_SWITCHED_OFF, ModelLoadError, _check_hub_id, _hub_error, looks_local
 
     model_id = (model_id or "").strip()
     if not model_id:
@@ -536,6 +543,19 @@ def spec_from_hub(model_id: str) -> KVSpec:
     try:
         _check_hub_id(model_id)
         config = AutoConfig.from_pretrained(model_id, trust_remote_code=False)
+    if looks_local(model_id):
+        if not allow_local:
+            raise ConfigError(f"{LOCAL_SWITCHED_OFF} Type a Hub id such as 'meta-llama/Llama-3.1-8B'.")
+        folder = os.path.expanduser(model_id)
+        if not os.path.isdir(folder):
+            raise ConfigError(f"There is no folder at '{model_id[:200]}' on the server.")
+        try:
+            config = AutoConfig.from_pretrained(folder, trust_remote_code=False, local_files_only=True)
+        except Exception as error:  # no config.json, or one transformers cannot read
+            name = type(error).__name__
+            raise ConfigError(f"Could not read a config.json in the folder '{model_id[:200]}': {name}.") from error
+        spec = KVSpec.from_config(config, name=model_id)
+        return replace(spec, source=f"config.json in the folder {model_id} on this server")
     except ModelLoadError as error:
         raise ConfigError(str(error)) from error
     except Exception as error:  # the Hub raises many types; the person needs the cause

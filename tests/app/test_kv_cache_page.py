@@ -1,6 +1,8 @@
 """AppTest: the KV-cache page through app.py: seed default, presets, sources, bad input, measured == estimated."""
 
-from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
+from streamlit.testing.v1 import AppTest
+
+from tests.app.helpers import ROOT, all_text, assert_clean, open_page, plotly_specs, values
 
 PAGE = "app_pages/kv_cache.py"
 
@@ -84,3 +86,26 @@ def test_dtype_and_paging_change_the_total():
     at.checkbox(key="kv.paged").check().run()
     assert_clean(at)
     assert "rounded up to blocks of 16" in all_text(at)
+
+
+LOCAL_CONFIG = '{"model_type": "llama", "num_hidden_layers": 3, "num_attention_heads": 4, "hidden_size": 64}'
+
+
+def test_a_hub_id_naming_a_server_folder_is_refused_unless_local_models_are_allowed(tmp_path, monkeypatch):
+    (tmp_path / "server_folder").mkdir()
+    (tmp_path / "server_folder" / "config.json").write_text(LOCAL_CONFIG)
+    monkeypatch.chdir(tmp_path)  # the folder is relative to the server's working directory
+    monkeypatch.delenv("NTE_ALLOW_LOCAL_MODELS", raising=False)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({"source": "Hugging Face config id", "hub_id": "server_folder"})
+    at.run()
+    at.switch_page(PAGE).run()
+    assert_clean(at)
+    text = all_text(at)
+    assert "folder on the server is switched off" in text
+    assert "3 layers" not in text and "on the Hugging Face Hub" not in text and not plotly_specs(at)
+    monkeypatch.setenv("NTE_ALLOW_LOCAL_MODELS", "1")  # the operator allows it: the folder is read, named as one
+    at.text_input(key="kv.hub_id").input("./server_folder").run()
+    assert_clean(at)
+    text = all_text(at)
+    assert "config.json in the folder ./server\\_folder on this server" in text and "Hugging Face Hub" not in text

@@ -187,10 +187,34 @@ def test_from_config_names_the_missing_field():
 def test_hub_offline_and_bad_ids_give_messages():
     with pytest.raises(ConfigError, match="offline|No model"):
         spec_from_hub("no-such-owner-xyz/no-such-model-xyz")
-    with pytest.raises(ConfigError, match="not a Hugging Face model id"):
+    with pytest.raises(ConfigError, match="folder on the server"):
         spec_from_hub("../etc/passwd")
     with pytest.raises(ConfigError, match="Type a Hugging Face model id"):
         spec_from_hub("  ")
+
+
+LOCAL_CONFIG = '{"model_type": "llama", "num_hidden_layers": 3, "num_attention_heads": 4, "hidden_size": 64}'
+
+
+@pytest.mark.parametrize("name", ["configs", "configs/tiny", "./configs/tiny", "a/b/c", "/etc", "~", "~/x", "a\\b"])
+def test_a_local_path_is_never_read_as_a_hub_id_unless_the_operator_allows_it(name, tmp_path, monkeypatch):
+    (tmp_path / "configs" / "tiny").mkdir(parents=True)
+    (tmp_path / "configs" / "tiny" / "config.json").write_text(LOCAL_CONFIG)
+    (tmp_path / "configs" / "config.json").write_text(LOCAL_CONFIG)
+    monkeypatch.chdir(tmp_path)  # transformers reads a relative folder from the server's working directory
+    with pytest.raises(ConfigError, match="folder on the server is switched off"):
+        spec_from_hub(name)
+
+
+def test_an_allowed_local_folder_is_read_and_labelled_as_a_folder(tmp_path, monkeypatch):
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "config.json").write_text(LOCAL_CONFIG)
+    monkeypatch.chdir(tmp_path)
+    spec = spec_from_hub("tiny", allow_local=True)
+    assert spec.num_layers == 3 and spec.num_kv_heads == 4
+    assert "Hub" not in spec.source and "folder" in spec.source
+    with pytest.raises(ConfigError, match="no folder"):
+        spec_from_hub("./missing", allow_local=True)
 
 
 def test_presets_are_consistent():
