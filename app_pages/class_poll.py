@@ -6,7 +6,7 @@ import streamlit as st
 from ui import state
 from ui.notice import notice
 from ui.poll import teacher_key
-from views.class_poll import join_form, student_view, teacher_view
+from views.class_poll import join_form, resume_teacher, student_view, teacher_view
 
 TEACHER, STUDENT = "I'm the teacher: run a poll", "I'm a student: join a poll"
 
@@ -15,6 +15,7 @@ st.caption(
     "Next-token prediction with the whole class: everyone guesses the token that comes after the prompt, then "
     "the model shows its probability for every guess. The poll always uses SmolLM2-135M-Instruct."
 )
+resume_teacher()
 if message := st.session_state.pop(state.POLL_MESSAGE, None):
     notice(message)
 room_param = st.query_params.get("room")

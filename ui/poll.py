@@ -9,8 +9,12 @@ resource of the app is the model (tests/test_layering.py), and a store holds no 
 from __future__ import annotations
 
 import functools
+import ipaddress
+import re
 import secrets
+import time
 from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
@@ -18,13 +22,16 @@ from components.poll import RoundResult, results_csv
 from core.models import DEFAULT_MODEL, LoadedModel
 from core.next_token import next_token_distribution
 from core.poll import class_guesses
-from core.serving.rooms import RoomStore, TeacherKey, room_store
+from core.serving.rooms import ALPHABET, CODE_LENGTH, RoomStore, TeacherKey, room_store
 from ui import state
 from ui.inference import owner_id, service_for
 from ui.model_picker import load
-from ui.settings import redis_url
+from ui.settings import public_url, redis_url
 
 TOP_K = 8  # the model's candidates drawn beside the class's guesses
+PAGE_PATH = "class_poll"
+HOST_COOKIE = "nte_poll_host"  # "CODE.TOKEN.EXPIRY": the teacher's browser gets its room back after a reload
+_HOST_VALUE = re.compile(rf"([{ALPHABET}]{{{CODE_LENGTH}}})\.([A-Za-z0-9_-]{{16,64}})\.([0-9]{{1,12}})")
 
 
 @functools.lru_cache(maxsize=4)
@@ -61,10 +68,48 @@ def poll_model() -> LoadedModel:
     return load(DEFAULT_MODEL)
 
 
+def page_url() -> str:
+    """This page's address as phones should open it: the operator's public address (``public_url``) when set,
+    else the address the teacher's browser used; no query string."""
+    base = public_url()
+    if base:
+        return f"{base}/{PAGE_PATH}"
+    parts = urlsplit(st.context.url or f"/{PAGE_PATH}")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
 def room_link(code: str) -> str:
-    """The link students open: this page's URL with ``?room=CODE``."""
-    base = st.context.url or "/class_poll"
-    return f"{base}?room={code}"
+    """The link students open: this page's URL with ``?room=CODE`` (no host token, ever)."""
+    return f"{page_url()}?room={code}"
+
+
+def host_link(key: TeacherKey) -> str:
+    """The teacher's private link: the room link plus the secret token, to run the room from another browser."""
+    return f"{room_link(key.code)}&host={key.token}"
+
+
+def local_only(url: str) -> bool:
+    """Whether ``url``'s host is this computer only (localhost, 127.x, ::1), which no phone can open."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host in ("localhost", "") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_cookie_value(key: TeacherKey, expires_in: float, now: float | None = None) -> str:
+    """The host cookie's value: the room code, its teacher token and when the room expires (Unix seconds)."""
+    return f"{key.code}.{key.token}.{int((time.time() if now is None else now) + expires_in)}"
+
+
+def parse_host_cookie(raw: object) -> tuple[TeacherKey, float] | None:
+    """The teacher key and expiry time a host cookie holds, or None when it is missing or not one of ours."""
+    match = _HOST_VALUE.fullmatch(str(raw or ""))
+    if match is None:
+        return None
+    return TeacherKey(match.group(1), match.group(2)), float(match.group(3))
 
 
 def results_builder(lm: LoadedModel, store: RoomStore, key: TeacherKey) -> Callable[[], str]:

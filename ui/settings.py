@@ -120,6 +120,21 @@ def redis_url() -> str | None:
     return str(value).strip() or None
 
 
+def public_url() -> str | None:
+    """The address students' phones open the app at (NTE_PUBLIC_URL or st.secrets public_url, e.g.
+    ``http://192.168.1.20:8501`` or ``https://nte.school.example``), or None: links then use the teacher's own."""
+    value = str(os.environ.get("NTE_PUBLIC_URL") or _secret("public_url") or "").strip()
+    return value.rstrip("/") or None
+
+
+def replica_count() -> int:
+    """How many copies of the app serve this address (NTE_REPLICAS, set by deploy/replicas.py; default 1)."""
+    try:
+        return max(1, int(str(os.environ.get("NTE_REPLICAS") or _secret("replicas") or 1).strip()))
+    except ValueError:
+        return 1
+
+
 def max_model_params() -> int:
     """The parameter cap checked before any download (NTE_MAX_PARAMS or st.secrets max_params)."""
     return limits().max_params

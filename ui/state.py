@@ -55,6 +55,7 @@ NT_TABLE_OPEN = "next_token.table_open"  # the candidates table expander (closed
 NT_TOY_TOKENS = "next_token.toy_tokens"
 NT_TOY_LOGITS = "next_token.toy_logits"
 NT_MODE = "next_token.mode"
+NT_SAMPLER = "next_token.sampler"  # the client-side sampler (temperature, top-k, top-p, bars, numbers in the browser)
 
 # Temperature page.
 TEMP_PROMPT = "temperature.prompt"
@@ -68,6 +69,7 @@ TEMP_PANELS = "temperature.panels"
 TEMP_TOP_N = "temperature.top_n"
 TEMP_TOY_TOKENS = "temperature.toy_tokens"
 TEMP_TOY_LOGITS = "temperature.toy_logits"
+TEMP_SAMPLER = "temperature.sampler"  # the client-side sampler (temperature slider, bars, entropy curve)
 
 DEFAULT_PROMPT = CAPITAL_PROMPT
 
@@ -173,6 +175,7 @@ GEN_PICK_BUTTON = "generation.pick"  # prefix: one button per candidate ("genera
 GEN_BRANCH_BUTTON = "generation.branch"  # prefix: one button per abandoned continuation
 GEN_JSON_DOWNLOAD = "generation.json"
 GEN_CSV_DOWNLOAD = "generation.csv"
+GEN_TIMELINE = "generation.timeline"  # the steps table under the charts
 
 # Perplexity page.
 PPL_TEXT = "perplexity.text"  # the text being scored
@@ -464,6 +467,9 @@ POLL_GUESS = "poll.guess"
 POLL_SUBMIT = "poll.submit"
 POLL_SEEN = "poll.seen"  # (round, revealed, closed) the student's page last drew; the live check reruns on a change
 POLL_STUDENT_CHART = "poll.student_chart"
+POLL_EXPIRES_AT = "poll.expires_at"  # Unix time the teacher's room expires, as last read (tells "expired" from "lost")
+POLL_COOKIE_TRIED = "poll.cookie_tried"  # this session has looked for the host cookie once
+POLL_HOST_LINK = "poll.host_link"  # popover with the teacher's private host link
 PF_EXAMPLE = "predict_first.example"  # lesson text picker (its callback fills PF_TEXT)
 PF_TEXT = "predict_first.text"
 PF_GUESS_FORM = "predict_first.guess_form"
@@ -491,6 +497,9 @@ PIPE_TEMPERATURE = "pipeline.temperature"
 PIPE_TOP_K = "pipeline.top_k"
 PIPE_TOP_P = "pipeline.top_p"
 PIPE_SEED = "pipeline.seed"
+PIPE_DIAGRAM = "pipeline.diagram"  # the architecture diagram's plotly selection (a click on a part)
+PIPE_PART = "pipeline.part"  # the part of the diagram being explained (a core.architecture.PART_KEYS name)
+PIPE_OPEN = "pipeline.open_part_page"  # the button that opens the part's detailed page with this prompt
 
 
 # Trained model defaults (issue 18)

@@ -3,6 +3,7 @@ next round, close, the results file) and the student's (join by code, guess, see
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import streamlit as st
@@ -14,6 +15,7 @@ from core.poll import class_guesses, match_guess
 from core.seed_examples import CAPITAL_PROMPT, PACKAGE_PROMPTS
 from core.serving.rooms import (
     MAX_POLL_PROMPT_CHARS,
+    NotTeacher,
     RoomError,
     RoomNotFound,
     RoomStore,
@@ -28,7 +30,12 @@ from ui.controls import limited_text
 from ui.memo import session_distribution
 from ui.notice import notice
 from ui.poll import (
+    HOST_COOKIE,
     TOP_K,
+    host_cookie_value,
+    host_link,
+    local_only,
+    parse_host_cookie,
     poll_model,
     results_builder,
     room_link,
@@ -39,6 +46,12 @@ from ui.poll import (
 )
 
 PROMPT_CSS = "<style>.nte-poll-prompt{font-size:1.6rem;font-weight:600;line-height:1.3}</style>"
+LOST = (
+    "Room {code} is no longer in the room store, although it had not expired: the server (or its Redis) restarted "
+    "without keeping its rooms. Start a new poll and give the class the new code; an operator keeps rooms across "
+    "restarts with a Redis that saves to disk (deploy/README.md, Redis persistence)."
+)
+EXPIRED = "Your room {code} has expired (rooms close two hours after the teacher's last action)."
 
 
 def say(kind: state.Kind, text: str) -> None:
@@ -72,6 +85,7 @@ def close_room(key: TeacherKey) -> None:
     def close() -> None:
         shared_store().close(key)
         set_teacher_key(None)
+        st.session_state[state.POLL_EXPIRES_AT] = None
 
     act(close, "The room is closed; its guesses are forgotten.")
 
@@ -121,7 +135,23 @@ def room_header(code: str) -> None:
     left.markdown(f"## Room code: `{code}`")
     left.markdown("Students open this link (or scan the code) and type their guess:")
     left.code(link, language=None)
+    if local_only(link):
+        left.warning(
+            "Phones cannot open this link: it points to this computer only (localhost). Serve the class on the "
+            "network with `make run ADDRESS=0.0.0.0` and open this page at the address it prints, or let the "
+            "operator set the public address (NTE_PUBLIC_URL or the secret public_url): docs/classroom.md."
+        )
     right.image(qr_png(link), width=220, alt=f"QR code of the link to room {code}")
+
+
+def host_link_popover(key: TeacherKey) -> None:
+    """The teacher's private link, behind a click: it runs the room from another browser or device."""
+    with st.popover("Your private host link", key=state.POLL_HOST_LINK):
+        st.caption(
+            "This link runs the room (reveal, next round, close) from any browser: keep it to yourself and never "
+            "project it. This browser gets the room back by itself after a reload."
+        )
+        st.code(host_link(key), language=None)
 
 
 def round_controls(store: RoomStore, key: TeacherKey, view: RoomView) -> None:
@@ -150,6 +180,70 @@ def round_controls(store: RoomStore, key: TeacherKey, view: RoomView) -> None:
     st.caption("One row per round and guess: how many students, the model's token, probability and rank.")
 
 
+def gone_message(code: str, expires_at: object) -> str:
+    """Why the teacher's room is not found: it expired, or the store lost it (its expiry had not come yet)."""
+    lost = isinstance(expires_at, (int, float)) and time.time() < float(expires_at) - 5
+    return (LOST if lost else EXPIRED).format(code=code)
+
+
+def remember_host(key: TeacherKey | None, expires_in: float = 0.0) -> None:
+    """Keep the teacher's key in a cookie of this browser (or forget it), so a reload, a reconnect or another tab
+    gets the room back. The value is only the room code, its token (URL-safe base64) and a number, checked here."""
+    value = host_cookie_value(key, expires_in) if key is not None else ""
+    if key is not None and parse_host_cookie(value) is None:
+        return
+    age = max(0, int(expires_in)) if key is not None else 0
+    st.html(
+        f"<script>document.cookie='{HOST_COOKIE}={value}; path=/; max-age={age}; SameSite=Strict'"
+        "+(location.protocol==='https:'?'; Secure':'');</script>",
+        unsafe_allow_javascript=True,
+        width="content",
+    )
+
+
+def resume_teacher() -> None:
+    """Give this session its room back: from a host link (``?room=CODE&host=TOKEN``, the token then leaves the
+    address bar) or, once per session, from this browser's host cookie when the page is opened without a room
+    link (the teacher's own page). A student link never carries a token and never resumes a teacher."""
+    store = shared_store()
+    token = st.query_params.get("host")
+    if token is not None:
+        del st.query_params["host"]
+        try:
+            key = TeacherKey(normalise_code(st.query_params.get("room")), str(token))
+            store.resume(key)
+        except NotTeacher:
+            say("error", "This host link does not run the room: its secret part is wrong. You joined as a student.")
+            return
+        except RoomNotFound as error:
+            say("warning", str(error))
+            return
+        except RoomError as error:
+            say("error", str(error))
+            return
+        set_teacher_key(key)
+        del st.query_params["room"]
+        say("success", f"You run room {key.code} again as its teacher.")
+        return
+    if teacher_key() is not None or st.session_state.get(state.POLL_COOKIE_TRIED) or st.query_params.get("room"):
+        return  # a room link is a student's view, even in the teacher's own browser
+    st.session_state[state.POLL_COOKIE_TRIED] = True
+    saved = parse_host_cookie(st.context.cookies.get(HOST_COOKIE))
+    if saved is None:
+        return
+    key, expires_at = saved
+    try:
+        store.resume(key)
+    except RoomNotFound:
+        say("warning", gone_message(key.code, expires_at))
+        st.session_state[state.POLL_EXPIRES_AT] = None
+        return
+    except RoomError:  # closed, or another room's token: nothing to resume
+        return
+    set_teacher_key(key)
+    say("info", f"Welcome back: this browser started room {key.code}, so you run it again as its teacher.")
+
+
 def teacher_view() -> None:
     """The teacher's screen: the start form, or the running room (header, round, prompt, live results, controls)."""
     store, key = shared_store(), teacher_key()
@@ -158,15 +252,20 @@ def teacher_view() -> None:
             view = store.get(key.code)
         except RoomNotFound:
             set_teacher_key(None)
+            notice(gone_message(key.code, st.session_state.get(state.POLL_EXPIRES_AT)), "warning")
             key = None
-            notice("Your room has expired (rooms close two hours after the last round started).", "warning")
         except RoomError as error:  # the store cannot be reached: keep the room, try again on the next run
             notice(error, "error")
             return
     if key is None:
+        if st.session_state.get(state.POLL_COOKIE_TRIED):
+            remember_host(None)
         start_form()
         return
+    st.session_state[state.POLL_EXPIRES_AT] = time.time() + view.expires_in
+    remember_host(key, view.expires_in)
     room_header(key.code)
+    host_link_popover(key)
     st.subheader(f"Round {view.round}")
     show_prompt(view.prompt)
     st.toggle("Show the model's numbers before the reveal", key=state.POLL_SHOW_MODEL)

@@ -97,6 +97,7 @@ class RoomStore(Protocol):
     def add_guess(self, code: str, student: str, guess: str, round_number: int | None = None) -> str: ...
     def my_guess(self, code: str, student: str) -> str | None: ...
     def next_round(self, key: TeacherKey, prompt: str) -> int: ...
+    def resume(self, key: TeacherKey) -> RoomView: ...
     def reveal(self, key: TeacherKey) -> None: ...
     def close(self, key: TeacherKey) -> None: ...
     def rounds(self, key: TeacherKey) -> list[RoundRecord]: ...
@@ -241,6 +242,17 @@ class MemoryRoomStore:
     def my_guess(self, code: str, student: str) -> str | None:
         with self._lock:
             return self._room(code).rounds[-1].entries.get(student)
+
+    def resume(self, key: TeacherKey) -> RoomView:
+        """The room ``key`` runs, for a teacher coming back (a reload, another tab, a restarted server).
+
+        Raises:
+            RoomNotFound: no such room (expired, or lost by the store); NotTeacher: the token is wrong;
+            RoomError: the room is closed.
+        """
+        with self._lock:
+            self._teacher_room(key)
+        return self.get(key.code)
 
     def next_round(self, key: TeacherKey, prompt: str) -> int:
         prompt = check_poll_prompt(prompt)
@@ -417,6 +429,11 @@ class RedisRoomStore:
     def my_guess(self, code: str, student: str) -> str | None:
         code, data = self._room(code)
         return self._call(self._redis.hget, self._entries_key(code, int(data["round"])), student)
+
+    def resume(self, key: TeacherKey) -> RoomView:
+        """The room ``key`` runs, for a teacher coming back; raises as ``MemoryRoomStore.resume``."""
+        self._teacher_room(key)
+        return self.get(key.code)
 
     def next_round(self, key: TeacherKey, prompt: str) -> int:
         prompt = check_poll_prompt(prompt)

@@ -5,6 +5,8 @@ in-process room store, as the sessions of one server do."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -13,6 +15,8 @@ from core.serving.rooms import TeacherKey
 from tests.app.helpers import ROOT, all_text, assert_clean, open_page, plotly_specs
 from tests.app.test_bad_input_sweep import HOSTILE_TEXT, REFUSED
 from ui import state
+from ui.poll import host_cookie_value, local_only, parse_host_cookie
+from views.class_poll import gone_message
 
 PAGE = "app_pages/class_poll.py"
 PROMPT_STYLE = "<style>.nte-poll-prompt{font-size:1.6rem;font-weight:600;line-height:1.3}</style>"
@@ -193,3 +197,77 @@ def test_hostile_predict_first_texts(text):
     assert_clean(at)
     if len(text.split()) < 2:
         assert at.info or at.error or at.warning
+
+
+def test_a_host_link_gives_the_room_back_in_a_new_session_and_a_student_link_never_does():
+    teacher, key = teacher_session()
+    student = student_session(key.code)
+    submit(student, "Paris")
+    links = [e.value for e in teacher.code]
+    assert f"?room={key.code}" in links[0] and key.token not in links[0]  # the student link (and its QR code)
+    assert any(link.endswith(f"?room={key.code}&host={key.token}") for link in links[1:])  # the private link
+    assert key.token not in " ".join(m.value for m in teacher.markdown)
+
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)  # the teacher after a reload
+    again.query_params["room"] = key.code
+    again.query_params["host"] = key.token
+    again.run()
+    again.switch_page(PAGE).run()
+    assert_clean(again)
+    assert again.session_state[state.POLL_ROOM] == key
+    assert f"You run room {key.code} again" in all_text(again)
+    assert "host" not in again.query_params  # the token leaves the address bar
+    assert again.metric[0].value == "1"
+    again.button(key=state.POLL_REVEAL).click().run()
+    assert_clean(again)
+    assert "The model's answer: **␣Paris**" in all_text(again)
+
+    forged = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    forged.query_params["room"] = key.code
+    forged.query_params["host"] = "x" * 32
+    forged.run()
+    forged.switch_page(PAGE).run()
+    assert_clean(forged)
+    assert state.POLL_ROOM not in forged.session_state or forged.session_state[state.POLL_ROOM] is None
+    assert "secret part is wrong" in " ".join(e.value for e in forged.error)
+    assert not _has_key(forged, state.POLL_REVEAL)
+    assert f"Room {key.code}" in all_text(forged)  # the student's view of the room
+
+
+def _has_key(at: AppTest, key: str) -> bool:
+    try:
+        at.button(key=key)
+    except KeyError:
+        return False
+    return True
+
+
+def test_the_room_link_uses_the_operators_public_address(monkeypatch):
+    monkeypatch.setenv("NTE_PUBLIC_URL", "http://192.168.1.20:8501/")
+    teacher, key = teacher_session()
+    assert teacher.code[0].value == f"http://192.168.1.20:8501/class_poll?room={key.code}"
+    assert not any("Phones cannot open this link" in w.value for w in teacher.warning)
+
+
+def test_a_localhost_link_is_flagged():
+    teacher, _ = teacher_session()
+    assert any("Phones cannot open this link" in w.value for w in teacher.warning)
+
+
+def test_a_lost_room_is_not_called_expired():
+    assert "restarted without keeping its rooms" in gone_message("K7MX3P", time.time() + 3600)
+    assert "has expired" in gone_message("K7MX3P", time.time() - 1)
+    assert "has expired" in gone_message("K7MX3P", None)
+
+
+def test_local_addresses_and_the_host_cookie():
+    for url in ("http://localhost:8501/class_poll", "http://127.0.0.1:8501/x", "http://[::1]:8501/", "/class_poll"):
+        assert local_only(url), url
+    for url in ("http://192.168.1.20:8501/class_poll", "https://nte.school.example/class_poll"):
+        assert not local_only(url), url
+    key = TeacherKey("K7MX3P", "abcdefghijklmnop_-0123456789ABCD")
+    value = host_cookie_value(key, 100.0, now=1000.0)
+    assert value == "K7MX3P.abcdefghijklmnop_-0123456789ABCD.1100"
+    assert parse_host_cookie(value) == (key, 1100.0)
+    for bad in (None, "", "K7MX3P", "K0MX3P.abcdefghijklmnop.1", "K7MX3P.abc'\";x.1", "K7MX3P.abcdefghijklmnop.1;x"):
+        assert parse_host_cookie(bad) is None, bad

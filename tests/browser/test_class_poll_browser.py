@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from tests.browser.helpers import ARTIFACTS, chart, keyed, live, screenshot, wait_for_app, wait_for_run
 from ui import state
+from ui.poll import HOST_COOKIE
 
 pytestmark = pytest.mark.browser
 TEACHER_VIEW = {"width": 1280, "height": 720}
@@ -93,3 +94,48 @@ def test_class_poll_teacher_and_two_phones(page, browser):
     finally:
         for tab in students:
             tab.close()
+        browser.clear_cookies()  # the teacher's host cookie: the next test starts as a new visitor
+
+
+def start_room(teacher) -> str:
+    teacher.set_viewport_size(TEACHER_VIEW)
+    teacher.goto(teacher.app_url + "/class_poll")
+    wait_for_run(teacher)
+    keyed(teacher, state.POLL_START, "button").click()
+    heading = live(teacher, "h2").filter(has_text="Room code")
+    expect(heading).to_be_visible()
+    return re.search(r"Room code: ([A-Z0-9]{6})", heading.inner_text()).group(1)
+
+
+def test_the_teacher_reloads_mid_round_and_still_reveals(page, browser):
+    """A reload makes a new Streamlit session: this browser's host cookie gives the teacher the room back, with
+    its guesses; the token is in no link on the page, the address bar or the student's tab."""
+    teacher = page
+    browser.clear_cookies()
+    code = start_room(teacher)
+    link = live(teacher, '[data-testid="stCode"]').first.inner_text().strip()
+    student = open_student(browser, link)
+    try:
+        guess(student, "Paris")
+        expect(live(teacher, '[data-testid="stMetricValue"]')).to_have_text("1")
+        cookie = next(c for c in browser.cookies() if c["name"] == HOST_COOKIE)
+        token = cookie["value"].split(".")[1]
+        assert cookie["value"].startswith(code + ".") and len(token) >= 24
+        assert token not in link and token not in teacher.url and token not in student.url
+
+        teacher.reload()
+        wait_for_app(teacher)
+        expect(live(teacher, "h2").filter(has_text="Room code")).to_contain_text(code)
+        expect(live(teacher, '[data-testid="stAlertContentInfo"]').first).to_contain_text("Welcome back")
+        expect(live(teacher, '[data-testid="stMetricValue"]')).to_have_text("1")
+        visible = teacher.locator("body").inner_text()
+        assert token not in visible and token not in teacher.url  # the private link stays in its closed popover
+        screenshot(teacher, "class_poll_teacher_after_reload")
+
+        keyed(teacher, state.POLL_REVEAL, "button").click()
+        expect(live(teacher, '[data-testid="stAlertContentSuccess"]')).to_contain_text("The model's answer: ␣Paris")
+        expect(live(student, '[data-testid="stAlertContentSuccess"]')).to_contain_text("The model's answer: ␣Paris")
+        assert not teacher.dialogs and not student.dialogs
+    finally:
+        student.close()
+        browser.clear_cookies()

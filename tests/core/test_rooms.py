@@ -275,3 +275,66 @@ def test_an_unreachable_redis_gives_a_message():
     store = RedisRoomStore(f"redis://127.0.0.1:{_free_port()}/0")
     with pytest.raises(StoreUnavailable, match="not reachable"):
         store.create_room(PROMPT)
+
+
+def test_the_teacher_resumes_with_the_key_and_only_with_it(store):
+    key = store.create_room(PROMPT)
+    store.add_guess(key.code, "student-aaaa", "Paris")
+    view = store.resume(TeacherKey(key.code.lower(), key.token))
+    assert (view.code, view.round, view.total) == (key.code, 1, 1)
+    with pytest.raises(NotTeacher):
+        store.resume(TeacherKey(key.code, "not-the-token"))
+    store.close(key)
+    with pytest.raises(RoomError, match="closed"):
+        store.resume(key)
+
+
+def _start_redis(port: int, workdir: str, persist: bool) -> subprocess.Popen:
+    save = ["--appendonly", "yes", "--appendfsync", "always"] if persist else ["--save", "", "--appendonly", "no"]
+    cmd = [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir, *save]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return proc
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            pytest.fail("redis-server did not start")
+        time.sleep(0.1)
+
+
+def _stop_redis(proc: subprocess.Popen) -> None:
+    proc.terminate()  # SIGTERM: Redis flushes its append-only file and exits
+    proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize("persist", [True, False], ids=["appendonly", "no-persistence"])
+def test_a_room_outlives_a_restart_of_the_app_and_of_a_persistent_redis(redis_url, persist):
+    """The app restarting makes a new store object: the teacher's key still runs the room. Redis restarting keeps
+    the room only when it saves to disk; without that the room is gone (RoomNotFound, told apart by the page)."""
+    workdir = tempfile.mkdtemp(prefix="nte-redis-restart-")
+    port = _free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    proc = _start_redis(port, workdir, persist)
+    try:
+        key = RedisRoomStore(url).create_room(PROMPT)
+        RedisRoomStore(url).add_guess(key.code, "student-aaaa", "Paris")
+        assert RedisRoomStore(url).resume(key).total == 1  # a new app process, the same Redis
+        _stop_redis(proc)
+        proc = _start_redis(port, workdir, persist)
+        after = RedisRoomStore(url)
+        if persist:
+            view = after.resume(key)
+            assert (view.round, view.counts) == (1, (("Paris", 1),))
+            after.reveal(key)
+            assert after.get(key.code).revealed
+        else:
+            with pytest.raises(RoomNotFound):
+                after.resume(key)
+    finally:
+        _stop_redis(proc)
+        shutil.rmtree(workdir, ignore_errors=True)
