@@ -534,7 +534,7 @@ class Stepper:
                     self._crop_cache(total - 1)
                 new = torch.tensor([ids[self.cache_length :]])  # (1, T_new)
                 out = self.lm.model(
-                    input_ids=new, attention_mask=mask, past_key_values=self.cache, use_cache=True, **extra
+                    input_ids=new, attention_mask=mask, cache=self.cache, use_cache=True, **extra
                 )
             else:
                 full = torch.tensor([ids])  # (1, T) the whole sequence, every step

@@ -307,7 +307,7 @@ class GenerationTree:
         ids = torch.tensor([self.prompt_ids])  # (1, T)
         extra = {"logits_to_keep": 1} if self._keep_last else {}
         out = self.lm.model(
-            input_ids=ids, attention_mask=torch.ones_like(ids), past_key_values=self._cache, use_cache=True, **extra
+            input_ids=ids, attention_mask=torch.ones_like(ids), cache=self._cache, use_cache=True, **extra
         )
         return out.logits[0, -1, :].float()  # (V,) upcast once
 
@@ -324,7 +324,7 @@ class GenerationTree:
             ids = torch.tensor(paths)  # (B, depth) the tokens after the prompt
             mask = torch.ones(len(paths), len(self.prompt_ids) + depth, dtype=torch.long)  # (B, T + depth)
             extra = {"logits_to_keep": 1} if self._keep_last else {}
-            out = self.lm.model(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True, **extra)
+            out = self.lm.model(input_ids=ids, attention_mask=mask, cache=cache, use_cache=True, **extra)
             return torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # (B, V) upcast once
 
         return self._run(call)

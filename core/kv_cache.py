@@ -719,7 +719,7 @@ def measure_cache(
         lm.model(
             input_ids=input_ids,
             attention_mask=torch.ones_like(input_ids),
-            past_key_values=cache,
+            cache=cache,
             use_cache=True,
             **extra,
         )

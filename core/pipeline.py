@@ -383,12 +383,12 @@ def cache_growth(lm: LoadedModel, ids: list[int], token_id: int) -> CacheGrowth:
     with torch.inference_mode():
         prompt = torch.tensor([list(ids)])  # (1, T)
         lm.model(
-            input_ids=prompt, attention_mask=torch.ones_like(prompt), past_key_values=cache, use_cache=True, **extra
+            input_ids=prompt, attention_mask=torch.ones_like(prompt), cache=cache, use_cache=True, **extra
         )
         before_shape, before_bytes = _cache_shape(cache), measured_cache_bytes(cache)
         step = torch.tensor([[int(token_id)]])  # (1, 1)
         mask = torch.ones((1, len(ids) + 1), dtype=torch.long)  # (1, T + 1)
-        lm.model(input_ids=step, attention_mask=mask, past_key_values=cache, use_cache=True, **extra)
+        lm.model(input_ids=step, attention_mask=mask, cache=cache, use_cache=True, **extra)
         after_shape, after_bytes = _cache_shape(cache), measured_cache_bytes(cache)
     element = cache.layers[0].keys.element_size()
     spec = KVSpec.from_config(lm.model.config)

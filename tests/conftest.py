@@ -66,3 +66,11 @@ def tiny_llama_lm(bundled_lm):
         attn_implementation="eager",
     )
     return wrap_model(LlamaForCausalLM(config), bundled_lm.tokenizer, "tiny-llama", "random weights (test)")
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the tests that start a real redis-server `server`, so `make check` (the fast tier) can leave them out."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "redis_url" in getattr(item, "fixturenames", ()) or "redis" in params.values():
+            item.add_marker(pytest.mark.server)

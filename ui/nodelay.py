@@ -8,6 +8,10 @@ a run's deltas until the browser acknowledges the run's first message, and brows
 
 ``enable_nodelay()`` (called once per process, from app.py) makes asyncio set TCP_NODELAY on every TCP stream socket
 accepted from then on, and sets it on the connections already open (the first visitor's, accepted before app.py ran).
+
+It relies on private details of Streamlit and asyncio, so it runs only on the Streamlit it was measured with
+(``WRITTEN_FOR``); on another version it does nothing and says so in the log, and tests/ui/test_nodelay.py fails
+until someone checks the details below again and measures the latency (then updates ``WRITTEN_FOR``).
 """
 
 from __future__ import annotations
@@ -15,9 +19,14 @@ from __future__ import annotations
 import asyncio.base_events
 import asyncio.selector_events
 import gc
+import logging
 import socket
 import threading
 
+import streamlit
+
+WRITTEN_FOR = "1.67"  # Streamlit major.minor whose listener (proto 0) and latency (44 -> 1-3 ms) were measured
+_LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _DONE = False
 ASYNCIO_SET_NODELAY = asyncio.base_events._set_nodelay  # asyncio's own, kept for tests (this module replaces it)
@@ -35,7 +44,14 @@ def _set_nodelay(sock) -> None:
 def open_transports() -> list[asyncio.selector_events._SelectorSocketTransport]:
     """The asyncio socket transports alive in this process (the server's open connections among them)."""
     kind = asyncio.selector_events._SelectorSocketTransport
-    return [o for o in gc.get_objects() if isinstance(o, kind)]
+    # type(), not isinstance(): isinstance reads each object's __class__, and torch's deprecated module aliases
+    # (torch.distributed.reduce_op) raise a FutureWarning when read.
+    return [o for o in gc.get_objects() if issubclass(type(o), kind)]
+
+
+def streamlit_version_supported(version: str | None = None) -> bool:
+    """Whether the running Streamlit (or ``version``) is the major.minor this patch was written and measured for."""
+    return ".".join((version or streamlit.__version__).split(".")[:2]) == WRITTEN_FOR
 
 
 def enable_nodelay() -> bool:
@@ -43,6 +59,10 @@ def enable_nodelay() -> bool:
     global _DONE
     with _LOCK:
         if _DONE or not hasattr(socket, "TCP_NODELAY"):
+            return False
+        if not streamlit_version_supported() or not hasattr(asyncio.base_events, "_set_nodelay"):
+            _LOG.info("TCP_NODELAY patch skipped: written for Streamlit %s, not %s", WRITTEN_FOR, streamlit.__version__)
+            _DONE = True
             return False
         asyncio.base_events._set_nodelay = _set_nodelay  # read at call time by _SelectorSocketTransport.__init__
         for transport in open_transports():

@@ -186,11 +186,11 @@ def test_each_cached_step_adds_the_same_row_as_the_full_pass(fixture, request):
     assert maps.prompt_len == len(ids) and maps.length == len(ids) + len(new)
     cache = DynamicCache(config=lm.model.config)
     with torch.no_grad():
-        out = lm.model(torch.tensor([ids]), past_key_values=cache, use_cache=True, output_attentions=True)
+        out = lm.model(torch.tensor([ids]), cache=cache, use_cache=True, output_attentions=True)
         for layer, a in enumerate(out.attentions):
             np.testing.assert_allclose(maps.weights[layer, :, : len(ids), : len(ids)], a[0].numpy(), atol=1e-5)
         for step, token in enumerate(new):
-            out = lm.model(torch.tensor([[token]]), past_key_values=cache, use_cache=True, output_attentions=True)
+            out = lm.model(torch.tensor([[token]]), cache=cache, use_cache=True, output_attentions=True)
             row = len(ids) + step
             assert cache.get_seq_length() == row + 1  # one more key/value column per step
             for layer, a in enumerate(out.attentions):

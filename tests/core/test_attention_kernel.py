@@ -65,7 +65,7 @@ def test_cached_step_matches_a_full_pass():
     with torch.inference_mode():
         full = model(ids, output_attentions=True)
         prefix = model(ids[:, :-1], use_cache=True)
-        step = model(ids[:, -1:], past_key_values=prefix.past_key_values, use_cache=True, output_attentions=True)
+        step = model(ids[:, -1:], cache=prefix.cache, use_cache=True, output_attentions=True)
     assert step.attentions[0].shape == (1, 4, 1, 9)
     torch.testing.assert_close(step.attentions[1][0, :, 0], full.attentions[1][0, :, -1], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(step.logits[0, -1], full.logits[0, -1], rtol=1e-5, atol=1e-5)

@@ -117,7 +117,7 @@ def test_rewind_reproduces_and_crops_the_cache_to_the_kept_tokens(tiny_llama_lm)
         fresh = DynamicCache(config=tiny_llama_lm.model.config)
         with torch.inference_mode():
             x = torch.tensor([st.all_ids])
-            tiny_llama_lm.model(input_ids=x, attention_mask=torch.ones_like(x), past_key_values=fresh, use_cache=True)
+            tiny_llama_lm.model(input_ids=x, attention_mask=torch.ones_like(x), cache=fresh, use_cache=True)
         assert torch.allclose(st.cache.layers[1].keys, fresh.layers[1].keys, atol=1e-5)
         st.run(10)
         assert [(s.token_id, s.model_probability, s.rank) for s in st.steps] == original

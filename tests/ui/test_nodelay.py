@@ -78,3 +78,45 @@ def test_enable_nodelay_fixes_connections_already_open(fresh):
         return int(bool(before)), int(bool(after))
 
     assert run_coroutine(main()) == (0, 1)
+
+
+# What the patch relies on. When one of these fails, Streamlit or asyncio changed: check whether the patch is still
+# needed (a connection accepted by Streamlit's listener without TCP_NODELAY) and whether it still works (the light
+# client's rerun latency, benchmarks/streamlit_client.py), then update ui.nodelay.WRITTEN_FOR.
+
+
+def test_the_installed_streamlit_is_the_one_the_patch_was_measured_with():
+    import streamlit
+
+    assert ui.nodelay.streamlit_version_supported(), (
+        f"Streamlit {streamlit.__version__} is installed; ui/nodelay.py was written for {ui.nodelay.WRITTEN_FOR}: "
+        "the patch is now skipped. Re-check the tests below and the latency, then update WRITTEN_FOR."
+    )
+    assert not ui.nodelay.streamlit_version_supported("1.68.0")
+
+
+def test_streamlits_listener_is_still_made_with_proto_0():
+    from streamlit.web.server.starlette import starlette_server
+
+    listener = starlette_server._bind_socket("127.0.0.1", 0, 8)
+    try:
+        assert listener.proto == 0  # asyncio then skips TCP_NODELAY on its accepted connections: why the patch exists
+    finally:
+        listener.close()
+
+
+def test_asyncio_still_reads_set_nodelay_when_a_transport_is_made():
+    import inspect
+
+    assert callable(ui.nodelay.ASYNCIO_SET_NODELAY)
+    assert "_set_nodelay(" in inspect.getsource(asyncio.selector_events._SelectorSocketTransport.__init__)
+
+
+def test_finding_open_transports_raises_no_deprecation_warning():
+    import warnings
+
+    import torch  # noqa: F401 (its deprecated aliases live in gc: isinstance on them warned at every start)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ui.nodelay.open_transports()
