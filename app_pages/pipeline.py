@@ -12,7 +12,16 @@ from ui.memo import session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.share import share_inputs
-from views.pipeline import SHARED, embedding_stage, layers_stage, logits_stage, norm_stage, sampler, tokens_stage
+from views.pipeline import (
+    SHARED,
+    diagram_panel,
+    embedding_stage,
+    layers_stage,
+    logits_stage,
+    norm_stage,
+    sampler,
+    tokens_stage,
+)
 
 st.title("The whole pipeline")
 st.caption(
@@ -34,19 +43,19 @@ try:
 except LensUnavailable as error:
     notice(error, "error")
     st.stop()
-except (PromptError, ValueError) as error:
+except PromptError as error:
     notice(error)
     st.stop()
 
 if trace.dropped_tokens:
     st.warning(f"Long prompt: the model read only its last {PIPELINE_CAP} tokens ({trace.dropped_tokens:,} left out).")
 
+st.subheader("The model as one picture")
+diagram_panel(lm, trace)
+st.subheader("The same pass, card by card")
 tokens_stage(trace)
 embedding_stage(trace)
 layers_stage(trace)
 norm_stage(trace)
 logits_stage(trace)
-try:
-    sampler(lm, trace)
-except (PromptError, ValueError) as error:
-    notice(error)
+sampler(lm, trace)  # bounded widgets: nothing a person sets here is refused

@@ -7,17 +7,19 @@ import functools
 
 import streamlit as st
 
+from components.diagram import architecture_figure, clicked_part, explanation
 from components.inert import inert_markdown
 from components.kv_cache import human_bytes
 from components.next_token import probability_bars
 from components.pipeline import cache_chart, filter_chart, layer_chart, neighbour_table, shape_text, vector_strip
 from components.tables import candidate_table
 from components.token_chips import token_chips
+from core.architecture import architecture
 from core.models import LoadedModel
 from core.pipeline import PipelineTrace, cache_growth, sampling_trace
 from ui import state
 from ui.charts import show_chart
-from ui.controls import sampling_controls
+from ui.controls import SEED_RANGE, TEMPERATURE_RANGE, TOP_K_RANGE, TOP_P_RANGE, sampling_controls
 from ui.inference import shared_run
 from ui.memo import session_memo
 from ui.navigation import ROOT, available_pages
@@ -25,10 +27,10 @@ from ui.share import Shared, copy_link_control, publish_inputs
 
 SHARED = [
     Shared(state.PIPE_PROMPT, "prompt"),
-    Shared(state.PIPE_TEMPERATURE, "t", "float", 0, 3),
-    Shared(state.PIPE_TOP_K, "top_k", "int", 0, 1_000_000),
-    Shared(state.PIPE_TOP_P, "top_p", "float", 0, 1),
-    Shared(state.PIPE_SEED, "seed", "int", 0, 2**31 - 1),
+    Shared(state.PIPE_TEMPERATURE, "t", "float", *TEMPERATURE_RANGE),
+    Shared(state.PIPE_TOP_K, "top_k", "int", *TOP_K_RANGE),
+    Shared(state.PIPE_TOP_P, "top_p", "float", *TOP_P_RANGE),
+    Shared(state.PIPE_SEED, "seed", "int", *SEED_RANGE),
 ]
 
 
@@ -36,6 +38,70 @@ SHARED = [
 def page_titles() -> dict[str, str]:
     """Each registered page's title by its path (the registry does not change while the server runs)."""
     return {info.path: info.title for info in available_pages()}
+
+
+# The page that details each part of the diagram, and that page's prompt box (None: the page has none).
+PART_PAGES = {
+    "tokens": ("app_pages/tokenizer.py", state.TOK_PROMPT),
+    "embedding": ("app_pages/embeddings.py", None),
+    "positions": ("app_pages/attention.py", state.ATT_PROMPT),
+    "norm1": ("app_pages/logit_lens.py", state.LENS_PROMPT),
+    "attention": ("app_pages/attention.py", state.ATT_PROMPT),
+    "add1": ("app_pages/logit_lens.py", state.LENS_PROMPT),
+    "norm2": ("app_pages/logit_lens.py", state.LENS_PROMPT),
+    "mlp": ("app_pages/logit_lens.py", state.LENS_PROMPT),
+    "add2": ("app_pages/logit_lens.py", state.LENS_PROMPT),
+    "kv_cache": ("app_pages/kv_cache.py", None),
+    "final_norm": ("app_pages/logit_lens.py", state.LENS_PROMPT),
+    "unembedding": ("app_pages/embeddings.py", None),
+    "softmax": ("app_pages/next_token.py", state.NT_PROMPT),
+    "sampler": ("app_pages/temperature.py", state.TEMP_PROMPT),
+    "append": ("app_pages/generation.py", state.GEN_PROMPT),
+}
+
+
+def _pick_clicked_part() -> None:
+    """The diagram's on_select callback: a click on a box explains that part."""
+    key = clicked_part(st.session_state.get(state.PIPE_DIAGRAM))
+    if key in PART_PAGES:
+        st.session_state[state.PIPE_PART] = key
+
+
+def diagram_panel(lm: LoadedModel, trace: PipelineTrace) -> None:
+    """The whole model as one picture for this prompt; a click on a part (or the picker under it) explains it in
+    plain words and offers its detailed page with the same prompt."""
+    arch = session_memo("pipeline.diagram", (lm.name, tuple(trace.token_ids)), lambda: architecture(lm, trace))
+    st.session_state.setdefault(state.PIPE_PART, "tokens")
+    selected = st.session_state[state.PIPE_PART]
+    show_chart(
+        architecture_figure(arch, selected),
+        state.PIPE_DIAGRAM,
+        on_select=_pick_clicked_part,
+        selection_mode="points",
+        config={"displayModeBar": False},
+    )
+    numbers = {part.key: number for number, part in enumerate(arch.parts, start=1)}
+    st.selectbox(
+        "Explain a part (or click its box)",
+        list(numbers),
+        key=state.PIPE_PART,
+        format_func=lambda key: f"{numbers[key]}. {arch.part(key).title}",
+    )
+    part = arch.part(selected)
+    plain, word = explanation(arch, selected)
+    page, prompt_key = PART_PAGES[selected]
+    with st.container(border=True):
+        st.markdown(f"**{numbers[selected]}. {inert_markdown(part.title)}**")
+        st.markdown(plain)
+        st.markdown(f"The technical word: **{word}**.")
+        st.caption(f"For your prompt: shape `{part.shape}`, {inert_markdown(part.value)}.")
+        title = page_titles().get(page, "its page")
+        if st.button(f"Open {title} with this prompt", key=state.PIPE_OPEN, icon=":material/arrow_forward:"):
+            if prompt_key is not None:
+                st.session_state.pop(prompt_key, None)  # the page's box starts from the shared prompt (this one)
+            if page == "app_pages/embeddings.py":
+                st.session_state[state.EMB_WORD] = trace.tokens[-1].replace("␣", " ").strip() or trace.tokens[-1]
+            st.switch_page(str(ROOT / page))
 
 
 def stage(number: int, title: str, shape: str, *pages: str):
@@ -140,7 +206,7 @@ def sampler(lm: LoadedModel, trace: PipelineTrace) -> None:
             st.session_state.setdefault(key, value)  # every filter cuts something at first
         temperature, top_k, top_p = sampling_controls(state.PIPE_TEMPERATURE, state.PIPE_TOP_K, state.PIPE_TOP_P)
         st.session_state.setdefault(state.PIPE_SEED, 0)
-        seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=state.PIPE_SEED)
+        seed = st.number_input("Seed", *SEED_RANGE, step=1, key=state.PIPE_SEED)
         drawn = sampling_trace(dist.logits, temperature, top_k, top_p, int(seed))
         show_chart(filter_chart(V, drawn.stages), "pipeline.filters")
     token = dist.token_text(drawn.token_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.architecture import PART_KEYS
 from core.kv_cache import measure_cache
 from core.logit_lens import layer_predictions
 from core.next_token import next_token_distribution
@@ -105,3 +106,19 @@ def test_page_works_on_the_trained_character_model():
     assert len(values(charts(at)[layers]["data"][0]["y"])) == lm.facts.layers
     cache = charts(at)["KV cache: (layers, kv_heads, tokens, head_dim)"]["data"][0]
     assert values(cache["x"]) == [measure_cache(lm, 7).measured_bytes, measure_cache(lm, 8).measured_bytes]
+
+
+def test_the_diagram_explains_the_part_picked_and_opens_its_page_with_the_prompt():
+    at = open_page(PAGE)
+    diagram = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "Your prompt through the model")
+    assert list(diagram["data"][0]["customdata"]) == list(PART_KEYS)
+    assert "The technical word: **tokens and token ids**." in [m.value for m in at.markdown]
+    at.selectbox(key=state.PIPE_PART).set_value("attention").run()
+    assert_clean(at)
+    assert any("causal self-attention" in m.value for m in at.markdown)
+    assert any("Attention: 9 heads, 3 KV heads" in m.value for m in at.markdown)
+    at.session_state[state.ATT_PROMPT] = "an older prompt on the attention page"
+    at.button(key=state.PIPE_OPEN).click().run()
+    assert_clean(at)
+    assert at.session_state[state.ATT_PROMPT] == PROMPT  # the detailed page opens on the same prompt
+    assert any(t.value == "Attention" for t in at.title)
