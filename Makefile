@@ -89,8 +89,9 @@ llama: $(LLAMA_VENV)/.installed
 # A bigger class: REPLICAS Streamlit processes behind nginx on LISTEN, sticky by cookie (deploy/README.md).
 REPLICAS ?= 2
 LISTEN ?= 0.0.0.0:8080
-replicas: install nginx
-	$(PY) -m deploy.replicas --replicas $(REPLICAS) --listen $(LISTEN)
+# Without NTE_REDIS_URL it starts a Redis for the class poll's rooms itself (--start-redis), and says so.
+replicas: install nginx redis
+	$(PY) -m deploy.replicas --replicas $(REPLICAS) --listen $(LISTEN) $(if $(NTE_REDIS_URL),,--start-redis)
 
 # ADDRESS=0.0.0.0 serves the class on the local network (docs/classroom.md): the phones' address is printed and
 # given to the app as NTE_PUBLIC_URL (unless already set), so the class poll's link and QR code work on phones.

@@ -3,6 +3,10 @@
 Renders deploy/nginx.conf.template into a run folder, starts the replicas on 127.0.0.1 and nginx in front of them,
 starts a replica again if it exits, and stops everything on Ctrl+C. tests/deploy/test_replicas.py drives the same
 functions.
+
+Class-poll rooms must be shared by the replicas, or students routed to another replica than the teacher's find no
+room: more than one replica needs NTE_REDIS_URL, or --start-redis to start a Redis here (saving to disk in the run
+folder, so rooms survive its restart).
 """
 
 from __future__ import annotations
@@ -89,6 +93,60 @@ def replica_command(port: int, python: str = sys.executable) -> list[str]:
     ]
 
 
+NO_SHARED_STORE = (
+    "{n} replicas need one room store for the class poll, or students routed to another replica than the "
+    "teacher's find no room and the teacher's count is short. Set NTE_REDIS_URL (redis://host:6379/0) for all "
+    "replicas, or pass --start-redis to start a Redis on this machine (deploy/README.md), or use --replicas 1."
+)
+
+
+def shared_store_problem(replicas: int, redis_url: str | None) -> str | None:
+    """Why these replicas cannot serve the class poll (several replicas, no Redis), or None when they can."""
+    return NO_SHARED_STORE.format(n=replicas) if replicas > 1 and not (redis_url or "").strip() else None
+
+
+def start_redis(run_dir: Path, port: int | None = None) -> tuple[str, subprocess.Popen]:
+    """Start Debian's redis-server on 127.0.0.1 with its append-only file in run_dir (rooms survive its restart).
+
+    Returns:
+        (its URL, the process). RuntimeError when redis-server is missing or does not answer.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed: `make redis` (Debian's package), or set NTE_REDIS_URL")
+    port = port or free_port()
+    folder = Path(run_dir).resolve() / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--appendonly", "yes"]
+    log = open(folder / "redis.log", "wb")  # noqa: SIM115 (the child keeps it; closed below)
+    try:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        log.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited with code {proc.returncode} (log in {folder})")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(b"PING\r\n")
+                if conn.recv(16).startswith(b"+PONG"):
+                    return f"redis://127.0.0.1:{port}/0", proc
+        except OSError:
+            pass
+        time.sleep(0.1)
+    stop([proc])
+    raise RuntimeError(f"redis-server did not answer within 30 s (log in {folder})")
+
+
+def replica_env(replicas: int, redis_url: str | None, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The replicas' environment: the operator's, plus how many replicas there are and the shared room store."""
+    env = dict(os.environ if base is None else base, NTE_REPLICAS=str(int(replicas)))
+    if redis_url:
+        env["NTE_REDIS_URL"] = redis_url
+    return env
+
+
 def start_replica(port: int, log_dir: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start one replica, its output in log_dir/replica-PORT.log. Wait for it with wait_healthy."""
     log = open(Path(log_dir) / f"replica-{port}.log", "wb")  # noqa: SIM115 (the child keeps it; closed below)
@@ -152,7 +210,9 @@ def stop(procs: Sequence[subprocess.Popen]) -> None:
             proc.wait(timeout=10)
 
 
-def supervise(procs: list[subprocess.Popen], ports: Sequence[int], run_dir: Path) -> int:
+def supervise(
+    procs: list[subprocess.Popen], ports: Sequence[int], run_dir: Path, env: dict[str, str] | None = None
+) -> int:
     """Keep serving until nginx (the last of procs) exits: a replica that exits is started again, while nginx sends
     its students to the others (they start afresh there). A replica that dies within RESTART_GRACE seconds of its
     start is broken, not unlucky: then everything stops. Returns the exit code for main."""
@@ -165,7 +225,7 @@ def supervise(procs: list[subprocess.Popen], ports: Sequence[int], run_dir: Path
                 print(f"replica {port} exited within {RESTART_GRACE:.0f} s of its start: stopping", file=sys.stderr)
                 return 1
             print(f"replica {port} exited with code {procs[i].returncode}: starting it again", file=sys.stderr)
-            procs[i], started[i] = start_replica(port, run_dir), time.monotonic()
+            procs[i], started[i] = start_replica(port, run_dir, env), time.monotonic()
         time.sleep(1)
     print("nginx exited: stopping the replicas (see error.log)", file=sys.stderr)
     return 1
@@ -177,7 +237,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--listen", default="0.0.0.0:8080", help="nginx's listen address (default 0.0.0.0:8080)")
     parser.add_argument("--first-port", type=int, default=8601, help="replica ports: this one and up")
     parser.add_argument("--run-dir", type=Path, default=None, help="nginx pid, logs, temp files (default: temp dir)")
+    parser.add_argument(
+        "--start-redis", action="store_true", help="start a Redis here for the class poll's rooms (no NTE_REDIS_URL)"
+    )
     args = parser.parse_args(argv)
+    redis_url = os.environ.get("NTE_REDIS_URL", "").strip() or None
+    problem = None if args.start_redis else shared_store_problem(args.replicas, redis_url)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     nginx = nginx_binary()
     if nginx is None:
         print("nginx is not installed: `make nginx` (Debian's package) or apt-get install nginx", file=sys.stderr)
@@ -187,22 +255,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_dir = (args.run_dir or Path(tempfile.mkdtemp(prefix="nte-replicas-"))).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     ports = [args.first_port + i for i in range(args.replicas)]
-    procs: list[subprocess.Popen] = []
+    procs: list[subprocess.Popen] = []  # Redis, when started here (stopped after the replicas)
+    served: list[subprocess.Popen] = []  # the replicas, then nginx
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a supervisor's stop: clean up as on Ctrl+C
     try:
-        procs += [start_replica(port, run_dir) for port in ports]
-        for port, proc in zip(ports, procs):
+        if args.start_redis and not redis_url:
+            redis_url, redis_proc = start_redis(run_dir)
+            procs.append(redis_proc)
+            print(f"started Redis for the class poll's rooms at {redis_url} (append-only file in {run_dir}/redis)")
+        env = replica_env(args.replicas, redis_url)
+        served += [start_replica(port, run_dir, env) for port in ports]
+        for port, proc in zip(ports, served):
             wait_healthy(f"http://127.0.0.1:{port}", proc)
-        procs.append(start_nginx(render_config(args.listen, ports, run_dir), run_dir, nginx))
-        print(f"{args.replicas} replicas on 127.0.0.1:{ports[0]}-{ports[-1]} behind nginx on {args.listen}")
+        served.append(start_nginx(render_config(args.listen, ports, run_dir), run_dir, nginx))
+        store = f"class-poll rooms in {redis_url}" if redis_url else "class-poll rooms in the one replica's memory"
+        print(f"{args.replicas} replicas on 127.0.0.1:{ports[0]}-{ports[-1]} behind nginx on {args.listen}; {store}")
         print(f"logs and nginx.conf in {run_dir}; Ctrl+C stops everything")
-        return supervise(procs, ports, run_dir)
+        return supervise(served, ports, run_dir, env)  # replaces a replica that exits in `served`
     except KeyboardInterrupt:
         return 0
     except RuntimeError as error:
         print(error, file=sys.stderr)
         return 1
     finally:
+        stop(served)
         stop(procs)
 
 

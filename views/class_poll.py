@@ -44,6 +44,7 @@ from ui.poll import (
     student_id,
     teacher_key,
 )
+from ui.settings import redis_url, replica_count
 
 PROMPT_CSS = "<style>.nte-poll-prompt{font-size:1.6rem;font-weight:600;line-height:1.3}</style>"
 LOST = (
@@ -180,6 +181,18 @@ def round_controls(store: RoomStore, key: TeacherKey, view: RoomView) -> None:
     st.caption("One row per round and guess: how many students, the model's token, probability and rank.")
 
 
+def store_problem() -> str | None:
+    """Why rooms are not shared by the whole class (several copies of the app, no shared store), or None."""
+    copies = replica_count()
+    if copies < 2 or redis_url():
+        return None
+    return (
+        f"This server runs {copies} copies of the app without a shared room store: students who reach another "
+        "copy than the teacher's find no room, and the teacher's count misses them. The operator must set "
+        "NTE_REDIS_URL (or the secret redis_url) for every copy: deploy/README.md."
+    )
+
+
 def gone_message(code: str, expires_at: object) -> str:
     """Why the teacher's room is not found: it expired, or the store lost it (its expiry had not come yet)."""
     lost = isinstance(expires_at, (int, float)) and time.time() < float(expires_at) - 5
@@ -257,6 +270,8 @@ def teacher_view() -> None:
         except RoomError as error:  # the store cannot be reached: keep the room, try again on the next run
             notice(error, "error")
             return
+    if problem := store_problem():
+        notice(problem, "error")
     if key is None:
         if st.session_state.get(state.POLL_COOKIE_TRIED):
             remember_host(None)
@@ -336,6 +351,8 @@ def student_view(raw_code: str) -> None:
         view = store.get(code)
     except RoomError as error:
         notice(error, "error")
+        if isinstance(error, RoomNotFound) and (problem := store_problem()):
+            notice(problem, "warning")
         join_form()
         return
     if view.closed:

@@ -271,3 +271,13 @@ def test_local_addresses_and_the_host_cookie():
     assert parse_host_cookie(value) == (key, 1100.0)
     for bad in (None, "", "K7MX3P", "K0MX3P.abcdefghijklmnop.1", "K7MX3P.abc'\";x.1", "K7MX3P.abcdefghijklmnop.1;x"):
         assert parse_host_cookie(bad) is None, bad
+
+
+def test_copies_without_a_shared_store_are_named_as_the_cause(monkeypatch):
+    monkeypatch.setenv("NTE_REPLICAS", "2")
+    monkeypatch.delenv("NTE_REDIS_URL", raising=False)
+    at = open_page(PAGE)
+    assert any("2 copies of the app without a shared room store" in e.value for e in at.error)
+    student = student_session("K7MX3P")
+    assert "No open room" in " ".join(e.value for e in student.error)
+    assert any("NTE\\_REDIS\\_URL" in w.value for w in student.warning)  # shown inert: markdown-escaped
