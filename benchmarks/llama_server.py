@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,10 @@ def start_llama_server(gguf: Path, log_dir: Path, *extra: str, threads: int = 1,
             with urllib.request.urlopen(server.url + "/v1/models", timeout=2) as response:
                 json.load(response)
             return server
+        except urllib.error.HTTPError as error:  # it answers: a server started with --api_key says 401 to no key
+            if error.code in (401, 403):
+                return server
+            time.sleep(0.5)
         except OSError:
             time.sleep(0.5)
     server.stop()

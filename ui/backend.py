@@ -40,7 +40,13 @@ def remote_backend() -> RemoteBackend:
     settings = remote_settings()
     if settings is None:
         raise RuntimeError("no remote server is configured")
-    return RemoteBackend(settings.base_url, settings.model, timeout=settings.timeout, max_top_n=settings.max_logprobs)
+    return RemoteBackend(
+        settings.base_url,
+        settings.model,
+        timeout=settings.timeout,
+        max_top_n=settings.max_logprobs,
+        api_key=settings.api_key,
+    )
 
 
 def _use_local_model() -> None:

@@ -13,7 +13,7 @@ import functools
 import logging
 import math
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import streamlit as st
@@ -157,12 +157,14 @@ class RemoteSettings:
     model: str
     timeout: float = 20.0
     max_logprobs: int = 20
+    api_key: str | None = field(default=None, repr=False)  # never shown: not in a repr, a page or a link
 
 
 def remote_settings() -> RemoteSettings | None:
     """The remote model server (NTE_REMOTE_BASE_URL and NTE_REMOTE_MODEL, or st.secrets remote_base_url and
     remote_model), or None when the operator has not set both. NTE_REMOTE_TIMEOUT (seconds, default 20) and
-    NTE_REMOTE_MAX_LOGPROBS (the server's cap on top log-probabilities, default 20: vLLM's --max-logprobs default)."""
+    NTE_REMOTE_MAX_LOGPROBS (the server's cap on top log-probabilities, default 20: vLLM's --max-logprobs default);
+    NTE_REMOTE_API_KEY (or remote_api_key), sent as a bearer token to a server started with an API key."""
     url = str(os.environ.get("NTE_REMOTE_BASE_URL") or _secret("remote_base_url") or "").strip()
     model = str(os.environ.get("NTE_REMOTE_MODEL") or _secret("remote_model") or "").strip()
     if not url or not model:
@@ -173,4 +175,5 @@ def remote_settings() -> RemoteSettings | None:
     except (TypeError, ValueError):
         timeout = 20.0
     timeout = timeout if math.isfinite(timeout) and timeout > 0 else 20.0
-    return RemoteSettings(url, model, timeout, _setting("remote_max_logprobs", 20))
+    api_key = str(os.environ.get("NTE_REMOTE_API_KEY") or _secret("remote_api_key") or "").strip() or None
+    return RemoteSettings(url, model, timeout, _setting("remote_max_logprobs", 20), api_key)

@@ -64,6 +64,8 @@ class RemoteBackend:
         timeout: seconds to wait for one answer.
         retries: extra attempts after a connection error or a 5xx answer (with backoff 0.5 s, 1 s, ...).
         max_top_n: the most log-probabilities per position the server returns (vLLM: ``--max-logprobs``).
+        api_key: sent as ``Authorization: Bearer <key>`` (vLLM and SGLang ``--api-key``, llama.cpp ``--api_key``,
+            hosted endpoints). Kept private: never in an error message, a repr or a log line.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class RemoteBackend:
         retries: int = DEFAULT_RETRIES,
         max_top_n: int = DEFAULT_MAX_TOP_N,
         backoff: float = 0.5,
+        api_key: str | None = None,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -88,6 +91,7 @@ class RemoteBackend:
         self.retries = max(0, int(retries))
         self.max_top_n = max(1, int(max_top_n))
         self.backoff = float(backoff)
+        self._api_key = (api_key or "").strip() or None
 
     @property
     def capabilities(self) -> Capabilities:
@@ -102,6 +106,8 @@ class RemoteBackend:
         """One JSON request with bounded retries; the parsed answer, or RemoteUnavailable / RemoteError."""
         data = None if payload is None else json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
         last: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -118,6 +124,12 @@ class RemoteBackend:
                         "It may be overloaded or restarting; try again in a moment."
                     )
                     continue
+                if error.code in (401, 403):  # the server's own text is left out: some echo what they were sent
+                    which = "refused this app's API key" if self._api_key else "needs an API key"
+                    raise RemoteError(
+                        f"The model server at {self.host} {which} (HTTP {error.code}). Ask the operator to check "
+                        "NTE_REMOTE_API_KEY (or the secret remote_api_key)."
+                    ) from None
                 if error.code == 404:
                     raise RemoteError(
                         f"The model server at {self.host} does not serve {self.model!r} or this endpoint "

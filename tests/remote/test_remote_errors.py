@@ -41,7 +41,8 @@ class FakeServer:
         class Handler(BaseHTTPRequestHandler):
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                owner.requests.append({"path": self.path, "body": json.loads(self.rfile.read(length) or b"null")})
+                body = json.loads(self.rfile.read(length) or b"null")
+                owner.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
                 status, body, delay = owner.script.pop(0) if len(owner.script) > 1 else owner.script[0]
                 time.sleep(delay)
                 raw = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -179,3 +180,18 @@ def test_bad_settings_are_rejected_before_any_request():
     with pytest.raises(RemoteError, match="No model name"):
         RemoteBackend("http://127.0.0.1:1", " ")
     assert RemoteBackend("http://127.0.0.1:1/v1/", "m").base_url == "http://127.0.0.1:1/v1"
+
+
+def test_the_api_key_goes_only_in_the_authorization_header(fake):
+    server = fake((200, COMPLETION, 0))
+    backend(server.url, api_key=" sk-class-42 ").next_token("x", 3)
+    backend(server.url).next_token("x", 3)
+    assert [r["auth"] for r in server.requests] == ["Bearer sk-class-42", None]
+    assert "sk-class-42" not in json.dumps([r["body"] for r in server.requests])
+
+
+def test_a_refused_key_is_not_retried_and_the_servers_text_is_left_out(fake):
+    server = fake((401, {"error": {"message": "Invalid API key sk-wrong"}}, 0))
+    with pytest.raises(RemoteError, match=r"refused this app's API key \(HTTP 401\).*NTE_REMOTE_API_KEY") as info:
+        backend(server.url, api_key="sk-wrong", retries=2).next_token("x", 3)
+    assert "sk-wrong" not in str(info.value) and len(server.requests) == 1
