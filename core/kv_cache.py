@@ -524,15 +524,15 @@ class KVSpec:
 def spec_from_hub(model_id: str, allow_local: bool = False) -> KVSpec:
     """Fetch a config from the Hugging Face Hub (config.json only, no weights) and read its spec.
 
-    Raises:
-        ConfigError: when the id is malformed, unknown, a refused local path, or the Hub cannot be reached (offline).
-    """
     Args:
         model_id: a Hub id ("owner/name"). A path on the server (anything that exists there, starts with /, . or
             ~, or has more than one slash) is refused unless ``allow_local``: transformers would read that
             folder's config.json from the working directory.
         allow_local: the operator's choice (NTE_ALLOW_LOCAL_MODELS) to let a server folder be read.
 
+    Raises:
+        ConfigError: when the id is malformed, unknown, a refused local path, or the Hub cannot be reached (offline).
+    """
     from transformers import AutoConfig
 
     from core.models import LOCAL_SWITCHED_OFF, ModelLoadError, _check_hub_id, _hub_error, looks_local
@@ -540,9 +540,6 @@ def spec_from_hub(model_id: str, allow_local: bool = False) -> KVSpec:
     model_id = (model_id or "").strip()
     if not model_id:
         raise ConfigError("Type a Hugging Face model id, e.g. 'meta-llama/Llama-3.1-8B'.")
-    try:
-        _check_hub_id(model_id)
-        config = AutoConfig.from_pretrained(model_id, trust_remote_code=False)
     if looks_local(model_id):
         if not allow_local:
             raise ConfigError(f"{LOCAL_SWITCHED_OFF} Type a Hub id such as 'meta-llama/Llama-3.1-8B'.")
@@ -556,6 +553,9 @@ def spec_from_hub(model_id: str, allow_local: bool = False) -> KVSpec:
             raise ConfigError(f"Could not read a config.json in the folder '{model_id[:200]}': {name}.") from error
         spec = KVSpec.from_config(config, name=model_id)
         return replace(spec, source=f"config.json in the folder {model_id} on this server")
+    try:
+        _check_hub_id(model_id)
+        config = AutoConfig.from_pretrained(model_id, trust_remote_code=False)
     except ModelLoadError as error:
         raise ConfigError(str(error)) from error
     except Exception as error:  # the Hub raises many types; the person needs the cause
