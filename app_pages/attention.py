@@ -32,7 +32,7 @@ try:
 except AttentionUnavailable as error:
     notice(error, "error")
     st.stop()
-except (PromptError, ValueError) as error:
+except PromptError as error:
     notice(error)
     st.stop()
 

@@ -37,7 +37,7 @@ try:
 except LensUnavailable as error:
     notice(error, "error")
     st.stop()
-except (PromptError, ValueError) as error:
+except PromptError as error:
     notice(error)
     st.stop()
 

@@ -5,7 +5,7 @@ import streamlit as st
 from core.lessons import FIVE_WORD_VOCABULARY, NEXT_TOKEN_LESSON
 from core.seed_examples import SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS
 from core.text import PromptError
-from core.toy import parse_toy, toy_distribution
+from core.toy import ToyError, parse_toy, toy_distribution
 from ui import state
 from ui.backend import remote_page
 from ui.controls import prompt_area
@@ -48,7 +48,7 @@ try:
         tokens_text = left.text_input("Tokens", key=state.NT_TOY_TOKENS)
         logits_text = right.text_input("Logits", key=state.NT_TOY_LOGITS)
         dist = toy_distribution(*parse_toy(tokens_text, logits_text))
-except (PromptError, ValueError) as error:
+except (PromptError, ToyError) as error:
     notice(error)
     st.stop()
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.seed_examples import SUPPORT_BOT_LOGITS, SUPPORT_BOT_TOKENS
 from core.text import PromptError
-from core.toy import parse_toy, toy_distribution
+from core.toy import ToyError, parse_toy, toy_distribution
 from ui import state
 from ui.controls import bounded_slider, prompt_area
 from ui.lessons import lesson_presets
@@ -50,7 +50,7 @@ try:
         logits_text = right.text_input("Logits", key=state.TEMP_TOY_LOGITS)
         source_key = (TOY, tokens_text, logits_text)
         dist = toy_distribution(*parse_toy(tokens_text, logits_text))
-except (PromptError, ValueError) as error:
+except (PromptError, ToyError) as error:
     notice(error)
     st.stop()
 

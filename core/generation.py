@@ -17,9 +17,10 @@ import numpy as np
 import torch
 from transformers import DynamicCache
 
+from core.errors import InputError
 from core.kv_cache import measured_cache_bytes
 from core.models import LoadedModel, accepts_argument
-from core.next_token import NextTokenDistribution, distribution_from_logits
+from core.next_token import NextTokenDistribution, distribution_from_logits, next_token_probs
 from core.prompt import MAX_PROMPT_TOKENS, encode_prompt
 from core.sampling import check_sampling_args, make_generator, sample_token, sampling_probs
 from core.text import PromptError, token_label
@@ -43,6 +44,11 @@ Runner = Callable[[Callable[[], torch.Tensor]], torch.Tensor]
 
 class GenerationFinished(RuntimeError):
     """``step`` was called after a stop condition ended the generation."""
+
+
+class StepError(InputError):
+    """A pick, rewind or branch the generation cannot take (a token outside the vocabulary, a step or branch
+    that no longer exists, e.g. from a second click on a button already acted on); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -367,7 +373,7 @@ class Stepper:
 
         Raises:
             GenerationFinished: a stop condition has already ended the generation.
-            ValueError: ``choose`` is not a token id of this vocabulary.
+            StepError: ``choose`` is not a token id of this vocabulary.
         """
         with self._lock:
             reason = self.stop_reason
@@ -376,7 +382,7 @@ class Stepper:
             started = time.perf_counter()
             logits = self._current_logits()  # (V,) float32
             log_probs = torch.log_softmax(logits, dim=-1)  # (V,) full-vocabulary, never renormalised
-            probs = torch.softmax(logits, dim=-1)  # (V,) the model's belief
+            probs = next_token_probs(logits)  # (V,) the model's belief
             vocab = probs.shape[-1]
             greedy_id = int(torch.argmax(logits))
             # Temperature 0 is greedy: the sampler's distribution is one-hot on the argmax (as sampling_probs gives);
@@ -390,7 +396,7 @@ class Stepper:
             if choose is not None:
                 token_id = int(choose)
                 if not 0 <= token_id < vocab:
-                    raise ValueError(f"token id {choose!r} is not in this model's vocabulary of {vocab:,}")
+                    raise StepError(f"token id {choose!r} is not in this model's vocabulary of {vocab:,}")
                 chosen_by = USER
             elif sampling is None:
                 token_id, chosen_by = greedy_id, GREEDY
@@ -469,7 +475,7 @@ class Stepper:
         with self._lock:
             to_step = int(to_step)
             if not 0 <= to_step <= len(self.steps):
-                raise ValueError(f"to_step must be between 0 and {len(self.steps)}, got {to_step}")
+                raise StepError(f"to_step must be between 0 and {len(self.steps)}, got {to_step}")
             if to_step == len(self.steps):
                 return
             self.branches = self.branches + [Branch(to_step, tuple(self.steps[to_step:]))]
@@ -478,10 +484,12 @@ class Stepper:
     def restore_branch(self, number: int) -> None:
         """Return to an abandoned branch; what it replaces becomes a branch in turn."""
         with self._lock:
+            if not 0 <= number < len(self.branches):
+                raise StepError(f"There is no branch {number} to return to (there are {len(self.branches)}).")
             branch = self.branches[number]
             rest = [b for i, b in enumerate(self.branches) if i != number]
             if branch.after_step > len(self.steps):
-                raise ValueError("That branch starts after the current text; it cannot be restored here.")
+                raise StepError("That branch starts after the current text; it cannot be restored here.")
             replaced = tuple(self.steps[branch.after_step :])
             self._truncate(branch.after_step)
             self.all_ids = self.all_ids + [s.token_id for s in branch.steps]

@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.generation import USER, GenerationFinished, Stepper
+from core.errors import InputError
+from core.generation import USER, GenerationFinished, StepError, Stepper
+from core.sampling import check_sampling_args, make_generator
 
 MAX_RECORD_BYTES = 2_000_000
 MAX_RECORD_STEPS = 2_000
 STEP_SETTINGS = ("temperature", "top_k", "top_p", "seed")
+
+
+class RecordError(InputError):
+    """An uploaded file that is not a run record this app can replay; the message says why."""
 
 
 def run_record(stepper: Stepper) -> dict[str, Any]:
@@ -40,30 +46,35 @@ def record_json(stepper: Stepper) -> str:
 
 
 def parse_record(data: bytes | str) -> dict[str, Any]:
-    """Read and check a run record; ValueError with a clear message when it is not one."""
+    """Read and check a run record; RecordError with a clear message when it is not one."""
     if len(data) > MAX_RECORD_BYTES:
-        raise ValueError(f"That file is larger than {MAX_RECORD_BYTES // 1_000_000} MB; a run record is much smaller.")
+        raise RecordError(f"That file is larger than {MAX_RECORD_BYTES // 1_000_000} MB; a run record is much smaller.")
     try:
         record = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError("That file is not a JSON run record (download one with 'Download this run').") from None
+        raise RecordError("That file is not a JSON run record (download one with 'Download this run').") from None
     if not isinstance(record, dict) or record.get("format") != "next-token-explorer/generation-run":
-        raise ValueError("That JSON is not a generation run record from this app.")
+        raise RecordError("That JSON is not a generation run record from this app.")
     steps = record.get("steps")
     if not isinstance(record.get("prompt"), str) or not isinstance(steps, list) or len(steps) > MAX_RECORD_STEPS:
-        raise ValueError("The run record has no prompt or a malformed list of steps.")
+        raise RecordError("The run record has no prompt or a malformed list of steps.")
     for step in steps:
         if (
             not isinstance(step, dict)
             or not isinstance(step.get("token_id"), int)
             or step.get("chosen_by") not in ("greedy", "sampled", USER)
         ):
-            raise ValueError("A step in the run record is malformed (each needs an integer token_id and chosen_by).")
+            raise RecordError("A step in the run record is malformed (each needs an integer token_id and chosen_by).")
         for name in STEP_SETTINGS:
             if not isinstance(step.get(name), (int, float)) or isinstance(step.get(name), bool):
-                raise ValueError(f"A step in the run record has no valid '{name}'.")
+                raise RecordError(f"A step in the run record has no valid '{name}'.")
+        try:  # the stepper's own checks, so a setting out of range is refused here and not halfway through a replay
+            check_sampling_args(float(step["temperature"]), int(step["top_k"]), float(step["top_p"]))
+            make_generator(int(step["seed"]))
+        except (ValueError, OverflowError) as error:
+            raise RecordError(f"A step in the run record has a setting out of range: {error}.") from None
     if not isinstance(record.get("stop_strings", []), list) or not isinstance(record.get("max_new_tokens", 1), int):
-        raise ValueError("The run record's stop strings or max new tokens are malformed.")
+        raise RecordError("The run record's stop strings or max new tokens are malformed.")
     return record
 
 
@@ -81,7 +92,7 @@ def replay(stepper: Stepper, steps: list[dict[str, Any]]) -> int:
         choose = recorded["token_id"] if recorded["chosen_by"] == USER else None
         try:
             step = stepper.step(choose)
-        except (GenerationFinished, ValueError, IndexError):
+        except (GenerationFinished, StepError):
             break
         differences += step.token_id != recorded["token_id"]
     return differences

@@ -18,14 +18,17 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from core.errors import InputError
+
 GIB = 1024**3  # gibibyte, what GPU tools usually mean by "GB"
 GB = 1000**3  # gigabyte, what spec sheets print
 PAGED_BLOCK_SIZE = 16  # vLLM's default paged-attention block: each sequence's cache grows 16 tokens at a time
 MAX_MEASURE_TOKENS = 2048
 
 
-class ConfigError(ValueError):
-    """A model config cannot be turned into a KV-cache spec; the message names the field or the cause."""
+class ConfigError(InputError):
+    """A model config (a Hub id's, or the architecture typed on the page) cannot be turned into a KV-cache spec;
+    the message names the field or the cause."""
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -297,8 +300,8 @@ class KVSpec:
     def __post_init__(self) -> None:
         for field in ("num_layers", "num_attention_heads", "num_kv_heads", "head_dim"):
             _whole(field, getattr(self, field))
-        if self.num_attention_heads % self.num_kv_heads:
-            raise ValueError(
+        if self.num_attention_heads % self.num_kv_heads:  # a person can type these on the page
+            raise ConfigError(
                 f"{self.num_attention_heads} query heads cannot be shared evenly by "
                 f"{self.num_kv_heads} key/value heads."
             )

@@ -21,6 +21,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from tokenizers import Tokenizer
 
+from core.errors import InputError
 from core.model_defaults import TEXTS_KEY, ModelTexts
 from core.models import LoadedModel, wrap_model
 from core.tiny_tokenizers import BOS, EOS, MAX_WORD_VOCAB, PAD, PATTERNS, SPECIAL_TOKENS, UNK, wrap_tokenizer
@@ -53,7 +54,7 @@ _TOKENIZER_KEYS = frozenset(
 _ONLY_OURS = "only the character- and word-level tokenizers this app's Train page writes can be uploaded."
 
 
-class ModelFileError(ValueError):
+class ModelFileError(InputError):
     """An uploaded model file that will not be loaded; the message says why."""
 
 

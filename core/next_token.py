@@ -127,14 +127,27 @@ class NextTokenDistribution:
         return int((self.probs > self.probs[int(token_id)]).sum()) + 1
 
 
+def next_token_probs(logits: torch.Tensor) -> torch.Tensor:
+    """The model's next-token probabilities: the softmax of one position's logits over the whole vocabulary.
+
+    The app's one home for this softmax (the distribution shown, the Stepper's step, the pipeline's sampled token);
+    nothing is renormalised over what a chart displays.
+
+    Args:
+        logits: (V,) one position's logits, any float dtype.
+
+    Returns:
+        (V,) float32 probabilities summing to 1.
+    """
+    return torch.softmax(logits.detach().float().reshape(-1), dim=-1)  # (V,) upcast once
+
+
 def distribution_from_logits(
     logits: torch.Tensor, tokenizer: Any, prompt_ids: list[int] | None = None, dropped_tokens: int = 0
 ) -> NextTokenDistribution:
     """Wrap one position's logits (V,) as a NextTokenDistribution (upcast to float32 first)."""
     logits = logits.detach().float().reshape(-1)  # (V,)
-    return NextTokenDistribution(
-        logits, torch.softmax(logits, dim=-1), list(prompt_ids or []), dropped_tokens, tokenizer
-    )
+    return NextTokenDistribution(logits, next_token_probs(logits), list(prompt_ids or []), dropped_tokens, tokenizer)
 
 
 def next_token_distribution(

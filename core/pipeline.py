@@ -23,7 +23,7 @@ from core.embeddings import Neighbour, nearest_tokens
 from core.kv_cache import KVSpec, measured_cache_bytes
 from core.logit_lens import LensUnavailable, decoder_bases, final_norm
 from core.models import LoadedModel, accepts_argument
-from core.next_token import NextTokenDistribution, distribution_from_logits
+from core.next_token import NextTokenDistribution, distribution_from_logits, next_token_probs
 from core.prompt import encode_prompt
 from core.sampling import filter_logits, make_generator, sample_token
 from core.text import token_label
@@ -323,7 +323,7 @@ def sampling_trace(logits: torch.Tensor, temperature: float, top_k: int, top_p: 
         kept = int((probs > 0).sum())
         removed = 0.0 if before_probs is None else float(before_probs.double()[probs == 0].sum())
         if name == "temperature" and greedy:
-            removed = 1.0 - float(torch.softmax(logits.float(), -1).max())
+            removed = 1.0 - float(next_token_probs(logits).max())
         active = {
             "temperature": temperature != 1,
             "top-k": top_k > 0 and not greedy,
@@ -332,7 +332,7 @@ def sampling_trace(logits: torch.Tensor, temperature: float, top_k: int, top_p: 
         stages.append(FilterStage(name, setting, active, kept, before_kept - kept, removed, float(probs.max())))
         before_kept, before_probs = kept, probs
     token = sample_token(before_probs, make_generator(int(seed)))
-    model_probs = torch.softmax(logits.float(), -1)  # (V,)
+    model_probs = next_token_probs(logits)  # (V,)
     return SamplingTrace(stages, before_probs, int(seed), token, float(model_probs[token]), float(before_probs[token]))
 
 

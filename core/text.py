@@ -6,13 +6,15 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from core.errors import InputError
+
 MAX_PROMPT_CHARS = 20_000  # a text typed into a prompt box: prompts, and the tokenizer page's text
 
 _VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 _INVISIBLE = ("Cc", "Cf")  # control and format characters (NUL, escape, zero-width space, ...)
 
 
-class TextError(ValueError):
+class TextError(InputError):
     """A text the app will not use; the message says why, for the person who typed it.
 
     Each use has its own subclass (PromptError here; PerplexityError, CorpusError, TokenizerError next to their

@@ -9,8 +9,13 @@ import numpy as np
 import torch
 
 from core.next_token import NextTokenDistribution, distribution_from_logits
+from core.text import TextError
 
 MAX_TOY_TOKENS = 50
+
+
+class ToyError(TextError):
+    """Toy tokens or logits, as typed, that do not make a toy vocabulary; the message says how to fix them."""
 
 
 class ToyTokenizer:
@@ -27,25 +32,25 @@ class ToyTokenizer:
 
 
 def parse_toy(tokens_text: str, logits_text: str) -> tuple[list[str], list[float]]:
-    """Parse comma-separated tokens and logits; raise ValueError with a clear message when they do not fit."""
+    """Parse comma-separated tokens and logits; raise ToyError with a clear message when they do not fit."""
     tokens = [t.strip() for t in (tokens_text or "").split(",")]
     if not tokens or any(not t for t in tokens):
-        raise ValueError("Give the toy tokens as a comma-separated list with no empty entries, e.g. 'cat, dog, mat'.")
+        raise ToyError("Give the toy tokens as a comma-separated list with no empty entries, e.g. 'cat, dog, mat'.")
     if len(tokens) > MAX_TOY_TOKENS:
-        raise ValueError(f"A toy vocabulary holds at most {MAX_TOY_TOKENS} tokens; you gave {len(tokens)}.")
+        raise ToyError(f"A toy vocabulary holds at most {MAX_TOY_TOKENS} tokens; you gave {len(tokens)}.")
     if len(set(tokens)) != len(tokens):
-        raise ValueError("Each toy token must appear only once.")
+        raise ToyError("Each toy token must appear only once.")
     logits = []
     for part in (logits_text or "").split(","):
         try:
             value = float(part.strip())
         except ValueError:
-            raise ValueError(f"'{part.strip()[:20]}' is not a number; logits are numbers like 3.0 or -1.5.") from None
+            raise ToyError(f"'{part.strip()[:20]}' is not a number; logits are numbers like 3.0 or -1.5.") from None
         if not math.isfinite(value) or abs(value) > 1e4:
-            raise ValueError(f"Logit {part.strip()[:20]} is out of range; use finite numbers between -10000 and 10000.")
+            raise ToyError(f"Logit {part.strip()[:20]} is out of range; use finite numbers between -10000 and 10000.")
         logits.append(value)
     if len(logits) != len(tokens):
-        raise ValueError(f"There are {len(tokens)} tokens but {len(logits)} logits: give one logit per token.")
+        raise ToyError(f"There are {len(tokens)} tokens but {len(logits)} logits: give one logit per token.")
     return tokens, logits
 
 

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from core.errors import InputError
 from core.lessons import MINI_GPT_LESSON
 from core.model_defaults import TEXTS_KEY, texts_from_corpus
 from core.models import LoadedModel, wrap_model
@@ -61,7 +62,7 @@ SOURCES = {
 }
 
 
-class TrainingError(ValueError):
+class TrainingError(InputError):
     """Settings or a corpus the trainer will not use; the message says why and what to change."""
 
 

@@ -4,7 +4,7 @@ Moving a slider re-runs the page script; this keeps the model from running again
 memo lives in ``st.session_state`` (never shared) as a ``SessionMemo``: a dict of kind -> LRU table of values.
 
 A class of 30 students shares one small server, so memoised values are counted in bytes (``nbytes_of``: the
-tensors, arrays and strings they hold) against two budgets (README, Operator notes):
+tensors, arrays and strings they hold, ``core.serving.memory.nbytes_of``) against two budgets (README, Operator notes):
 
 - ``memo_session_mb`` per session: a session over it forgets its own least recently used values;
 - ``memo_total_mb`` for the whole process: over it, the least recently used values of *any* session go first (a
@@ -16,65 +16,22 @@ follows (a weak reference per session memo), so a finished session stops countin
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-import numpy as np
 import streamlit as st
-import torch
 
 from core.forward import ForwardFn, Need
 from core.next_token import NextTokenDistribution, next_token_distribution
+from core.serving.memory import nbytes_of
 from ui import state
 from ui.inference import shared_forward
 from ui.settings import limits
 
 MB = 1024 * 1024
-_OWN_MODULES = ("core.", "components.", "ui.")  # objects of ours whose attributes are counted
-
-
-def nbytes_of(value: Any, _seen: set[int] | None = None, _depth: int = 0) -> int:
-    """Bytes held by ``value``'s tensors, arrays, strings and tables (each buffer counted once).
-
-    Walks dataclasses, lists, tuples, dicts and this project's own objects (4 levels deep); a shared object that is
-    not ours (a tokenizer, a model) is not counted: it is not held by the memo alone.
-    """
-    seen = set() if _seen is None else _seen
-    if id(value) in seen or _depth > 4:
-        return 0
-    seen.add(id(value))
-    if isinstance(value, torch.Tensor):
-        storage = value.untyped_storage()
-        if storage.data_ptr() in seen:
-            return 0
-        seen.add(storage.data_ptr())
-        return int(storage.nbytes())
-    if isinstance(value, np.ndarray):
-        base = value.base if isinstance(value.base, np.ndarray) else value
-        if value is not base and id(base) in seen:
-            return 0
-        seen.add(id(base))
-        return int(base.nbytes)
-    if isinstance(value, (str, bytes, bytearray)):
-        return sys.getsizeof(value)
-    if hasattr(value, "memory_usage") and hasattr(value, "columns"):  # a pandas DataFrame
-        return int(value.memory_usage(index=True, deep=True).sum())
-    if isinstance(value, dict):
-        return sum(nbytes_of(k, seen, _depth + 1) + nbytes_of(v, seen, _depth + 1) for k, v in value.items())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return sys.getsizeof(value) + sum(nbytes_of(v, seen, _depth + 1) for v in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        own = type(value).__module__.startswith(_OWN_MODULES)
-        fields = dataclasses.fields(value)
-        return sum(nbytes_of(getattr(value, f.name, None), seen, _depth + 1) for f in fields if own or f.repr)
-    if type(value).__module__.startswith(_OWN_MODULES) and hasattr(value, "__dict__"):
-        return sum(nbytes_of(v, seen, _depth + 1) for v in vars(value).values())
-    return sys.getsizeof(value) if _depth == 0 else 0
 
 
 class SessionMemo(dict):

@@ -237,7 +237,7 @@ def generation_panel(lm: LoadedModel, prompt: str, layer: int, head: int | None,
                         ),
                         max_entries=2,
                     )
-        except (PromptError, ValueError) as error:
+        except PromptError as error:
             notice(error)
             return
         new = gen.length - gen.prompt_len

@@ -3,6 +3,7 @@ panels, and the run's share link and run file (replayed through the Stepper)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import streamlit as st
@@ -25,8 +26,8 @@ from components.remote import (
     generation_table,
 )
 from components.tables import candidate_table
-from core.generation import GREEDY, SAMPLED, USER, GenerationFinished, Step, Stepper
-from core.generation_record import STEP_SETTINGS, parse_record, record_json, replay
+from core.generation import GREEDY, SAMPLED, USER, GenerationFinished, Step, StepError, Stepper
+from core.generation_record import STEP_SETTINGS, RecordError, parse_record, record_json, replay
 from core.models import LoadedModel, ModelFacts
 from core.serving.backend import Generation, Unsupported
 from core.serving.remote_backend import RemoteBackend, RemoteError
@@ -95,7 +96,7 @@ def timeline_panel(steps: Sequence[Step]) -> None:
     show_chart(cache_chart(steps), "generation.cache_chart", where=left)
     show_chart(timing_chart(steps), "generation.time_chart", where=right)
     timeline = timeline_table(steps)
-    st.dataframe(timeline, hide_index=True, key="generation.timeline")
+    st.dataframe(timeline, hide_index=True, key=state.GEN_TIMELINE)
     st.download_button(
         "Download the timeline (CSV)",
         lambda: timeline.to_csv(index=False),  # written when clicked (on another thread), not on every step
@@ -123,12 +124,15 @@ def share_settings(chat_choices: tuple[str, str]) -> None:
     )
 
 
-def _picks(raw: str) -> dict[int, int]:
-    picks = {}
-    for part in raw.split(","):
-        index, _, token = part.partition(":")
-        picks[int(index)] = int(token)
-    return picks
+_WHOLE = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def link_steps(steps: str, picks: str | None) -> tuple[int, dict[int, int]] | None:
+    """The link's step count and its picks ("step:token_id,..."), or None when either is not in that form."""
+    pairs = [part.partition(":") for part in picks.split(",")] if picks else []
+    if not _WHOLE.fullmatch(steps) or not all(_WHOLE.fullmatch(i) and _WHOLE.fullmatch(t) for i, _, t in pairs):
+        return None
+    return int(steps), {int(i): int(t) for i, _, t in pairs}
 
 
 def replay_from_link(stepper: Stepper) -> None:
@@ -136,12 +140,11 @@ def replay_from_link(stepper: Stepper) -> None:
     if st.session_state.get(state.GEN_REPLAYED) or "steps" not in st.query_params:
         return
     st.session_state[state.GEN_REPLAYED] = True
-    try:
-        asked = int(st.query_params["steps"])
-        picks = _picks(st.query_params["picks"]) if st.query_params.get("picks") else {}
-    except ValueError:
+    parsed = link_steps(st.query_params["steps"], st.query_params.get("picks"))
+    if parsed is None:
         st.caption("Ignored the link's 'steps' or 'picks' value (expected a number and step:token pairs).")
         return
+    asked, picks = parsed
     cap = limits().max_link_steps  # opening a link costs at most this many steps (a few seconds)
     count = min(asked, cap)
     if stepper.steps or count <= 0:
@@ -178,7 +181,7 @@ def load_run_file() -> None:
         return
     try:
         record = parse_record(upload.getvalue())
-    except ValueError as error:
+    except RecordError as error:
         state.set_generation_message(state.Message("error", str(error)))
         return
     st.session_state[state.GEN_PROMPT] = record["prompt"]
@@ -237,7 +240,7 @@ def act(action: str, *args) -> None:
     try:
         if stepper is not None:
             getattr(stepper, action)(*args)
-    except (GenerationFinished, ValueError, IndexError) as error:
+    except (GenerationFinished, StepError) as error:
         state.set_generation_message(state.Message("warning", str(error)))
 
 
@@ -463,7 +466,7 @@ def _remote_generation(
         generation = backend.generate(
             clean_prompt(prompt), steps, temperature=t, top_k=k, top_p=p, seed=seed, top_n=top_n
         )
-    except (PromptError, RemoteError, Unsupported, ValueError) as error:
+    except (PromptError, RemoteError, Unsupported) as error:
         notice(error, "warning")
         return
     st.session_state[state.REMOTE_GENERATION] = generation

@@ -125,7 +125,7 @@ def greedy_and_sampled(lm, prompt: str, depth: int, temperature: float, top_k: i
     try:
         with st.spinner(f"Decoding the greedy and the sampled paths ({depth} tokens each)…"):
             return session_memo("tree_paths", (lm.name, prompt, depth, temperature, top_k, top_p, seed), paths)
-    except (PromptError, ValueError) as error:
+    except PromptError as error:
         notice(error)
         st.stop()
 

@@ -131,7 +131,7 @@ def architecture(source: str) -> tuple[KVSpec, int | None]:
             if isinstance(spec, ConfigError):
                 raise spec
             st.caption(f"Source: {inert_markdown(spec.source)}")
-    except (ConfigError, ValueError) as error:
+    except ConfigError as error:
         notice(error, "warning")
         st.stop()
     return spec, params
@@ -289,7 +289,7 @@ def measured_panel() -> None:
                 (lm.name, int(n)),
                 lambda: shared_run(lm, lambda: measure_cache(lm, int(n)), what="cache measurement"),
             )
-    except ValueError as error:
+    except ConfigError as error:  # the model's config does not give a KV-cache spec
         notice(error, "warning")
         st.stop()
     st.dataframe(measurement_table(m.measured_bytes, m.estimated_bytes, m.tokens, m.dtype), hide_index=True)

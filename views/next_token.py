@@ -127,7 +127,7 @@ def compare_prompts(lm) -> None:
             text = column.text_input(f"Prompt {number}", key=key)
             try:
                 other = session_distribution(lm, text)
-            except (PromptError, ValueError) as error:
+            except PromptError as error:
                 notice(error, "info", column)
                 continue
             show_chart(

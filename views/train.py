@@ -173,7 +173,7 @@ def attention_panel(lm) -> None:
     line = texts(lm).line
     try:
         maps = session_memo("train.attention", (lm.name, line), lambda: attention_maps(lm, line), max_entries=2)
-    except (AttentionUnavailable, PromptError, ValueError) as error:
+    except (AttentionUnavailable, PromptError) as error:
         notice(error)
         return
     layers, heads = maps.layers, maps.heads
