@@ -153,7 +153,7 @@ def results_table(rounds: Iterable[RoundResult]) -> pd.DataFrame:
             round=result.record.number,
             prompt=_cell(result.record.prompt),
             model_answer=_cell(result.answer),
-            model_answer_probability=round(result.answer_probability, 6),
+            model_answer_probability=float(result.answer_probability),  # full precision: a tiny one is not 0
         )
         if not result.guesses:
             rows.append(dict(base, guess="", students=0, model_token="", probability=None, rank=None))
@@ -164,7 +164,7 @@ def results_table(rounds: Iterable[RoundResult]) -> pd.DataFrame:
                     guess=_cell(guess.guess),
                     students=guess.count,
                     model_token=_cell(guess.match.token),
-                    probability=round(guess.match.probability, 6),
+                    probability=float(guess.match.probability),
                     rank=guess.match.rank,
                 )
             )
@@ -173,7 +173,7 @@ def results_table(rounds: Iterable[RoundResult]) -> pd.DataFrame:
 
 
 def results_csv(rounds: Iterable[RoundResult]) -> str:
-    """``results_table`` as CSV text."""
+    """``results_table`` as CSV text; probabilities as Python writes floats (shortest exact form: ``1.2345e-07``)."""
     return results_table(rounds).to_csv(index=False)
 
 

@@ -6,7 +6,9 @@ A room has a short code that students type or scan (6 characters from an alphabe
 starting a round, revealing and closing need it. Each student's guess is kept under an anonymous id; what anyone
 reads back is the histogram (guess -> count) and, for a student, their own guess. A room expires ``ttl`` seconds
 (default 2 h) after the teacher's last action; a closed room forgets its guesses and is kept CLOSED_TTL seconds so
-students see that it closed.
+students see that it closed. The teacher can lock a round's guesses before the reveal, remove a guess from what
+everyone sees (an offensive one), and move the room to a new code (a flooded or leaked one: the old code stops
+working). ``hit`` counts requests per client in fixed windows, for the page's per-client limits.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class RoomView:
     closed: bool
     counts: tuple[tuple[str, int], ...]
     expires_in: float
+    locked: bool = False  # the teacher stopped taking guesses for this round (before the reveal)
+    hidden: tuple[str, ...] = ()  # guesses the teacher removed from what everyone sees (not in ``counts``)
 
     @property
     def total(self) -> int:
@@ -86,7 +90,7 @@ class RoundRecord:
     number: int
     prompt: str
     revealed: bool
-    counts: tuple[tuple[str, int], ...]
+    counts: tuple[tuple[str, int], ...]  # without the guesses the teacher removed
 
 
 class RoomStore(Protocol):
@@ -99,9 +103,13 @@ class RoomStore(Protocol):
     def next_round(self, key: TeacherKey, prompt: str) -> int: ...
     def resume(self, key: TeacherKey) -> RoomView: ...
     def reveal(self, key: TeacherKey) -> None: ...
+    def lock(self, key: TeacherKey) -> None: ...
+    def hide_guess(self, key: TeacherKey, guess: str, hidden: bool = True) -> None: ...
+    def move(self, key: TeacherKey) -> TeacherKey: ...
     def close(self, key: TeacherKey) -> None: ...
     def rounds(self, key: TeacherKey) -> list[RoundRecord]: ...
     def expire(self) -> int: ...
+    def hit(self, name: str, window: float) -> int: ...
 
 
 def new_code() -> str:
@@ -131,8 +139,14 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _counts(guesses) -> tuple[tuple[str, int], ...]:
-    return tuple(guess_histogram(guesses).items())
+def _counts(guesses, hidden=()) -> tuple[tuple[str, int], ...]:
+    hidden = set(hidden)
+    return tuple((guess, n) for guess, n in guess_histogram(guesses).items() if guess not in hidden)
+
+
+def _bucket(name: str) -> str:
+    """A rate-limit counter's name as stored: hashed, so no client address is kept in the store."""
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
 
 
 def _not_found(code: str) -> RoomNotFound:
@@ -153,6 +167,8 @@ class _Round:
     prompt: str
     revealed: bool = False
     entries: dict[str, str] = field(default_factory=dict)  # anonymous student id -> guess
+    locked: bool = False
+    hidden: set[str] = field(default_factory=set)  # guesses the teacher removed from the chart
 
 
 @dataclass
@@ -170,6 +186,7 @@ class MemoryRoomStore:
         self.ttl = float(ttl)
         self._clock = clock
         self._rooms: dict[str, _Room] = {}
+        self._hits: dict[str, tuple[float, int]] = {}  # bucket -> (end of its window, count)
         self._lock = threading.Lock()
 
     def _sweep(self) -> int:
@@ -177,7 +194,22 @@ class MemoryRoomStore:
         gone = [code for code, room in self._rooms.items() if room.expires_at <= now]
         for code in gone:
             del self._rooms[code]
+        for name in [name for name, (end, _) in self._hits.items() if end <= now]:
+            del self._hits[name]
         return len(gone)
+
+    def hit(self, name: str, window: float) -> int:
+        """Count one request under ``name`` in its current window of ``window`` seconds; returns the count so far."""
+        bucket = _bucket(name)
+        with self._lock:
+            now = self._clock()
+            end, count = self._hits.get(bucket, (0.0, 0))
+            if end <= now:
+                if len(self._hits) > 100_000:
+                    self._sweep()
+                end, count = now + window, 0
+            self._hits[bucket] = (end, count + 1)
+            return count + 1
 
     def _room(self, code: str) -> _Room:
         code = normalise_code(code)
@@ -222,8 +254,10 @@ class MemoryRoomStore:
                 current.prompt,
                 current.revealed,
                 room.closed,
-                _counts(current.entries.values()),
+                _counts(current.entries.values(), current.hidden),
                 max(0.0, room.expires_at - self._clock()),
+                current.locked,
+                tuple(sorted(current.hidden)),
             )
 
     def add_guess(self, code: str, student: str, guess: str, round_number: int | None = None) -> str:
@@ -231,7 +265,7 @@ class MemoryRoomStore:
         with self._lock:
             room = self._room(code)
             current = room.rounds[-1]
-            refusal = _refusal(room.closed, len(room.rounds), current.revealed, round_number)
+            refusal = _refusal(room.closed, len(room.rounds), current.revealed, round_number, current.locked)
             if refusal is None and student not in current.entries and len(current.entries) >= MAX_GUESSES_PER_ROUND:
                 refusal = "full"
             if refusal:
@@ -270,19 +304,49 @@ class MemoryRoomStore:
             room.rounds[-1].revealed = True
             room.expires_at = self._clock() + self.ttl
 
+    def lock(self, key: TeacherKey) -> None:
+        """Stop taking guesses for the current round; the class sees the count, not yet the model's answer."""
+        with self._lock:
+            room = self._teacher_room(key)
+            room.rounds[-1].locked = True
+            room.expires_at = self._clock() + self.ttl
+
+    def hide_guess(self, key: TeacherKey, guess: str, hidden: bool = True) -> None:
+        """Remove ``guess`` from the current round's histogram for everyone (or, ``hidden=False``, put it back)."""
+        guess = check_guess(guess)
+        with self._lock:
+            current = self._teacher_room(key).rounds[-1]
+            if hidden:
+                current.hidden.add(guess)
+            else:
+                current.hidden.discard(guess)
+
+    def move(self, key: TeacherKey) -> TeacherKey:
+        """The room under a fresh code, with its rounds and the same token; the old code stops working."""
+        with self._lock:
+            room = self._teacher_room(key)
+            code = new_code()
+            while code in self._rooms:
+                code = new_code()
+            del self._rooms[normalise_code(key.code)]
+            self._rooms[code] = room
+            room.expires_at = self._clock() + self.ttl
+        return TeacherKey(code, key.token)
+
     def close(self, key: TeacherKey) -> None:
         with self._lock:
             room = self._teacher_room(key)
             room.closed = True
             for past in room.rounds:
                 past.entries.clear()
+                past.hidden.clear()
             room.expires_at = self._clock() + min(CLOSED_TTL, self.ttl)
 
     def rounds(self, key: TeacherKey) -> list[RoundRecord]:
         with self._lock:
             room = self._teacher_room(key)
             return [
-                RoundRecord(n, r.prompt, r.revealed, _counts(r.entries.values()))
+                RoundRecord(n, r.prompt, r.revealed, _counts(r.entries.values(), r.hidden))
                 for n, r in enumerate(room.rounds, start=1)
             ]
 
@@ -291,17 +355,20 @@ _REFUSALS = {
     "closed": "The teacher has closed this room.",
     "moved": "The teacher has moved on to another round: here is the new prompt.",
     "revealed": "The model's answer is out: wait for the next round.",
+    "locked": "The teacher has locked the guesses for this round: wait for the reveal.",
     "full": f"This round already has {MAX_GUESSES_PER_ROUND} guesses.",
 }
 
 
-def _refusal(closed: bool, current: int, revealed: bool, round_number: int | None) -> str | None:
+def _refusal(closed: bool, current: int, revealed: bool, round_number: int | None, locked: bool = False) -> str | None:
     """Why a guess for ``round_number`` (None: the current one) cannot be taken now (a _REFUSALS key), or None."""
     if closed:
         return "closed"
     if round_number is not None and round_number != current:
         return "moved"
-    return "revealed" if revealed else None
+    if revealed:
+        return "revealed"
+    return "locked" if locked else None
 
 
 # In Redis: one hash per room (teacher digest, round number, closed flag, each round's prompt and revealed flag)
@@ -316,11 +383,12 @@ return 1
 
 # KEYS: the room, the round's entries. ARGV: round number, student, guess, most guesses per round.
 _ADD_GUESS = """
-local room = redis.call('HMGET', KEYS[1], 'round', 'closed', 'revealed:' .. ARGV[1])
+local room = redis.call('HMGET', KEYS[1], 'round', 'closed', 'revealed:' .. ARGV[1], 'locked:' .. ARGV[1])
 if not room[1] then return 'gone' end
 if room[2] == '1' then return 'closed' end
 if room[1] ~= ARGV[1] then return 'moved' end
 if room[3] == '1' then return 'revealed' end
+if room[4] == '1' then return 'locked' end
 if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then
   return 'full'
 end
@@ -328,6 +396,28 @@ redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 return 'ok'
+"""
+
+# KEYS: the room under its old and its new code. ARGV: the old and the new key prefix of its rounds' keys.
+_MOVE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local rounds = redis.call('HGET', KEYS[1], 'round')
+if not rounds then return 0 end
+redis.call('RENAME', KEYS[1], KEYS[2])
+for i = 1, tonumber(rounds) do
+  for _, kind in ipairs({':r', ':h'}) do
+    local old = ARGV[1] .. kind .. i
+    if redis.call('EXISTS', old) == 1 then redis.call('RENAME', old, ARGV[2] .. kind .. i) end
+  end
+end
+return 1
+"""
+
+# KEYS: the counter. ARGV: its window in ms. A fixed window: the first hit sets the expiry.
+_HIT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return n
 """
 
 
@@ -347,12 +437,17 @@ class RedisRoomStore:
         self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
         self._create = self._redis.register_script(_CREATE)
         self._add = self._redis.register_script(_ADD_GUESS)
+        self._move = self._redis.register_script(_MOVE)
+        self._hit = self._redis.register_script(_HIT)
 
     def _key(self, code: str) -> str:
         return f"{self.prefix}{code}"
 
     def _entries_key(self, code: str, number: int) -> str:
         return f"{self.prefix}{code}:r{number}"
+
+    def _hidden_key(self, code: str, number: int) -> str:
+        return f"{self.prefix}{code}:h{number}"
 
     def _call(self, fn: Callable, *args):
         try:
@@ -381,6 +476,7 @@ class RedisRoomStore:
         pipe.pexpire(self._key(code), ms)
         for n in range(1, rounds + 1):
             pipe.pexpire(self._entries_key(code, n), ms)
+            pipe.pexpire(self._hidden_key(code, n), ms)
         self._call(pipe.execute)
 
     def expire(self) -> int:
@@ -403,15 +499,18 @@ class RedisRoomStore:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hvals(self._entries_key(code, number))
         pipe.pttl(self._key(code))
-        guesses, ttl_ms = self._call(pipe.execute)
+        pipe.smembers(self._hidden_key(code, number))
+        guesses, ttl_ms, hidden = self._call(pipe.execute)
         return RoomView(
             code,
             number,
             data.get(f"prompt:{number}", ""),
             data.get(f"revealed:{number}") == "1",
             data.get("closed") == "1",
-            _counts(guesses),
+            _counts(guesses, hidden),
             max(0.0, ttl_ms / 1000.0) if ttl_ms and ttl_ms > 0 else 0.0,
+            data.get(f"locked:{number}") == "1",
+            tuple(sorted(hidden)),
         )
 
     def add_guess(self, code: str, student: str, guess: str, round_number: int | None = None) -> str:
@@ -451,11 +550,45 @@ class RedisRoomStore:
         self._call(self._redis.hset, self._key(code), f"revealed:{data['round']}", "1")
         self._refresh(code, int(data["round"]))
 
+    def lock(self, key: TeacherKey) -> None:
+        code, data = self._teacher_room(key)
+        self._call(self._redis.hset, self._key(code), f"locked:{data['round']}", "1")
+        self._refresh(code, int(data["round"]))
+
+    def hide_guess(self, key: TeacherKey, guess: str, hidden: bool = True) -> None:
+        guess = check_guess(guess)
+        code, data = self._teacher_room(key)
+        number = int(data["round"])
+        if hidden:
+            self._call(self._redis.sadd, self._hidden_key(code, number), guess)
+        else:
+            self._call(self._redis.srem, self._hidden_key(code, number), guess)
+        self._refresh(code, number)
+
+    def move(self, key: TeacherKey) -> TeacherKey:
+        code, _ = self._teacher_room(key)
+        for _ in range(20):
+            fresh = new_code()
+            keys = [self._key(code), self._key(fresh)]
+            moved = self._call(self._move, keys, [self._key(code), self._key(fresh)])
+            if moved == 0:
+                raise _not_found(code)
+            if moved == 1:
+                data = self._room(fresh)[1]
+                self._refresh(fresh, int(data["round"]))
+                return TeacherKey(fresh, key.token)
+        raise RoomError("Could not find a free room code; try again.")
+
+    def hit(self, name: str, window: float) -> int:
+        key = f"{self.prefix}hits:{_bucket(name)}"
+        return int(self._call(self._hit, [key], [max(1, int(window * 1000))]))
+
     def close(self, key: TeacherKey) -> None:
         code, data = self._teacher_room(key)
         number = int(data["round"])
         self._call(self._redis.hset, self._key(code), "closed", "1")
         keys = [self._entries_key(code, n) for n in range(1, number + 1)]
+        keys += [self._hidden_key(code, n) for n in range(1, number + 1)]
         self._call(self._redis.delete, *keys)
         self._refresh(code, 0, min(CLOSED_TTL, self.ttl))
 
@@ -465,10 +598,11 @@ class RedisRoomStore:
         pipe = self._redis.pipeline(transaction=False)
         for n in range(1, number + 1):
             pipe.hvals(self._entries_key(code, n))
-        entries = self._call(pipe.execute)
+            pipe.smembers(self._hidden_key(code, n))
+        found = self._call(pipe.execute)
         return [
-            RoundRecord(n, data.get(f"prompt:{n}", ""), data.get(f"revealed:{n}") == "1", _counts(guesses))
-            for n, guesses in zip(range(1, number + 1), entries)
+            RoundRecord(n, data.get(f"prompt:{n}", ""), data.get(f"revealed:{n}") == "1", _counts(guesses, hidden))
+            for n, guesses, hidden in zip(range(1, number + 1), found[0::2], found[1::2])
         ]
 
 

@@ -59,3 +59,15 @@ def test_qr_png_is_an_image_that_grows_with_the_link():
     assert short.format == "PNG" and short.size[0] == short.size[1]
     assert long.size[0] > short.size[0]  # more data, more modules
     assert short.convert("L").getpixel((0, 0)) == 255  # a white quiet zone around the code
+
+
+def test_results_csv_keeps_full_precision():
+    """Probabilities read back exactly: a rare guess's 1.2345678e-07 is neither "1e-07" nor "0.0"."""
+    tiny, small, answer = 1.2345678e-07, 3.0517578125e-05, 0.7712345678901234
+    record = RoundRecord(1, "The capital of France is", True, (("Paris", 2), ("zebra", 1), ("hub", 1)))
+    guesses = [row("Paris", 2, 1, answer), row("zebra", 1, 40000, tiny), row("hub", 1, 900, small)]
+    text = results_csv([RoundResult(record, guesses, "␣Paris", answer)])
+    table = pd.read_csv(io.StringIO(text))
+    assert table["probability"].tolist() == [answer, tiny, small]
+    assert table["model_answer_probability"].tolist() == [answer] * 3
+    assert "1.2345678e-07" in text and ",0.0," not in text

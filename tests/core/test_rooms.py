@@ -338,3 +338,70 @@ def test_a_room_outlives_a_restart_of_the_app_and_of_a_persistent_redis(redis_ur
     finally:
         _stop_redis(proc)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_a_locked_round_takes_no_more_guesses_until_the_next(store):
+    key = store.create_room(PROMPT)
+    store.add_guess(key.code, "student-aaaa", "Paris")
+    store.lock(key)
+    view = store.get(key.code)
+    assert view.locked and not view.revealed and view.total == 1
+    with pytest.raises(RoomError, match="locked"):
+        store.add_guess(key.code, "student-bbbb", "Lyon")
+    with pytest.raises(RoomError, match="locked"):
+        store.add_guess(key.code, "student-aaaa", "Lyon")  # no change either
+    store.reveal(key)
+    assert store.get(key.code).revealed
+    store.next_round(key, "The package left the")
+    assert not store.get(key.code).locked
+    store.add_guess(key.code, "student-bbbb", "warehouse")
+    with pytest.raises(NotTeacher):
+        store.lock(TeacherKey(key.code, "not-the-token"))
+
+
+def test_a_removed_guess_leaves_every_view_and_the_results(store):
+    key = store.create_room(PROMPT)
+    for student, guess in (("student-aaaa", "Paris"), ("student-bbbb", "rude"), ("student-cccc", "rude")):
+        store.add_guess(key.code, student, guess)
+    store.hide_guess(key, " rude ")
+    view = store.get(key.code)
+    assert view.counts == (("Paris", 1),) and view.total == 1 and view.hidden == ("rude",)
+    store.add_guess(key.code, "student-dddd", "rude")  # guessing it again does not bring it back
+    assert store.get(key.code).counts == (("Paris", 1),)
+    assert store.rounds(key)[0].counts == (("Paris", 1),)
+    store.hide_guess(key, "rude", hidden=False)
+    assert store.get(key.code).counts == (("rude", 3), ("Paris", 1))
+    with pytest.raises(NotTeacher):
+        store.hide_guess(TeacherKey(key.code, "not-the-token"), "Paris")
+
+
+def test_moving_the_room_gives_a_new_code_and_kills_the_old_one(store):
+    key = store.create_room(PROMPT)
+    store.add_guess(key.code, "student-aaaa", "Paris")
+    store.reveal(key)
+    store.next_round(key, "The package left the")
+    store.add_guess(key.code, "student-aaaa", "warehouse")
+    store.hide_guess(key, "warehouse")
+    moved = store.move(key)
+    assert moved.code != key.code and moved.token == key.token
+    with pytest.raises(RoomNotFound):
+        store.get(key.code)
+    with pytest.raises(RoomNotFound):
+        store.add_guess(key.code, "student-bbbb", "hub")
+    view = store.get(moved.code)
+    assert (view.round, view.prompt, view.hidden) == (2, "The package left the", ("warehouse",))
+    store.add_guess(moved.code, "student-bbbb", "hub")
+    assert store.my_guess(moved.code, "student-aaaa") == "warehouse"
+    assert [r.counts for r in store.rounds(moved)] == [(("Paris", 1),), (("hub", 1),)]
+    with pytest.raises(NotTeacher):
+        store.move(TeacherKey(moved.code, "not-the-token"))
+
+
+def test_hit_counts_per_name_in_fixed_windows(make_store):
+    store = make_store()
+    assert [store.hit("join:K7MX3P:10.0.0.1", 60) for _ in range(3)] == [1, 2, 3]
+    assert store.hit("join:K7MX3P:10.0.0.2", 60) == 1  # another client
+    assert store.hit("lookup:10.0.0.1", 0.2) == 1
+    time.sleep(0.5)  # past the short window (not a timing assertion: only that a new window starts)
+    assert store.hit("lookup:10.0.0.1", 0.2) == 1
+    assert store.hit("join:K7MX3P:10.0.0.1", 60) == 4
