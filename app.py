@@ -8,7 +8,7 @@ from core.models import ModelLoadError, set_torch_threads
 from ui import state
 from ui.errors import run_guarded
 from ui.model_defaults import fit_texts_to_model
-from ui.model_picker import model_sidebar, prepare_default_model
+from ui.model_picker import model_sidebar, model_unavailable, prepare_default_model
 from ui.navigation import ROOT, available_pages
 from ui.nodelay import enable_nodelay
 from ui.notice import notice
@@ -29,16 +29,20 @@ page = st.navigation(pages, expanded=True)  # every page in the menu: a teacher 
 prepare_default_model()
 with st.sidebar:
     st.markdown("### Next-Token Explorer")
+    lm, model_error = None, None
     try:
         lm = model_sidebar()
-    except ModelLoadError as error:
+    except ModelLoadError as error:  # said in the main area too, where a phone and a projector see it
+        model_error = error
         notice(error, "error")
-        st.stop()
     presenter_toggle()
 
 
 def run_page() -> None:
-    fit_texts_to_model(lm)  # a tiny trained model's prompts come from its own corpus (it reads them: guarded too)
+    if model_error is not None:
+        model_unavailable(model_error, page.url_path)  # stops, except on the pages that need no pretrained model
+    else:
+        fit_texts_to_model(lm)  # a tiny trained model's prompts come from its own corpus (it reads them: guarded too)
     page.run()
 
 

