@@ -382,9 +382,7 @@ def cache_growth(lm: LoadedModel, ids: list[int], token_id: int) -> CacheGrowth:
     extra = {"logits_to_keep": 1} if accepts_argument(lm.model, "logits_to_keep") else {}
     with torch.inference_mode():
         prompt = torch.tensor([list(ids)])  # (1, T)
-        lm.model(
-            input_ids=prompt, attention_mask=torch.ones_like(prompt), cache=cache, use_cache=True, **extra
-        )
+        lm.model(input_ids=prompt, attention_mask=torch.ones_like(prompt), cache=cache, use_cache=True, **extra)
         before_shape, before_bytes = _cache_shape(cache), measured_cache_bytes(cache)
         step = torch.tensor([[int(token_id)]])  # (1, 1)
         mask = torch.ones((1, len(ids) + 1), dtype=torch.long)  # (1, T + 1)
