@@ -56,6 +56,6 @@ st.subheader("The same pass, card by card")
 tokens_stage(trace)
 embedding_stage(trace)
 layers_stage(trace)
-norm_stage(trace)
+norm_stage(lm, trace)
 logits_stage(trace)
 sampler(lm, trace)  # bounded widgets: nothing a person sets here is refused

@@ -7,6 +7,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from components.palettes import ACCENT, CUT_COLOUR, GUIDE, MUTED, SAMPLING_COLOUR
+from components.pipeline import shape_text
 from components.style import plotly_text, styled
 from core.architecture import LEARNED, Architecture, Part
 
@@ -105,6 +106,11 @@ PLAIN = {
 }
 
 
+def shapes_text(part: Part) -> str:
+    """A part's tensor shape(s) as Python prints them: "(7, 576)", or "(576,) → (49152,)" for a mapping."""
+    return " → ".join(shape_text(shape) for shape in part.shapes)
+
+
 def explanation(arch: Architecture, key: str) -> tuple[str, str]:
     """(plain-language sentences, the technical word) for one part of ``arch``."""
     if key == "positions":
@@ -200,7 +206,7 @@ def architecture_figure(arch: Architecture, selected: str | None = None) -> go.F
             dict(
                 x=left + 0.15,
                 y=y + 0.18,
-                text=f"{plotly_text(part.shape)} · {plotly_text(part.value)}",
+                text=f"{shapes_text(part)} · {plotly_text(part.value)}",
                 showarrow=False,
                 xanchor="left",
                 font=dict(size=12, color=MUTED),

@@ -3,6 +3,7 @@ KV cache one token longer. Built from core.pipeline's plain numbers; every token
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,6 +20,48 @@ from core.pipeline import CacheGrowth, FilterStage
 def shape_text(shape: Sequence[int]) -> str:
     """'(30, 3, 7, 64)': a tensor shape as Python prints it."""
     return "(" + ", ".join(str(int(n)) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def count_text(n: int, noun: str) -> str:
+    """'1 token', '49,152 tokens': a count with its noun in the right number."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+# Each card of the pipeline page opens with what it is and why, in plain words, before the technical term.
+CARD_WORDS = {
+    1: "Your text cut into the pieces the model knows, each with its number: the **tokens** and their **token ids**.",
+    2: "The list of numbers the model starts from for the last piece of your text: its **embedding**.",
+    3: "A running sum of numbers that every layer reads and adds its own part to: the **residual stream**. Each "
+    "layer adds twice, once from **attention** (looking back at earlier tokens) and once from its **MLP**.",
+    4: "Before the answer is read off, the running sum is brought back to a standard size: the **final norm**.",
+    5: "One score for every token the model knows, turned into chances that add up to 1: the **logits** and the "
+    "**softmax**.",
+    6: "How the next token is drawn from those chances: sharpen or flatten them, then cut the unlikely tail: "
+    "**temperature**, **top-k** and **top-p**.",
+    7: "The token actually drawn, added to the end of your text: the **sampled token**.",
+    8: "What the model keeps from this pass so the next token does not redo the whole prompt: the **KV cache**.",
+}
+
+
+def norm_reason(norm_kind: str, hidden_size: int, before: float, after: float) -> str:
+    """Why the final norm shrinks the running sum (e.g. from 619 to 44): what the norm does, in numbers."""
+    unit = hidden_size**0.5
+    if "rms" in norm_kind.lower():
+        how = (
+            f"divides the vector by the root-mean-square of its {hidden_size} numbers, which gives every vector the "
+            f"same length √{hidden_size} = {unit:.1f}, then multiplies each number by a learned weight"
+        )
+    else:
+        how = (
+            f"subtracts the mean of its {hidden_size} numbers and divides by their standard deviation, which gives "
+            f"every vector the length √{hidden_size} = {unit:.1f}, then multiplies each number by a learned weight "
+            "and adds a learned bias"
+        )
+    return (
+        f"Why it falls from {before:,.0f} to {after:,.1f}: all the layers have added to the running sum, so it has "
+        f"grown large. The final norm ({norm_kind}) {how}: {after:,.1f}. The output head was trained on vectors of "
+        "that size, whatever the length of the text."
+    )
 
 
 def vector_strip(values: np.ndarray, title: str, *, name: str = "value") -> go.Figure:
@@ -135,7 +178,13 @@ def filter_chart(vocab_size: int, stages: Sequence[FilterStage]) -> go.Figure:
             hovertemplate="%{y}<br>%{x:,} tokens can be sampled<extra></extra>",
         )
     )
-    fig.update_xaxes(type="log", title="tokens the sampler can pick (log scale)", gridcolor=GRID, range=[-0.2, 7.2])
+    top = math.log10(max(vocab_size, 10))
+    # A bar longer than about half the axis carries its label inside, so the axis ends at the vocabulary size.
+    fig.data[0].textposition = ["inside" if math.log10(max(k, 1)) > 0.55 * top else "outside" for k in kept]
+    fig.data[0].insidetextanchor = "end"
+    fig.update_xaxes(
+        type="log", title="tokens the sampler can pick (log scale)", gridcolor=GRID, range=[-0.2, top + 0.05]
+    )
     fig.update_yaxes(autorange="reversed", automargin=True)
     return styled(fig, "The sampler's filters, in order", 250, margin=(10, 30, 40, 40), legend=False)
 

@@ -22,14 +22,15 @@ class Part:
     Attributes:
         key: stable name of the part ("tokens", "embedding", ... ; see PART_KEYS).
         title: what the box is called on the picture.
-        shape: the tensor shape at this part for this prompt, e.g. "(7, 576)".
+        shapes: the tensor shape(s) at this part for this prompt, e.g. ((7, 576),); two when the part maps one
+            shape to another (the unembedding: (d,) -> (V,)).
         value: one real number (or token) of this part for this prompt, as text.
         in_block: True for the parts inside every decoder block (drawn inside the "x L" frame).
     """
 
     key: str
     title: str
-    shape: str
+    shapes: tuple[tuple[int, ...], ...]
     value: str
     in_block: bool = False
 
@@ -46,11 +47,6 @@ class Architecture:
 
     def part(self, key: str) -> Part:
         return next(p for p in self.parts if p.key == key)
-
-
-def _shape(*dims: int) -> str:
-    """A tensor shape as Python prints it: "(7,)", "(9, 7, 7)" (no thousands separators: 49152 is one number)."""
-    return "(" + ", ".join(str(int(d)) for d in dims) + ("," if len(dims) == 1 else "") + ")"
 
 
 def position_kind(model: Any, trace: PipelineTrace) -> str:
@@ -105,49 +101,49 @@ def architecture(lm: LoadedModel, trace: PipelineTrace) -> Architecture:
         positions = Part(
             "positions",
             "Positions: rotary (in attention)",
-            _shape(T, D // 2) + " angles",
+            ((T, D // 2),),
             f"{T} positions, {D // 2} angles each",
         )
     else:
         positions = Part(
             "positions",
             "Positions: a learned row added",
-            _shape(T, d),
+            ((T, d),),
             f"start norm {float(trace.residual_norms[0]):.2f}",
         )
     parts = (
-        Part("tokens", "Tokens", _shape(T), f"last id {trace.token_ids[-1]} = {trace.tokens[-1]}"),
-        Part("embedding", "Embedding (a row per token)", _shape(T, d), f"row norm {trace.embedding_norm:.2f}"),
+        Part("tokens", "Tokens", ((T,),), f"last id {trace.token_ids[-1]} = {trace.tokens[-1]}"),
+        Part("embedding", "Embedding (a row per token)", ((T, d),), f"row norm {trace.embedding_norm:.2f}"),
         positions,
-        Part("norm1", f"Norm ({block_norm})", _shape(T, d), "scales each vector", in_block=True),
+        Part("norm1", f"Norm ({block_norm})", ((T, d),), "scales each vector", in_block=True),
         Part(
             "attention",
             f"Attention: {H} heads, {K} KV heads",
-            _shape(H, T, T),
+            ((H, T, T),),
             f"adds norm {float(trace.attention_norms[-1]):.1f} (block {L})",
             in_block=True,
         ),
-        Part("add1", "Add back (residual)", _shape(T, d), f"norm {first:.1f} after block 1", in_block=True),
-        Part("norm2", f"Norm ({block_norm})", _shape(T, d), "scales again", in_block=True),
+        Part("add1", "Add back (residual)", ((T, d),), f"norm {first:.1f} after block 1", in_block=True),
+        Part("norm2", f"Norm ({block_norm})", ((T, d),), "scales again", in_block=True),
         Part(
             "mlp",
             f"MLP: {d} → {F} → {d}",
-            _shape(T, F),
+            ((T, F),),
             f"adds norm {float(trace.mlp_norms[-1]):.1f} (block {L})",
             in_block=True,
         ),
-        Part("add2", "Add back (residual)", _shape(T, d), f"norm {last:,.0f} after block {L}", in_block=True),
-        Part("kv_cache", "KV cache (for the next token)", _shape(L, 2, K, T, D), f"{cache / 1024:,.0f} KiB"),
+        Part("add2", "Add back (residual)", ((T, d),), f"norm {last:,.0f} after block {L}", in_block=True),
+        Part("kv_cache", "KV cache (for the next token)", ((L, 2, K, T, D),), f"{cache / 1024:,.0f} KiB"),
         Part(
             "final_norm",
             f"Final norm ({norm})",
-            _shape(d),
+            ((d,),),
             f"norm {trace.final_residual_norm:,.0f} → {trace.normed_norm:,.1f}",
         ),
-        Part("unembedding", "Unembedding (output head)", _shape(d) + " → " + _shape(V), f"top {top.logit:.2f}"),
-        Part("softmax", "Softmax (whole vocabulary)", _shape(V), f"p({top.token}) = {top.probability:.1%}"),
-        Part("sampler", "Sampler: temperature, top-k, top-p", _shape(V), f"T = 0 picks {top.token}"),
-        Part("append", "Append the token, repeat", _shape(T + 1), f"prompt + {top.token}"),
+        Part("unembedding", "Unembedding (output head)", ((d,), (V,)), f"top {top.logit:.2f}"),
+        Part("softmax", "Softmax (whole vocabulary)", ((V,),), f"p({top.token}) = {top.probability:.1%}"),
+        Part("sampler", "Sampler: temperature, top-k, top-p", ((V,),), f"T = 0 picks {top.token}"),
+        Part("append", "Append the token, repeat", ((T + 1,),), f"prompt + {top.token}"),
     )
     return Architecture(parts, L, kind, norm, top.token)
 

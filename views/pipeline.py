@@ -7,14 +7,25 @@ import functools
 
 import streamlit as st
 
-from components.diagram import architecture_figure, clicked_part, explanation
+from components.diagram import architecture_figure, clicked_part, explanation, shapes_text
 from components.inert import inert_markdown
 from components.kv_cache import human_bytes
 from components.next_token import probability_bars
-from components.pipeline import cache_chart, filter_chart, layer_chart, neighbour_table, shape_text, vector_strip
+from components.pipeline import (
+    CARD_WORDS,
+    cache_chart,
+    count_text,
+    filter_chart,
+    layer_chart,
+    neighbour_table,
+    norm_reason,
+    shape_text,
+    vector_strip,
+)
 from components.tables import candidate_table
 from components.token_chips import token_chips
 from core.architecture import architecture
+from core.logit_lens import final_norm
 from core.models import LoadedModel
 from core.pipeline import PipelineTrace, cache_growth, sampling_trace
 from ui import state
@@ -39,6 +50,8 @@ def page_titles() -> dict[str, str]:
     """Each registered page's title by its path (the registry does not change while the server runs)."""
     return {info.path: info.title for info in available_pages()}
 
+
+SHOWN_PROMPT_TOKENS = 64  # card 7 shows the whole prompt up to this many tokens, else "…" and the last ones
 
 # The page that details each part of the diagram, and that page's prompt box (None: the page has none).
 PART_PAGES = {
@@ -94,7 +107,7 @@ def diagram_panel(lm: LoadedModel, trace: PipelineTrace) -> None:
         st.markdown(f"**{numbers[selected]}. {inert_markdown(part.title)}**")
         st.markdown(plain)
         st.markdown(f"The technical word: **{word}**.")
-        st.caption(f"For your prompt: shape `{part.shape}`, {inert_markdown(part.value)}.")
+        st.caption(f"For your prompt: shape `{shapes_text(part)}`, {inert_markdown(part.value)}.")
         title = page_titles().get(page, "its page")
         if st.button(f"Open {title} with this prompt", key=state.PIPE_OPEN, icon=":material/arrow_forward:"):
             if prompt_key is not None:
@@ -110,6 +123,7 @@ def stage(number: int, title: str, shape: str, *pages: str):
     box = st.container(border=True)
     head, *links = box.columns([3] + [1] * len(pages), vertical_alignment="center")
     head.markdown(f"**{number}. {title}** &nbsp; shape `{shape}`")
+    box.markdown(CARD_WORDS[number])
     for column, page in zip(links, pages):
         if page in titles:
             column.page_link(str(ROOT / page), label=titles[page], icon=":material/arrow_forward:")
@@ -122,7 +136,8 @@ def tokens_stage(trace: PipelineTrace) -> None:
     with stage(1, "Tokens", shape_text((T,)), "app_pages/tokenizer.py"):
         st.html(token_chips(trace.tokens, titles=[f"token id {i}" for i in trace.token_ids]))
         st.caption(
-            f"{T} token ids: {', '.join(str(i) for i in trace.token_ids[-24:])}" + (" (the last 24)" if T > 24 else "")
+            f"{count_text(T, 'token id')}: {', '.join(str(i) for i in trace.token_ids[-24:])}"
+            + (" (the last 24)" if T > 24 else "")
         )
 
 
@@ -170,11 +185,13 @@ def layers_stage(trace: PipelineTrace) -> None:
         )
 
 
-def norm_stage(trace: PipelineTrace) -> None:
-    """Stage 4: the last hidden state after the final norm, and its norm before and after."""
+def norm_stage(lm: LoadedModel, trace: PipelineTrace) -> None:
+    """Stage 4: the last hidden state after the final norm, its norm before and after, and why it falls."""
     with stage(4, "Final norm", shape_text((trace.hidden_size,)), "app_pages/logit_lens.py"):
         show_chart(vector_strip(trace.normed, "The last hidden state after the final norm"), "pipeline.normed")
         st.caption(f"Norm {trace.final_residual_norm:,.1f} before the final norm, {trace.normed_norm:,.1f} after it.")
+        kind = type(final_norm(lm.model)).__name__
+        st.caption(norm_reason(kind, trace.hidden_size, trace.final_residual_norm, trace.normed_norm))
 
 
 def logits_stage(trace: PipelineTrace) -> None:
@@ -213,14 +230,14 @@ def sampler(lm: LoadedModel, trace: PipelineTrace) -> None:
     with stage(7, f"Sampled token {inert_markdown(token)}", "(1,)", "app_pages/generation.py"):
         st.html(
             token_chips(
-                [*trace.tokens[-6:], token],
-                [0.15] * min(6, T) + [1.0],
-                [""] * min(6, T) + [f"token id {drawn.token_id}"],
+                [*(["…"] if T > SHOWN_PROMPT_TOKENS else []), *trace.tokens[-SHOWN_PROMPT_TOKENS:], token],
+                [0.15] * (min(T, SHOWN_PROMPT_TOKENS) + (T > SHOWN_PROMPT_TOKENS)) + [1.0],
+                [""] * (min(T, SHOWN_PROMPT_TOKENS) + (T > SHOWN_PROMPT_TOKENS)) + [f"token id {drawn.token_id}"],
             )
         )
         st.caption(
             f"Seed {drawn.seed} drew token id {drawn.token_id}: model probability {drawn.model_probability:.2%}, "
-            f"{drawn.sampling_probability:.2%} after the filters ({drawn.kept:,} tokens could be drawn)."
+            f"{drawn.sampling_probability:.2%} after the filters ({count_text(drawn.kept, 'token')} could be drawn)."
         )
     with stage(8, "KV cache one token longer", "(layers, kv_heads, tokens, head_dim)", "app_pages/kv_cache.py"):
         growth = session_memo(

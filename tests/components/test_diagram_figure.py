@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.diagram import PLAIN, architecture_figure, clicked_part, explanation
+from components.diagram import PLAIN, architecture_figure, clicked_part, explanation, shapes_text
 from components.palettes import ACCENT
 from core.architecture import LEARNED, PART_KEYS, ROTARY, Architecture, Part
 
@@ -15,7 +15,7 @@ def arch(positions: str = ROTARY, token: str = "␣Paris") -> Architecture:
         Part(
             key,
             f"title {key}",
-            "(5, 576)",
+            ((5, 576),),
             f"value {token}",
             key in ("norm1", "attention", "add1", "norm2", "mlp", "add2"),
         )
@@ -43,6 +43,12 @@ def test_the_block_frame_says_how_many_layers_repeat():
     texts = [a.text for a in architecture_figure(arch()).layout.annotations]
     assert any("Block × 30" in t for t in texts)
     assert any("repeat for the next token" in t for t in texts)
+
+
+def test_shapes_read_as_python_prints_them():
+    texts = " ".join(a.text for a in architecture_figure(arch()).layout.annotations)
+    assert "(5, 576) · value" in texts
+    assert shapes_text(Part("unembedding", "t", ((576,), (49152,)), "v")) == "(576,) → (49152,)"
 
 
 def test_token_labels_are_escaped():

@@ -6,7 +6,17 @@ import numpy as np
 
 from components import palettes as P
 from components.chart_text import figure_table
-from components.pipeline import cache_chart, filter_chart, layer_chart, neighbour_table, shape_text, vector_strip
+from components.pipeline import (
+    CARD_WORDS,
+    cache_chart,
+    count_text,
+    filter_chart,
+    layer_chart,
+    neighbour_table,
+    norm_reason,
+    shape_text,
+    vector_strip,
+)
 from core.embeddings import Neighbour
 from core.pipeline import CacheGrowth, FilterStage
 
@@ -72,3 +82,33 @@ def test_neighbour_table_and_shape_text():
     assert table["token"].tolist() == ["␣cat", "<script>"] and table["cosine"].tolist() == [0.8123, 0.5]
     assert shape_text((576,)) == "(576,)" and shape_text((30, 3, 7, 64)) == "(30, 3, 7, 64)"
     assert shape_text((49152,)) == "(49152,)"  # no thousands separator inside a shape
+
+
+def test_filter_chart_axis_ends_at_the_vocabulary_size():
+    stages = [FilterStage("top-k", "1", True, 1, 49151, 0.2, 1.0)]
+    fig = filter_chart(49152, stages)
+    low, high = fig.layout.xaxis.range
+    assert 10**high < 60_000  # the axis fits a 49,152-token vocabulary (it used to run to 10 M)
+    assert 10**high >= 49152
+    assert list(fig.data[0].textposition) == ["inside", "outside"]  # the long bar carries its label inside
+
+
+def test_counts_take_the_right_number():
+    assert count_text(1, "token") == "1 token"
+    assert count_text(49152, "token") == "49,152 tokens"
+    assert count_text(0, "token id") == "0 token ids"
+
+
+def test_every_card_opens_with_plain_words_before_the_technical_term():
+    assert sorted(CARD_WORDS) == list(range(1, 9))
+    assert "the **residual stream**" in CARD_WORDS[3] and CARD_WORDS[3].index("running sum") < CARD_WORDS[3].index(
+        "residual stream"
+    )
+    for words in CARD_WORDS.values():
+        assert words.index("**") > 20  # a plain sentence first, the bold technical word after it
+
+
+def test_the_final_norm_says_why_the_vector_shrinks():
+    text = norm_reason("LlamaRMSNorm", 576, 619.4, 43.8)
+    assert "from 619 to 43.8" in text and "√576 = 24.0" in text and "root-mean-square" in text
+    assert "standard deviation" in norm_reason("LayerNorm", 64, 30.0, 9.0)

@@ -28,17 +28,18 @@ def test_smollm2_shapes_and_values_are_the_real_ones(smollm, bundled_lm):
     arch, trace = smollm
     T, facts = len(trace.token_ids), bundled_lm.facts
     assert (arch.layers, arch.positions, arch.norm_kind) == (30, ROTARY, "LlamaRMSNorm")
-    assert arch.part("tokens").shape == f"({T},)"
-    assert arch.part("embedding").shape == f"({T}, {facts.hidden_size})"
-    assert arch.part("attention").shape == f"({facts.attention_heads}, {T}, {T})"
+    assert arch.part("tokens").shapes == ((T,),)
+    assert arch.part("embedding").shapes == ((T, facts.hidden_size),)
+    assert arch.part("attention").shapes == ((facts.attention_heads, T, T),)
     assert arch.part("attention").title == "Attention: 9 heads, 3 KV heads"
     assert arch.part("mlp").title == "MLP: 576 → 1536 → 576"
-    assert arch.part("softmax").shape == "(49152,)"
+    assert arch.part("softmax").shapes == ((49152,),)
+    assert arch.part("unembedding").shapes == ((576,), (49152,))
     top = trace.distribution.top_rows(1)[0]
     assert arch.next_token == top.token == "␣Paris"
     assert f"{top.probability:.1%}" in arch.part("softmax").value
     assert f"{trace.final_residual_norm:,.0f} → {trace.normed_norm:,.1f}" in arch.part("final_norm").value
-    assert arch.part("append").shape == f"({T + 1},)"
+    assert arch.part("append").shapes == ((T + 1,),)
 
 
 def test_the_kv_cache_part_states_the_real_cache_bytes(smollm, bundled_lm):
