@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components.explain import sampling_notes
+from components.client_sampler import NEXT_TOKEN
 from components.inert import inert_markdown
 from components.next_token import probability_bars
 from components.remote import (
@@ -13,10 +13,9 @@ from components.remote import (
     remote_bars,
     remote_candidate_table,
 )
-from components.sampling import sampling_view
 from components.tables import candidate_table
 from core.lessons import NEXT_TOKEN_LESSON
-from core.sampling import make_generator, sample_token
+from core.sampling import make_generator, sample_token, sampling_probs
 from core.seed_examples import PACKAGE_PROMPTS
 from core.serving.backend import Unsupported, reapply_sampling
 from core.serving.remote_backend import RemoteBackend, RemoteError
@@ -24,6 +23,7 @@ from core.text import PromptError, clean_prompt
 from ui import state
 from ui.backend import server_caption
 from ui.charts import show_chart
+from ui.client_sampler import SamplerKeys, client_sampler
 from ui.controls import bounded_slider, prompt_area, sampling_controls
 from ui.memo import session_distribution, session_memo
 from ui.notice import notice
@@ -42,10 +42,24 @@ SHARED = [
     Shared(state.NT_TOY_TOKENS, "toy_tokens", max_chars=2000),
     Shared(state.NT_TOY_LOGITS, "toy_logits", max_chars=2000),
 ]
+SAMPLER = SamplerKeys(state.NT_SAMPLER, state.NT_TEMPERATURE, state.NT_TOP_K, state.NT_TOP_P)
 
 
-def append_sample(dist, probs, seed):
-    """Button callback: draw one token with the seed and append it to the prompt."""
+def sampler_probs(dist):
+    """(V,) what the sampler draws from under the settings the browser last let go of (the page's state)."""
+    return sampling_probs(
+        dist.logits,
+        temperature=float(st.session_state.get(state.NT_TEMPERATURE, 1.0)),
+        top_k=int(st.session_state.get(state.NT_TOP_K, 0)),
+        top_p=float(st.session_state.get(state.NT_TOP_P, 1.0)),
+        order=dist.order,
+    )
+
+
+def append_sample(dist, seed):
+    """Button callback: draw one token with the seed (under the settings let go of last) and append it to the
+    prompt."""
+    probs = sampler_probs(dist)  # (V,)
     token_id = sample_token(probs, make_generator(int(seed)))
     state.set_last_sample(
         state.LastSample(dist.token_text(token_id), float(dist.probs[token_id]), float(probs[token_id]), int(seed))
@@ -58,34 +72,16 @@ def append_sample(dist, probs, seed):
 def sampler(dist, mode: str) -> None:
     """The sampling controls, the bars and the numbers under them, the sample button and the candidate table.
 
-    A fragment: moving a control reruns only this function, on the distribution the last full run computed
-    (the model is not called again, nothing above it is redrawn). Sampling a token in real mode changes the
-    prompt, so that click reruns the whole page.
+    Temperature, top-k and top-p, the bars and the four numbers under them live in the browser (ui/client_sampler.py):
+    a move redraws them there and never reaches the server. A fragment: letting go of a control (or moving the
+    candidates slider) reruns only this function, on the distribution the last full run computed (the model is not
+    called again, nothing above it is redrawn). Sampling a token in real mode changes the prompt, so that click
+    reruns the whole page.
     """
     if mode == REAL and st.session_state.get(state.NT_SAMPLE):  # append_sample has just changed the prompt
         st.rerun(scope="app")
     top_n = bounded_slider("Candidates to show", 1, min(30, dist.vocab_size), 10, key=state.NT_TOP_N)
-    temperature, top_k, top_p = sampling_controls(state.NT_TEMPERATURE, state.NT_TOP_K, state.NT_TOP_P)
-    for note in sampling_notes(dist.vocab_size, temperature, top_k, top_p):
-        st.caption(note)
-    view = sampling_view(dist, top_n, temperature, top_k, top_p)
-    show_chart(view.figure, "next_token.bars")
-
-    a, b, c, d = st.columns([1, 1, 1.1, 1.3])  # room for '49,152 of 49,152' at a 1440 px window (issue 18)
-    a.metric(
-        "Entropy (model)", f"{dist.entropy_bits:.2f} bits", help="How uncertain the model is about the next token."
-    )
-    b.metric(
-        "Effective choices",
-        f"{dist.effective_choices:,.1f}",
-        help="2 ** entropy: as uncertain as a fair choice among this many tokens.",
-    )
-    c.metric("Entropy after sampling filters", f"{view.entropy_bits:.2f} bits")
-    d.metric(
-        "Tokens the sampler can pick",
-        f"{view.kept:,} of {dist.vocab_size:,}",
-        help="Tokens with a sampling probability above 0 after top-k and top-p (one at T = 0), of the vocabulary.",
-    )
+    client_sampler(dist, SAMPLER, page=NEXT_TOKEN, top_n=top_n)  # controls, notes, bars, the four numbers
 
     st.subheader("Sample a token")
     left, right = st.columns([1, 3])
@@ -94,7 +90,7 @@ def sampler(dist, mode: str) -> None:
     right.button(
         "Sample a token" + (" and append it to the prompt" if mode == REAL else ""),
         on_click=append_sample,
-        args=(dist, view.probs, seed),
+        args=(dist, seed),
         key=state.NT_SAMPLE,
         type="primary",
     )
@@ -108,9 +104,10 @@ def sampler(dist, mode: str) -> None:
         return
     copy_link_control()  # here, after publish_inputs, so the link it shows is this view's
     table = st.expander("Table of candidates", key=state.NT_TABLE_OPEN, on_change="rerun")
-    if table.open:  # closed, a temperature step sends no table
+    if table.open:  # closed, letting go of a control sends no table
         with table:
-            st.dataframe(view.table, hide_index=True)
+            probs = sampler_probs(dist)  # (V,)
+            st.dataframe(candidate_table(dist, top_n, probs), hide_index=True)
 
 
 def compare_prompts(lm) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from components.next_token import probability_bars
-from components.tables import candidate_table
-from components.temperature import entropy_curve, temperature_panels, temperature_table
-from core.entropy import entropy_bits
+from components.client_sampler import TEMPERATURE
+from components.temperature import temperature_panels, temperature_table
 from core.lessons import FIVE_WORD_VOCABULARY, NEXT_TOKEN_LESSON
 from core.sampling import sampling_probs
 from core.seed_examples import (
@@ -20,12 +18,11 @@ from core.seed_examples import (
     WAREHOUSE_TEMPERATURE,
     WAREHOUSE_TOKENS,
 )
-from core.temperature import entropy_curve as entropy_values
 from core.temperature import probs_at_temperatures
 from core.toy import numpy_samples
 from ui import state
 from ui.charts import show_chart
-from ui.memo import session_memo
+from ui.client_sampler import SamplerKeys, client_sampler
 from ui.presenter import presenter_mode
 from ui.share import Shared, copy_link_control, publish_inputs
 
@@ -44,6 +41,7 @@ SHARED = [
     Shared(state.TEMP_TOY_TOKENS, "toy_tokens", max_chars=2000),
     Shared(state.TEMP_TOY_LOGITS, "toy_logits", max_chars=2000),
 ]
+SAMPLER = SamplerKeys(state.TEMP_SAMPLER, state.TEMP_VALUE, max_temperature=5.0)
 
 
 def use_preset():
@@ -57,29 +55,11 @@ def use_preset():
 def temperature_view(dist, source_key: tuple, top_n: int) -> None:
     """The temperature slider, the bars at T beside T = 1, the entropy curve and the share box.
 
-    A fragment: a temperature step reruns only this function on the distribution the last full run computed.
-    ``source_key`` names that distribution (model and prompt, or the toy's text) for the memoised entropy curve.
+    The slider, the bars, the curve and its caption live in the browser (ui/client_sampler.py): a temperature step
+    redraws them there and never reaches the server. A fragment: letting go of the slider reruns only this function
+    (the link follows). ``source_key`` names the distribution (model and prompt, or the toy's text).
     """
-    st.session_state.setdefault(state.TEMP_VALUE, 1.0)
-    temperature = st.slider("Temperature T", 0.0, 5.0, step=0.05, key=state.TEMP_VALUE, help="0 = greedy.")
-    probs = sampling_probs(dist.logits, temperature=temperature)  # (V,)
-    left, right = st.columns([3, 2])
-    show_chart(
-        probability_bars(candidate_table(dist, top_n, probs), title=f"T = 1 (model) beside T = {temperature:g}"),
-        "temperature.current",
-        where=left,
-    )
-    grid = np.round(np.linspace(0.0, max(3.0, temperature), 61), 3)  # (61,): the same grid for every T <= 3
-    curve = session_memo(
-        "temperature_entropy", (*source_key, float(grid[-1])), lambda: entropy_values(dist.logits, grid), max_entries=4
-    )
-    bits = entropy_bits(probs)
-    max_bits = float(np.log2(dist.vocab_size))
-    show_chart(entropy_curve(grid, curve, temperature, bits, max_bits), "temperature.entropy", where=right)
-    right.caption(
-        f"Entropy at T = {temperature:g}: {bits:.3f} bits, like a fair choice among "
-        f"{2**bits:,.2f} tokens. As T grows the curve climbs toward the uniform limit."
-    )
+    client_sampler(dist, SAMPLER, page=TEMPERATURE, top_n=top_n)
     publish_inputs(SHARED, "temperature")  # the slider is in the link; a fragment rerun skips the page's top
     if not presenter_mode():
         copy_link_control()  # after publish_inputs, so the link it shows is this view's

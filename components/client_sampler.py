@@ -1,0 +1,108 @@
+"""The client-side sampler: what the browser needs to redraw the sampler's bars itself, and its script and style.
+
+A slider move on the next-token and temperature pages only re-filters numbers the browser already has, so the
+browser does it (``client_sampler.js``, plain SVG): it gets the whole vocabulary's logits once per prompt, laid out
+from most to least likely, and recomputes temperature -> top-k -> top-p exactly as ``core.sampling`` does (float32
+scores, transformers' rules for ties and for keeping at least one token). Every number it shows, the rest bar, the
+entropy after the filters and the count of tokens the sampler can pick included, is then the server's to the shown
+precision. The server learns the final settings when the user lets go (ui/client_sampler.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from components.palettes import ACCENT, CUT_COLOUR, GRID, GUIDE, MODEL_COLOUR, MUTED, SAMPLING_COLOUR
+from components.tables import OTHER_TOKENS
+from core.next_token import NextTokenDistribution
+
+_HERE = Path(__file__).resolve().parent
+SAMPLER_JS = (_HERE / "client_sampler.js").read_text(encoding="utf-8")
+SAMPLER_CSS = (_HERE / "client_sampler.css").read_text(encoding="utf-8")
+SAMPLER_HTML = '<div class="nte-sampler" data-testid="nte-sampler"></div>'
+
+NEXT_TOKEN, TEMPERATURE = "next_token", "temperature"
+COLOURS = dict(
+    model=MODEL_COLOUR, sampling=SAMPLING_COLOUR, cut=CUT_COLOUR, accent=ACCENT, guide=GUIDE, muted=MUTED, grid=GRID
+)
+
+
+def encoded_logits(dist: NextTokenDistribution) -> tuple[str, list[int]]:
+    """The whole vocabulary's logits, most likely first, as base64 of little-endian float32 (4 x V bytes).
+
+    Returns:
+        (base64 text of the (V,) float32 logits in ``dist.order``, the inverse layout: for each of the first
+        positions the caller asks about, see ``sampler_data``).
+    """
+    laid_out = dist.logits.index_select(0, dist.order).numpy().astype("<f4")  # (V,) most likely first
+    return base64.b64encode(laid_out.tobytes()).decode("ascii"), dist.order.tolist()
+
+
+def sampler_data(
+    dist: NextTokenDistribution,
+    *,
+    page: str,
+    top_n: int,
+    temperature: float,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    max_temperature: float = 3.0,
+    max_top_k: int = 1_000_000,
+    presenter: bool = False,
+) -> dict[str, Any]:
+    """Everything the browser needs to draw the sampler's view of ``dist`` under any setting of its controls.
+
+    Args:
+        dist: the model's (or the toy's) next-token distribution.
+        page: NEXT_TOKEN (temperature, top-k and top-p, four numbers under the bars) or TEMPERATURE (temperature
+            only, the bars beside the entropy curve).
+        top_n: how many candidates the bars list (the rest is one "all other tokens" bar).
+        temperature, top_k, top_p: the settings the server knows (a link's, a lesson's or the last ones let go).
+        max_temperature, max_top_k: the controls' upper ends.
+        presenter: larger type for a projector.
+
+    Returns:
+        A JSON-ready dict. ``logits``: base64 of the (V,) float32 logits most likely first; ``rows``: the top-n
+        candidates (position in that layout, token id, readable label, model probability); ``model_rest``: the
+        full-vocabulary probability of every other token (float64 sum, never renormalised); the model's entropy.
+    """
+    logits_b64, order = encoded_logits(dist)
+    top = dist.candidates(top_n)
+    position = {token_id: i for i, token_id in enumerate(order[: max(len(top.ids) * 4, 64)])}
+    rows = []
+    for token_id, label, probability in zip(top.ids, top.labels, top.probs):
+        where = position.get(token_id)
+        if where is None:  # a tie far down the layout (a toy vocabulary of equal logits): look it up
+            where = order.index(token_id)
+        rows.append(dict(position=where, token_id=int(token_id), label=label, model=float(probability)))
+    vocab = dist.vocab_size
+    source = hashlib.sha1(logits_b64.encode("ascii")).hexdigest()[:16]
+    return dict(
+        page=page,
+        source=source,
+        vocab_size=vocab,
+        logits=logits_b64,
+        rows=rows,
+        model_rest=float(top.other_mass) if len(top.ids) < vocab else None,
+        other_label=f"{OTHER_TOKENS} ({vocab - len(top.ids):,})",
+        model_entropy_bits=float(dist.entropy_bits),
+        effective_choices=float(dist.effective_choices),
+        max_bits=math.log2(vocab),
+        settings=dict(temperature=float(temperature), top_k=int(top_k), top_p=float(top_p)),
+        bounds=dict(max_temperature=float(max_temperature), max_top_k=int(max_top_k)),
+        colours=COLOURS,
+        presenter=bool(presenter),
+    )
+
+
+def decode_logits(data: dict[str, Any]) -> torch.Tensor:
+    """The (V,) float32 logits of ``sampler_data``'s payload, most likely first (for tests and benchmarks)."""
+    raw = base64.b64decode(data["logits"])
+    return torch.from_numpy(np.frombuffer(raw, dtype="<f4").astype(np.float32))
