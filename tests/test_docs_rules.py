@@ -252,3 +252,18 @@ def test_every_module_in_the_layer_and_serving_tables_exists():
     for row in rows:
         (name,) = [t for t in _ticked(row[0])]
         assert (ROOT / name).exists(), name
+
+
+def test_each_layer_never_imports_what_the_layer_table_says():
+    """The layer table's "never imports" column, read from the docs and checked on every file of the layer."""
+    checked = 0
+    for row in docs_table("| layer | may import | never imports |"):
+        (folder,) = _ticked(row[0])
+        banned = {name.strip(" `") for name in row[2].split(",")}
+        banned = {name for name in banned if re.fullmatch(r"\w+", name)}  # "another page's views" is checked above
+        files = sorted((ROOT / folder).rglob("*.py"))
+        assert files and banned, folder
+        offenders = {p.relative_to(ROOT).as_posix(): imported_roots(p) & banned for p in files}
+        assert not {k: v for k, v in offenders.items() if v}, folder
+        checked += len(files)
+    assert checked >= 100
