@@ -108,13 +108,23 @@ def start_token_id(tokenizer: Any) -> int | None:
         added = []
     if bos is not None and added and added[0] == bos:
         return int(bos)
-    vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}
-    if "<|endoftext|>" in vocab:
-        return int(vocab["<|endoftext|>"])
+    end_of_text = _token_id(tokenizer, "<|endoftext|>")
+    if end_of_text is not None:
+        return end_of_text
     for candidate in (bos, getattr(tokenizer, "eos_token_id", None)):
         if candidate is not None:
             return int(candidate)
     return None
+
+
+def _token_id(tokenizer: Any, token: str) -> int | None:
+    """``token``'s id in the vocabulary, or None; one lookup (``get_vocab`` would copy all 49,152 entries)."""
+    if not hasattr(tokenizer, "convert_tokens_to_ids"):
+        return (tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else {}).get(token)
+    found = tokenizer.convert_tokens_to_ids(token)  # a missing token gives None or the unknown token's id
+    if found is None or tokenizer.convert_ids_to_tokens(int(found)) != token:
+        return None
+    return int(found)
 
 
 @dataclass(frozen=True)

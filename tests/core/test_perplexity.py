@@ -171,6 +171,23 @@ def test_start_token_prefers_a_bos_the_tokenizer_adds_itself():
     assert start_token_id(AddsBos()) == 7
 
 
+def test_start_token_looks_up_one_token_not_the_whole_vocabulary(bundled_lm, monkeypatch):
+    """Perplexity asks for the start token on every text: copying the 49,152-entry vocabulary each time was waste."""
+    tok = bundled_lm.tokenizer
+    copies = []
+    whole = tok.get_vocab
+    monkeypatch.setattr(tok, "get_vocab", lambda: copies.append(1) or whole())
+    assert [start_token_id(tok) for _ in range(3)] == [0, 0, 0]
+    assert copies == []
+
+
+def test_start_token_of_a_vocabulary_without_endoftext_is_its_bos():
+    from core.tiny_tokenizers import make_tokenizer
+
+    tok = make_tokenizer("hello world")  # a missing token converts to <unk>: that must not count as found
+    assert "<|endoftext|>" not in tok.get_vocab() and start_token_id(tok) == tok.bos_token_id
+
+
 def test_start_token_scores_the_first_token(bundled_lm):
     text = "Paris is the capital of France."
     with_bos = perplexity(bundled_lm, text, add_bos=True)
