@@ -5,12 +5,14 @@ import streamlit as st
 from core.generation import parse_stop_strings
 from ui import state
 from ui.backend import remote_page
-from ui.controls import limited_text, prompt_area, sampling_controls
+from ui.controls import SEED_RANGE, limited_text, prompt_area, sampling_controls
 from ui.inference import shared_step_runner
 from ui.lessons import lesson_presets
 from ui.model_picker import current_model
 from ui.settings import limits, raise_hint
 from views.generation import (
+    CHAT,
+    PLAIN,
     clamp,
     remember_settings,
     remote_view,
@@ -22,7 +24,6 @@ from views.generation import (
     step_panel,
 )
 
-PLAIN, CHAT = "Plain completion", "Chat (the tokenizer's chat template)"
 NO_CACHE_FACTOR = 16  # without the KV cache a run may recompute 16 x max-new-tokens tokens (4,096 by default)
 
 # Widget values survive a visit to another page (Streamlit forgets widgets that are not drawn).
@@ -38,7 +39,7 @@ st.caption(
     "runs again. Here you drive that loop, one step at a time, and watch the KV cache that makes it fast."
 )
 lesson_presets("generation", plain=PLAIN)
-share_settings((PLAIN, CHAT))
+share_settings()
 LIMITS = limits()
 if (asked := st.session_state.get(state.GEN_MAX_NEW, 0)) > LIMITS.max_new_tokens:  # a link's or an older value
     st.info(f"Max new tokens was {asked:,}; this server generates at most {LIMITS.max_new_tokens:,} per run.")
@@ -51,7 +52,7 @@ temperature, top_k, top_p = sampling_controls(state.GEN_TEMPERATURE, state.GEN_T
 a, b, c, d = st.columns(4)
 st.session_state.setdefault(state.GEN_SEED, 0)
 seed = a.number_input(
-    "Seed", 0, 2**31 - 1, key=state.GEN_SEED, help="Step i draws with a generator seeded by (seed, i)."
+    "Seed", *SEED_RANGE, key=state.GEN_SEED, help="Step i draws with a generator seeded by (seed, i)."
 )
 st.session_state.setdefault(state.GEN_MAX_NEW, min(64, LIMITS.max_new_tokens))
 max_new = b.number_input("Max new tokens", 1, LIMITS.max_new_tokens, key=state.GEN_MAX_NEW)

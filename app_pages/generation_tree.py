@@ -7,7 +7,7 @@ from components.generation_tree import frontier_table, tree_figure
 from core.generation_tree import MAX_BEAM_WIDTH, MAX_CHILDREN, MAX_DEPTH
 from ui import state
 from ui.charts import show_chart
-from ui.controls import prompt_area, sampling_controls
+from ui.controls import SEED_RANGE, prompt_area, sampling_controls
 from ui.model_picker import current_model
 from ui.share import copy_link_control, share_inputs
 from views.generation_tree import (
@@ -48,7 +48,7 @@ beam_controls(tree, steps, depth, width)
 
 with st.expander("Sampling settings for the sampled path"):
     temperature, top_k, top_p = sampling_controls(state.TREE_TEMPERATURE, state.TREE_TOP_K, state.TREE_TOP_P)
-    seed = int(st.number_input("Seed", 0, 2**31 - 1, key=state.TREE_SEED))
+    seed = int(st.number_input("Seed", *SEED_RANGE, key=state.TREE_SEED))
 
 greedy, drawn = greedy_and_sampled(lm, prompt, depth, temperature, top_k, top_p, seed)
 beam = tree.best_beam_path()

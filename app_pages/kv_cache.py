@@ -10,9 +10,8 @@ from core.seed_examples import KV_ESTIMATE
 from ui import state
 from ui.backend import require_local_model
 from ui.lessons import lesson_presets
-from ui.share import copy_link_control, share_inputs
+from ui.share import bounds, copy_link_control, share_inputs
 from views.kv_cache import (
-    BIG,
     HUB,
     LOADED,
     MANUAL,
@@ -45,9 +44,13 @@ spec, params = architecture(source)
 
 a, b, c, d = st.columns(4)
 st.session_state.setdefault(state.KV_BATCH, KV_ESTIMATE["batch_size"])
-batch = int(a.number_input("Batch size (sequences)", 1, 10**9, key=state.KV_BATCH))
+batch = int(a.number_input("Batch size (sequences)", *bounds(SHARED, state.KV_BATCH), key=state.KV_BATCH))
 st.session_state.setdefault(state.KV_SEQ_LEN, 2048)
-seq_len = int(b.number_input("Sequence length (prompt + generated)", 1, BIG, step=1024, key=state.KV_SEQ_LEN))
+seq_len = int(
+    b.number_input(
+        "Sequence length (prompt + generated)", *bounds(SHARED, state.KV_SEQ_LEN), step=1024, key=state.KV_SEQ_LEN
+    )
+)
 st.session_state.setdefault(state.KV_DTYPE, list(KV_DTYPES)[1])
 dtype_name = c.selectbox("Cache dtype", list(KV_DTYPES), key=state.KV_DTYPE)
 paged = d.checkbox(

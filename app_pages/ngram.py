@@ -9,7 +9,7 @@ from ui import state
 from ui.lessons import lesson_presets
 from ui.notice import notice
 from ui.share import copy_link_control, share_inputs
-from views.ngram import DEFAULT_CORPUS, NAMES, SHARED, distribution_panel, generation_panel, perplexity_panel
+from views.ngram import DEFAULT_CORPUS, K_RANGE, NAMES, SHARED, distribution_panel, generation_panel, perplexity_panel
 
 st.title("N-gram model: next-token prediction from counts")
 st.caption(
@@ -43,7 +43,7 @@ smooth = right.toggle(
     key=state.NGRAM_SMOOTH,
     help="Add k to every count, so unseen continuations get a little probability.",
 )
-k = right.number_input("k", 0.01, 10.0, step=0.1, key=state.NGRAM_K) if smooth else 0.0
+k = right.number_input("k", *K_RANGE, step=0.1, key=state.NGRAM_K) if smooth else 0.0
 
 try:
     model = count_ngrams(split_corpus(corpus), n)

@@ -13,12 +13,13 @@ from ui.model_defaults import texts
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.settings import limits, raise_hint
-from ui.share import Shared, copy_link_control, share_inputs
+from ui.share import copy_link_control, share_inputs
 from views.perplexity import (
     compare_tab,
     keep_compare_inputs,
     remote_view,
     score,
+    shared_fields,
     show_metrics,
     teacher_forcing_tab,
     token_by_token_tab,
@@ -45,12 +46,7 @@ remote_page(remote_view)  # the operator's model server: prompt log-probabilitie
 st.title("Perplexity")
 st.caption(INTRO)
 lesson_presets("perplexity")
-SHARED = [
-    Shared(state.PPL_TEXT, "text", max_chars=4000, limit=limits().max_perplexity_chars),
-    Shared(state.PPL_ADD_BOS, "bos", "bool"),
-    Shared(state.PPL_WINDOW, "window", "int", 2, 2048),
-    Shared(state.PPL_STRIDE, "stride", "int", 1, 2048),
-]
+SHARED = shared_fields()
 share_inputs(SHARED, "perplexity")
 copy_link_control()
 lm = current_model()

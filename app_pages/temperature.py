@@ -14,6 +14,7 @@ from ui.notice import notice
 from ui.share import share_inputs
 from views.temperature import (
     FIVE_WORDS,
+    MAX_TOP_N,
     PRESETS,
     REAL,
     SHARED,
@@ -54,7 +55,7 @@ except (PromptError, ToyError) as error:
     notice(error)
     st.stop()
 
-top_n = bounded_slider("Tokens to show", 1, min(15, dist.vocab_size), 8, key=state.TEMP_TOP_N)
+top_n = bounded_slider("Tokens to show", 1, min(MAX_TOP_N, dist.vocab_size), 8, key=state.TEMP_TOP_N)
 temperature_view(dist, source_key, top_n)
 side_by_side(dist, top_n)
 if source == TOY:

@@ -87,7 +87,6 @@ def train_bpe(corpus: str, vocab_size: int) -> TrainedBPE:
         max_chars=MAX_BPE_CORPUS_CHARS,
         what="training corpus",
         error=TokenizerError,
-        keep_nul=True,
         empty="The training corpus is empty: paste some text to learn merges from.",
     )
     if not MIN_BPE_VOCAB <= int(vocab_size) <= MAX_BPE_VOCAB:

@@ -23,7 +23,7 @@ from core.models import LoadedModel, accepts_argument
 from core.next_token import NextTokenDistribution, distribution_from_logits, next_token_probs
 from core.prompt import MAX_PROMPT_TOKENS, encode_prompt
 from core.sampling import check_sampling_args, make_generator, sample_token, sampling_probs
-from core.text import PromptError, token_label
+from core.text import PromptError, control_problem, token_label
 
 TOP_CANDIDATES = 20  # candidates remembered per step (for the per-step bars)
 MAX_STOP_STRINGS = 8
@@ -140,6 +140,9 @@ def clean_stop_strings(stop_strings: Sequence[str] | str | None) -> tuple[tuple[
     for s in stop_strings:
         if not isinstance(s, str) or not s.strip():
             blanks += 1
+            continue
+        if problem := control_problem(s, "stop string"):
+            notes.append(f"Ignored a stop string. {problem}")
             continue
         s = s[:MAX_STOP_STRING_CHARS]
         if s not in kept:
@@ -541,9 +544,7 @@ class Stepper:
                 if self.cache_length >= total:  # cannot happen in normal use; realign after an interruption
                     self._crop_cache(total - 1)
                 new = torch.tensor([ids[self.cache_length :]])  # (1, T_new)
-                out = self.lm.model(
-                    input_ids=new, attention_mask=mask, cache=self.cache, use_cache=True, **extra
-                )
+                out = self.lm.model(input_ids=new, attention_mask=mask, cache=self.cache, use_cache=True, **extra)
             else:
                 full = torch.tensor([ids])  # (1, T) the whole sequence, every step
                 out = self.lm.model(input_ids=full, attention_mask=mask, use_cache=False, **extra)

@@ -60,6 +60,18 @@ def split_corpus(text: str | None, *, max_chars: int = MAX_CORPUS_CHARS) -> list
     return sentences
 
 
+def start_words(text: str | None) -> list[str]:
+    """The optional words a generation starts from (none for an empty box).
+
+    Raises:
+        CorpusError: a control character (``core.text.control_problem``), only invisible characters, or longer
+            than MAX_SENTENCE_CHARS.
+    """
+    if not text or not text.strip():
+        return []
+    return _clean(text, MAX_SENTENCE_CHARS, "start words").split()
+
+
 def split_sentence(text: str | None) -> list[str]:
     """The words of one held-out sentence (line breaks count as spaces)."""
     words = _clean(text, MAX_SENTENCE_CHARS, "sentence").split()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.next_token import NextTokenDistribution
-from core.text import TextError, check_text
+from core.text import TextError, check_text, control_problem
 
 MAX_GUESS_CHARS = 40
 MAX_PREDICT_CHARS = 400  # a predict-first text: a sentence or two, read word by word
@@ -44,6 +44,8 @@ def check_guess(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
         raise GuessError("Type a guess first: the word (or the few characters) you think comes next.")
     text = unicodedata.normalize("NFC", text).strip()
+    if problem := control_problem(text, "guess"):  # the rule of every box, named; then the guess's own stricter one
+        raise GuessError(problem)
     if any(unicodedata.category(ch) in _REFUSED for ch in text if ch not in _ALLOWED) or not text.strip(_JOINERS):
         raise GuessError("Your guess holds control or invisible characters; type it again with letters only.")
     text = " ".join(text.split())

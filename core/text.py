@@ -12,6 +12,12 @@ MAX_PROMPT_CHARS = 20_000  # a text typed into a prompt box: prompts, and the to
 
 _VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 _INVISIBLE = ("Cc", "Cf")  # control and format characters (NUL, escape, zero-width space, ...)
+# The one rule of every text box: control characters other than tab, newline and carriage return (NUL, escape,
+# bell, ...) and the bidirectional controls (which reorder what everyone else sees: "\u202eevil" shows as "live")
+# are refused. Zero-width characters (U+200B, joiners, U+FEFF) are not controls: each box keeps, drops or refuses
+# them (``invisible``), since they are real tokens to a tokenizer and joiners are parts of emoji and words.
+_LINE_CONTROLS = "\t\n\r"
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class TextError(InputError):
@@ -24,6 +30,21 @@ class TextError(InputError):
 
 class PromptError(TextError):
     """A prompt the app will not send to the model; the message says why."""
+
+
+def control_problem(text: str, what: str = "text") -> str | None:
+    """Why ``text`` breaks the one rule for control characters (see above), naming the first such character and
+    where it is; None when it does not."""
+    for index, ch in enumerate(text):
+        if ch in BIDI_CONTROLS or (unicodedata.category(ch) == "Cc" and ch not in _LINE_CONTROLS):
+            name = unicodedata.name(ch, "")
+            kind = "a right-to-left or left-to-right control" if ch in BIDI_CONTROLS else "a control character"
+            code = f"U+{ord(ch):04X}" + (f" ({name})" if name else "")
+            return (
+                f"The {what} holds {kind}, {code}, at character {index + 1:,}: it is invisible "
+                "and can change how the text looks to everyone else. Remove it and try again."
+            )
+    return None
 
 
 def _only_invisible(text: str) -> bool:
@@ -40,7 +61,6 @@ def check_text(
     too_long: str | None = None,
     too_long_error: type[TextError] | None = None,
     blank_ok: bool = False,
-    keep_nul: bool = False,
     invisible: str = "keep",
 ) -> str:
     """Return ``text`` fit for a tokenizer, or raise ``error`` with a message for the person who typed it.
@@ -48,10 +68,11 @@ def check_text(
     The checks, in order:
       1. empty: None, "", or only whitespace (unless ``blank_ok``: a tokenizer shows spaces too) -> ``empty``;
       2. longer than ``max_chars`` -> ``too_long`` (a template with {what}, {length}, {limit}) as ``too_long_error``;
-      3. lone surrogates (impossible from a browser, possible from a notebook) become "?"; NUL bytes are dropped
-         unless ``keep_nul`` (a tokenizer view keeps every character as typed);
-      4. ``invisible``: "keep" leaves zero-width and control characters as typed; "refuse" raises when the text
-         holds nothing visible; "drop" first removes them (they are not word breaks), then refuses an empty rest.
+      3. lone surrogates (impossible from a browser, possible from a notebook) become "?";
+      4. the one rule for every box: a control character other than tab, newline and carriage return (NUL,
+         escape, ...) or a bidirectional control (U+202E, ...) is refused, named with its position;
+      5. ``invisible``: "keep" leaves zero-width characters as typed; "refuse" raises when the text holds nothing
+         visible; "drop" first removes them (they are not word breaks), then refuses an empty rest.
 
     Args:
         text: the text as typed.
@@ -76,8 +97,8 @@ def check_text(
         template = too_long or "The {what} has {length:,} characters; the limit here is {limit:,}."
         raise (too_long_error or error)(template.format(what=what, length=len(text), limit=max_chars))
     text = text.encode("utf-8", "replace").decode("utf-8")
-    if not keep_nul:
-        text = text.replace("\x00", "")
+    if problem := control_problem(text, what):
+        raise error(problem)
     if invisible == "drop":
         text = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in _INVISIBLE)
     if invisible != "keep" and _only_invisible(text):
@@ -88,8 +109,9 @@ def check_text(
 def clean_prompt(text: str | None, *, max_chars: int = MAX_PROMPT_CHARS) -> str:
     """Return a prompt fit for the tokenizer, or raise PromptError with a clear message.
 
-    Lone surrogates become "?"; NUL bytes are dropped. Everything else, emoji, right-to-left text, zero-width
-    characters, is kept as typed; a prompt of only invisible characters is refused.
+    Lone surrogates become "?"; control characters (NUL, escape, ...) and bidirectional controls are refused
+    (``control_problem``). Everything else, emoji, right-to-left text, zero-width characters, is kept as typed; a
+    prompt of only invisible characters is refused.
     """
     return check_text(
         text,

@@ -71,8 +71,8 @@ class TokenView:
 def check_tokenizer_text(text: str | None, *, max_chars: int = MAX_PROMPT_CHARS, what: str = "text") -> str:
     """Text for a tokenizer view (``core.text.check_text``), or TokenizerError: empty or too long.
 
-    Kept exactly as typed (spaces only, NUL bytes, zero-width characters: a tokenizer shows them all); only
-    lone surrogates become "?".
+    Kept exactly as typed (spaces only, zero-width characters: a tokenizer shows them all); only lone surrogates
+    become "?". Control characters (NUL, escape, ...) and bidirectional controls are refused, as in every box.
     """
     return check_text(
         text,
@@ -80,7 +80,6 @@ def check_tokenizer_text(text: str | None, *, max_chars: int = MAX_PROMPT_CHARS,
         what=what,
         error=TokenizerError,
         blank_ok=True,
-        keep_nul=True,
         empty=f"The {what} is empty: type something to tokenize.",
     )
 

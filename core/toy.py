@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from core.next_token import NextTokenDistribution, distribution_from_logits
-from core.text import TextError
+from core.text import TextError, control_problem
 
 MAX_TOY_TOKENS = 50
 
@@ -33,6 +33,9 @@ class ToyTokenizer:
 
 def parse_toy(tokens_text: str, logits_text: str) -> tuple[list[str], list[float]]:
     """Parse comma-separated tokens and logits; raise ToyError with a clear message when they do not fit."""
+    for text, what in ((tokens_text, "toy tokens"), (logits_text, "toy logits")):
+        if problem := control_problem(text or "", what):
+            raise ToyError(problem)
     tokens = [t.strip() for t in (tokens_text or "").split(",")]
     if not tokens or any(not t for t in tokens):
         raise ToyError("Give the toy tokens as a comma-separated list with no empty entries, e.g. 'cat, dog, mat'.")

@@ -28,6 +28,7 @@ from core.lessons import MINI_GPT_LESSON
 from core.model_defaults import TEXTS_KEY, texts_from_corpus
 from core.models import LoadedModel, wrap_model
 from core.sampling import make_generator, sample_token, sampling_probs
+from core.text import control_problem
 from core.tiny_tokenizers import CHAR, KINDS, make_tokenizer
 
 # Budgets per training run: absurd sizes are refused before any memory is allocated.
@@ -361,6 +362,8 @@ class Trainer:
     def __post_init__(self) -> None:
         if not self.text or not self.text.strip():
             raise TrainingError("The corpus is empty: paste or upload some text to train on.")
+        if problem := control_problem(self.text[:MAX_CORPUS_CHARS], "corpus"):
+            raise TrainingError(problem)
         if self.kind not in KINDS:
             raise TrainingError(f"Unknown tokenizer '{self.kind}'.")
         self.truncated = len(self.text) > MAX_CORPUS_CHARS

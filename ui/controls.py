@@ -10,6 +10,13 @@ import streamlit as st
 from core.text import MAX_PROMPT_CHARS
 from ui import state
 
+# The ranges of settings several pages share: each widget and its link parameter (ui.share.Shared) read them here,
+# so a link never carries a value its widget cannot show.
+TEMPERATURE_RANGE = (0.0, 3.0)
+TOP_K_RANGE = (0, 1_000_000)
+TOP_P_RANGE = (0.0, 1.0)
+SEED_RANGE = (0, 2**31 - 1)
+
 
 def prompt_area(widget_key: str, label: str = "Prompt", height: int = 100) -> str:
     """A text area bound to the prompt shared by every page (the widget has its own key per page)."""
@@ -80,24 +87,21 @@ def sampling_controls(temperature_key: str, top_k_key: str, top_p_key: str) -> t
     left, middle, right = st.columns(3)
     temperature = left.slider(
         "Temperature",
-        0.0,
-        3.0,
+        *TEMPERATURE_RANGE,
         step=0.05,
         key=temperature_key,
         help="Divides the logits before softmax. 0 = greedy (always the top token).",
     )
     top_k = middle.number_input(
         "Top-k (0 = off)",
-        min_value=0,
-        max_value=1_000_000,
+        *TOP_K_RANGE,
         step=1,
         key=top_k_key,
         help="Keep only the k most likely tokens.",
     )
     top_p = right.slider(
         "Top-p (1 = off)",
-        0.0,
-        1.0,
+        *TOP_P_RANGE,
         step=0.01,
         key=top_p_key,
         help="Keep the smallest set of top tokens whose probability adds up to p.",

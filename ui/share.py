@@ -70,6 +70,14 @@ class Shared:
         return self.limit if self.limit is not None else self.max_chars
 
 
+def bounds(fields: Sequence[Shared], key: str) -> tuple[Any, Any]:
+    """The (min, max) of the shared number with session-state key ``key``, for its widget: the link and the widget
+    then take the same values (floats for a "float" field, as Streamlit wants one type)."""
+    field = next(f for f in fields if f.key == key)
+    cast = float if field.kind == "float" else int
+    return cast(field.low), cast(field.high)
+
+
 class ViewFileError(ValueError):
     """A view file that cannot be used at all (its message is for the person who uploaded it)."""
 
@@ -100,8 +108,15 @@ def parse(field: Shared, raw: str, max_chars: int | None = None) -> Any:
             raise ValueError("not a whole number")
         number = int(number)
     if (field.low is not None and number < field.low) or (field.high is not None and number > field.high):
-        raise ValueError("out of range")
+        if field.low is None or field.high is None:
+            raise ValueError("out of range")
+        raise ValueError(f"out of range: this page takes {_number(field.low)} to {_number(field.high)}")
     return number
+
+
+def _number(value: float) -> str:
+    """A bound as a person reads it: 2,147,483,647 or 0.01."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def encode(value: Any) -> str:
@@ -162,6 +177,7 @@ def share_inputs(fields: Sequence[Shared], page: str) -> None:
                 value = parse(field, raw)
             except (TypeError, ValueError) as error:
                 notes.append(f"Ignored the link's '{field.param}' value ({error}).")
+                del st.query_params[field.param]  # never written back: a reload would refuse it again
                 continue
             st.session_state[field.key] = value
             if field.key.endswith(".prompt"):
@@ -169,7 +185,7 @@ def share_inputs(fields: Sequence[Shared], page: str) -> None:
     st.session_state[state.SHARE_NOTES] = notes
     publish_inputs(fields, page)
     for note in notes:
-        st.caption(note)
+        notice(note, "caption")
 
 
 def publish_inputs(fields: Sequence[Shared], page: str) -> None:

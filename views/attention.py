@@ -86,10 +86,15 @@ def selectors(maps: AttentionMaps) -> tuple[int, int | None, bool]:
     L, H, T = maps.layers, maps.heads, maps.length
     st.session_state.setdefault(state.ATT_LAYER, 0)
     st.session_state.setdefault(state.ATT_HEAD, 0)
-    if st.session_state[state.ATT_LAYER] not in range(L) or st.session_state[state.ATT_HEAD] not in (None, *range(H)):
-        st.session_state[state.ATT_LAYER], st.session_state[state.ATT_HEAD] = 0, 0  # another model was picked
-    if st.session_state.get(state.ATT_QUERY) not in range(T):
+    layer, head = st.session_state[state.ATT_LAYER], st.session_state[state.ATT_HEAD]
+    if layer not in range(L) or head not in (None, *range(H)):  # another model was picked, or a link's numbers
+        st.session_state[state.ATT_LAYER], st.session_state[state.ATT_HEAD] = 0, 0
+        notice(f"This model has layers 0 to {L - 1} and heads 0 to {H - 1}, so layer 0, head 0 is shown.", "caption")
+    query = st.session_state.get(state.ATT_QUERY)
+    if query not in range(T):
         st.session_state[state.ATT_QUERY] = T - 1  # a new prompt: start from its last token
+        if isinstance(query, int) and query >= T:
+            notice(f"This prompt has tokens 0 to {T - 1}, so the query is its last token.", "caption")
     publish_inputs(SHARED, "attention")  # the selectors are in the link; a fragment rerun skips the page's top
     copy_link_control()  # inside the fragment, so the link it shows follows the selectors
     left, middle, right = st.columns([1, 1, 1])

@@ -35,7 +35,15 @@ from core.text import PromptError, clean_prompt
 from ui import state
 from ui.backend import server_caption
 from ui.charts import show_chart
-from ui.controls import bounded_slider, prompt_area, sampling_controls
+from ui.controls import (
+    SEED_RANGE,
+    TEMPERATURE_RANGE,
+    TOP_K_RANGE,
+    TOP_P_RANGE,
+    bounded_slider,
+    prompt_area,
+    sampling_controls,
+)
 from ui.inference import shared_step_runner
 from ui.notice import notice
 from ui.settings import limits
@@ -107,21 +115,23 @@ def timeline_panel(steps: Sequence[Step]) -> None:
     )
 
 
-def share_settings(chat_choices: tuple[str, str]) -> None:
+PLAIN, CHAT = "Plain completion", "Chat (the tokenizer's chat template)"
+MAX_LINK_NEW_TOKENS = 100_000  # the most a link may ask for; the operator's max_new_tokens caps it, with a note
+SHARED = [
+    Shared(state.GEN_PROMPT, "prompt"),
+    Shared(state.GEN_CHAT, "mode", "choice", choices=(PLAIN, CHAT)),
+    Shared(state.GEN_TEMPERATURE, "t", "float", *TEMPERATURE_RANGE),
+    Shared(state.GEN_TOP_K, "top_k", "int", *TOP_K_RANGE),
+    Shared(state.GEN_TOP_P, "top_p", "float", *TOP_P_RANGE),
+    Shared(state.GEN_SEED, "seed", "int", *SEED_RANGE),
+    Shared(state.GEN_MAX_NEW, "max_new", "int", 1, MAX_LINK_NEW_TOKENS),
+    Shared(state.GEN_STOP_STRINGS, "stops", max_chars=300),
+]
+
+
+def share_settings() -> None:
     """Put the page's inputs in the URL (call before the widgets)."""
-    share_inputs(
-        [
-            Shared(state.GEN_PROMPT, "prompt"),
-            Shared(state.GEN_CHAT, "mode", "choice", choices=chat_choices),
-            Shared(state.GEN_TEMPERATURE, "t", "float", 0, 3),
-            Shared(state.GEN_TOP_K, "top_k", "int", 0, 1_000_000),
-            Shared(state.GEN_TOP_P, "top_p", "float", 0, 1),
-            Shared(state.GEN_SEED, "seed", "int", 0, 2**31 - 1),
-            Shared(state.GEN_MAX_NEW, "max_new", "int", 1, 100_000),
-            Shared(state.GEN_STOP_STRINGS, "stops", max_chars=300),
-        ],
-        "generation",
-    )
+    share_inputs(SHARED, "generation")
 
 
 _WHOLE = re.compile(r"\s*[+-]?\d+\s*")
@@ -448,14 +458,15 @@ def step_fragment(facts: ModelFacts, chat: bool, no_cache_budget: int) -> None:
 
 
 # On the operator's model server (ui/backend.py): what a server reports, said on the page.
+MAX_REMOTE_STEPS = 128  # tokens the server generates per request at most (the slider's and the link's steps)
 REMOTE_SHARED = (
     Shared(state.REMOTE_GEN_PROMPT, "prompt"),
-    Shared(state.REMOTE_GEN_STEPS, "steps", "int", 1, 128),
+    Shared(state.REMOTE_GEN_STEPS, "steps", "int", 1, MAX_REMOTE_STEPS),
     Shared(state.REMOTE_GEN_TOP_N, "top_n", "int", 1, 100),
-    Shared(state.REMOTE_GEN_TEMPERATURE, "t", "float", 0, 3),
-    Shared(state.REMOTE_GEN_TOP_K, "top_k", "int", 0, 1_000_000),
-    Shared(state.REMOTE_GEN_TOP_P, "top_p", "float", 0, 1),
-    Shared(state.REMOTE_GEN_SEED, "seed", "int", 0, 2**31 - 1),
+    Shared(state.REMOTE_GEN_TEMPERATURE, "t", "float", *TEMPERATURE_RANGE),
+    Shared(state.REMOTE_GEN_TOP_K, "top_k", "int", *TOP_K_RANGE),
+    Shared(state.REMOTE_GEN_TOP_P, "top_p", "float", *TOP_P_RANGE),
+    Shared(state.REMOTE_GEN_SEED, "seed", "int", *SEED_RANGE),
 )
 
 
@@ -485,14 +496,16 @@ def remote_view(backend: RemoteBackend) -> None:
     )
     prompt = prompt_area(state.REMOTE_GEN_PROMPT)
     left, right = st.columns(2)
-    st.session_state.setdefault(state.REMOTE_GEN_STEPS, 30)
-    steps = left.slider("Tokens to generate", 1, min(128, limits().max_new_tokens), key=state.REMOTE_GEN_STEPS)
+    with left:  # the operator's max_new_tokens may be below a link's steps: clamped
+        steps = bounded_slider(
+            "Tokens to generate", 1, min(MAX_REMOTE_STEPS, limits().max_new_tokens), 30, key=state.REMOTE_GEN_STEPS
+        )
     with right:
         top_n = bounded_slider("Candidates per step", 1, backend.max_top_n, 5, key=state.REMOTE_GEN_TOP_N)
     st.session_state.setdefault(state.REMOTE_GEN_TEMPERATURE, 0.0)
     t, k, p = sampling_controls(state.REMOTE_GEN_TEMPERATURE, state.REMOTE_GEN_TOP_K, state.REMOTE_GEN_TOP_P)
     st.session_state.setdefault(state.REMOTE_GEN_SEED, 0)
-    seed = st.number_input("Seed", 0, 2**31 - 1, key=state.REMOTE_GEN_SEED)
+    seed = st.number_input("Seed", *SEED_RANGE, key=state.REMOTE_GEN_SEED)
     st.caption("Temperature 0 is greedy. Here the server's own sampler draws (its seed, its filters).")
     if st.button("Generate through the server", key=state.REMOTE_GEN_RUN, type="primary"):
         with st.spinner("The model server is generating…"):

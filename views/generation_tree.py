@@ -21,6 +21,7 @@ from core.generation_tree import (
 from core.text import PromptError, visible_text
 from ui import state
 from ui.charts import show_chart
+from ui.controls import SEED_RANGE, TEMPERATURE_RANGE, TOP_K_RANGE, TOP_P_RANGE
 from ui.inference import shared_step_runner
 from ui.memo import session_memo
 from ui.notice import notice
@@ -33,10 +34,10 @@ SHARED = [
     Shared(state.TREE_DEPTH, "depth", "int", 1, MAX_DEPTH),
     Shared(state.TREE_STEPS, "steps", "int", 0, MAX_DEPTH),
     Shared(state.TREE_OPEN, "open", max_chars=2000),
-    Shared(state.TREE_TEMPERATURE, "t", "float", 0, 3),
-    Shared(state.TREE_TOP_K, "top_k", "int", 0, 1_000_000),
-    Shared(state.TREE_TOP_P, "top_p", "float", 0, 1),
-    Shared(state.TREE_SEED, "seed", "int", 0, 2**31 - 1),
+    Shared(state.TREE_TEMPERATURE, "t", "float", *TEMPERATURE_RANGE),
+    Shared(state.TREE_TOP_K, "top_k", "int", *TOP_K_RANGE),
+    Shared(state.TREE_TOP_P, "top_p", "float", *TOP_P_RANGE),
+    Shared(state.TREE_SEED, "seed", "int", *SEED_RANGE),
 ]
 DEFAULTS = {state.TREE_CHILDREN: 3, state.TREE_WIDTH: 2, state.TREE_DEPTH: 5, state.TREE_STEPS: 0, state.TREE_OPEN: ""}
 DEFAULTS |= {state.TREE_TEMPERATURE: 0.7, state.TREE_TOP_P: 0.9, state.TREE_SEED: 0}

@@ -40,7 +40,7 @@ from ui.memo import session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.settings import allow_local_models
-from ui.share import Shared
+from ui.share import Shared, bounds
 
 MANUAL, PRESET, LOADED, HUB = (
     f"Manual entry ({KV_ESTIMATE_EXAMPLE} of {NEXT_TOKEN_LESSON})",
@@ -89,17 +89,21 @@ def architecture(source: str) -> tuple[KVSpec, int | None]:
         if source == MANUAL:
             c = st.columns(6)
             st.session_state.setdefault(state.KV_LAYERS, KV_ESTIMATE["num_layers"])
-            layers = c[0].number_input("Layers", 1, 10000, key=state.KV_LAYERS)
+            layers = c[0].number_input("Layers", *bounds(SHARED, state.KV_LAYERS), key=state.KV_LAYERS)
             st.session_state.setdefault(state.KV_HEADS, 32)
-            heads = c[1].number_input("Query heads", 1, 10000, key=state.KV_HEADS)
+            heads = c[1].number_input("Query heads", *bounds(SHARED, state.KV_HEADS), key=state.KV_HEADS)
             st.session_state.setdefault(state.KV_KV_HEADS, KV_ESTIMATE["num_kv_heads"])
-            kv_heads = c[2].number_input("Key/value heads", 1, 10000, key=state.KV_KV_HEADS)
+            kv_heads = c[2].number_input("Key/value heads", *bounds(SHARED, state.KV_KV_HEADS), key=state.KV_KV_HEADS)
             st.session_state.setdefault(state.KV_HEAD_DIM, KV_ESTIMATE["head_dim"])
-            head_dim = c[3].number_input("Head dim", 1, 100000, key=state.KV_HEAD_DIM)
+            head_dim = c[3].number_input("Head dim", *bounds(SHARED, state.KV_HEAD_DIM), key=state.KV_HEAD_DIM)
             st.session_state.setdefault(state.KV_WINDOW, 0)
-            window = c[4].number_input("Sliding window (0 = none)", 0, BIG, key=state.KV_WINDOW)
+            window = c[4].number_input(
+                "Sliding window (0 = none)", *bounds(SHARED, state.KV_WINDOW), key=state.KV_WINDOW
+            )
             st.session_state.setdefault(state.KV_PARAMS_B, 8.03)
-            params_b = c[5].number_input("Parameters (billions)", 0.0, 10000.0, step=0.01, key=state.KV_PARAMS_B)
+            params_b = c[5].number_input(
+                "Parameters (billions)", *bounds(SHARED, state.KV_PARAMS_B), step=0.01, key=state.KV_PARAMS_B
+            )
             spec = KVSpec(
                 "your model", int(layers), int(heads), int(kv_heads), int(head_dim), sliding_window=int(window) or None
             )
@@ -186,7 +190,10 @@ def gpu_inputs(spec: KVSpec, params: int | None, *, seq_len: int, batch: int, kw
     g1, g2 = st.columns(2)
     st.session_state.setdefault(state.KV_GPU_GIB, 80)
     gpu_gib = g1.number_input(
-        "GPU memory in GiB (0 = skip)", 0, 100000, key=state.KV_GPU_GIB, help="80 GiB is an A100/H100 80GB."
+        "GPU memory in GiB (0 = skip)",
+        *bounds(SHARED, state.KV_GPU_GIB),
+        key=state.KV_GPU_GIB,
+        help="80 GiB is an A100/H100 80GB.",
     )
     st.session_state.setdefault(state.KV_WEIGHT_DTYPE, list(KV_DTYPES)[1])
     weight_fmt = g2.selectbox("Weights dtype", list(KV_DTYPES), key=state.KV_WEIGHT_DTYPE)
@@ -273,11 +280,16 @@ def measured_panel() -> None:
     """The prompt-length slider, one run of the model in use with a fresh DynamicCache (memoised per session), the
     measured and estimated bytes side by side, and whether they are equal."""
     lm = current_model()
-    limit = max(1, min(512, lm.context_length))
+    low, high = bounds(SHARED, state.KV_MEASURE_N)
+    limit = max(low, min(high, lm.context_length))
     st.session_state.setdefault(state.KV_MEASURE_N, min(32, limit))
+    asked = st.session_state[state.KV_MEASURE_N]
+    if asked > limit:  # a link's N, or one kept from a model with a longer context
+        st.session_state[state.KV_MEASURE_N] = limit
+        notice(f"{lm.name} reads at most {limit:,} tokens, so N is {limit:,}, not {asked:,}.", "caption")
     n = st.slider(
         "Prompt length N (tokens)",
-        1,
+        low,
         limit,
         key=state.KV_MEASURE_N,
         help="Runs the model in use once on N tokens with a fresh DynamicCache.",

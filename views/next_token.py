@@ -24,21 +24,30 @@ from ui import state
 from ui.backend import server_caption
 from ui.charts import show_chart
 from ui.client_sampler import SamplerKeys, client_sampler
-from ui.controls import bounded_slider, prompt_area, sampling_controls
+from ui.controls import (
+    SEED_RANGE,
+    TEMPERATURE_RANGE,
+    TOP_K_RANGE,
+    TOP_P_RANGE,
+    bounded_slider,
+    prompt_area,
+    sampling_controls,
+)
 from ui.memo import session_distribution, session_memo
 from ui.notice import notice
 from ui.presenter import presenter_mode
 from ui.share import Shared, copy_link_control, publish_inputs, share_inputs
 
 REAL, TOY = "Real model", "Toy vocabulary"
+MAX_TOP_N = 30  # candidates the chart shows at most: the slider's and the link's top_n
 SHARED = [
     Shared(state.NT_PROMPT, "prompt"),
     Shared(state.NT_MODE, "mode", "choice", choices=(REAL, TOY)),
-    Shared(state.NT_TOP_N, "top_n", "int", 1, 30),
-    Shared(state.NT_TEMPERATURE, "t", "float", 0, 3),
-    Shared(state.NT_TOP_K, "top_k", "int", 0, 1_000_000),
-    Shared(state.NT_TOP_P, "top_p", "float", 0, 1),
-    Shared(state.NT_SEED, "seed", "int", 0, 2**31 - 1),
+    Shared(state.NT_TOP_N, "top_n", "int", 1, MAX_TOP_N),
+    Shared(state.NT_TEMPERATURE, "t", "float", *TEMPERATURE_RANGE),
+    Shared(state.NT_TOP_K, "top_k", "int", *TOP_K_RANGE),
+    Shared(state.NT_TOP_P, "top_p", "float", *TOP_P_RANGE),
+    Shared(state.NT_SEED, "seed", "int", *SEED_RANGE),
     Shared(state.NT_TOY_TOKENS, "toy_tokens", max_chars=2000),
     Shared(state.NT_TOY_LOGITS, "toy_logits", max_chars=2000),
 ]
@@ -80,13 +89,13 @@ def sampler(dist, mode: str) -> None:
     """
     if mode == REAL and st.session_state.get(state.NT_SAMPLE):  # append_sample has just changed the prompt
         st.rerun(scope="app")
-    top_n = bounded_slider("Candidates to show", 1, min(30, dist.vocab_size), 10, key=state.NT_TOP_N)
+    top_n = bounded_slider("Candidates to show", 1, min(MAX_TOP_N, dist.vocab_size), 10, key=state.NT_TOP_N)
     client_sampler(dist, SAMPLER, page=NEXT_TOKEN, top_n=top_n)  # controls, notes, bars, the four numbers
 
     st.subheader("Sample a token")
     left, right = st.columns([1, 3])
     st.session_state.setdefault(state.NT_SEED, 0)  # a default in state, not value=: a shared link may set it first
-    seed = left.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key=state.NT_SEED)
+    seed = left.number_input("Seed", *SEED_RANGE, step=1, key=state.NT_SEED)
     right.button(
         "Sample a token" + (" and append it to the prompt" if mode == REAL else ""),
         on_click=append_sample,
@@ -140,10 +149,10 @@ REAPPLIED = "re-applied locally on the server's top-N"
 
 REMOTE_SHARED = (
     Shared(state.NT_PROMPT, "prompt"),
-    Shared(state.NT_TOP_N, "top_n", "int", 1, 30),
-    Shared(state.NT_TEMPERATURE, "t", "float", 0, 3),
-    Shared(state.NT_TOP_K, "top_k", "int", 0, 1_000_000),
-    Shared(state.NT_TOP_P, "top_p", "float", 0, 1),
+    Shared(state.NT_TOP_N, "top_n", "int", 1, MAX_TOP_N),
+    Shared(state.NT_TEMPERATURE, "t", "float", *TEMPERATURE_RANGE),
+    Shared(state.NT_TOP_K, "top_k", "int", *TOP_K_RANGE),
+    Shared(state.NT_TOP_P, "top_p", "float", *TOP_P_RANGE),
 )
 
 

@@ -26,11 +26,12 @@ from core.ngram import (
     neural_perplexity,
     score_sentence,
     split_sentence,
+    start_words,
 )
 from core.seed_examples import TRACKING_MESSAGES
 from ui import state
 from ui.charts import show_chart
-from ui.controls import limited_text
+from ui.controls import SEED_RANGE, limited_text
 from ui.memo import session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
@@ -39,15 +40,17 @@ from ui.share import Shared
 DEFAULT_CORPUS = "\n".join(TRACKING_MESSAGES)
 DEFAULT_HELDOUT = "order left warehouse"
 GREEDY, SAMPLED = "Greedy (most likely word)", "Sampled (seeded)"
+K_RANGE = (0.01, 10.0)  # add-k smoothing's k: the box's and the link's range
+MAX_WORDS_RANGE = (1, 100)  # words one generation adds
 NAMES = {1: "unigram", 2: "bigram", 3: "trigram", 4: "4-gram"}
 
 SHARED = [
     Shared(state.NGRAM_CORPUS, "corpus", max_chars=4000, limit=MAX_CORPUS_CHARS),
     Shared(state.NGRAM_N, "n", "choice", choices=(1, 2, 3, 4)),
     Shared(state.NGRAM_SMOOTH, "smooth", "bool"),
-    Shared(state.NGRAM_K, "k", "float", 0.01, 10),
-    Shared(state.NGRAM_SEED, "seed", "int", 0, 2**31 - 1),
-    Shared(state.NGRAM_MAX_WORDS, "max_words", "int", 1, 100),
+    Shared(state.NGRAM_K, "k", "float", *K_RANGE),
+    Shared(state.NGRAM_SEED, "seed", "int", *SEED_RANGE),
+    Shared(state.NGRAM_MAX_WORDS, "max_words", "int", *MAX_WORDS_RANGE),
     Shared(state.NGRAM_START, "start", max_chars=200),
     Shared(state.NGRAM_HELDOUT, "heldout", max_chars=500),
 ]
@@ -94,13 +97,16 @@ def generation_panel(model: NGramModel, k: float) -> None:
     g1, g2, g3 = st.columns([2, 1, 1])
     decoding = g1.radio("Decoding", [GREEDY, SAMPLED], horizontal=True, key=state.NGRAM_DECODING)
     st.session_state.setdefault(state.NGRAM_SEED, 0)
-    seed = g2.number_input("Seed", 0, 2**31 - 1, step=1, key=state.NGRAM_SEED, disabled=decoding == GREEDY)
+    seed = g2.number_input("Seed", *SEED_RANGE, step=1, key=state.NGRAM_SEED, disabled=decoding == GREEDY)
     st.session_state.setdefault(state.NGRAM_MAX_WORDS, 20)
-    max_words = g3.number_input("Max words", 1, 100, step=1, key=state.NGRAM_MAX_WORDS)
+    max_words = g3.number_input("Max words", *MAX_WORDS_RANGE, step=1, key=state.NGRAM_MAX_WORDS)
     start_text = limited_text("Start with these words (optional)", state.NGRAM_START, 200, area=False, value="")
-    words = generate(
-        model, start=start_text.split(), k=k, greedy=decoding == GREEDY, seed=int(seed), max_words=int(max_words)
-    )
+    try:
+        start = start_words(start_text)
+    except CorpusError as error:  # a control character, or nothing visible: generate from the start of a sentence
+        notice(error)
+        start, start_text = [], ""
+    words = generate(model, start=start, k=k, greedy=decoding == GREEDY, seed=int(seed), max_words=int(max_words))
     st.markdown(generated_markdown(start_text, words))
     if not words:
         st.info(

@@ -53,6 +53,17 @@ from ui.share import Shared, copy_link_control, share_inputs
 
 TOP_PREDICTIONS = 5
 TEXTS, MODELS = "Up to three texts", "One text under two models"
+MAX_WINDOW = 2048  # the window box's (and the link's) highest value; a model's shorter context caps it further
+
+
+def shared_fields() -> list[Shared]:
+    """The page's inputs that go in a shareable link (the text's limit is the operator's, read on every run)."""
+    return [
+        Shared(state.PPL_TEXT, "text", max_chars=4000, limit=limits().max_perplexity_chars),
+        Shared(state.PPL_ADD_BOS, "bos", "bool"),
+        Shared(state.PPL_WINDOW, "window", "int", 2, MAX_WINDOW),
+        Shared(state.PPL_STRIDE, "stride", "int", 1, MAX_WINDOW),
+    ]
 
 
 def token_by_token_tab(result: PerplexityResult) -> None:
@@ -111,11 +122,16 @@ def window_controls(lm) -> tuple[bool, int, int]:
     ss.setdefault(state.PPL_ADD_BOS, True)
     changed = ss.get(state.PPL_WINDOW_MODEL) not in (None, lm.name)
     ss[state.PPL_WINDOW_MODEL] = lm.name
+    top = min(context, MAX_WINDOW)
     saved = DEFAULT_MAX_LENGTH if changed else ss.get(state.PPL_WINDOW, DEFAULT_MAX_LENGTH)
-    ss[state.PPL_WINDOW] = min(saved, context, 2048)
+    ss[state.PPL_WINDOW] = min(saved, top)
     if changed or state.PPL_STRIDE not in ss or ss[state.PPL_WINDOW] != saved:
         ss[state.PPL_STRIDE] = max(1, ss[state.PPL_WINDOW] // 2)
+    elif ss[state.PPL_STRIDE] > ss[state.PPL_WINDOW]:  # a link's stride longer than its window
+        notice(f"The stride can be at most the window: it is {ss[state.PPL_WINDOW]:,}, not {ss[state.PPL_STRIDE]:,}.")
     ss[state.PPL_STRIDE] = min(ss[state.PPL_STRIDE], ss[state.PPL_WINDOW])
+    if saved > top and saved != DEFAULT_MAX_LENGTH:  # a link's window longer than this model reads
+        notice(f"{lm.name} reads at most {top:,} tokens at once, so the window is {top:,}, not {saved:,}.")
     a, b, c = st.columns(3)
     add_bos = a.toggle(
         "Score the first token from a start token",
@@ -123,7 +139,6 @@ def window_controls(lm) -> tuple[bool, int, int]:
         help="On: the model first reads a start-of-text token, so the first token gets a prediction too. "
         "Off: scoring starts at the second token (the first has nothing before it).",
     )
-    top = min(context, 2048)
     window = int(b.number_input("Window (tokens)", min_value=2, max_value=top, step=64, key=state.PPL_WINDOW))
     stride = int(c.number_input("Stride (tokens)", min_value=1, max_value=window, step=32, key=state.PPL_STRIDE))
     st.caption(STRIDE_NOTE)

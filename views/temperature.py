@@ -32,16 +32,18 @@ PRESETS = {
     f"Warehouse / hub / carrier ({NEXT_TOKEN_LESSON})": (WAREHOUSE_TOKENS, WAREHOUSE_LOGITS),
 }
 FIVE_WORDS, WAREHOUSE = list(PRESETS)
+MAX_TEMPERATURE = 5.0  # the slider's and the link's highest T
+MAX_TOP_N = 15  # bars shown at most: the slider's and the link's top_n
 PANEL_CHOICES = [0.0, 0.25, 0.5, 0.75, 1.0, 1.4, 1.5, 2.0, 3.0]
 SHARED = [
     Shared(state.TEMP_PROMPT, "prompt"),
     Shared(state.TEMP_SOURCE, "source", "choice", choices=(REAL, TOY)),
-    Shared(state.TEMP_VALUE, "t", "float", 0, 5),
-    Shared(state.TEMP_TOP_N, "top_n", "int", 1, 15),
+    Shared(state.TEMP_VALUE, "t", "float", 0.0, MAX_TEMPERATURE),
+    Shared(state.TEMP_TOP_N, "top_n", "int", 1, MAX_TOP_N),
     Shared(state.TEMP_TOY_TOKENS, "toy_tokens", max_chars=2000),
     Shared(state.TEMP_TOY_LOGITS, "toy_logits", max_chars=2000),
 ]
-SAMPLER = SamplerKeys(state.TEMP_SAMPLER, state.TEMP_VALUE, max_temperature=5.0)
+SAMPLER = SamplerKeys(state.TEMP_SAMPLER, state.TEMP_VALUE, max_temperature=MAX_TEMPERATURE)
 
 
 def use_preset():
@@ -96,7 +98,7 @@ def draw_samples(dist) -> None:
     )
     a, b, c = st.columns(3)
     st.session_state.setdefault(state.TEMP_DRAW_T, WAREHOUSE_TEMPERATURE)
-    t_draw = a.number_input("T", 0.05, 5.0, step=0.05, key=state.TEMP_DRAW_T)
+    t_draw = a.number_input("T", 0.05, MAX_TEMPERATURE, step=0.05, key=state.TEMP_DRAW_T)
     st.session_state.setdefault(state.TEMP_DRAW_SEED, WAREHOUSE_SEED)
     seed = b.number_input("Seed", 0, 2**31 - 1, key=state.TEMP_DRAW_SEED)
     st.session_state.setdefault(state.TEMP_DRAW_N, 8)

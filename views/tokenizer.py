@@ -51,7 +51,7 @@ YOUR_BPE = "your BPE (trained here)"
 SHARED = [
     Shared(state.TOK_PROMPT, "prompt"),
     Shared(state.TOK_SHOW_IDS, "ids", "bool"),
-    Shared(state.TOK_BPE_VOCAB, "bpe_vocab", "int", 1, 100_000),
+    Shared(state.TOK_BPE_VOCAB, "bpe_vocab", "int", MIN_BPE_VOCAB, MAX_BPE_VOCAB),
 ]
 
 

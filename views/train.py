@@ -32,6 +32,7 @@ from core.training import (
 )
 from ui import state
 from ui.charts import chart_table, show_chart
+from ui.controls import SEED_RANGE
 from ui.memo import session_memo
 from ui.model_defaults import texts
 from ui.model_picker import TRAINED_LABEL
@@ -240,7 +241,7 @@ SHARED = [
     Shared(state.TRAIN_LR, "lr", "choice", choices=tuple(RATES)),
     Shared(state.TRAIN_STEPS, "steps", "int", 1, MAX_STEPS),
     Shared(state.TRAIN_BATCH, "batch", "int", *LIMITS["batch_size"]),
-    Shared(state.TRAIN_SEED, "seed", "int", 0, 2**31 - 1),
+    Shared(state.TRAIN_SEED, "seed", "int", *SEED_RANGE),
     Shared(state.TRAIN_SOURCE, "source", "choice", choices=tuple(SOURCES)),
     Shared(state.TRAIN_KIND, "tokenizer", "choice", choices=tuple(KINDS)),
     # 5,000 characters keep a link under the 8 KB many proxies allow and still hold the built-in village corpus
@@ -301,7 +302,7 @@ def training_controls():
     cols[1].number_input("Steps", 1, MAX_STEPS, key=state.TRAIN_STEPS)
     cols[2].slider("Batch size", *LIMITS["batch_size"], key=state.TRAIN_BATCH)
     st.session_state.setdefault(state.TRAIN_SEED, 0)
-    cols[3].number_input("Seed", 0, 2**31 - 1, key=state.TRAIN_SEED)
+    cols[3].number_input("Seed", *SEED_RANGE, key=state.TRAIN_SEED)
     trainer = ss.get(state.TRAIN_TRAINER)
     used = ss.get(state.TRAIN_SECONDS_USED, 0.0) + (trainer.elapsed if trainer else 0.0)
     st.caption(

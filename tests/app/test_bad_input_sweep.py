@@ -11,10 +11,16 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import ROOT, all_text, assert_clean, open_page, plotly_specs
 
-REFUSED = ["", "   ", "\n\n\t  ", "\u200b\u200c\ufeff", "\x00\x01\u200b \t"]
-ODD = [
-    "\x00\x01\x07\x1b[2J control",
+REFUSED = [
+    "",
+    "   ",
+    "\n\n\t  ",
+    "\u200b\u200c\ufeff",
+    "\x00\x01\u200b \t",
+    "\x00\x01\x07\x1b[2J control",  # control characters and bidi overrides: refused in every box, named
     "\u202eevil\u202c right-to-left override",
+]
+ODD = [
     "مرحبا بالعالم",
     "שָׁלוֹם עוֹלָם",
     "東京タワーは高い",

@@ -80,7 +80,8 @@ def test_toy_mode_defaults_to_the_seed_example():
         ("", "Type a prompt"),
         ("   \n ", "Type a prompt"),
         ("<script>alert(1)</script><img src=x onerror=alert(2)>", None),
-        ("🎉 東京 مرحبا \u200b\u202e", None),
+        ("🎉 東京 مرحبا \u200b", None),
+        ("🎉 東京 مرحبا \u202e", "U+202E"),
     ],
 )
 def test_bad_prompts_never_break_the_page(prompt, expect):

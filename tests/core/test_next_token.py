@@ -64,10 +64,8 @@ def test_empty_prompts_are_refused_with_a_message(text, tiny_gpt2_lm):
         "東京は日本の首都",
         "مرحبا بالعالم",
         "zero\u200bwidth",
-        "ctrl\x07\x1b[31m",
         "<script>alert(1)</script>",
         "lone \ud800 surrogate",
-        "nul\x00byte",
     ],
 )
 def test_odd_unicode_gives_a_distribution(text, tiny_gpt2_lm):
@@ -76,8 +74,14 @@ def test_odd_unicode_gives_a_distribution(text, tiny_gpt2_lm):
     assert all(isinstance(r.token, str) and r.token for r in dist.top_rows(5))
 
 
+@pytest.mark.parametrize("text", ["ctrl\x07\x1b[31m", "nul\x00byte", "\u202eevil"])
+def test_control_characters_are_refused_with_a_message(text, tiny_gpt2_lm):
+    with pytest.raises(PromptError, match="control"):
+        next_token_distribution(tiny_gpt2_lm, text)
+
+
 def test_clean_prompt_and_visible_text():
-    assert clean_prompt("a\x00b") == "ab"
+    assert clean_prompt("a\u200bb") == "a\u200bb"
     with pytest.raises(PromptError, match="limit"):
         clean_prompt("x" * 20_001)
     assert visible_text(" a\nb\t\u200b") == "␣a↵b⇥<U+200B>"
