@@ -128,9 +128,11 @@ def parse_paths(text: str | None, vocab_size: int) -> tuple[list[Path], list[str
 class GenerationTree:
     """A prompt's continuations as a tree: ``expand`` shows a node's top children, ``beam_step`` grows a beam.
 
-    The prompt runs once into a ``DynamicCache``; each expansion copies that cache, repeats it once per node being
-    expanded and feeds all their tokens in one batched forward pass (nodes of one depth have equal lengths, so
-    there is no padding).
+    The prompt runs once into a ``DynamicCache``; each expansion by hand copies that cache, repeats it once per node
+    being expanded and feeds all their tokens in one batched forward pass (nodes of one depth have equal lengths, so
+    there is no padding). The beam keeps one cache row per beam path (as ``generate``'s beam search does): a beam
+    step picks each new path's parent row (``reorder_cache``) and feeds only its last token, so a step costs the
+    same at depth 8 as at depth 2.
 
     Attributes:
         prompt_ids: the token ids the model reads (the end of a long prompt, see ``dropped_tokens``).
@@ -171,6 +173,10 @@ class GenerationTree:
         self._lock = threading.RLock()
         self._keep_last = accepts_argument(lm.model, "logits_to_keep")
         self._cache = DynamicCache(config=lm.model.config)
+        # The beam's cache: (paths, cache) where row i holds the prompt and paths[i]'s tokens; None: only the
+        # prompt's. Replaced in one assignment inside the model call, so the two always agree.
+        self._beam_cache: tuple[tuple[Path, ...], DynamicCache] | None = None
+        self.beam_cache_enabled = True  # False: every beam step recomputes its paths from the prompt's cache
         self._root_logits = self._run(self._prefill)  # (V,)
         self.expand([()])
 
@@ -211,38 +217,46 @@ class GenerationTree:
         """
         n = self.children_per_node if n is None else max(1, int(n))
         with self._lock:
-            todo = []
-            for p in dict.fromkeys(tuple(int(i) for i in p) for p in paths):
-                node = self.nodes.get(p)
-                if node is None or node.eos or len(p) >= MAX_DEPTH:
-                    continue
-                if self.expanded.get(p) is not None and len(self.children(p)) >= n:
-                    continue
-                todo.append(p)
+            todo = self._to_expand(paths, n)
             for depth in sorted({len(p) for p in todo}):
                 group = [p for p in todo if len(p) == depth]
-                log_probs = self._log_probs(group)  # (B, V)
-                top = torch.topk(log_probs, min(n, log_probs.shape[-1]), dim=-1)  # (B, n)
-                for row, parent in enumerate(group):
-                    parent_node = self.nodes[parent]
-                    values, ids = top.values[row].tolist(), top.indices[row].tolist()
-                    for rank, (lp, token_id) in enumerate(zip(values, ids), start=1):
-                        child = parent + (int(token_id),)
-                        self.nodes.setdefault(
-                            child,
-                            TreeNode(
-                                child,
-                                token_label(self.lm.tokenizer, token_id),
-                                self.lm.tokenizer.decode([token_id]),
-                                float(lp),
-                                parent_node.cum_logprob + float(lp),
-                                rank,
-                                int(token_id) in self.eos_ids,
-                            ),
-                        )
-                    shown = torch.logsumexp(top.values[row].double(), dim=0)  # ln of the shown children's mass
-                    self.expanded[parent] = max(0.0, 1.0 - math.exp(float(shown)))
+                self._add_children(group, self._log_probs(group), n)  # (B, V)
             return todo
+
+    def _to_expand(self, paths: Sequence[Path], n: int) -> list[Path]:
+        """The paths among ``paths`` that are in the tree, can grow, and show fewer than ``n`` children yet."""
+        todo = []
+        for p in dict.fromkeys(tuple(int(i) for i in p) for p in paths):
+            node = self.nodes.get(p)
+            if node is None or node.eos or len(p) >= MAX_DEPTH:
+                continue
+            if self.expanded.get(p) is not None and len(self.children(p)) >= n:
+                continue
+            todo.append(p)
+        return todo
+
+    def _add_children(self, group: Sequence[Path], log_probs: torch.Tensor, n: int) -> None:
+        """Add each path's top ``n`` children from its row of ``log_probs`` (B, V), and the mass not shown."""
+        top = torch.topk(log_probs, min(n, log_probs.shape[-1]), dim=-1)  # (B, n)
+        for row, parent in enumerate(group):
+            parent_node = self.nodes[parent]
+            values, ids = top.values[row].tolist(), top.indices[row].tolist()
+            for rank, (lp, token_id) in enumerate(zip(values, ids), start=1):
+                child = parent + (int(token_id),)
+                self.nodes.setdefault(
+                    child,
+                    TreeNode(
+                        child,
+                        token_label(self.lm.tokenizer, token_id),
+                        self.lm.tokenizer.decode([token_id]),
+                        float(lp),
+                        parent_node.cum_logprob + float(lp),
+                        rank,
+                        int(token_id) in self.eos_ids,
+                    ),
+                )
+            shown = torch.logsumexp(top.values[row].double(), dim=0)  # ln of the shown children's mass
+            self.expanded[parent] = max(0.0, 1.0 - math.exp(float(shown)))
 
     def open(self, path: Path) -> bool:
         """Expand one node by hand (remembered in ``open_paths`` for the link); False when it cannot be."""
@@ -271,12 +285,19 @@ class GenerationTree:
             if self.beam_steps >= MAX_DEPTH:
                 return self.beam
             growing = [p for p in self.beam if not self.nodes[p].eos]
-            self.expand(growing, max(self.children_per_node, self.beam_width))
+            n = max(self.children_per_node, self.beam_width)
+            todo = set(self._to_expand(growing, n))
+            if todo:  # every growing path advances its cache row, also one already expanded by hand
+                log_probs = self._beam_log_probs(growing)  # (B, V)
+                rows = [i for i, p in enumerate(growing) if p in todo]
+                self._add_children([growing[i] for i in rows], log_probs[rows], n)
             ended = [p for p in self.beam if self.nodes[p].eos]
             pool = ended + [c.path for p in growing for c in self.children(p)]
             pool.sort(key=lambda p: (-self.nodes[p].cum_logprob, p))
             self.beam = tuple(pool[: self.beam_width])
             self.beam_steps += 1
+            if self.beam_steps >= MAX_DEPTH or all(self.nodes[p].eos for p in self.beam):
+                self._beam_cache = None  # the beam grows no further: free its rows
             return self.beam
 
     def catch_up(self, beam_steps: int, open_paths: Sequence[Path]) -> list[str]:
@@ -325,6 +346,41 @@ class GenerationTree:
             mask = torch.ones(len(paths), len(self.prompt_ids) + depth, dtype=torch.long)  # (B, T + depth)
             extra = {"logits_to_keep": 1} if self._keep_last else {}
             out = self.lm.model(input_ids=ids, attention_mask=mask, cache=cache, use_cache=True, **extra)
+            return torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # (B, V) upcast once
+
+        return self._run(call)
+
+    def _beam_log_probs(self, paths: list[Path]) -> torch.Tensor:
+        """(B, V) like ``_log_probs`` for the growing beam paths (all of one depth), from the beam's cache rows.
+
+        Each path's parent has a row holding the prompt and the parent's tokens: the rows are picked (a parent with
+        two surviving children gives two rows), only each path's last token is fed, and the grown rows become the
+        beam's cache. Without such rows (the first steps, a step interrupted half-way, the cache switched off) the
+        paths are fed whole after a copy of the prompt's cache, and that cache is kept for the next step.
+        """
+        depth = len(paths[0])
+        if depth == 0:
+            return self._log_probs(paths)
+        beam = getattr(self, "_beam_cache", None)  # a tree made before a code reload added the cache lacks it
+        enabled = getattr(self, "beam_cache_enabled", True)
+        held = ((),) if beam is None else beam[0]  # whose tokens the rows hold (None: the prompt's cache only)
+        parents = [p[:-1] for p in paths]
+        incremental = enabled and all(p in held for p in parents)
+        extra = {"logits_to_keep": 1} if self._keep_last else {}
+
+        @torch.inference_mode()
+        def call() -> torch.Tensor:
+            if incremental:
+                cache = copy.deepcopy(self._cache) if beam is None else beam[1]  # the prompt's cache is kept as is
+                cache.reorder_cache(torch.tensor([held.index(p) for p in parents]))  # (B, kv_heads, T', head_dim)
+                ids = torch.tensor([[p[-1]] for p in paths])  # (B, 1) only the new token of each path
+            else:
+                cache = copy.deepcopy(self._cache)
+                cache.batch_repeat_interleave(len(paths))  # (B, kv_heads, T, head_dim) per layer
+                ids = torch.tensor(paths)  # (B, depth) every token after the prompt
+            mask = torch.ones(len(paths), len(self.prompt_ids) + depth, dtype=torch.long)  # (B, T + depth)
+            out = self.lm.model(input_ids=ids, attention_mask=mask, cache=cache, use_cache=True, **extra)
+            self._beam_cache = (tuple(paths), cache) if enabled else None
             return torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # (B, V) upcast once
 
         return self._run(call)

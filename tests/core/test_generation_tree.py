@@ -174,3 +174,63 @@ def test_works_with_a_trained_tiny_char_model():
     greedy = decoded_path(lm, prompt, 4)
     assert tree.best_beam_path().total_logprob >= greedy.total_logprob - 1e-4
     assert torch.isfinite(torch.tensor(greedy.logprobs)).all()
+
+
+def _fed_shapes(model):
+    """Record the input_ids shape of every call of ``model``; returns (shapes, hook handle)."""
+    shapes = []
+
+    def record(module, args, kwargs):
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        shapes.append(tuple(ids.shape))
+
+    return shapes, model.register_forward_pre_hook(record, with_kwargs=True)
+
+
+def test_cached_beam_equals_the_recompute_and_feeds_one_token_per_path(bundled_lm):
+    """The beam's own cache rows give the same beam, nodes and sums as feeding every path whole after the prompt's
+    cache; and from the second step on each step feeds one token per beam path, whatever the depth."""
+    cached = GenerationTree(bundled_lm, PROMPT, children=4, beam_width=3)
+    recomputed = GenerationTree(bundled_lm, PROMPT, children=4, beam_width=3)
+    recomputed.beam_cache_enabled = False
+    shapes, handle = _fed_shapes(bundled_lm.model)
+    try:
+        fed = []
+        for _ in range(6):
+            shapes.clear()
+            assert cached.beam_step() == recomputed.beam_step()
+            fed.append(shapes[0] if shapes else None)  # the cached tree's call runs first
+    finally:
+        handle.remove()
+    assert fed[0] is None  # the root's children come from the prefill
+    assert fed[1:] == [(3, 1)] * 5  # three beam paths, one new token each, at depths 1 to 5
+    assert set(cached.nodes) == set(recomputed.nodes)
+    for path, node in cached.nodes.items():
+        assert node.cum_logprob == pytest.approx(recomputed.nodes[path].cum_logprob, abs=1e-4)
+        assert node.rank == recomputed.nodes[path].rank
+    rows, cache = cached._beam_cache
+    assert len(rows) == 3 and {p[:-1] for p in cached.beam} <= set(rows)  # rows: the last step's paths ...
+    assert cache.get_seq_length() == len(cached.prompt_ids) + 5  # ... the prompt and their 5 tokens
+    assert cache.layers[0].keys.shape[0] == 3
+    assert cached.best_beam_path().logprobs == pytest.approx(
+        score_path(bundled_lm, cached.prompt_ids, cached.best_beam_path().token_ids, "beam").logprobs, abs=1e-4
+    )
+
+
+def test_beam_after_a_hand_expansion_and_a_lost_step_stays_exact(bundled_lm):
+    """A beam node opened by hand first, and a step whose result never reached the tree (the cache went on, the
+    beam did not), both leave the beam equal to a tree that never cached."""
+    cached = GenerationTree(bundled_lm, PROMPT, children=3, beam_width=2)
+    recomputed = GenerationTree(bundled_lm, PROMPT, children=3, beam_width=2)
+    recomputed.beam_cache_enabled = False
+    for tree in (cached, recomputed):
+        tree.beam_step()
+        tree.beam_step()
+        tree.open(tree.beam[0])  # shows its children before the beam gets there
+    cached._beam_log_probs([p for p in cached.beam if not cached.nodes[p].eos])  # a step the page lost
+    for _ in range(3):
+        assert cached.beam_step() == recomputed.beam_step()
+    for path in cached.beam:
+        assert cached.nodes[path].cum_logprob == pytest.approx(recomputed.nodes[path].cum_logprob, abs=1e-4)
+    cached.catch_up(MAX_DEPTH, [])
+    assert cached.beam_steps == MAX_DEPTH and cached._beam_cache is None  # the last step frees the rows
