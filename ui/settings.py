@@ -13,6 +13,7 @@ import functools
 import logging
 import math
 import os
+import tomllib
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -25,10 +26,55 @@ LOG = logging.getLogger(__name__)
 
 
 def _secret(name: str) -> Any:
+    """The operator's st.secrets value for ``name``, or None.
+
+    The secrets files are parsed once per process and again only when one of them changes (a new modification
+    time or size): Streamlit's own ``st.secrets`` looks for its files again on every access while none exists,
+    the normal case, and every limit is read several times per page run.
+    """
+    return _parsed_secrets(_secrets_signature()).get(name)
+
+
+@functools.lru_cache(maxsize=1)
+def _secret_paths() -> tuple[str, ...]:
+    """Where Streamlit reads secrets from (its ``secrets.files`` option: TOML files or secret folders)."""
     try:
-        return st.secrets.get(name)
-    except Exception:  # no secrets file is the normal case
-        return None
+        return tuple(str(path) for path in st.get_option("secrets.files"))
+    except Exception:  # an option Streamlit does not know: no secrets
+        return ()
+
+
+def _secrets_signature() -> tuple:
+    """(path, modification time, size) of every secrets file that exists, those inside secret folders included."""
+    stamps = []
+    for path in _secret_paths():
+        for folder, _, files in os.walk(path) if os.path.isdir(path) else [("", (), (path,))]:
+            for name in sorted(files):
+                try:
+                    info = os.stat(os.path.join(folder, name))
+                except OSError:  # not there: the normal case
+                    continue
+                stamps.append((os.path.join(folder, name), info.st_mtime_ns, info.st_size))
+    return tuple(stamps)
+
+
+@functools.lru_cache(maxsize=1)
+def _parsed_secrets(signature: tuple) -> dict[str, Any]:
+    """Every secret, read from the files ``signature`` stamps (cached until the stamps change): TOML files as
+    Streamlit reads them (later files win); secret folders through ``st.secrets``. An unreadable file is logged."""
+    if not signature:
+        return {}
+    values: dict[str, Any] = {}
+    for path in _secret_paths():
+        try:
+            if os.path.isdir(path):
+                values.update(st.secrets.to_dict())
+            elif os.path.isfile(path):
+                with open(path, "rb") as handle:
+                    values.update(tomllib.load(handle))
+        except Exception as error:  # a broken secrets file must not break every page
+            LOG.warning("Ignoring the secrets at %s: %s", path, error)
+    return values
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,9 @@ ENV = {
 }
 
 
+READ_SECRET = settings._secret  # the real reader (the fixture below replaces it for most tests)
+
+
 @pytest.fixture(autouse=True)
 def no_operator_settings(monkeypatch):
     for name in ENV.values():
@@ -99,6 +102,59 @@ def test_a_bad_secret_falls_back_too(monkeypatch):
     monkeypatch.setattr(settings, "_secret", {"max_cached_models": True, "max_new_tokens": "many"}.get)
     got = limits()
     assert got.max_cached_models == 1 and got.max_new_tokens == 256
+
+
+class CountingSecrets:
+    """A stand-in for st.secrets that counts every use (parsing Streamlit's secrets costs a run time)."""
+
+    def __init__(self):
+        self.uses = 0
+
+    def __getattr__(self, name):
+        self.uses += 1
+        raise FileNotFoundError("no secrets file")
+
+    def __getitem__(self, name):
+        self.uses += 1
+        raise FileNotFoundError("no secrets file")
+
+
+@pytest.fixture
+def secrets_files(monkeypatch, tmp_path):
+    """The real secrets reader over two candidate files in tmp_path (only the second may exist)."""
+    monkeypatch.setattr(settings, "_secret", READ_SECRET)
+    paths = (str(tmp_path / "home_secrets.toml"), str(tmp_path / "app_secrets.toml"))
+    monkeypatch.setattr(settings, "_secret_paths", lambda: paths)
+    settings._parsed_secrets.cache_clear()
+    yield tmp_path / "app_secrets.toml"
+    settings._parsed_secrets.cache_clear()
+
+
+def test_without_a_secrets_file_streamlit_secrets_are_never_parsed_again(secrets_files, monkeypatch):
+    fake = CountingSecrets()
+    monkeypatch.setattr(settings.st, "secrets", fake)
+    for _ in range(3):
+        assert limits() == Limits()
+        assert settings.redis_url() is None and settings.public_url() is None
+    assert fake.uses == 0
+
+
+def test_the_secrets_file_is_parsed_once_and_again_when_it_changes(secrets_files, monkeypatch):
+    parses = []
+    load = settings.tomllib.load
+    monkeypatch.setattr(settings.tomllib, "load", lambda handle: parses.append(1) or load(handle))
+    secrets_files.write_text('max_new_tokens = 512\nredis_url = "redis://localhost:6379/0"\n')
+    for _ in range(3):
+        assert limits().max_new_tokens == 512 and settings.redis_url() == "redis://localhost:6379/0"
+    assert len(parses) == 1
+    secrets_files.write_text("max_new_tokens = 128\n")
+    stamp = secrets_files.stat().st_mtime_ns + 10**9  # a later modification time even on a coarse clock
+    os.utime(secrets_files, ns=(stamp, stamp))
+    assert limits().max_new_tokens == 128 and settings.redis_url() is None
+    assert len(parses) == 2
+    secrets_files.write_text("max_new_tokens = [broken\n")
+    os.utime(secrets_files, ns=(stamp + 10**9, stamp + 10**9))
+    assert limits().max_new_tokens == 256  # an unreadable file is ignored (and logged), never a crash
 
 
 def test_raise_hint_names_the_variable_and_the_secret():
