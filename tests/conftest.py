@@ -69,7 +69,8 @@ def tiny_llama_lm(bundled_lm):
 
 
 def pytest_collection_modifyitems(items):
-    """Mark the tests that start a real redis-server `server`, so `make check` (the fast tier) can leave them out."""
+    """Mark the tests that start a real redis-server `server` (as tests that start `streamlit run` mark themselves), so
+    `make check` (the fast tier) can leave them out."""
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         if "redis_url" in getattr(item, "fixturenames", ()) or "redis" in params.values():

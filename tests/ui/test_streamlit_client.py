@@ -12,7 +12,7 @@ from benchmarks.bench_class import REPO, Server
 from benchmarks.class_lesson import LINK_QUERY, bars_answer
 from benchmarks.streamlit_client import StreamlitClient, run_coroutine, widget_key
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.server]  # real `streamlit run` servers: not in make check
 
 
 @pytest.fixture
