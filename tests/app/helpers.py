@@ -34,6 +34,12 @@ def plotly_specs(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+def sampler_payloads(at: AppTest) -> list[dict]:
+    """The data each client-side sampler on the page was sent (ui/client_sampler.py): logits, rows, settings."""
+    found = at.get("bidi_component")
+    return [json.loads(e.proto.json) for e in found if e.proto.component_name == "nte.client_sampler"]
+
+
 def values(array) -> list:
     """A plotly data array as a list, decoding plotly's base64 typed-array form when present."""
     if isinstance(array, dict) and "bdata" in array:

@@ -18,21 +18,23 @@ def _frames_with(at, column: str) -> list:
     return [f.value for f in at.dataframe if column in f.value.columns]
 
 
-def test_next_token_chart_has_a_closed_table_that_shows_the_bars_once_opened():
-    at = open_page("app_pages/next_token.py")
+def test_side_by_side_chart_has_a_closed_table_that_shows_the_bars_once_opened():
+    at = open_page("app_pages/temperature.py")  # the bars at T live in the browser, with their own table
     assert len(_tables(at)) == len(plotly_specs(at)) == 1
-    assert not _frames_with(at, "x: probability")  # closed: the table is not built
-    assert not [c for c in at.caption if c.value.startswith("Next-token probabilities.")]
+    frames = len(at.dataframe)
+    assert not [c for c in at.caption if c.value.startswith("Same logits, different temperatures.")]
 
-    at.session_state["next_token.bars" + TABLE_SUFFIX] = True  # what opening the expander in the browser sets
+    at.session_state["temperature.panels_chart" + TABLE_SUFFIX] = True  # what opening the expander sets
     at.run()
     assert_clean(at)
-    (table,) = _frames_with(at, "x: probability")
+    assert len(at.dataframe) == frames + 1
+    (table,) = _frames_with(at, "series")
     bars = plotly_specs(at)[0]["data"]
-    model = table[table["series"] == bars[0]["name"]]
-    assert model["x: probability"].tolist() == pytest.approx(values(bars[0]["x"]))
-    assert model["y"].iloc[0].startswith("1. ")
-    summary = [c.value for c in at.caption if "model probability:" in c.value]
+    assert table["series"].unique().tolist() == ["T = 0.5", "T = 1", "T = 2"]  # the panels' titles
+    first = table[table["series"] == "T = 0.5"]
+    assert first["x"].tolist() == pytest.approx(values(bars[0]["x"]))
+    assert first["y"].iloc[0] == "␣Paris"
+    summary = [c.value for c in at.caption if c.value.startswith("Same logits, different temperatures.")]
     assert summary and "bars" in summary[0]
 
 
@@ -53,7 +55,7 @@ def test_each_chart_on_a_page_has_its_own_table_key():
 
 
 def test_presenter_mode_draws_the_chart_with_large_fonts_and_only_then():
-    at = open_page("app_pages/next_token.py")
+    at = open_page("app_pages/ngram.py")
     layout = plotly_specs(at)[0]["layout"]
     assert "tickfont" not in layout["yaxis"] and layout["font"]["size"] == 14  # the house style, unchanged
 

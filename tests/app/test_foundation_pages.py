@@ -2,8 +2,9 @@
 
 import pytest
 
+from components.client_sampler import decode_logits
 from core.seed_examples import SUPPORT_BOT_EXPECTED
-from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
+from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, sampler_payloads
 from ui import state
 
 
@@ -17,29 +18,35 @@ def test_home_links_every_page():
 
 def test_next_token_page_shows_paris_and_the_other_bar():
     at = open_page("app_pages/next_token.py")
-    spec = plotly_specs(at)[0]
-    labels = spec["data"][0]["y"]
-    assert labels[0] == "1. ␣Paris" and labels[-1].startswith("all other tokens (49,142)")
-    model_p = values(spec["data"][0]["x"])
+    (data,) = sampler_payloads(at)  # the bars are drawn in the browser from this (tests/browser: the numbers)
+    assert data["rows"][0]["label"] == "␣Paris" and data["other_label"].startswith("all other tokens (49,142)")
+    model_p = [row["model"] for row in data["rows"]] + [data["model_rest"]]
     assert 0.6 < model_p[0] < 0.9 and abs(sum(model_p) - 1) < 1e-4
-    assert [m.label for m in at.metric][:2] == ["Entropy (model)", "Effective choices"]
+    logits = decode_logits(data)  # (V,) the whole vocabulary, most likely first
+    assert logits.shape == (49_152,) and bool((logits[:-1] >= logits[1:]).all())
 
 
-def test_sampling_controls_do_not_rerun_the_model_and_change_bars():
+def test_settings_let_go_of_do_not_rerun_the_model_and_the_sample_follows_them():
     at = open_page("app_pages/next_token.py")
     memo = at.session_state[state.MEMO]["next_token"]
     cached = next(iter(memo.values()))
-    at.slider(key="next_token.temperature").set_value(0.0).run()
+    at.session_state[state.NT_TEMPERATURE] = 0.0  # what letting go of the browser's slider stores (ui.client_sampler)
+    at.run()
     assert_clean(at)
     assert next(iter(at.session_state[state.MEMO]["next_token"].values())) is cached  # same object: no new forward
-    sampling = plotly_specs(at)[0]["data"][1]
-    assert sampling["text"][0] == "100.0%" and set(sampling["text"][1:]) == {"cut"}
-    at.slider(key="next_token.temperature").set_value(1.0).run()
-    at.number_input(key="next_token.top_k").set_value(3).run()
-    assert values(plotly_specs(at)[0]["data"][1]["x"])[3] == 0.0
-    at.slider(key="next_token.top_p").set_value(0.0).run()
-    assert any("at least one" in c.value for c in at.caption)
-    assert "1 of 49,152" in at.metric[3].value
+    assert sampler_payloads(at)[0]["settings"] == {"temperature": 0.0, "top_k": 0, "top_p": 1.0}
+    at.button(key="next_token.sample").click().run()
+    assert at.session_state[state.NT_LAST_SAMPLE].token == "␣Paris"  # greedy: the top token, whatever the seed
+    assert at.session_state[state.NT_LAST_SAMPLE].sampling_probability == 1.0
+    at.session_state[state.NT_TEMPERATURE] = 3.0
+    at.session_state[state.NT_TOP_K] = 3
+    at.run()
+    for seed in range(4):  # at T = 3 most draws would fall outside the top 3 without top-k
+        at.number_input(key="next_token.seed").set_value(seed).run()
+        top3 = [row["label"] for row in sampler_payloads(at)[0]["rows"][:3]]  # each sample lengthens the prompt
+        at.button(key="next_token.sample").click().run()
+        assert_clean(at)
+        assert at.session_state[state.NT_LAST_SAMPLE].token in top3
 
 
 def test_sample_a_token_appends_to_the_prompt_and_is_seeded():
@@ -56,19 +63,20 @@ def test_sample_a_token_appends_to_the_prompt_and_is_seeded():
 
 def test_compare_prompts_shows_three_charts():
     at = open_page("app_pages/next_token.py")
-    assert len(plotly_specs(at)) == 1  # the compare expander is collapsed: it draws (and computes) nothing
+    assert not plotly_specs(at)  # the compare expander is collapsed: it draws (and computes) nothing
     at.session_state[state.NT_COMPARE_OPEN] = True  # what opening the expander in the browser sets
     at.run()
-    assert len(plotly_specs(at)) == 4  # main chart + seed 001's three prompts
-    titles = [s["layout"]["title"]["text"] for s in plotly_specs(at)[1:]]
+    assert len(plotly_specs(at)) == 3  # seed 001's three prompts (the main bars are drawn in the browser)
+    titles = [s["layout"]["title"]["text"] for s in plotly_specs(at)]
     assert titles == ["The package left the", "The package left the regional", "The package left the checkout"]
 
 
 def test_toy_mode_defaults_to_the_seed_example():
     at = open_page("app_pages/next_token.py")
     at.radio(key="next_token.mode").set_value("Toy vocabulary").run()
-    spec = plotly_specs(at)[0]
-    assert [round(p, 3) for p in values(spec["data"][0]["x"])] == list(SUPPORT_BOT_EXPECTED[1.0])
+    (data,) = sampler_payloads(at)
+    assert [round(row["model"], 3) for row in data["rows"]] == list(SUPPORT_BOT_EXPECTED[1.0])
+    assert data["model_rest"] is None  # the five tokens are the whole vocabulary: no "all other tokens" bar
     at.text_input(key="next_token.toy_logits").set_value("1, two").run()
     assert_clean(at)
     assert any("not a number" in i.value for i in at.info)
@@ -90,11 +98,11 @@ def test_bad_prompts_never_break_the_page(prompt, expect):
     assert_clean(at)
     if expect:
         assert any(expect in i.value for i in at.info)
-        assert not plotly_specs(at)
+        assert not sampler_payloads(at)
     else:
-        assert plotly_specs(at)
+        assert sampler_payloads(at)
     at.text_area(key="next_token.prompt").set_value("The capital of France is").run()
-    assert plotly_specs(at)[0]["data"][0]["y"][0] == "1. ␣Paris"
+    assert sampler_payloads(at)[0]["rows"][0]["label"] == "␣Paris"
 
 
 def test_temperature_page_reproduces_seed_001_in_toy_mode():
@@ -108,15 +116,16 @@ def test_temperature_page_reproduces_seed_001_in_toy_mode():
     assert [a["text"] for a in panels["layout"]["annotations"]] == ["T = 0.5", "T = 1", "T = 2"]
 
 
-def test_temperature_slider_moves_the_entropy_marker_and_greedy_is_zero():
+def test_temperature_page_sends_its_sampler_the_temperature_let_go_of():
     at = open_page("app_pages/temperature.py")
-    at.slider(key="temperature.value").set_value(0.0).run()
+    (data,) = sampler_payloads(at)  # the bars, the entropy curve and its caption are drawn in the browser
+    assert data["page"] == "temperature" and data["settings"]["temperature"] == 1.0
+    assert data["bounds"]["max_temperature"] == 5.0 and len(data["rows"]) == 8
+    at.session_state[state.TEMP_VALUE] = 0.0  # what letting go of the browser's slider stores
+    at.run()
     assert_clean(at)
-    marker = [s for s in plotly_specs(at) if s["layout"]["title"]["text"].startswith("Entropy")][0]["data"][1]
-    assert values(marker["x"]) == [0.0] and values(marker["y"]) == [0.0]
-    at.slider(key="temperature.value").set_value(3.0).run()
-    marker = [s for s in plotly_specs(at) if s["layout"]["title"]["text"].startswith("Entropy")][0]["data"][1]
-    assert values(marker["y"])[0] > 5
+    assert sampler_payloads(at)[0]["settings"]["temperature"] == 0.0
+    assert at.query_params["t"] in ("0", ["0"])
 
 
 def test_temperature_page_warehouse_preset_gives_the_seed_samples():
@@ -140,11 +149,12 @@ def test_a_shared_link_reproduces_the_view_and_hostile_values_are_ignored():
     at.switch_page("app_pages/next_token.py").run()
     assert_clean(at)
     assert at.text_area(key="next_token.prompt").value == "The package left the"
-    assert at.slider(key="next_token.temperature").value == 0.0
-    assert at.number_input(key="next_token.top_k").value == 0  # 'abc' ignored
+    assert at.session_state[state.NT_TEMPERATURE] == 0.0
+    assert at.session_state[state.NT_TOP_K] == 0  # 'abc' ignored
+    assert sampler_payloads(at)[0]["settings"] == {"temperature": 0.0, "top_k": 0, "top_p": 1.0}
     notes = " ".join(c.value for c in at.caption)
     assert "Ignored the link's 'top_k'" in notes and "Ignored the link's 'top_p'" in notes
-    assert plotly_specs(at)[0]["data"][0]["y"][0] == "1. ␣package"
+    assert sampler_payloads(at)[0]["rows"][0]["label"] == "␣package"
     assert at.query_params["t"] in ("0", ["0"]) and at.query_params["prompt"] in (
         "The package left the",
         ["The package left the"],
@@ -155,8 +165,9 @@ def test_presenter_mode_hides_the_extras():
     at = open_page("app_pages/next_token.py")
     at.session_state[state.NT_COMPARE_OPEN] = True
     at.run()
-    assert len(plotly_specs(at)) == 4 and at.expander
+    assert len(plotly_specs(at)) == 3 and at.expander
     at.sidebar.toggle(key="shared.presenter").set_value(True).run()
     assert_clean(at)
-    assert len(plotly_specs(at)) == 1  # the main chart only: no comparison charts, no table
+    assert not plotly_specs(at)  # the main chart only (drawn in the browser): no comparison charts, no table
+    assert sampler_payloads(at)[0]["presenter"] is True
     assert any("font-size" in h.proto.body for h in at.get("html"))

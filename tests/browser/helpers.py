@@ -34,6 +34,7 @@ ARTIFACTS = ROOT / "artifacts" / "screenshots"
 
 RUN_TIMEOUT = 300_000  # ms: the first run loads the model; a busy 2-core machine is slow
 CHART = '[data-testid="stPlotlyChart"]'
+SAMPLER_BARS = '[data-testid="nte-sampler-bars"]'  # the client-side sampler's bars (ui/client_sampler.py)
 CURRENT = ':not([data-stale="true"]):not([data-retained="true"])'  # neither faded (stale) nor kept hidden (retained)
 LIVE = f'[data-testid="stElementContainer"]{CURRENT}'  # the container of an element of the current run
 

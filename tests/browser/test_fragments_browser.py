@@ -14,7 +14,8 @@ import pytest
 from playwright.sync_api import expect
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from tests.browser.helpers import chart, keyed, live, run_mark, screenshot, wait_for_run
+from tests.browser.helpers import SAMPLER_BARS, chart, keyed, live, run_mark, screenshot, wait_for_run
+from ui import state
 
 pytestmark = pytest.mark.browser
 
@@ -45,31 +46,32 @@ def query(tab) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlparse(tab.url).query).items()}
 
 
-def test_next_token_temperature_step_reruns_only_the_sampler(page):
+def test_next_token_sampler_lets_go_with_one_fragment_run(page):
     runs = record_runs(page)
     page.goto(page.app_url + "/next_token")
     wait_for_run(page)
     assert runs and runs[-1] == ()  # the first view is a whole-page run
-    bars = chart(page, "next_token.bars")
+    sampler = keyed(page, state.NT_SAMPLER)
+    bars = sampler.locator(SAMPLER_BARS)
     expect(bars).to_contain_text("Paris")
-    before, first = bars.inner_text(), len(runs)
+    before, first = bars.text_content(), len(runs)
 
     mark = run_mark(page)
-    slider = keyed(page, "next_token.temperature").get_by_role("slider", name="Temperature")
+    slider = sampler.get_by_role("slider", name="Temperature")
     slider.focus()
-    slider.press("ArrowLeft")  # 1.0 -> 0.95
-    wait_for_run(page, since=mark)
+    slider.press("ArrowLeft")  # 1.0 -> 0.95: redrawn in the page at once
     expect(bars).not_to_have_text(before)
+    wait_for_run(page, since=mark)  # then, after a pause, the server hears it once: a fragment run
     fragment_runs = runs[first:]
     assert fragment_runs and all(fragment_runs), fragment_runs  # every run since: a fragment, never the page
     page.wait_for_function("() => location.search.includes('t=0.95')")
     assert query(page)["t"] == "0.95"  # the link follows a fragment-only change
-    keyed(page, "next_token.top_k", "input").fill("5")
-    keyed(page, "next_token.top_k", "input").press("Enter")
-    wait_for_run(page)
-    expect(live(page, '[data-testid="stMetric"]').filter(has_text="Tokens the sampler can pick")).to_contain_text(
-        "5 of"
-    )
+    top_k = sampler.get_by_role("spinbutton", name="Top-k (0 = off)")
+    top_k.fill("5")
+    expect(sampler.locator('[data-metric="kept"]')).to_contain_text("5 of")  # in the page, before Enter
+    mark = run_mark(page)
+    top_k.press("Enter")
+    wait_for_run(page, since=mark)
     assert all(runs[first:]), runs[first:]
     page.wait_for_function("() => location.search.includes('top_k=5')")
     share = page.get_by_text("Share this view")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import chart, keyed, live, run_mark, screenshot, wait_for_app, wait_for_run
+from tests.browser.helpers import SAMPLER_BARS, chart, keyed, live, run_mark, screenshot, wait_for_app, wait_for_run
 from tests.browser.test_accessibility_browser import audit, describe, need_axe
 from ui import state
 
@@ -64,20 +64,22 @@ def no_serious_axe_violation(tab, name: str) -> None:
 def test_next_token_page_by_keyboard(page):
     need_axe()
     open_page(page, "next_token")
-    bars = chart(page, "next_token.bars")
+    sampler = keyed(page, state.NT_SAMPLER)  # the client-side sampler: its controls come first, temperature first
+    bars = sampler.locator(SAMPLER_BARS)
     expect(bars).to_contain_text("all other tokens")
-    before = bars.inner_text()
+    before = bars.text_content()
 
-    # Slider: Tab to the temperature thumb, ArrowLeft lowers it; the bars are redrawn for the new temperature.
+    # Slider: Tab to the temperature slider, ArrowLeft lowers it; the bars are redrawn (in the page) for the new T.
     start_at_top(page)
-    slider = keyed(page, state.NT_TEMPERATURE).get_by_role("slider")
-    tab_to(page, slider, "temperature slider")
+    slider = sampler.get_by_role("slider", name="Temperature")
+    tab_to(page, sampler, "temperature slider")
+    expect(slider).to_be_focused()
     mark = settled_mark(page)
     for _ in range(10):  # 1.0 -> 0.5
         page.keyboard.press("ArrowLeft")
     expect(slider).to_have_value("0.5")
-    wait_for_run(page, since=mark)
     expect(bars).not_to_have_text(before)
+    wait_for_run(page, since=mark)  # a pause after the last key lets go: the server hears T = 0.5
 
     # Button: Tab on to "Sample a token", Enter draws one and appends it to the prompt.
     button = keyed(page, state.NT_SAMPLE, "button")

@@ -6,7 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import chart, enter_text, keyed, screenshot, wait_for_run
+from tests.browser.helpers import SAMPLER_BARS, chart, enter_text, keyed, screenshot, wait_for_run
+from ui import state
 
 pytestmark = pytest.mark.browser
 
@@ -79,7 +80,7 @@ def test_train_stop_download_upload_and_explore(page, tmp_path):
     expect(page.locator("h1", has_text="Next-token probabilities")).to_be_visible()
     enter_text(page, page.locator('textarea[aria-label="Prompt"]'), "the cat sat on the m")
     expect(sidebar(page)).to_contain_text("uploaded model")
-    expect(chart(page, "next_token.bars")).to_contain_text("all other tokens")
+    expect(keyed(page, state.NT_SAMPLER, SAMPLER_BARS)).to_contain_text("all other tokens")
     screenshot(page, "train_model_on_next_token")
     assert not page.dialogs
 
@@ -124,6 +125,6 @@ def test_trained_model_is_first_class(page):
     wait_for_run(page)
     expect(page.locator("h1", has_text="Next-token probabilities")).to_be_visible()
     expect(page.locator('textarea[aria-label="Prompt"]')).to_have_value("the cat sat on the")
-    expect(chart(page, "next_token.bars")).to_contain_text("all other tokens")
+    expect(keyed(page, state.NT_SAMPLER, SAMPLER_BARS)).to_contain_text("all other tokens")
     screenshot(page, "train_model_prompt_from_corpus")
     assert not page.dialogs
