@@ -56,7 +56,6 @@ NT_TOY_TOKENS = "next_token.toy_tokens"
 NT_TOY_LOGITS = "next_token.toy_logits"
 NT_MODE = "next_token.mode"
 NT_SAMPLER = "next_token.sampler"  # the client-side sampler (temperature, top-k, top-p, bars, numbers in the browser)
-NT_SAMPLER = "next_token.sampler"  # the client-side sampler (temperature, top-k, top-p, bars, numbers in the browser)
 
 # Temperature page.
 TEMP_PROMPT = "temperature.prompt"
@@ -70,7 +69,6 @@ TEMP_PANELS = "temperature.panels"
 TEMP_TOP_N = "temperature.top_n"
 TEMP_TOY_TOKENS = "temperature.toy_tokens"
 TEMP_TOY_LOGITS = "temperature.toy_logits"
-TEMP_SAMPLER = "temperature.sampler"  # the client-side sampler (temperature slider, bars, entropy curve)
 TEMP_SAMPLER = "temperature.sampler"  # the client-side sampler (temperature slider, bars, entropy curve)
 
 DEFAULT_PROMPT = CAPITAL_PROMPT
