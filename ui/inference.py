@@ -75,8 +75,9 @@ def wait(ticket: Ticket, what: str = "request") -> Any:
     """Block this script run until ``ticket``'s result; re-raises the job's error.
 
     An answer within SHOW_AFTER seconds shows nothing. A longer wait shows ``waiting_message`` in an ``st.empty``
-    slot, updated every POLL seconds and removed at the end. Each update is a Streamlit call, where a rerun or a
-    stop interrupts the script: the ticket is then cancelled (a job already running is waited for, at most
+    slot, redrawn only when its text changes (a class waiting in line would otherwise send a message each POLL
+    seconds per student) and removed at the end. Every POLL seconds a rerun or a stop may interrupt the script
+    (``interruption_point``): the ticket is then cancelled (a job already running is waited for, at most
     ABANDON_WAIT seconds, so the next run never races it on a shared object such as a generation's KV cache)
     and the interruption is re-raised.
     """
@@ -85,9 +86,15 @@ def wait(ticket: Ticket, what: str = "request") -> Any:
     except TimeoutError:
         pass
     slot = st.empty()
+    shown = None
     try:
         while True:
-            notice(waiting_message(ticket.position(), what), "caption", where=slot)
+            message = waiting_message(ticket.position(), what)
+            if message != shown:
+                notice(message, "caption", where=slot)
+                shown = message
+            else:
+                interruption_point()
             try:
                 return ticket.result(timeout=POLL)
             except TimeoutError:
@@ -97,6 +104,12 @@ def wait(ticket: Ticket, what: str = "request") -> Any:
         raise
     finally:
         slot.empty()
+
+
+def interruption_point() -> None:
+    """Let a pending rerun or stop interrupt this run without drawing anything: each read of session state is one
+    of Streamlit's yield points, where it raises the request as a ScriptControlException."""
+    _ = SERVICE in st.session_state
 
 
 def abandon(ticket: Ticket, timeout: float = ABANDON_WAIT) -> None:

@@ -119,3 +119,48 @@ def test_an_interrupted_wait_lets_a_running_job_finish_first(lm, monkeypatch):
         inference.wait(ticket)
     assert finished == ["step"]  # the next run will not race a job still using the session's objects
     assert ticket.done() and not ticket.cancelled()
+
+
+def test_a_wait_redraws_its_line_only_when_the_place_changes(lm, monkeypatch):
+    """A student waiting behind a long job gets one message, not one every POLL seconds, and the run can still be
+    interrupted between redraws."""
+    service = inference.service_for(lm)
+    release = threading.Event()
+    blocker = service.run(lambda: release.wait(30), owner="other")
+    deadline = time.monotonic() + 60
+    while not blocker.running():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    mine = service.run(lambda: "mine", owner=inference.owner_id())
+    shown, checks = [], []
+
+    def checked():
+        checks.append(1)
+        if len(checks) == 4:  # four polls with the same place in the queue, then the job ahead ends
+            release.set()
+
+    monkeypatch.setattr(inference, "notice", lambda message, kind=None, where=None: shown.append(message))
+    monkeypatch.setattr(inference, "interruption_point", checked)
+    assert inference.wait(mine, what="test") == "mine"
+    assert shown == ["The model is working on your test…"] and len(checks) >= 4
+
+
+def test_a_wait_interrupted_between_redraws_gives_up_its_place(monkeypatch):
+    lm = fake_model()
+    service = InferenceService(lm, autostart=False)
+    ticket = service.run(lambda: "never", owner="me")
+    shown = []
+    monkeypatch.setattr(inference, "notice", lambda message, kind=None, where=None: shown.append(message))
+
+    def interrupted():
+        raise StopException()
+
+    monkeypatch.setattr(inference, "interruption_point", interrupted)
+    with pytest.raises(StopException):
+        inference.wait(ticket)
+    assert len(shown) == 1 and ticket.cancelled()
+    service.close()
+
+
+def test_the_interruption_point_is_harmless_outside_a_run():
+    inference.interruption_point()  # bare mode: no script run to interrupt, nothing raised
