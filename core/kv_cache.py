@@ -86,7 +86,6 @@ KV_DTYPES: dict[str, KVDtype] = {
         "(as transformers' QuantizedCache, q_group_size=64): 0.5625 bytes per value.",
     ),
 }
-TORCH_DTYPE_TO_KV = {"float32": "fp32", "bfloat16": "bf16 / fp16", "float16": "bf16 / fp16"}
 
 
 def kv_dtype(name: str) -> KVDtype:
@@ -255,11 +254,6 @@ def weight_bytes(parameters: int, dtype: str | KVDtype = "bf16 / fp16") -> int:
 def gib(n_bytes: int) -> float:
     """Bytes in GiB (2**30)."""
     return n_bytes / GIB
-
-
-def gb(n_bytes: int) -> float:
-    """Bytes in GB (10**9)."""
-    return n_bytes / GB
 
 
 # --------------------------------------------------------------------------------------------------------------

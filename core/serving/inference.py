@@ -346,11 +346,6 @@ class InferenceService:
             entries = len(self._cache) + len(self._windows)
             return ServiceStats(**self._counts, cache_bytes=self._cache_bytes, cache_entries=entries)
 
-    def queued(self) -> int:
-        """Jobs waiting to start."""
-        with self._lock:
-            return len(self._pending_jobs())
-
     def cached(self, ids: Sequence[int]) -> ForwardRecord | None:
         """The shared record for ``ids``, or None (does not count as a hit or refresh its place)."""
         with self._lock:
