@@ -1,6 +1,7 @@
 """The page registry: every page's file, title, icon and one-line description, in menu order.
 
-A page appears once its file exists, so pages can be added one at a time.
+Every registered file must exist: a page renamed or deleted without its entry stops the app with an error naming
+the file, rather than vanishing from the menu.
 """
 
 from __future__ import annotations
@@ -114,6 +115,20 @@ PAGES = (
 )
 
 
+class MissingPageError(RuntimeError):
+    """A registered page's file does not exist (renamed or deleted without updating ``PAGES``)."""
+
+
 def available_pages() -> list[PageInfo]:
-    """The registered pages whose file exists."""
-    return [p for p in PAGES if (ROOT / p.path).is_file()]
+    """Every registered page, in menu order.
+
+    Raises:
+        MissingPageError: a registered page's file is missing; the message names each one.
+    """
+    missing = [p.path for p in PAGES if not (ROOT / p.path).is_file()]
+    if missing:
+        raise MissingPageError(
+            f"ui/navigation.py registers page files that do not exist: {', '.join(missing)}. "
+            "Restore the file or update its entry in PAGES."
+        )
+    return list(PAGES)
