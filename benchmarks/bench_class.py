@@ -1,4 +1,4 @@
-"""A class on one server (issue 15.4): N simulated students follow the lesson at once against a fresh `streamlit run`.
+"""A class on one server: N simulated students follow the lesson at once against a fresh `streamlit run`.
 
 Each student is a light client of Streamlit's own websocket protocol (benchmarks/streamlit_client.py), all of them in
 this one process, so 30 students cost far less CPU than the server they load. For each class size the server is
@@ -53,7 +53,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT = 180  # seconds for a fresh server to answer /_stcore/health
 P95_TARGET = 10.0  # p95 at N = 30 within 10x of N = 1
 RSS_TARGET_MB = 2000.0
-TODAY_CPU_S = 16.6  # server CPU-s per student for the lesson at N = 1 before issue 15 (commit 68c2643, this bench)
+TODAY_CPU_S = 16.6  # server CPU-s per student at N = 1 before the shared service and memo (commit 68c2643)
 OWN_COMPUTE_TARGET = 3.0  # a temperature step and a head switch within 3x of their own compute
 FLOOR_APP = """
 import streamlit as st

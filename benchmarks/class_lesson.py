@@ -1,6 +1,6 @@
 """The scripted lesson one simulated student follows, and how each step's answer is read off the page.
 
-The lesson is issue 15's: open the teacher's shared link to the next-token page and read the bars, move temperature
+The lesson: open the teacher's shared link to the next-token page and read the bars, move temperature
 three times, step generation ten tokens (greedy), switch an attention head, score a paragraph's perplexity. Every
 answer is what the page shows, rounded as the page rounds it, so two students (or a student and a real browser)
 can be compared with ``==``.

@@ -4,7 +4,7 @@ Two targets, because Streamlit has two ways of drawing text:
 
 - ``inert_html(text)`` for HTML blocks shown with ``st.html`` (token chips, the generated text): every character
   is HTML-escaped and newlines are kept by ``white-space: pre-wrap``. ``st.html`` does no markdown at all, so a
-  blank line in the text can no longer end an HTML block and let markdown loose (issue 13's injection).
+  blank line in the text can no longer end an HTML block and let markdown loose.
 - ``inert_markdown(text)`` for a snippet inside a markdown string (``st.markdown``, ``st.caption``, ``st.info``,
   widget labels): every character that can start markup is backslash-escaped (no emphasis, links, images,
   headings, lists, tables, HTML, entities, ``$...$`` LaTeX or ``:directives:``; plain punctuation such as

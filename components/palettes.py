@@ -62,14 +62,14 @@ SURPRISAL_HIGH = (165, 15, 21)
 SURPRISAL = "#a50f15"  # the same red for the per-token loss bars
 CHIP_HIGH = (59, 91, 219)  # token chips shaded by a value (tokenizer page): white to the sampling blue
 
-# Pipeline page (issue 18): signed values of a vector (an embedding row, the normed hidden state), blue below zero,
+# Pipeline page: signed values of a vector (an embedding row, the normed hidden state), blue below zero,
 # white at zero, vermillion above (blue against orange-red survives deuteranopia and protanopia); what attention
 # and the MLP add to the logit, side by side (Okabe-Ito blue and orange).
 SIGNED = [[0.0, OKABE_ITO["blue"]], [0.5, "#ffffff"], [1.0, OKABE_ITO["vermillion"]]]
 ATTENTION_PART = OKABE_ITO["blue"]
 MLP_PART = OKABE_ITO["orange"]
 
-# Generation tree (issue 18): the three decoding methods' paths (Okabe-Ito), edges in a light grey.
+# Generation tree: the three decoding methods' paths (Okabe-Ito), edges in a light grey.
 TREE_PATHS = {"beam": OKABE_ITO["blue"], "greedy": OKABE_ITO["orange"], "sampled": OKABE_ITO["reddish purple"]}
 TREE_EDGE = "#ced4da"
 

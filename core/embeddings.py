@@ -104,7 +104,7 @@ def token_neighbours(lm: LoadedModel, token_id: int, k: int = 8, which: Matrix =
     return nearest_tokens(lm, row, k, which, exclude=(token_id,))
 
 
-# ---- Words as tokens, a 2-D map (PCA) and analogies (issue 18) ----
+# ---- Words as tokens, a 2-D map (PCA) and analogies ----
 
 MAX_WORD_CHARS = 60  # one word or token typed in the neighbours box
 MAX_WORDS = 40  # words drawn on the map: more labels than this do not read

@@ -65,7 +65,7 @@ def test_only_one_cache_resource_wrapper():
 
 def test_no_legacy_pages_folder():
     """A folder named pages/ beside app.py puts Streamlit in legacy multipage mode until st.navigation runs once
-    in the process (the blank first request of issue 13); the pages live in app_pages/ instead."""
+    in the process (a blank first request); the pages live in app_pages/ instead."""
     assert not (ROOT / "pages").exists()
     assert len(list((ROOT / "app_pages").glob("*.py"))) >= 3
 

@@ -1,4 +1,4 @@
-"""Which backend this session uses: the local model, or the operator's model server (issue 16).
+"""Which backend this session uses: the local model, or the operator's model server.
 
 The operator sets the server (ui.settings.remote_settings); the sidebar's picker then offers "Remote server:
 <model>". Pages with a remote view call ``remote_page``; pages that need the weights call ``require_local_model``.

@@ -52,7 +52,7 @@ def _temperature(inputs: Mapping[str, Any]) -> dict[str, Any]:
     if "panels" in inputs:
         values[state.TEMP_PANELS] = list(inputs["panels"])
     # The "Draw samples" T follows the preset's temperature unless the preset names its own: left alone, it kept
-    # the widget's default (or the last preset's 1.4) while the page showed the preset at T = 0.5 (issue 18).
+    # the widget's default (or the last preset's 1.4) while the page showed the preset at T = 0.5.
     draw_t = float(inputs.get("draw_temperature", inputs["temperature"]))
     if draw_t > 0:  # the draw's T box starts at 0.05: a greedy preset leaves it as it is
         values[state.TEMP_DRAW_T] = draw_t

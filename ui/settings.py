@@ -194,7 +194,7 @@ def torch_threads() -> int:
         return 1
 
 
-# Remote backend (issue 16)
+# The remote backend: the operator's model server
 @dataclass(frozen=True)
 class RemoteSettings:
     """The operator's inference server: base URL and model name (never a visitor's), and how long to wait."""

@@ -421,13 +421,13 @@ def generation_for(model_name: str) -> GenerationView | None:
     return view if view.generated > 0 else None
 
 
-# Lesson presets (issue 17)
+# Lesson presets
 LESSON_BOX = "lessons.box"  # prefix: the keyed container of a page's preset buttons ("lessons.box.<page>")
 LESSON_BUTTON = "lessons.button"  # prefix: one button per preset ("lessons.button.<page>.<i>")
 LESSON_APPLIED = "lessons.applied"  # page -> (preset label, the session values it set): its note shows while they hold
 
 
-# Generation tree (issue 18)
+# Generation tree
 TREE_STATE = "tree.tree"  # this session's core.generation_tree.GenerationTree (owns its prompt's KV cache)
 TREE_PROMPT = "tree.prompt"
 TREE_CHILDREN = "tree.children"  # children shown per expanded node
@@ -446,7 +446,7 @@ TREE_RUN_BUTTON = "tree.run"
 TREE_RESET_BUTTON = "tree.reset"
 TREE_MESSAGE = "tree.message"  # plain-text notes left by a callback or a link for the next run
 
-# Class poll (issue 17)
+# Class poll
 POLL_ROLE = "poll.role"  # radio: run a poll (teacher) or join one (student)
 POLL_PROMPT = "poll.prompt"  # the teacher's prompt for the first round
 POLL_START = "poll.start"
@@ -479,7 +479,7 @@ PF_SCORES = "predict_first.scores"  # (text, tuple of core.poll.PredictionScore)
 PF_RESTART = "predict_first.restart"
 
 
-# Embeddings (issue 18)
+# Embeddings
 EMB_WORD = "embeddings.word"  # the word or token whose neighbours are shown
 EMB_SPACE = "embeddings.leading_space"  # read words with a leading space (as inside a sentence)
 EMB_TOKEN = "embeddings.token"  # which of the word's tokens (a position in its tokenisation)
@@ -491,7 +491,7 @@ EMB_ANALOGY = ("embeddings.analogy_a", "embeddings.analogy_b", "embeddings.analo
 EMB_SCORE_OPEN = "embeddings.score_open"  # the expander with the measured classic analogies
 
 
-# Pipeline (issue 18)
+# Pipeline
 PIPE_PROMPT = "pipeline.prompt"  # the text box (bound to the shared prompt)
 PIPE_TEMPERATURE = "pipeline.temperature"
 PIPE_TOP_K = "pipeline.top_k"
@@ -502,7 +502,7 @@ PIPE_PART = "pipeline.part"  # the part of the diagram being explained (a core.a
 PIPE_OPEN = "pipeline.open_part_page"  # the button that opens the part's detailed page with this prompt
 
 
-# Trained model defaults (issue 18)
+# Trained model defaults
 DEFAULTS_MODEL = "defaults.model"  # name of the model the prompts were last fitted to (ui.model_defaults)
 DEFAULTS_REPLACED = "defaults.replaced"  # key -> (value before, value put in): prompts swapped for a model's own
 DEFAULTS_TEXTS = "defaults.texts"  # the core.model_defaults.ModelTexts of that model (its untouched defaults)
@@ -511,7 +511,7 @@ TRAIN_ATT_LAYER = "train.attention_layer"
 TRAIN_ATT_HEAD = "train.attention_head"  # a head index, or None for the average over heads (seed 003)
 
 
-# Remote backend (issue 16)
+# Remote backend
 REMOTE_USE_LOCAL = "remote.use_local"  # button on a page that needs the weights: switch the picker to the local model
 REMOTE_GEN_PROMPT = "remote.gen_prompt"
 REMOTE_GEN_STEPS = "remote.gen_steps"

@@ -1,4 +1,4 @@
-"""Text from a user or the model is shown inert on every page that shows it (issue 13.1), through AppTest.
+"""Text from a user or the model is shown inert on every page that shows it, through AppTest.
 
 Every markdown string a page sends (markdown, captions, notes, button labels) is parsed: no link, image, heading,
 list or code may come out of the payload, and no GitHub literal autolink may form. Every ``st.html`` block is

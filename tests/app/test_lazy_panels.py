@@ -1,4 +1,4 @@
-"""AppTest: collapsed and hidden panels compute nothing until they are opened (issue 15: rerun only what changed).
+"""AppTest: collapsed and hidden panels compute nothing until they are opened (rerun only what changed).
 
 The model functions are wrapped with counters (AppTest runs the page in this process, and each run imports them
 afresh from their modules), so each test sees exactly which model calls a first view makes.

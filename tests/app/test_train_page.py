@@ -164,7 +164,7 @@ def test_session_training_budget_is_enforced():
     assert state.TRAIN_TRAINER not in at.session_state
 
 
-# Issue 13: plain words for a link's bad numbers; an uploaded tokenizer with a custom regex is refused ------------
+# Plain words for a link's bad numbers; an uploaded tokenizer with a custom regex is refused ------------
 
 
 def test_a_link_with_hex_or_unreadable_numbers_gets_plain_notes():

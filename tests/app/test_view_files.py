@@ -1,4 +1,4 @@
-"""Nothing is lost silently (issue 13, point 4): what a link cannot hold is named, a view file restores it exactly,
+"""Nothing is lost silently: what a link cannot hold is named, a view file restores it exactly,
 a hostile file gets a clear message, an over-long paste is cut with a note, a restart is announced."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""No page gives a widget both a default value and a Session State value (issue 18: the generation page logged
+"""No page gives a widget both a default value and a Session State value (the generation page once logged
 Streamlit's "created with a default value but also had its value set via the Session State API" on every run).
 
 Session state is written before a page's widgets by three things: the page's own remembered settings (a rerun),

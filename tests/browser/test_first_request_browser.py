@@ -1,4 +1,4 @@
-"""A shared link that wakes a sleeping server (issue 13.3): pages opened as the very first requests of a fresh
+"""A shared link that wakes a sleeping server: pages opened as the very first requests of a fresh
 server show app.py's frame (titled navigation, model picker) and their own content, never the legacy file-name
 sidebar and an empty main area. The cause was a folder named pages/ beside app.py (Streamlit's legacy multipage
 mode until st.navigation runs once in the process); the pages live in app_pages/ now."""

@@ -1,4 +1,4 @@
-"""User text is inert in the rendered page (issue 13.1): a shared link carrying markdown, HTML, LaTeX and bare URLs
+"""User text is inert in the rendered page: a shared link carrying markdown, HTML, LaTeX and bare URLs
 creates no off-site link or image, no heading and no formula, and the text is still shown as typed."""
 
 from urllib.parse import quote

@@ -105,7 +105,7 @@ def test_village_corpus_shows_a_falling_held_out_curve(page):
 
 
 def test_trained_model_is_first_class(page):
-    """Issue 18: the trained model's pages start from its own corpus (no <unk>), and the Train page shows its
+    """The trained model's pages start from its own corpus (no <unk>), and the Train page shows its
     attention (seed 003's heatmap) and says that it lasts for this browser session only."""
     page.goto(page.app_url + "/train")
     wait_for_run(page)

@@ -1,4 +1,4 @@
-"""The inert-text renderer: user and model text shows as typed, never as markup (issue 13.1)."""
+"""The inert-text renderer: user and model text shows as typed, never as markup."""
 
 import re
 

@@ -1,4 +1,4 @@
-"""One home for each concept in core/ (issue 14): the table in docs/CONCEPTS.md names real functions, the shared
+"""One home for each concept in core/: the table in docs/CONCEPTS.md names real functions, the shared
 rules (start token, text check, signature probe, temperature, KV formula) are written once, and the data lives
 in core/data/."""
 

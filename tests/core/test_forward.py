@@ -1,5 +1,4 @@
-"""One forward-pass record per (model, prompt), shared by the next-token, attention and logit-lens pages
-(issue 14.5)."""
+"""One forward-pass record per (model, prompt), shared by the next-token, attention and logit-lens pages."""
 
 from __future__ import annotations
 

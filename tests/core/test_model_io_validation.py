@@ -1,4 +1,4 @@
-"""Uploaded tokenizers: only the structures the Train page writes are loaded (issue 13: a custom regex panics)."""
+"""Uploaded tokenizers: only the structures the Train page writes are loaded (a custom regex panics the tokenizer)."""
 
 from __future__ import annotations
 

@@ -321,7 +321,7 @@ def test_two_threads_training_one_trainer_take_turns():
     assert [e[0] for e in trainer.evals] == [0, 10, 20, 30]
 
 
-# Seeding is per call (issue 13) ----------------------------------------------------------------------------------
+# Seeding is per call ----------------------------------------------------------------------------------
 
 
 def _same_weights(a: dict, b: dict) -> bool:

@@ -1,5 +1,5 @@
 """The example deployment for a bigger class, for real: two `streamlit run app.py` replicas behind Debian's nginx
-with deploy/nginx.conf.template (issue 15). A browser keeps to one replica by its nte_route cookie, fresh browsers
+with deploy/nginx.conf.template. A browser keeps to one replica by its nte_route cookie, fresh browsers
 spread over both, and everything of one session (the websocket, a reconnect, an upload) reaches the process that
 holds it. Without nginx the tests skip loudly, except where NTE_REQUIRE_BROWSER=1 (CI), where they fail."""
 

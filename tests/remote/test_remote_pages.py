@@ -1,4 +1,4 @@
-"""AppTest: the pages with the operator's llama.cpp server picked in the sidebar (issue 16)."""
+"""AppTest: the pages with the operator's llama.cpp server picked in the sidebar."""
 
 from __future__ import annotations
 

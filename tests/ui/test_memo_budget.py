@@ -1,4 +1,4 @@
-"""The memo's memory budget (issue 15, point 3): values are counted in bytes, a session over its own budget forgets
+"""The memo's memory budget: values are counted in bytes, a session over its own budget forgets
 its least recently used values, the process over the class budget forgets the least recently used of any session,
 and a session that ends stops counting."""
 

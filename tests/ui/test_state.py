@@ -1,4 +1,4 @@
-"""Session state is typed and declared once (issue 14, point 4): every key lives in ui/state.py, each record is a
+"""Session state is typed and declared once: every key lives in ui/state.py, each record is a
 small frozen dataclass read and written through one accessor, and messages are ``Message`` objects shown by notice."""
 
 from __future__ import annotations
