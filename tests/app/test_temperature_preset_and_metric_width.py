@@ -1,4 +1,4 @@
-"""AppTest for issue 18's small fixes: the support-bot preset sets the draw's temperature too, and the "Tokens the
+"""AppTest of the temperature page: the support-bot preset sets the draw's temperature too, and the "Tokens the
 sampler can pick" metric has a column wide enough for its value at a 1440 px window."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Issue 18's clipped and squeezed chart labels, checked on the figures (and on their presenter-mode copies): the
-entropy curve's current-temperature label, the KV-cache page's "weights + KV" bar, the perplexity chart's mean."""
+"""Chart labels that must not be clipped or squeezed, checked on the figures (and on their presenter-mode copies):
+the entropy curve's current-temperature label, the KV-cache page's "weights + KV" bar, the perplexity chart's mean."""
 
 from __future__ import annotations
 
