@@ -69,4 +69,4 @@ def test_the_last_line_handler_is_the_one_catch_all():
     calls = [
         node for node in ast.walk(app) if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "run_guarded"
     ]
-    assert len(calls) == 1 and isinstance(app.body[-1], ast.Expr) and app.body[-1].value is calls[0]
+    assert len(calls) == 1 and calls[0] in list(ast.walk(app.body[-1]))  # the last statement runs the page in it
