@@ -168,6 +168,12 @@ def lesson_presets(page: str, **labels: Any) -> None:
     presets = presets_for(page)
     if not presets:
         return
+    pending = st.session_state.get(state.LESSON_PENDING)
+    if isinstance(pending, tuple) and pending[0] == page:  # another page (a guided lesson) asked for this preset
+        del st.session_state[state.LESSON_PENDING]
+        chosen = next((p for p in presets if p.label == pending[1]), None)
+        if chosen is not None:
+            apply_preset(chosen, labels)
     with st.container(key=f"{state.LESSON_BOX}.{page}"):
         row = st.container(horizontal=True, vertical_alignment="center")
         row.markdown("**Lesson examples:**")

@@ -35,6 +35,12 @@ PAGES = (
         "Follow the last token from its id through every layer to the sampled token and the KV cache.",
     ),
     PageInfo(
+        "app_pages/lessons.py",
+        "Guided lessons",
+        ":material/school:",
+        "Work through the lessons step by step; the app checks your answers against the model and the lessons.",
+    ),
+    PageInfo(
         "app_pages/class_poll.py",
         "Class poll",
         ":material/how_to_vote:",

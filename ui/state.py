@@ -425,6 +425,18 @@ def generation_for(model_name: str) -> GenerationView | None:
 LESSON_BOX = "lessons.box"  # prefix: the keyed container of a page's preset buttons ("lessons.box.<page>")
 LESSON_BUTTON = "lessons.button"  # prefix: one button per preset ("lessons.button.<page>.<i>")
 LESSON_APPLIED = "lessons.applied"  # page -> (preset label, the session values it set): its note shows while they hold
+LESSON_PENDING = "lessons.pending"  # (page, preset label): applied when that page next draws its Lesson examples row
+GUIDED_LESSON = "guided.lesson"  # the guided lesson picked (a core/data/lessons file stem)
+GUIDED_STEP = "guided.step"  # lesson key -> the step shown (0-based)
+GUIDED_RESULTS = "guided.results"  # lesson key -> {step index: core.guided answer record (dict)}
+GUIDED_ANSWER = "guided.answer"  # prefix: the answer box of one step ("guided.answer.<lesson>.<step>")
+GUIDED_CHECK = "guided.check"  # prefix: the Check button of one step
+GUIDED_OPEN = "guided.open"  # prefix: the "Open the page" button of one step
+GUIDED_PREV, GUIDED_NEXT = "guided.previous", "guided.next"
+GUIDED_NOTE = "guided.note"  # (lesson, step, message): why the last Check could not check
+GUIDED_DOWNLOAD = "guided.download"  # the results file of every answer in this session
+GUIDED_POLL = "guided.poll"  # the teacher's "Run these questions as class-poll rounds" button
+REAL_LOGITS = "Real model"  # the next-token and temperature pages' choice of logits from the model (not the toy)
 
 
 # Generation tree
@@ -470,6 +482,20 @@ POLL_STUDENT_CHART = "poll.student_chart"
 POLL_EXPIRES_AT = "poll.expires_at"  # Unix time the teacher's room expires, as last read (tells "expired" from "lost")
 POLL_COOKIE_TRIED = "poll.cookie_tried"  # this session has looked for the host cookie once
 POLL_HOST_LINK = "poll.host_link"  # popover with the teacher's private host link
+POLL_LOCK = "poll.lock"  # button: stop taking guesses for this round
+POLL_LESSON_NEXT = "poll.lesson_next"  # button: the next round with the next lesson prompt
+POLL_HIDE_PICK = "poll.hide_pick"  # select: a guess to remove from the chart
+POLL_HIDE = "poll.hide"
+POLL_UNHIDE = "poll.unhide"
+POLL_MOVE = "poll.move"  # button: the room moves to a new code
+POLL_CLOSING = "poll.closing"  # True while the teacher confirms "Close the room"
+POLL_CLOSE_YES = "poll.close_yes"
+POLL_CLOSE_NO = "poll.close_no"
+POLL_RESULTS = "poll.results"  # (code, CSV text) of the room this session closed, still downloadable
+POLL_RESULTS_CSV = "poll.results_csv"
+POLL_ONLY = "poll.only"  # toggle: the student link opens the poll without the page menu
+POLL_OPENED = "poll.opened"  # frozenset of room codes this student session has found (lookups after are not limited)
+POLL_JOINED = "poll.joined"  # frozenset of room codes this student session counts as a student of
 PF_EXAMPLE = "predict_first.example"  # lesson text picker (its callback fills PF_TEXT)
 PF_TEXT = "predict_first.text"
 PF_GUESS_FORM = "predict_first.guess_form"
@@ -524,3 +550,28 @@ REMOTE_GEN_RUN = "remote.gen_run"
 REMOTE_GENERATION = "remote.generation"  # the last core.serving.backend.Generation the server returned
 REMOTE_PPL_TEXT = "remote.ppl_text"
 REMOTE_PPL_RUN = "remote.ppl_run"
+
+# The prompt box of each page that has one, by page stem: a link from another page opens it on the shared prompt.
+PAGE_PROMPT = {
+    "next_token": NT_PROMPT,
+    "temperature": TEMP_PROMPT,
+    "attention": ATT_PROMPT,
+    "logit_lens": LENS_PROMPT,
+    "generation": GEN_PROMPT,
+    "tokenizer": TOK_PROMPT,
+    "pipeline": PIPE_PROMPT,
+    "generation_tree": TREE_PROMPT,
+}
+
+# What a guided lesson's "state" step reads of a page: its inputs by the names core.guided uses, each a state key
+# (the values stay in session state when the student comes back to the lessons page).
+CHECKED_INPUTS = {
+    "temperature": {"prompt": TEMP_PROMPT, "temperature": TEMP_VALUE, "mode": TEMP_SOURCE},
+    "next_token": {
+        "prompt": NT_PROMPT,
+        "temperature": NT_TEMPERATURE,
+        "top_k": NT_TOP_K,
+        "top_p": NT_TOP_P,
+        "mode": NT_MODE,
+    },
+}

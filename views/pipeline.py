@@ -34,6 +34,7 @@ from ui.controls import SEED_RANGE, TEMPERATURE_RANGE, TOP_K_RANGE, TOP_P_RANGE,
 from ui.inference import shared_run
 from ui.memo import session_memo
 from ui.navigation import ROOT, available_pages
+from ui.page_links import open_page
 from ui.share import Shared, copy_link_control, publish_inputs
 
 SHARED = [
@@ -53,23 +54,23 @@ def page_titles() -> dict[str, str]:
 
 SHOWN_PROMPT_TOKENS = 64  # card 7 shows the whole prompt up to this many tokens, else "…" and the last ones
 
-# The page that details each part of the diagram, and that page's prompt box (None: the page has none).
+# The page that details each part of the diagram (an app_pages stem).
 PART_PAGES = {
-    "tokens": ("app_pages/tokenizer.py", state.TOK_PROMPT),
-    "embedding": ("app_pages/embeddings.py", None),
-    "positions": ("app_pages/attention.py", state.ATT_PROMPT),
-    "norm1": ("app_pages/logit_lens.py", state.LENS_PROMPT),
-    "attention": ("app_pages/attention.py", state.ATT_PROMPT),
-    "add1": ("app_pages/logit_lens.py", state.LENS_PROMPT),
-    "norm2": ("app_pages/logit_lens.py", state.LENS_PROMPT),
-    "mlp": ("app_pages/logit_lens.py", state.LENS_PROMPT),
-    "add2": ("app_pages/logit_lens.py", state.LENS_PROMPT),
-    "kv_cache": ("app_pages/kv_cache.py", None),
-    "final_norm": ("app_pages/logit_lens.py", state.LENS_PROMPT),
-    "unembedding": ("app_pages/embeddings.py", None),
-    "softmax": ("app_pages/next_token.py", state.NT_PROMPT),
-    "sampler": ("app_pages/temperature.py", state.TEMP_PROMPT),
-    "append": ("app_pages/generation.py", state.GEN_PROMPT),
+    "tokens": "tokenizer",
+    "embedding": "embeddings",
+    "positions": "attention",
+    "norm1": "logit_lens",
+    "attention": "attention",
+    "add1": "logit_lens",
+    "norm2": "logit_lens",
+    "mlp": "logit_lens",
+    "add2": "logit_lens",
+    "kv_cache": "kv_cache",
+    "final_norm": "logit_lens",
+    "unembedding": "embeddings",
+    "softmax": "next_token",
+    "sampler": "temperature",
+    "append": "generation",
 }
 
 
@@ -102,19 +103,17 @@ def diagram_panel(lm: LoadedModel, trace: PipelineTrace) -> None:
     )
     part = arch.part(selected)
     plain, word = explanation(arch, selected)
-    page, prompt_key = PART_PAGES[selected]
+    page = PART_PAGES[selected]
     with st.container(border=True):
         st.markdown(f"**{numbers[selected]}. {inert_markdown(part.title)}**")
         st.markdown(plain)
         st.markdown(f"The technical word: **{word}**.")
         st.caption(f"For your prompt: shape `{shapes_text(part)}`, {inert_markdown(part.value)}.")
-        title = page_titles().get(page, "its page")
+        title = page_titles().get(f"app_pages/{page}.py", "its page")
         if st.button(f"Open {title} with this prompt", key=state.PIPE_OPEN, icon=":material/arrow_forward:"):
-            if prompt_key is not None:
-                st.session_state.pop(prompt_key, None)  # the page's box starts from the shared prompt (this one)
-            if page == "app_pages/embeddings.py":
+            if page == "embeddings":  # the Embeddings page reads a word, not a prompt: the last token's
                 st.session_state[state.EMB_WORD] = trace.tokens[-1].replace("␣", " ").strip() or trace.tokens[-1]
-            st.switch_page(str(ROOT / page))
+            open_page(page, prompt=st.session_state.get(state.PIPE_PROMPT))
 
 
 def stage(number: int, title: str, shape: str, *pages: str):
