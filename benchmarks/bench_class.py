@@ -37,10 +37,14 @@ from benchmarks.class_lesson import (  # noqa: E402
     KINDS,
     LINK_QUERY,
     PROMPT,
+    SAMPLER,
+    SAMPLER_TRACES,
     TEMPERATURE,
     TEMPERATURES,
     bars_answer,
     run_lesson,
+    sampler_answer,
+    sampler_settings,
     visit_every_page,
 )
 from benchmarks.common import Row  # noqa: E402
@@ -231,12 +235,24 @@ def measure(app_root: Path, size: int, browser: bool = False) -> ClassRun:
 
 # -- the real browser -------------------------------------------------------------------------------------------
 
-BARS_KEY_CLASS = "st-key-next_token-bars"  # Streamlit's container class for key "next_token.bars"
+SAMPLER_KEY_CLASS = "st-key-next_token-sampler"  # Streamlit's container class for key "next_token.sampler"
 CURRENT = ':not([data-stale="true"]):not([data-retained="true"])'
+# The client-side sampler's bars as drawn (their labels and the percentages written on them; "cut" is 0), in the
+# form of a plotly figure's data, for bars_answer.
 FIGURE_JS = f"""() => {{
-  const gd = document.querySelector('.{BARS_KEY_CLASS}{CURRENT} .js-plotly-plot');
-  if (!gd || !gd.data) return null;
-  return {{data: gd.data.map(t => ({{name: t.name, y: Array.from(t.y || []), x: Array.from(t.x || [])}}))}};
+  const host = document.querySelector('.{SAMPLER_KEY_CLASS}{CURRENT}');
+  const root = host && (host.querySelector('.nte-sampler') || [...host.querySelectorAll('*')]
+    .map(e => e.shadowRoot && e.shadowRoot.querySelector('.nte-sampler')).find(Boolean));
+  if (!root) return null;
+  const rows = [...root.querySelectorAll('svg.nte-bars g.row')];
+  if (!rows.length) return null;
+  const label = g => g.querySelector('text.token').firstChild.textContent;
+  const value = (g, series) => {{
+    const text = g.querySelector('text.value.' + series).textContent;
+    return text === 'cut' ? 0 : parseFloat(text) / 100;
+  }};
+  return {{data: ['model', 'sampling'].map((series, i) => ({{
+    name: {list(SAMPLER_TRACES)!r}[i], y: rows.map(label), x: rows.map(g => value(g, series))}}))}};
 }}"""
 
 
@@ -264,8 +280,9 @@ def browser_bars(url: str) -> tuple[bool, str]:
         tab = context.new_page()
         tab.goto(f"{url}/next_token?{LINK_QUERY}")
         wait_for_run(tab, timeout=600_000)
+        tab.wait_for_function(FIGURE_JS, timeout=600_000)  # the sampler has drawn its bars
         seen.append(bars_answer(tab.evaluate(FIGURE_JS)))
-        slider = tab.locator(f".st-key-next_token-temperature{CURRENT}").get_by_role("slider")
+        slider = tab.locator(f".{SAMPLER_KEY_CLASS}{CURRENT}").get_by_role("slider", name="Temperature")
         current = 1.0
         for t in TEMPERATURES:
             presses = round((t - current) / 0.05)
@@ -304,10 +321,10 @@ def _settled_bars(tab: Any, slider: Any, temperature: float, mark: int) -> tuple
 async def _light_bars(url: str) -> list[tuple]:
     async with StreamlitClient(url) as client:
         await client.open("next_token", LINK_QUERY)
-        out = [bars_answer(client.chart("next_token.bars"))]
+        out = [sampler_answer(client.component_data(SAMPLER))]
         for t in TEMPERATURES:
-            await client.set("next_token.temperature", [t])
-            out.append(bars_answer(client.chart("next_token.bars")))
+            await client.set(SAMPLER, sampler_settings(t))
+            out.append(sampler_answer(client.component_data(SAMPLER)))
     return out
 
 

@@ -59,6 +59,41 @@ def bars_answer(figure: dict) -> tuple:
     return tuple(out)
 
 
+SAMPLER = "next_token.sampler"  # the client-side sampler's key (ui/state.py NT_SAMPLER)
+SAMPLER_TRACES = ("model probability", "sampling probability (after filters)")
+
+
+def sampler_settings(temperature: float) -> dict:
+    """The sampler's state as the browser sends it when the user lets go of the temperature slider."""
+    return {"settings": {"temperature": temperature, "top_k": 0, "top_p": 1.0}}
+
+
+def sampler_answer(data: dict) -> tuple:
+    """The next-token bars the client-side sampler draws from the data it was sent (ui/client_sampler.py), in
+    ``bars_answer``'s form, computed here with core.sampling as the page computes them: the model's and the
+    sampler's probability of each listed token and of "all other tokens" (cut tokens at 0)."""
+    from components.client_sampler import decode_logits
+    from core.sampling import sampling_probs
+
+    settings = data["settings"]
+    logits = decode_logits(data)  # (V,) most likely first
+    probs = sampling_probs(
+        logits, temperature=settings["temperature"], top_k=settings["top_k"], top_p=settings["top_p"]
+    )  # (V,)
+    positions = [row["position"] for row in data["rows"]]
+    labels = [f"{rank}. {row['label']}" for rank, row in enumerate(data["rows"], start=1)]
+    model = [row["model"] for row in data["rows"]]
+    sampling = probs[positions].tolist()
+    if data["model_rest"] is not None:
+        labels.append(data["other_label"])
+        model.append(data["model_rest"])
+        sampling.append(max(0.0, float(probs.double().sum() - probs[positions].double().sum())))
+    return tuple(
+        (name, tuple(zip(labels, (round(float(p), 3) for p in values))))
+        for name, values in zip(SAMPLER_TRACES, (model, sampling))
+    )
+
+
 def generated_answer(client: StreamlitClient) -> str:
     """The generated text the generation page shows: its ``nte-generation`` block without the grey prompt."""
     for block in client.elements("html"):
@@ -94,10 +129,10 @@ async def run_lesson(client: StreamlitClient, on_step: Callable[[str], None] | N
             on_step(step)
 
     await client.open("next_token", LINK_QUERY, kind=OPEN_LINK)
-    done("bars t=1.0", bars_answer(client.chart("next_token.bars")))
-    for t in TEMPERATURES:
-        await client.set("next_token.temperature", [t], kind=TEMPERATURE)
-        done(f"bars t={t}", bars_answer(client.chart("next_token.bars")))
+    done("bars t=1.0", sampler_answer(client.component_data(SAMPLER)))
+    for t in TEMPERATURES:  # a browser redraws each move itself; the server hears the value let go of
+        await client.set(SAMPLER, sampler_settings(t), kind=TEMPERATURE)
+        done(f"bars t={t}", sampler_answer(client.component_data(SAMPLER)))
 
     await client.open("generation", GENERATION_QUERY, kind=OPEN_GENERATION)
     for step in range(1, GENERATION_STEPS + 1):

@@ -121,6 +121,8 @@ def _initial_value(kind: str, proto: Any) -> tuple[str, Any] | None:
         return "string_value", (proto.raw_value if proto.set_value and proto.HasField("raw_value") else None)
     if kind == "checkbox":
         return "bool_value", (proto.value if proto.set_value else None)
+    if kind == "bidi_component":  # a Custom Component (v2): its state, as JSON, once the user has set some
+        return "json_value", None
     return None  # buttons (triggers), uploaders, charts' selections: nothing unless the student acts
 
 
@@ -417,7 +419,11 @@ class StreamlitClient:
             options = list(self._proto(widget.id).options)
             if value not in options:
                 raise ClientError(f"{key}: {value!r} is not one of its options")
-        widget.value = list(value) if widget.field == "double_array_value" else value
+        if widget.field == "double_array_value":
+            value = list(value)
+        elif widget.field == "json_value" and not isinstance(value, str):
+            value = json.dumps(value)  # a component's whole state, e.g. {"settings": {...}} for the sampler
+        widget.value = value
         return await self._rerun(kind or f"set {key}", self._client_state(widget.fragment_id))
 
     async def click(self, key: str, kind: str | None = None) -> Interaction:
@@ -460,6 +466,10 @@ class StreamlitClient:
             if widget_key(getattr(proto, "id", "") or "") == key:
                 return proto
         raise ClientError(f"no element with key {key!r} on page {self.page_path!r}")
+
+    def component_data(self, key: str) -> Any:
+        """The data a Custom Component (v2) with this key was sent (its JSON, parsed)."""
+        return json.loads(self.element(key).json)
 
     def chart(self, key: str) -> dict:
         """The plotly figure (``{"data": [...], "layout": {...}}``) of the chart with this key."""

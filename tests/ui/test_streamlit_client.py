@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from benchmarks.bench_class import REPO, Server
-from benchmarks.class_lesson import LINK_QUERY, bars_answer
+from benchmarks.class_lesson import LINK_QUERY, SAMPLER, sampler_answer, sampler_settings
 from benchmarks.streamlit_client import StreamlitClient, run_coroutine, widget_key
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]  # real `streamlit run` servers: not in make check
@@ -44,23 +44,26 @@ def test_client_opens_a_shared_link_and_moves_temperature(serve):
     async def lesson_start():
         async with StreamlitClient(url, timeout=240) as client:
             opened = await client.open("next_token", LINK_QUERY)
-            first = bars_answer(client.chart("next_token.bars"))
-            temperature = list(client.widget("next_token.temperature").value)
-            moved = await client.set("next_token.temperature", [0.5])
-            return client, opened, first, temperature, moved, bars_answer(client.chart("next_token.bars"))
+            data = client.component_data(SAMPLER)  # the client-side sampler's data: it draws the bars
+            first, temperature = sampler_answer(data), data["settings"]["temperature"]
+            moved = await client.set(SAMPLER, sampler_settings(0.5))  # what the browser sends on letting go
+            after = client.component_data(SAMPLER)
+            assert after["settings"]["temperature"] == 0.5 and after["logits"] == data["logits"]  # same prompt
+            return client, opened, first, temperature, moved, sampler_answer(after)
 
     client, opened, first, t_before, moved, second = run_coroutine(lesson_start())
     assert client.errors == []
     assert client.page_path == "next_token" and client.pages["next_token"] == client.page_hash
     assert "prompt=The" in client.query_string  # the page wrote its inputs back into the URL
-    assert t_before == [1.0]  # the link's t=1.0 reached the slider
+    assert t_before == 1.0  # the link's t=1.0 reached the sampler
     model, sampling = first
     labels, probs = zip(*model[1])
     assert "Paris" in labels[0] and labels[0].strip(" .0123456789")  # a real token string, ranked first
     assert all(0 <= p <= 1 for p in probs) and sum(probs) <= 1 + 0.01  # shown ones + "all other tokens", rounded
     assert second != first and second[1] != sampling  # the sampling bars follow the new temperature
     assert second[1][1][0][1] > sampling[1][0][1]  # T = 0.5 sharpens: the top token gains
-    assert [i.kind for i in (opened, moved)] == ["open page", "set next_token.temperature"]
+    assert [i.kind for i in (opened, moved)] == ["open page", "set next_token.sampler"]
+    assert moved.fragment  # letting go reruns only the sampler's fragment
     assert all(i.seconds > 0 and not math.isnan(i.seconds) for i in client.interactions)
 
 
