@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+from streamlit.testing.v1 import AppTest
+
 import core.toy
-from tests.app.helpers import all_text, assert_clean, open_page
+from tests.app.helpers import ROOT, all_text, assert_clean, open_page
+from ui import state
 from ui.errors import UNEXPECTED_ERROR
 
 TOY = "Toy vocabulary"
@@ -46,3 +50,26 @@ def test_a_typed_mistake_is_shown_as_a_notice_and_not_logged(caplog):
     assert_clean(at)
     assert "'x' is not a number; logits are numbers like 3.0 or -1.5." in all_text(at)
     assert not [r for r in caplog.records if r.name == "next_token_explorer"]
+
+
+@pytest.mark.parametrize(
+    "link, replayed",
+    [
+        ({"steps": "2", "picks": "0:x"}, 0),  # a pick that is no token id: the link's steps are ignored, with a note
+        ({"steps": "two"}, 0),
+        ({"steps": "2", "picks": f"0:{10**9}"}, 0),  # a token outside the vocabulary: the replay stops there
+        ({"steps": "2", "picks": "1:5"}, 2),
+    ],
+)
+def test_a_links_bad_steps_or_picks_are_a_note_not_an_error(link, replayed):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update(link)
+    at.run()
+    at.switch_page("app_pages/generation.py").run()
+    assert_clean(at)
+    stepper = at.session_state[state.GEN_STEPPER]
+    assert len(stepper.steps) == replayed
+    noted = "Ignored the link's 'steps' or 'picks' value" in all_text(at)
+    assert noted == (not link["steps"].isdigit() or link.get("picks", "").endswith(":x"))
+    if replayed:
+        assert stepper.steps[1].token_id == 5 and stepper.steps[1].chosen_by == "you"
