@@ -234,6 +234,21 @@ def test_every_file_and_name_the_docs_mention_exists(doc):
     assert not missing, missing
 
 
+REPO_FOLDERS = ("core", "ui", "views", "components", "app_pages", "tests", "benchmarks", "deploy", "docs")
+
+
+@pytest.mark.parametrize(
+    "doc", ["README.md", *(f"docs/{p.name}" for p in sorted((ROOT / "docs").glob("*.md"))), "deploy/README.md"]
+)
+def test_every_repository_file_any_doc_names_exists(doc):
+    """A renamed or moved module leaves no stale name in the README or docs/ (URL paths, the operator's own files
+    and other packages' paths are not the repository's: only paths under the code folders are checked)."""
+    paths, dotted = named_things((ROOT / doc).read_text())
+    ours = {p for p in paths if p.split("/")[0] in REPO_FOLDERS and p != "pages/"}
+    missing = sorted(p for p in ours if not (ROOT / p).exists()) + sorted(d for d in dotted if not _resolves(d))
+    assert not missing, missing
+
+
 def test_every_module_in_the_concept_table_exists_in_its_layer():
     """core, components and page columns name files of core/, components/ and app_pages/ (and the page's parts
     in views/)."""
