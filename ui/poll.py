@@ -14,6 +14,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
@@ -22,14 +23,16 @@ from components.poll import RoundResult, results_csv
 from core.models import DEFAULT_MODEL, LoadedModel
 from core.next_token import next_token_distribution
 from core.poll import class_guesses
+from core.seed_examples import CAPITAL_PROMPT, PACKAGE_PROMPTS, SUPPORT_BOT_PROMPT
 from core.serving.rooms import ALPHABET, CODE_LENGTH, RoomStore, TeacherKey, room_store
 from ui import state
 from ui.inference import owner_id, service_for
 from ui.model_picker import load
-from ui.settings import public_url, redis_url
+from ui.settings import public_url, redis_url, trusted_proxy
 
 TOP_K = 8  # the model's candidates drawn beside the class's guesses
 PAGE_PATH = "class_poll"
+LESSON_PROMPTS = (CAPITAL_PROMPT, *PACKAGE_PROMPTS, SUPPORT_BOT_PROMPT)  # the seeds' prompts, one round each
 HOST_COOKIE = "nte_poll_host"  # "CODE.TOKEN.EXPIRY": the teacher's browser gets its room back after a reload
 _HOST_VALUE = re.compile(rf"([{ALPHABET}]{{{CODE_LENGTH}}})\.([A-Za-z0-9_-]{{16,64}})\.([0-9]{{1,12}})")
 
@@ -61,6 +64,31 @@ def teacher_key() -> TeacherKey | None:
 
 def set_teacher_key(key: TeacherKey | None) -> None:
     st.session_state[state.POLL_ROOM] = key
+
+
+def client_address() -> str:
+    """The student's address as the server sees it, for the per-client limits (``address_of``)."""
+    return address_of(st.context.headers, st.context.ip_address, trusted_proxy())
+
+
+def address_of(headers: Any, connection: str | None, trusted: bool) -> str:
+    """The client's address: the connection's own (None on localhost: "local"), or, when the operator says a proxy
+    of theirs is in front (``trusted``), the address that proxy saw: its X-Real-IP, else the last X-Forwarded-For
+    entry (the one it added; earlier entries are whatever the client claimed)."""
+    if trusted and headers is not None:
+        real = str(headers.get("X-Real-Ip") or headers.get("X-Real-IP") or "").strip()
+        forwarded = [part.strip() for part in str(headers.get("X-Forwarded-For") or "").split(",") if part.strip()]
+        if real or forwarded:
+            return real or forwarded[-1]
+    return connection or "local"
+
+
+def next_lesson_prompt(current: str) -> str | None:
+    """The lesson prompt after ``current`` (the first when ``current`` is not one), or None after the last."""
+    if current not in LESSON_PROMPTS:
+        return LESSON_PROMPTS[0]
+    index = LESSON_PROMPTS.index(current) + 1
+    return LESSON_PROMPTS[index] if index < len(LESSON_PROMPTS) else None
 
 
 def poll_model() -> LoadedModel:

@@ -96,6 +96,10 @@ class Limits:
             used of any session go first): with the model (0.54 GB) and the runtime it keeps 30 sessions within
             2.0 GB (README, Operator notes).
         shared_cache_mb: MB of forward passes the shared inference service keeps for every session to reuse.
+        poll_students_per_client: students one client address may add to one class-poll room (60: a class behind
+            one school address fits; a script opening hundreds of fake students from one address does not).
+        poll_wrong_codes_per_minute: unknown room codes one client address may try per minute (20: typos pass,
+            guessing codes does not).
     """
 
     max_new_tokens: int = 256
@@ -106,6 +110,8 @@ class Limits:
     memo_session_mb: int = 48
     memo_total_mb: int = 320
     shared_cache_mb: int = 160
+    poll_students_per_client: int = 60
+    poll_wrong_codes_per_minute: int = 20
 
 
 def env_var(name: str) -> str:
@@ -173,6 +179,13 @@ def public_url() -> str | None:
     return value.rstrip("/") or None
 
 
+def trusted_proxy() -> bool:
+    """Whether a reverse proxy the operator runs stands in front of the app (NTE_TRUSTED_PROXY or secret
+    trusted_proxy): only then are its X-Real-IP / X-Forwarded-For headers taken as the client's address."""
+    value = os.environ.get("NTE_TRUSTED_PROXY") or _secret("trusted_proxy") or ""
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
 def replica_count() -> int:
     """How many copies of the app serve this address (NTE_REPLICAS, set by deploy/replicas.py; default 1)."""
     try:
@@ -192,6 +205,16 @@ def torch_threads() -> int:
         return max(1, int(os.environ.get("NTE_TORCH_THREADS", "1")))
     except ValueError:
         return 1
+
+
+def idle_release_seconds() -> float:
+    """Seconds without a script run before the server gives memory back (NTE_IDLE_RELEASE_SECONDS, default 20; 0
+    switches it off): one collection and one malloc_trim per quiet moment (ui/idle_release.py). Read once per
+    process."""
+    try:
+        return max(0.0, float(os.environ.get("NTE_IDLE_RELEASE_SECONDS", "20")))
+    except ValueError:
+        return 20.0
 
 
 # The remote backend: the operator's model server

@@ -14,6 +14,7 @@ from core.next_token import NextTokenDistribution
 from core.poll import class_guesses, match_guess
 from core.seed_examples import CAPITAL_PROMPT, PACKAGE_PROMPTS
 from core.serving.rooms import (
+    DEFAULT_TTL,
     MAX_POLL_PROMPT_CHARS,
     NotTeacher,
     RoomError,
@@ -32,9 +33,11 @@ from ui.notice import notice
 from ui.poll import (
     HOST_COOKIE,
     TOP_K,
+    client_address,
     host_cookie_value,
     host_link,
     local_only,
+    next_lesson_prompt,
     parse_host_cookie,
     poll_model,
     results_builder,
@@ -44,7 +47,7 @@ from ui.poll import (
     student_id,
     teacher_key,
 )
-from ui.settings import redis_url, replica_count
+from ui.settings import limits, raise_hint, redis_url, replica_count
 
 PROMPT_CSS = "<style>.nte-poll-prompt{font-size:1.6rem;font-weight:600;line-height:1.3}</style>"
 LOST = (
@@ -81,14 +84,45 @@ def next_round(key: TeacherKey) -> None:
 
 
 def close_room(key: TeacherKey) -> None:
-    """Callback of "Close the room": the store forgets the room and this session stops being its teacher."""
+    """Callback of "Yes, close the room": the results file is built first and kept in this session (still
+    downloadable), then the store forgets the guesses and this session stops being the room's teacher."""
 
     def close() -> None:
+        csv = results_builder(poll_model(), shared_store(), key)()
         shared_store().close(key)
+        st.session_state[state.POLL_RESULTS] = (key.code, csv)
+        st.session_state[state.POLL_CLOSING] = False
         set_teacher_key(None)
         st.session_state[state.POLL_EXPIRES_AT] = None
 
-    act(close, "The room is closed; its guesses are forgotten.")
+    act(close, "The room is closed and its guesses are forgotten; its results file is still below.")
+
+
+def move_room(key: TeacherKey) -> None:
+    """Callback of "Move the room to a new code": the old code stops working (a flooded or leaked room)."""
+
+    def move() -> None:
+        moved = shared_store().move(key)
+        set_teacher_key(moved)
+        say(
+            "success",
+            f"The room moved to the code {moved.code}; the old code {key.code} no longer works. "
+            "Students open the new link or scan the new QR code.",
+        )
+
+    act(move)
+
+
+def hide_guess(key: TeacherKey, hidden: bool = True) -> None:
+    """Callback of "Remove it for everyone" (or of putting the removed guesses back)."""
+    store = shared_store()
+    if hidden:
+        pick = st.session_state.get(state.POLL_HIDE_PICK)
+        if pick:
+            act(lambda: store.hide_guess(key, pick))
+        st.session_state[state.POLL_HIDE_PICK] = None
+        return
+    act(lambda: [store.hide_guess(key, guess, hidden=False) for guess in store.get(key.code).hidden])
 
 
 def show_prompt(prompt: str) -> None:
@@ -103,10 +137,12 @@ def show_answer(dist: NextTokenDistribution) -> None:
 
 
 @st.fragment(run_every=2)
-def live_results(code: str) -> None:
-    """The teacher's live view, re-read from the store every 2 s: the count, the histogram, the model's answer."""
+def live_results(key: TeacherKey) -> None:
+    """The teacher's live view, re-read from the store every 2 s: the count, the histogram, the model's answer, and
+    the control that removes a guess from what everyone sees."""
+    store = shared_store()
     try:
-        view = shared_store().get(code)
+        view = store.get(key.code)
     except RoomError as error:
         notice(error, "warning")
         return
@@ -120,10 +156,42 @@ def live_results(code: str) -> None:
     with st.expander("The guesses as a table"):
         table = guess_table(rows)
         st.dataframe(table if show_model else table[["guess", "students"]], hide_index=True)
+    with st.expander("Remove a guess from the chart"):
+        st.selectbox(
+            "A guess to remove for everyone (the projector and every phone's reveal)",
+            [row.guess for row in rows],
+            index=None,
+            key=state.POLL_HIDE_PICK,
+            placeholder="Pick a guess",
+        )
+        st.button("Remove it for everyone", key=state.POLL_HIDE, on_click=hide_guess, args=(key,))
+        if view.hidden:
+            st.caption(f"{len(view.hidden)} removed this round; they are not in the results file either.")
+            st.button("Put the removed guesses back", key=state.POLL_UNHIDE, on_click=hide_guess, args=(key, False))
+    refused = store.hit(f"refused:{key.code}", DEFAULT_TTL, count=0)
+    if refused:
+        notice(
+            f"{refused:,} would-be students were refused by the per-network limit "
+            f"({limits().poll_students_per_client} per network address). If strangers flood the room, move it to "
+            "a new code; if a real class shares one address, the operator raises the limit "
+            "(NTE_POLL_STUDENTS_PER_CLIENT).",
+            "warning",
+        )
 
 
 def start_form() -> None:
-    """Before a room exists: the first round's prompt and the "Start a poll" button."""
+    """Before a room exists: the first round's prompt and the "Start a poll" button (and the results file of the
+    room this session closed)."""
+    if closed := st.session_state.get(state.POLL_RESULTS):
+        code, csv = closed
+        st.download_button(
+            f"Download the results of room {code} (CSV)",
+            data=csv,
+            file_name=f"class-poll-{code}.csv",
+            mime="text/csv",
+            key=state.POLL_RESULTS_CSV,
+            on_click="ignore",
+        )
     st.session_state.setdefault(state.POLL_PROMPT, CAPITAL_PROMPT)
     limited_text("Prompt for the first round", state.POLL_PROMPT, MAX_POLL_PROMPT_CHARS, height=80)
     st.button("Start a poll", key=state.POLL_START, on_click=start_poll, type="primary")
@@ -131,7 +199,7 @@ def start_form() -> None:
 
 def room_header(code: str) -> None:
     """The room code, the link students open and its QR code."""
-    link = room_link(code)
+    link = room_link(code) + ("&view=poll" if st.session_state.get(state.POLL_ONLY) else "")
     left, right = st.columns([3, 1])
     left.markdown(f"## Room code: `{code}`")
     left.markdown("Students open this link (or scan the code) and type their guess:")
@@ -156,8 +224,9 @@ def host_link_popover(key: TeacherKey) -> None:
 
 
 def round_controls(store: RoomStore, key: TeacherKey, view: RoomView) -> None:
-    """Under the live results: reveal, close, the next round's prompt and button, and the results file."""
-    reveal, close = st.columns(2)
+    """Under the live results: reveal, lock, the next round (typed or the next lesson prompt), moving the room to a
+    new code, the poll-only student view, closing (with a warning) and the results file."""
+    reveal, lock = st.columns(2)
     reveal.button(
         "Reveal the model's answer",
         key=state.POLL_REVEAL,
@@ -166,7 +235,21 @@ def round_controls(store: RoomStore, key: TeacherKey, view: RoomView) -> None:
         type="primary",
         disabled=view.revealed,
     )
-    close.button("Close the room", key=state.POLL_CLOSE, on_click=close_room, args=(key,))
+    lock.button(
+        "Lock the guesses" if not view.locked else "Guesses locked",
+        key=state.POLL_LOCK,
+        on_click=act,
+        args=(lambda: store.lock(key),),
+        disabled=view.revealed or view.locked,
+        help="No more guesses or changes this round; the model's answer stays hidden until you reveal it.",
+    )
+    if upcoming := next_lesson_prompt(view.prompt):
+        st.button(
+            f"Next round with the lesson prompt “{upcoming} …”",
+            key=state.POLL_LESSON_NEXT,
+            on_click=act,
+            args=(lambda: store.next_round(key, upcoming),),
+        )
     st.session_state.setdefault(state.POLL_NEXT_PROMPT, PACKAGE_PROMPTS[0])
     limited_text("Prompt for the next round", state.POLL_NEXT_PROMPT, MAX_POLL_PROMPT_CHARS, height=80)
     st.button("Next round", key=state.POLL_NEXT, on_click=next_round, args=(key,))
@@ -179,6 +262,31 @@ def round_controls(store: RoomStore, key: TeacherKey, view: RoomView) -> None:
         on_click="ignore",
     )
     st.caption("One row per round and guess: how many students, the model's token, probability and rank.")
+    st.toggle(
+        "Students see only the poll (their link opens without the page menu)",
+        key=state.POLL_ONLY,
+        help="Keeps phones on the poll, so nobody reads the model's answer early on another page.",
+    )
+    move, close = st.columns(2)
+    move.button(
+        "Move the room to a new code",
+        key=state.POLL_MOVE,
+        on_click=move_room,
+        args=(key,),
+        help="If strangers flood the room or the code leaked: the old code stops working, the rounds stay.",
+    )
+    close.button(
+        "Close the room…", key=state.POLL_CLOSE, on_click=lambda: st.session_state.update({state.POLL_CLOSING: True})
+    )
+    if st.session_state.get(state.POLL_CLOSING):
+        st.warning(
+            "Closing forgets every guess for good, and the students' pages say the room has closed. The results "
+            "file stays downloadable on this page until you start another poll."
+        )
+        yes, no = st.columns(2)
+        yes.button("Yes, close the room", key=state.POLL_CLOSE_YES, on_click=close_room, args=(key,), type="primary")
+        keep_open = lambda: st.session_state.update({state.POLL_CLOSING: False})  # noqa: E731
+        no.button("Keep it open", key=state.POLL_CLOSE_NO, on_click=keep_open)
 
 
 def store_problem() -> str | None:
@@ -283,8 +391,10 @@ def teacher_view() -> None:
     host_link_popover(key)
     st.subheader(f"Round {view.round}")
     show_prompt(view.prompt)
+    if view.locked and not view.revealed:
+        st.info("Guesses are locked: reveal the model's answer when the class is ready.")
     st.toggle("Show the model's numbers before the reveal", key=state.POLL_SHOW_MODEL)
-    live_results(key.code)
+    live_results(key)
     round_controls(store, key, view)
 
 
@@ -295,7 +405,7 @@ def watch_room(code: str, seen: tuple) -> None:
         view = shared_store().get(code)
     except RoomError:
         st.rerun(scope="app")
-    if (view.round, view.revealed, view.closed) != seen:
+    if (view.round, view.revealed, view.closed, view.locked) != seen:
         st.rerun(scope="app")
     st.caption(f"Live: {view.total:,} {'guess' if view.total == 1 else 'guesses'} in so far.")
 
@@ -318,12 +428,57 @@ def guess_form(store: RoomStore, code: str, me: str, view: RoomView, mine: str |
         sent = st.form_submit_button("Submit", key=state.POLL_SUBMIT, type="primary", width="stretch")
     if sent:
         try:
+            admit_student(store, code)
             mine = store.add_guess(code, me, guess, view.round)
             st.success(f"Your guess is in: {inert_markdown(mine)}")
         except (RoomError, TextError) as error:
             notice(error, "error")
     elif mine:
         st.info(f"Your guess: {inert_markdown(mine)}. You can change it until the teacher reveals the answer.")
+
+
+def admit_student(store: RoomStore, code: str) -> None:
+    """Count this session once as a student of room ``code`` from its network address; past the per-address limit
+    it is refused (a script opening hundreds of fake students), and the teacher's page shows how many were."""
+    joined = st.session_state.get(state.POLL_JOINED) or frozenset()
+    if code in joined:
+        return
+    limit = limits().poll_students_per_client
+    if store.hit(f"join:{code}:{client_address()}", DEFAULT_TTL) > limit:
+        store.hit(f"refused:{code}", DEFAULT_TTL)
+        raise RoomError(
+            f"{limit} students from your network address have already joined this room, the most one address may "
+            f"add. Ask your teacher. {raise_hint('poll_students_per_client')}"
+        )
+    st.session_state[state.POLL_JOINED] = joined | {code}
+
+
+def find_room(store: RoomStore, code: str) -> RoomView:
+    """The room a student asked for; unknown codes count against their address, and past the per-minute limit
+    no code is looked up at all (trying codes at random)."""
+    opened = st.session_state.get(state.POLL_OPENED) or frozenset()
+    if code in opened:
+        return store.get(code)
+    bucket, limit = f"lookup:{client_address()}", limits().poll_wrong_codes_per_minute
+    if store.hit(bucket, 60.0, count=0) >= limit:
+        raise RoomError(
+            f"Too many unknown room codes from your network address in the last minute (at most {limit}): wait a "
+            f"minute, then check the code with your teacher. {raise_hint('poll_wrong_codes_per_minute')}"
+        )
+    try:
+        view = store.get(code)
+    except RoomNotFound:
+        store.hit(bucket, 60.0)
+        raise
+    st.session_state[state.POLL_OPENED] = opened | {code}
+    return view
+
+
+POLL_ONLY_CSS = (
+    "<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],"
+    "[data-testid='stExpandSidebarButton'],[data-testid='stSidebarNav'],[data-testid='stTopNavLinkContainer']"
+    "{display:none !important}</style>"
+)
 
 
 def revealed_panel(view: RoomView, mine: str | None) -> None:
@@ -346,9 +501,11 @@ def revealed_panel(view: RoomView, mine: str | None) -> None:
 def student_view(raw_code: str) -> None:
     """A student's phone in room ``raw_code``: the prompt, the guess form or the reveal, and the live check."""
     store, me = shared_store(), student_id()
+    if st.query_params.get("view") == "poll":  # the teacher chose a poll-only student link: no page menu
+        st.html(POLL_ONLY_CSS)
     try:
         code = normalise_code(raw_code)
-        view = store.get(code)
+        view = find_room(store, code)
     except RoomError as error:
         notice(error, "error")
         if isinstance(error, RoomNotFound) and (problem := store_problem()):
@@ -365,8 +522,14 @@ def student_view(raw_code: str) -> None:
         st.session_state[state.POLL_SEEN] = view.round
         st.session_state[state.POLL_GUESS] = ""
     mine = store.my_guess(code, me)
-    if not view.revealed:
-        guess_form(store, code, me, view, mine)
-    else:
+    if view.revealed:
         revealed_panel(view, mine)
-    watch_room(code, (view.round, view.revealed, view.closed))
+    elif view.locked:
+        st.info(
+            f"The teacher has locked the guesses. Your guess: {inert_markdown(mine)}. Wait for the reveal."
+            if mine
+            else "The teacher has locked the guesses for this round: wait for the reveal."
+        )
+    else:
+        guess_form(store, code, me, view, mine)
+    watch_room(code, (view.round, view.revealed, view.closed, view.locked))

@@ -109,7 +109,7 @@ class RoomStore(Protocol):
     def close(self, key: TeacherKey) -> None: ...
     def rounds(self, key: TeacherKey) -> list[RoundRecord]: ...
     def expire(self) -> int: ...
-    def hit(self, name: str, window: float) -> int: ...
+    def hit(self, name: str, window: float, count: int = 1) -> int: ...
 
 
 def new_code() -> str:
@@ -198,18 +198,20 @@ class MemoryRoomStore:
             del self._hits[name]
         return len(gone)
 
-    def hit(self, name: str, window: float) -> int:
-        """Count one request under ``name`` in its current window of ``window`` seconds; returns the count so far."""
+    def hit(self, name: str, window: float, count: int = 1) -> int:
+        """Add ``count`` requests (0: only read) under ``name`` in its current window of ``window`` seconds;
+        returns the window's count so far."""
         bucket = _bucket(name)
         with self._lock:
             now = self._clock()
-            end, count = self._hits.get(bucket, (0.0, 0))
+            end, total = self._hits.get(bucket, (0.0, 0))
             if end <= now:
                 if len(self._hits) > 100_000:
                     self._sweep()
-                end, count = now + window, 0
-            self._hits[bucket] = (end, count + 1)
-            return count + 1
+                end, total = now + window, 0
+            if count:
+                self._hits[bucket] = (end, total + count)
+            return total + count
 
     def _room(self, code: str) -> _Room:
         code = normalise_code(code)
@@ -413,10 +415,12 @@ end
 return 1
 """
 
-# KEYS: the counter. ARGV: its window in ms. A fixed window: the first hit sets the expiry.
+# KEYS: the counter. ARGV: its window in ms, how many to add (0: only read). A fixed window: the first hit sets
+# the expiry.
 _HIT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+if ARGV[2] == '0' then return tonumber(redis.call('GET', KEYS[1]) or '0') end
+local n = redis.call('INCRBY', KEYS[1], ARGV[2])
+if n == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n
 """
 
@@ -579,9 +583,9 @@ class RedisRoomStore:
                 return TeacherKey(fresh, key.token)
         raise RoomError("Could not find a free room code; try again.")
 
-    def hit(self, name: str, window: float) -> int:
+    def hit(self, name: str, window: float, count: int = 1) -> int:
         key = f"{self.prefix}hits:{_bucket(name)}"
-        return int(self._call(self._hit, [key], [max(1, int(window * 1000))]))
+        return int(self._call(self._hit, [key], [max(1, int(window * 1000)), int(count)]))
 
     def close(self, key: TeacherKey) -> None:
         code, data = self._teacher_room(key)

@@ -11,11 +11,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.poll import GuessError, check_guess
+from core.seed_examples import PACKAGE_PROMPTS
 from core.serving.rooms import TeacherKey
 from tests.app.helpers import ROOT, all_text, assert_clean, open_page, plotly_specs
 from tests.app.test_bad_input_sweep import HOSTILE_TEXT, REFUSED
 from ui import state
-from ui.poll import host_cookie_value, local_only, parse_host_cookie
+from ui.poll import address_of, host_cookie_value, local_only, parse_host_cookie, shared_store
+from views import class_poll as class_poll_views
 from views.class_poll import gone_message
 
 PAGE = "app_pages/class_poll.py"
@@ -96,6 +98,10 @@ def test_teacher_starts_students_submit_teacher_counts_and_reveals():
     assert "round 2" in all_text(one) and one.text_input(key=state.POLL_GUESS).value == ""
 
     teacher.button(key=state.POLL_CLOSE).click().run()
+    assert_clean(teacher)
+    assert teacher.session_state[state.POLL_ROOM] == key  # a warning first
+    assert "Closing forgets every guess" in " ".join(w.value for w in teacher.warning)
+    teacher.button(key=state.POLL_CLOSE_YES).click().run()
     assert_clean(teacher)
     assert teacher.session_state[state.POLL_ROOM] is None
     one.run()
@@ -281,3 +287,106 @@ def test_copies_without_a_shared_store_are_named_as_the_cause(monkeypatch):
     student = student_session("K7MX3P")
     assert "No open room" in " ".join(e.value for e in student.error)
     assert any("NTE\\_REDIS\\_URL" in w.value for w in student.warning)  # shown inert: markdown-escaped
+
+
+def test_the_teacher_locks_removes_a_guess_steps_through_lessons_and_closes_keeping_the_results():
+    teacher, key = teacher_session()
+    one, two, three = (student_session(key.code) for _ in range(3))
+    submit(one, "Paris")
+    submit(two, "rude")
+    teacher.run()
+    assert class_bars(teacher) == {"Paris": 1, "rude": 1}
+
+    teacher.selectbox(key=state.POLL_HIDE_PICK).select("rude").run()
+    teacher.button(key=state.POLL_HIDE).click().run()
+    assert_clean(teacher)
+    assert class_bars(teacher) == {"Paris": 1} and teacher.metric[0].value == "1"
+
+    teacher.button(key=state.POLL_LOCK).click().run()
+    assert_clean(teacher)
+    assert teacher.button(key=state.POLL_LOCK).disabled
+    three.run()
+    assert "locked the guesses" in " ".join(i.value for i in three.info)
+    assert not _has_key(three, state.POLL_SUBMIT)  # no guess box once locked
+
+    teacher.button(key=state.POLL_REVEAL).click().run()
+    two.run()
+    (spec,) = plotly_specs(two)
+    assert "rude" not in " ".join(spec["data"][0]["y"])  # the removed guess is on no phone's reveal either
+    assert "Your guess rude" in all_text(two)  # the student still reads their own guess
+
+    teacher.button(key=state.POLL_LESSON_NEXT).click().run()
+    assert_clean(teacher)
+    assert "Round 2" in all_text(teacher) and PACKAGE_PROMPTS[0] + " …" in all_text(teacher)
+    one.run()  # the student's page follows the new round
+    submit(one, "warehouse")
+    assert "Your guess is in: warehouse" in all_text(one)
+
+    teacher.button(key=state.POLL_CLOSE).click().run()
+    teacher.button(key=state.POLL_CLOSE_YES).click().run()
+    assert_clean(teacher)
+    code, csv = teacher.session_state[state.POLL_RESULTS]
+    assert code == key.code
+    assert "1,The capital of France is,Paris,1,␣Paris," in csv and ",warehouse,1," in csv and "rude" not in csv
+    assert [b.proto.label for b in teacher.get("download_button")] == [f"Download the results of room {key.code} (CSV)"]
+
+
+def test_moving_the_room_and_the_poll_only_link():
+    teacher, key = teacher_session()
+    student = student_session(key.code)
+    submit(student, "Paris")
+    teacher.toggle(key=state.POLL_ONLY).set_value(True).run()
+    assert teacher.code[0].value.endswith(f"?room={key.code}&view=poll")
+    teacher.button(key=state.POLL_MOVE).click().run()
+    assert_clean(teacher)
+    moved = teacher.session_state[state.POLL_ROOM]
+    assert moved.code != key.code and f"Room code: `{moved.code}`" in all_text(teacher)
+    assert teacher.metric[0].value == "1"  # the round and its guesses moved with the room
+    assert f"old code {key.code} no longer works" in " ".join(m.value for m in teacher.success)
+    student.run()
+    assert "No open room" in " ".join(e.value for e in student.error)
+
+    phone = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    phone.query_params["room"] = moved.code
+    phone.query_params["view"] = "poll"
+    phone.run()
+    phone.switch_page(PAGE).run()
+    assert_clean(phone)
+    assert any("stSidebar" in body and "display:none" in body for body in (h.proto.body for h in phone.get("html")))
+
+
+def test_one_address_adds_at_most_its_limit_of_students_and_the_teacher_sees_the_refusals(monkeypatch):
+    monkeypatch.setenv("NTE_POLL_STUDENTS_PER_CLIENT", "2")
+    monkeypatch.setattr(class_poll_views, "client_address", lambda: "203.0.113.7")  # one school address
+    teacher, key = teacher_session()
+    students = [student_session(key.code) for _ in range(3)]
+    submit(students[0], "Paris")
+    submit(students[1], "Lyon")
+    submit(students[0], "Nice")  # changing a guess is not a new student
+    submit(students[2], "Paris")
+    refusal = " ".join(e.value for e in students[2].error)
+    assert "2 students from your network address" in refusal and "NTE\\_POLL\\_STUDENTS\\_PER\\_CLIENT" in refusal
+    teacher.run()
+    assert teacher.metric[0].value == "2"
+    assert "1 would-be students were refused" in " ".join(w.value for w in teacher.warning)
+
+
+def test_unknown_codes_are_limited_per_address(monkeypatch):
+    monkeypatch.setenv("NTE_POLL_WRONG_CODES_PER_MINUTE", "2")
+    monkeypatch.setattr(class_poll_views, "client_address", lambda: "203.0.113.8")
+    already = shared_store().hit("lookup:203.0.113.8", 60.0, count=0)  # a rerun of this test in the same minute
+    teacher, key = teacher_session()
+    for _ in range(max(0, 2 - already)):
+        assert "No open room" in " ".join(e.value for e in student_session("K7MX3P").error)
+    late = student_session(key.code)  # even the right code is not looked up now
+    assert "Too many unknown room codes" in " ".join(e.value for e in late.error)
+    assert not _has_key(late, state.POLL_SUBMIT)
+
+
+def test_the_client_address_trusts_proxy_headers_only_when_told():
+    headers = {"X-Forwarded-For": "6.6.6.6, 198.51.100.4", "X-Real-Ip": "198.51.100.4"}
+    assert address_of(headers, "127.0.0.1", trusted=False) == "127.0.0.1"  # a client's own claims are ignored
+    assert address_of(headers, "127.0.0.1", trusted=True) == "198.51.100.4"
+    assert address_of({"X-Forwarded-For": "6.6.6.6, 198.51.100.4"}, "10.0.0.2", trusted=True) == "198.51.100.4"
+    assert address_of({}, "10.0.0.2", trusted=True) == "10.0.0.2"
+    assert address_of({}, None, trusted=False) == "local"

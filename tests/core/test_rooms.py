@@ -401,6 +401,8 @@ def test_hit_counts_per_name_in_fixed_windows(make_store):
     store = make_store()
     assert [store.hit("join:K7MX3P:10.0.0.1", 60) for _ in range(3)] == [1, 2, 3]
     assert store.hit("join:K7MX3P:10.0.0.2", 60) == 1  # another client
+    assert store.hit("join:K7MX3P:10.0.0.1", 60, count=0) == 3  # a read adds nothing
+    assert store.hit("join:K7MX3P:10.0.0.3", 60, count=0) == 0
     assert store.hit("lookup:10.0.0.1", 0.2) == 1
     time.sleep(0.5)  # past the short window (not a timing assertion: only that a new window starts)
     assert store.hit("lookup:10.0.0.1", 0.2) == 1

@@ -26,6 +26,8 @@ ENV = {
     "memo_session_mb": "NTE_MEMO_SESSION_MB",
     "memo_total_mb": "NTE_MEMO_TOTAL_MB",
     "shared_cache_mb": "NTE_SHARED_CACHE_MB",
+    "poll_students_per_client": "NTE_POLL_STUDENTS_PER_CLIENT",
+    "poll_wrong_codes_per_minute": "NTE_POLL_WRONG_CODES_PER_MINUTE",
 }
 
 
@@ -51,6 +53,8 @@ def test_defaults_fit_a_shared_small_server():
         memo_session_mb=48,
         memo_total_mb=320,
         shared_cache_mb=160,
+        poll_students_per_client=60,
+        poll_wrong_codes_per_minute=20,
     )
     assert got.max_params == DEFAULT_MAX_PARAMS and got.max_perplexity_chars == MAX_TEXT_CHARS
     assert max_model_params() == 200_000_000
