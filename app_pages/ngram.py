@@ -56,9 +56,14 @@ for note in corpus_notes(model):
 a, b, c, d = st.columns(4)
 a.metric("Sentences", len(model.sentences))
 b.metric("Words", sum(len(s) for s in model.sentences))
-c.metric("Vocabulary", f"{len(model.vocab) - 2} words", help="Distinct words, plus <eos> and <unk> (any unseen word).")
+V = len(model.vocab)
+c.metric("Vocabulary V", f"{V} tokens", help="Distinct words, plus <eos> and <unk> (any unseen word).")
 d.metric("Contexts seen", len(model.counts), help=f"Distinct {n - 1}-word contexts (after <bos> padding).")
 
+st.caption(
+    f"V = {V - 2} words + `<eos>` + `<unk>` = {V}"
+    + (f": add-k smoothing divides by (count of the context + {k:g} × {V})." if smooth else ".")
+)
 distribution_panel(model, smooth, k)
 generation_panel(model, k)
 perplexity_panel(model, n, smooth, k)

@@ -83,6 +83,53 @@ def neighbour_chart(labels: Sequence[str], cosines: Sequence[float], title: str)
     return styled(fig, title, max(260, 30 * len(shown) + 110), margin=(10, 40, 50, 40), legend=False)
 
 
+LABEL_PLACES = (
+    "top center",
+    "bottom center",
+    "middle right",
+    "middle left",
+    "top right",
+    "top left",
+    "bottom right",
+    "bottom left",
+)
+
+
+def label_positions(
+    coords: Sequence[Sequence[float]], labels: Sequence[str], *, width_px: int = 700, height_px: int = 440
+) -> list[str]:
+    """A text position for each point's label so labels overlap neither each other nor the points: each label takes
+    the first of LABEL_PLACES whose box (about 7 px a character, 16 px high, on a plot of ``width_px`` x
+    ``height_px``) is free, in order of the points; a label with no free place keeps "top center"."""
+    xs = [float(c[0]) for c in coords]
+    ys = [float(c[1]) for c in coords]
+    if not xs:
+        return []
+    sx = (max(xs) - min(xs) or 1.0) / (width_px * 0.85)  # data units per pixel, with the axes' padding
+    sy = (max(ys) - min(ys) or 1.0) / (height_px * 0.85)
+    half_h = 8 * sy
+    points = [(x - 5 * sx, y - 5 * sy, x + 5 * sx, y + 5 * sy) for x, y in zip(xs, ys)]  # the markers (10 px)
+    taken: list[tuple[float, float, float, float]] = []
+    places = []
+
+    def box(x: float, y: float, w: float, place: str) -> tuple[float, float, float, float]:
+        vertical, horizontal = place.split()
+        cy = {"top": y + 14 * sy, "bottom": y - 14 * sy, "middle": y}[vertical]
+        cx = {"center": x, "right": x + w / 2 + 7 * sx, "left": x - w / 2 - 7 * sx}[horizontal]
+        return (cx - w / 2, cy - half_h, cx + w / 2, cy + half_h)
+
+    def free(b: tuple[float, float, float, float], own: int) -> bool:
+        clear = lambda o: b[2] <= o[0] or o[2] <= b[0] or b[3] <= o[1] or o[3] <= b[1]  # noqa: E731
+        return all(clear(o) for o in taken) and all(clear(o) for i, o in enumerate(points) if i != own)
+
+    for i, (x, y, label) in enumerate(zip(xs, ys, labels)):
+        w = 7 * sx * max(len(label), 1)
+        place = next((p for p in LABEL_PLACES if free(box(x, y, w, p), i)), LABEL_PLACES[0])
+        taken.append(box(x, y, w, place))
+        places.append(place)
+    return places
+
+
 def map_chart(
     labels: Sequence[str],
     groups: Sequence[str],
@@ -92,6 +139,7 @@ def map_chart(
 ) -> go.Figure:
     """A scatter of words on the first two principal components, one colour per group, each point labelled."""
     order = list(dict.fromkeys(groups))
+    places = label_positions(coords, labels)
     fig = go.Figure()
     for n, group in enumerate(order):
         members = [i for i, g in enumerate(groups) if g == group]
@@ -101,7 +149,7 @@ def map_chart(
                 y=[float(coords[i][1]) for i in members],
                 mode="markers+text",
                 text=[plotly_text(labels[i]) for i in members],
-                textposition="top center",
+                textposition=[places[i] for i in members],
                 marker=dict(size=10, color=SERIES[n % len(SERIES)] if group else SAMPLING_COLOUR),
                 name=plotly_text(group or "word"),
                 showlegend=bool(group),

@@ -84,6 +84,14 @@ def language_table(rows: Sequence[LanguageRow]) -> pd.DataFrame:
     )
 
 
+def merges_table(merges: Sequence[tuple[str, str, str]]) -> pd.DataFrame:
+    """The merges a BPE learned, in order: merge 1 is the most frequent pair of the corpus, and so on."""
+    return pd.DataFrame(
+        [(i, left, right, merged) for i, (left, right, merged) in enumerate(merges, start=1)],
+        columns=["merge", "left", "right", "new token"],
+    )
+
+
 def sweep_chart(rows: Sequence[SweepRow]) -> go.Figure:
     """Tokens per word of one text against the trained vocabulary size."""
     fig = go.Figure()
@@ -99,7 +107,11 @@ def sweep_chart(rows: Sequence[SweepRow]) -> go.Figure:
         hovertemplate="vocabulary %{x}<br>%{y:.2f} tokens per word<extra></extra>",
         name="tokens per word",
     )
-    fig.update_xaxes(title="vocabulary size of the trained BPE", type="log", gridcolor=GRID)
+    sizes = sorted({r.trained for r in rows})
+    # Ticks at the trained sizes only, as whole numbers (one size alone used to get ticks 257.1 ... 257.9).
+    fig.update_xaxes(
+        title="vocabulary size of the trained BPE", type="log", gridcolor=GRID, tickvals=sizes, tickformat=",d"
+    )
     fig.update_yaxes(
         title="tokens per word", gridcolor=GRID, range=[0, max([r.tokens_per_word for r in rows] + [1]) * 1.3]
     )

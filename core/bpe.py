@@ -4,12 +4,13 @@ the vocabulary-size trade-off (one BPE per size, tokens of the same text)."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.text import check_text
+from core.text import check_text, token_label
 from core.tokens import TokenizerError, check_tokenizer_text, token_view
 
 MAX_BPE_CORPUS_CHARS = 200_000
@@ -55,6 +56,14 @@ class TrainedBPE:
     def capped(self) -> bool:
         """True when the corpus ran out of pairs to merge before reaching the requested size."""
         return self.vocab_size < self.requested_vocab_size
+
+    def merge_order(self, limit: int = 50) -> list[tuple[str, str, str]]:
+        """The first ``limit`` merges in the order training learned them: (left, right, merged token), each as
+        readable text with whitespace visible (the trainer gives merged tokens ids 257, 258, ... in that order)."""
+        merges = json.loads(self.backend.to_str())["model"]["merges"][: max(0, int(limit))]
+        pairs = [m.split(" ", 1) if isinstance(m, str) else list(m) for m in merges]
+        label = lambda piece: token_label(self, self.backend.token_to_id(piece))  # noqa: E731
+        return [(label(a), label(b), label(a + b)) for a, b in pairs]
 
     def get_vocab(self) -> dict[str, int]:
         return self.backend.get_vocab()

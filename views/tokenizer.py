@@ -12,6 +12,7 @@ from components.tokenizer import (
     ids_table,
     language_chart,
     language_table,
+    merges_table,
     sweep_chart,
     view_chips,
     vocab_chart,
@@ -53,6 +54,8 @@ SHARED = [
     Shared(state.TOK_SHOW_IDS, "ids", "bool"),
     Shared(state.TOK_BPE_VOCAB, "bpe_vocab", "int", MIN_BPE_VOCAB, MAX_BPE_VOCAB),
 ]
+
+MERGES_SHOWN = 50  # the BPE panel lists this many merges, first learned first
 
 
 def other_tokenizer(name):
@@ -132,6 +135,9 @@ def train_panel(text: str):
                 f"This corpus supports only {bpe.vocab_size:,} tokens: after {bpe.merges:,} merges no pair of "
                 "neighbours was left to merge. Paste more text for a bigger vocabulary."
             )
+        if bpe.merges:
+            with st.expander(f"The merges, in the order learned (the first {min(bpe.merges, MERGES_SHOWN)})"):
+                st.dataframe(merges_table(bpe.merge_order(MERGES_SHOWN)), hide_index=True)
         st.markdown("**Your text through your BPE**")
         chips(token_view(bpe, text))
         sizes = sorted({s for s in SWEEP_SIZES if s <= bpe.vocab_size} | {bpe.vocab_size})

@@ -80,3 +80,15 @@ def test_analogy_table_holds_the_measurement():
     )
     table = analogy_table([row])
     assert table.iloc[0].tolist() == ["king − man + woman", "␣queen", "␣queen", True, "␣women", False]
+
+
+def test_labels_of_close_points_take_different_places():
+    from components.embeddings import label_positions, map_chart
+
+    coords = [(0.0, 0.0), (0.01, 0.005), (1.0, 1.0), (0.5, -0.8)]
+    labels = ["Germany", "France", "Japan", "Russia"]
+    places = label_positions(coords, labels)
+    assert places[0] != places[1]  # the two nearly equal points no longer print their names on top of each other
+    assert places[2] == places[3] == "top center"  # points far apart keep the usual place
+    fig = map_chart(labels, ["countries"] * 4, coords, (0.5, 0.2), "map")
+    assert list(fig.data[0].textposition) == places

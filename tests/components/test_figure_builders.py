@@ -70,3 +70,13 @@ def test_temperature_and_generation_figures_keep_their_parts():
 
     chart = cache_chart([Step(1), Step(2)]).to_dict()
     assert chart["data"][1]["yaxis"] == "y2" and chart["data"][1]["y"] == [1.0, 2.0]
+
+
+def test_the_bpe_sweep_axis_ticks_at_the_trained_sizes_as_whole_numbers():
+    from components.tokenizer import merges_table, sweep_chart
+    from core.bpe import SweepRow
+
+    fig = sweep_chart([SweepRow(300, 257, 40, 2.0), SweepRow(500, 257, 40, 2.0)])
+    assert list(fig.layout.xaxis.tickvals) == [257] and fig.layout.xaxis.tickformat == ",d"
+    table = merges_table([("e", "l", "el"), ("h", "el", "hel")])
+    assert table["merge"].tolist() == [1, 2] and table["new token"].tolist() == ["el", "hel"]

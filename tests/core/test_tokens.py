@@ -140,3 +140,14 @@ def test_vocab_table_has_seed_000_and_the_loaded_model(bundled_lm):
 def test_other_tokenizers_fail_clearly_offline():
     with pytest.raises(TokenizerError, match="not available offline"):
         load_tokenizer("no-such-owner/no-such-tokenizer")
+
+
+def test_bpe_lists_its_merges_in_the_order_learned():
+    bpe = train_bpe("hello hello hello world world", 262)
+    merges = bpe.merge_order(10)
+    assert len(merges) == bpe.merges == 5
+    assert merges[0] == ("e", "l", "el")  # "el" is the most frequent pair (three "hello"s)
+    assert ("hel", "lo", "hello") in merges
+    built = {merged for _, _, merged in merges}
+    assert all(left in built or len(left) == 1 for left, _, _ in merges)  # each merge joins earlier tokens
+    assert [bpe.encode(m)[0] for _, _, m in merges] == list(range(257, 262))  # ids in merge order
