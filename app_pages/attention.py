@@ -11,7 +11,7 @@ from ui.memo import session_forward, session_memo
 from ui.model_picker import current_model
 from ui.notice import notice
 from ui.share import share_inputs
-from views.attention import SHARED, explore, map_facts
+from views.attention import SHARED, explore, map_facts, upgrade_old_layer_link
 
 st.title("Attention")
 st.markdown(
@@ -20,6 +20,7 @@ st.markdown(
     "that weighted mix of the values. One row of a map below is one token's weights. A token may only look at "
     "itself and earlier tokens (the causal mask), so the upper triangle is empty."
 )
+upgrade_old_layer_link()  # a link from before layers were numbered 1..L opens the same layer
 share_inputs(SHARED, "attention")
 require_local_model("attention weights per layer and head")
 lm = current_model()

@@ -38,8 +38,8 @@ def run() -> list[Row]:
         state["head"] = (state["head"] + 1) % cached.heads
         layer, head = 7, state["head"]
         figures = [
-            head_heatmap(cached.head(layer, head), cached.tokens, title=f"layer {layer}, head {head}"),
-            overview_chart(summary["entropy_bits"], "entropy_bits", selected=(layer, head)),
+            head_heatmap(cached.head(layer, head), cached.tokens, title=f"layer {layer + 1}, head {head}"),
+            overview_chart(summary["entropy_bits"], "entropy_bits", selected=(layer + 1, head)),
             query_bars(cached.head(layer, head)[T - 1], cached.tokens, T - 1, title="query"),
         ]
         return [plotly.io.to_json(f, validate=False) for f in figures]  # what st.plotly_chart sends, as it does it

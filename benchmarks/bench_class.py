@@ -437,8 +437,8 @@ def own_compute() -> dict[str, float]:
         matrix = maps.head(0, head)  # (T, T)
         T = maps.length
         for figure in (
-            head_heatmap(matrix, maps.tokens, title=f"layer 0, head {head}"),
-            overview_chart(summary[metric], metric, selected=(0, head)),
+            head_heatmap(matrix, maps.tokens, title=f"layer 1, head {head}"),
+            overview_chart(summary[metric], metric, selected=(1, head)),
             query_bars(matrix[T - 1], maps.tokens, T - 1, title="query"),
         ):
             figure.to_json()

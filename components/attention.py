@@ -182,13 +182,14 @@ def overview_chart(values: np.ndarray, metric: str, *, selected: tuple[int, int]
     on scatter points (heatmap clicks come back empty).
 
     Args:
-        values: (layers, heads) one number per head, from ``core.attention.head_summaries``.
+        values: (layers, heads) one number per head, from ``core.attention.head_summaries``; row l is layer l + 1
+            (layers are numbered 1..L as transformers' hidden states are: 0 is the embeddings).
         metric: a key of METRICS.
-        selected: (layer, head) to outline.
+        selected: (layer number 1..L, head) to outline.
     """
     L, H = values.shape
     name = METRICS[metric][0]
-    layer_of = [layer for layer in range(L) for _ in range(H)]
+    layer_of = [layer + 1 for layer in range(L) for _ in range(H)]
     head_of = [h for _ in range(L) for h in range(H)]
     flat = [float(v) for v in values.reshape(-1)]
     size = max(8, min(30, int(560 / max(L, H))))
@@ -230,7 +231,7 @@ def overview_chart(values: np.ndarray, metric: str, *, selected: tuple[int, int]
         dragmode=False,
         xaxis=dict(title=dict(text="head"), dtick=1, range=[-0.7, H - 0.3], showgrid=False, zeroline=False),
         yaxis=dict(
-            title=dict(text="layer"), range=[L - 0.5, -0.7], showgrid=False, zeroline=False, dtick=1 if L <= 12 else 2
+            title=dict(text="layer"), range=[L + 0.5, 0.3], showgrid=False, zeroline=False, dtick=1 if L <= 12 else 2
         ),
     )
     layout["plot_bgcolor"] = "white"
@@ -276,7 +277,7 @@ def query_bars(row: np.ndarray, tokens: Sequence[str], query: int, *, title: str
 
 
 def clicked_head(event) -> tuple[int, int] | None:
-    """(layer, head) of the square clicked in ``overview_chart``, from a Streamlit plotly selection event."""
+    """(layer number 1..L, head) of the square clicked in ``overview_chart``, from a Streamlit selection event."""
     try:
         points = event["selection"]["points"]
     except (KeyError, TypeError, AttributeError):

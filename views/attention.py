@@ -31,11 +31,26 @@ from ui.share import Shared, copy_link_control, publish_inputs
 AVERAGE = "average over heads"
 SHARED = (
     Shared(state.ATT_PROMPT, "prompt"),
-    Shared(state.ATT_LAYER, "layer", "int", 0, 1000),
+    Shared(state.ATT_LAYER, "layer_number", "int", 1, 1000),  # layers 1..L, as the logit lens and the pipeline
     Shared(state.ATT_HEAD, "head", "choice", choices=(None, *range(256))),
     Shared(state.ATT_HIDE_SINK, "hide_sink", "bool"),
     Shared(state.ATT_QUERY, "query", "int", 0, 10_000),
 )
+
+
+OLD_LAYER_PARAM = "layer"  # links made before layers were numbered 1..L carried the 0-based index
+
+
+def upgrade_old_layer_link() -> None:
+    """Read an older link's 0-based ``layer`` index as the layer number it meant (index + 1), before the link is
+    applied: an old link still opens the same layer."""
+    if OLD_LAYER_PARAM not in st.query_params:
+        return
+    raw = st.query_params.get(OLD_LAYER_PARAM, "")
+    del st.query_params[OLD_LAYER_PARAM]
+    if "layer_number" not in st.query_params:
+        text = str(raw).strip()
+        st.query_params["layer_number"] = str(int(text) + 1) if text.isdigit() else text  # a bad value gets its note
 
 
 def open_clicked_head():
@@ -81,15 +96,16 @@ def selectors(maps: AttentionMaps) -> tuple[int, int | None, bool]:
     out of range), with the attention-sink note when the sink is hidden.
 
     Returns:
-        The picked layer, head (None for the average over heads) and whether the first token is hidden.
+        The picked layer number (1..L: ``maps.weights[layer - 1]``), head (None for the average over heads) and
+        whether the first token is hidden.
     """
     L, H, T = maps.layers, maps.heads, maps.length
-    st.session_state.setdefault(state.ATT_LAYER, 0)
+    st.session_state.setdefault(state.ATT_LAYER, 1)
     st.session_state.setdefault(state.ATT_HEAD, 0)
     layer, head = st.session_state[state.ATT_LAYER], st.session_state[state.ATT_HEAD]
-    if layer not in range(L) or head not in (None, *range(H)):  # another model was picked, or a link's numbers
-        st.session_state[state.ATT_LAYER], st.session_state[state.ATT_HEAD] = 0, 0
-        notice(f"This model has layers 0 to {L - 1} and heads 0 to {H - 1}, so layer 0, head 0 is shown.", "caption")
+    if layer not in range(1, L + 1) or head not in (None, *range(H)):  # another model was picked, or a link's numbers
+        st.session_state[state.ATT_LAYER], st.session_state[state.ATT_HEAD] = 1, 0
+        notice(f"This model has layers 1 to {L} and heads 0 to {H - 1}, so layer 1, head 0 is shown.", "caption")
     query = st.session_state.get(state.ATT_QUERY)
     if query not in range(T):
         st.session_state[state.ATT_QUERY] = T - 1  # a new prompt: start from its last token
@@ -98,7 +114,7 @@ def selectors(maps: AttentionMaps) -> tuple[int, int | None, bool]:
     publish_inputs(SHARED, "attention")  # the selectors are in the link; a fragment rerun skips the page's top
     copy_link_control()  # inside the fragment, so the link it shows follows the selectors
     left, middle, right = st.columns([1, 1, 1])
-    layer = left.selectbox("Layer", list(range(L)), key=state.ATT_LAYER, format_func=lambda i: f"layer {i}")
+    layer = left.selectbox("Layer", list(range(1, L + 1)), key=state.ATT_LAYER, format_func=lambda n: f"layer {n}")
     head = middle.selectbox(
         "Head", [None, *range(H)], key=state.ATT_HEAD, format_func=lambda h: AVERAGE if h is None else f"head {h}"
     )
@@ -185,7 +201,8 @@ def query_panel(maps: AttentionMaps, name: str, matrix: np.ndarray, shown: np.nd
 
 def layer_grid(lm: LoadedModel, prompt: str, maps: AttentionMaps, layer: int) -> None:
     """The "every head of the layer side by side" toggle (on by default for prompts up to 48 tokens) and the grid of
-    one map per head, memoised per layer so a head switch in the same layer redraws nothing."""
+    one map per head of layer number ``layer`` (1..L), memoised per layer so a head switch in the same layer
+    redraws nothing."""
     H, T = maps.heads, maps.length
     st.session_state.setdefault(state.ATT_GRID, T <= 48)
     if st.toggle(
@@ -198,7 +215,7 @@ def layer_grid(lm: LoadedModel, prompt: str, maps: AttentionMaps, layer: int) ->
             "attention_grid",
             (lm.name, prompt, layer),
             lambda: head_grid(
-                maps.weights[layer], maps.tokens, title=f"Layer {layer}: all {H} heads", kv_groups=groups
+                maps.weights[layer - 1], maps.tokens, title=f"Layer {layer}: all {H} heads", kv_groups=groups
             ),
         )
         show_chart(grid, "attention.grid")
@@ -206,8 +223,9 @@ def layer_grid(lm: LoadedModel, prompt: str, maps: AttentionMaps, layer: int) ->
 
 def generation_panel(lm: LoadedModel, prompt: str, layer: int, head: int | None, hide_sink: bool, name: str) -> None:
     """The "Attention during generation" section: behind a toggle, the query rows the generated tokens add for the
-    picked layer and head, from the Step-by-step generation page's run when there is one, else from a greedy
-    continuation of the prompt (its length on a slider). Both are memoised; a bad prompt shows a notice."""
+    picked layer (its number, 1..L) and head, from the Step-by-step generation page's run when there is one, else
+    from a greedy continuation of the prompt (its length on a slider). Both are memoised; a bad prompt shows a
+    notice."""
     st.subheader("Attention during generation")
     st.markdown(
         "When the model generates, each step feeds one new token. It adds **one key/value column** to the KV "
@@ -249,7 +267,7 @@ def generation_panel(lm: LoadedModel, prompt: str, layer: int, head: int | None,
         if new <= 0:
             st.info("No generated tokens fit in the window to show.")
         else:
-            full = gen.head(layer, head)  # (T, T)
+            full = gen.head(layer - 1, head)  # (T, T)
             rows = (without_first_key(full) if hide_sink else full)[gen.prompt_len :]  # (new, T): one row per new token
             generated_text = "".join(gen.tokens[gen.prompt_len :])
             st.markdown(f"Generated: **{inert_markdown(generated_text)}**")
@@ -279,8 +297,8 @@ def explore(lm: LoadedModel, prompt: str, maps: AttentionMaps) -> None:
     computed (memoised per prompt); a new prompt reruns the whole page.
     """
     H, T = maps.heads, maps.length
-    layer, head, hide_sink = selectors(maps)
-    matrix = maps.head(layer, head)  # (T, T)
+    layer, head, hide_sink = selectors(maps)  # layer: its number, 1..L
+    matrix = maps.head(layer - 1, head)  # (T, T)
     shown = without_first_key(matrix) if hide_sink and T > 1 else matrix
     name = f"layer {layer}, " + (AVERAGE if head is None else f"head {head}")
     if head is not None and maps.kv_heads < H:

@@ -181,14 +181,16 @@ def attention_panel(lm) -> None:
     if ss.get(state.TRAIN_ATT_LAYER) not in range(layers) or ss.get(state.TRAIN_ATT_HEAD) not in (None, *range(heads)):
         ss[state.TRAIN_ATT_LAYER], ss[state.TRAIN_ATT_HEAD] = 0, None  # a new model with fewer layers or heads
     left, right, _ = st.columns([1, 1, 2])
-    layer = left.selectbox("Layer", list(range(layers)), key=state.TRAIN_ATT_LAYER, format_func=lambda i: f"layer {i}")
+    layer = left.selectbox(  # numbered 1..L, as on the Attention page (the value is the 0-based index)
+        "Layer", list(range(layers)), key=state.TRAIN_ATT_LAYER, format_func=lambda i: f"layer {i + 1}"
+    )
     head = right.selectbox(
         "Head",
         [None, *range(heads)],
         key=state.TRAIN_ATT_HEAD,
         format_func=lambda h: "average over heads" if h is None else f"head {h}",
     )
-    name = f"Layer {layer}, " + ("heads averaged" if head is None else f"head {head}")
+    name = f"Layer {layer + 1}, " + ("heads averaged" if head is None else f"head {head}")
     show_chart(head_heatmap(maps.head(layer, head), maps.tokens, title=name), "train.attention")
     st.caption(
         f"The line {inert_markdown(repr(line))} from the corpus, read by your model. Rows: the token looking (query); "

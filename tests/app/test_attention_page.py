@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from components.attention import clicked_head
-from tests.app.helpers import all_text, assert_clean, matrix, open_page, plotly_specs
+from tests.app.helpers import ROOT, all_text, assert_clean, matrix, open_page, plotly_specs, values
 from ui import state
 
 PAGE = "app_pages/attention.py"
@@ -29,7 +30,7 @@ def at():
 
 def test_page_shows_a_causal_heatmap_of_the_prompt(at):
     trace, title = heatmap(at)
-    assert title.startswith("layer 0, head 0")
+    assert title.startswith("layer 1, head 0")  # layers 1..30, as the logit lens and the pipeline number them
     z = matrix(trace["z"])
     T = len(z)
     assert T == len(trace["x"]) == 5 and trace["y"][-1].endswith("is")
@@ -47,11 +48,12 @@ def test_switching_head_and_layer_reuses_the_cached_maps(at):
     at.selectbox(key=state.ATT_HEAD).set_value(4).run()
     assert_clean(at)
     trace, title = heatmap(at)
-    assert title.startswith("layer 0, head 4")
+    assert title.startswith("layer 1, head 4")
     np.testing.assert_allclose(matrix(trace["z"])[2][:3], maps.weights[0, 4, 2, :3], atol=1e-6)
     at.selectbox(key=state.ATT_LAYER).set_value(7).run()
     trace, title = heatmap(at)
     assert title.startswith("layer 7, head 4") and "kv head 1" in title
+    np.testing.assert_allclose(matrix(trace["z"])[2][:3], maps.weights[6, 4, 2, :3], atol=1e-6)  # the 7th layer
     assert memo_entry(at) is maps  # the model did not run again
 
 
@@ -60,7 +62,7 @@ def test_average_over_heads(at):
     assert_clean(at)
     trace, title = heatmap(at)
     assert "average over heads" in title
-    expected = memo_entry(at).weights[at.session_state[state.ATT_LAYER]].mean(0)
+    expected = memo_entry(at).weights[at.session_state[state.ATT_LAYER] - 1].mean(0)
     np.testing.assert_allclose(matrix(trace["z"])[-1], expected[-1], atol=1e-6)
 
 
@@ -92,6 +94,29 @@ def test_generation_rows(at):
     for i, row in enumerate(z):  # the staircase: row i sees 5 + i + 1 keys
         assert int((~np.isnan(row)).sum()) == 5 + i + 1
     assert "Generated:" in all_text(at)
+
+
+def test_layers_are_numbered_1_to_30_in_the_selector_the_overview_and_the_link(at):
+    assert at.selectbox(key=state.ATT_LAYER).options == [f"layer {n}" for n in range(1, 31)]
+    overview = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"].startswith("Every head"))
+    layers = sorted(set(values(overview["data"][0]["y"])))
+    assert layers == list(range(1, 31)) and "layer %{y}" in overview["data"][0]["hovertemplate"]
+    at.selectbox(key=state.ATT_LAYER).set_value(12).run()
+    assert at.query_params["layer_number"] in ("12", ["12"]) and "layer" not in at.query_params
+
+
+@pytest.mark.parametrize(("query", "shown"), [({"layer_number": "5"}, 5), ({"layer": "4"}, 5)])
+def test_a_link_opens_its_layer_and_an_older_0_based_link_the_same_one(query, shown):
+    """Links made before layers were numbered 1..L carried the 0-based index: layer=4 was the fifth layer."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.query_params.update({**query, "head": "2"})
+    at.run()
+    at.switch_page(PAGE).run()
+    assert_clean(at)
+    trace, title = heatmap(at)
+    assert title.startswith(f"layer {shown}, head 2")
+    np.testing.assert_allclose(matrix(trace["z"])[-1], memo_entry(at).weights[shown - 1, 2, -1], atol=1e-6)
+    assert "layer" not in at.query_params and "Ignored" not in all_text(at)
 
 
 def test_clicked_head_reads_a_selection_event():

@@ -49,13 +49,13 @@ def test_the_train_page_shows_attention_and_that_the_model_is_for_this_session(a
     at.switch_page(PAGE).run()
     assert_clean(at)
     heatmaps = [s for s in plotly_specs(at) if s["data"][0]["type"] == "heatmap"]
-    assert len(heatmaps) == 1 and heatmaps[0]["layout"]["title"]["text"] == "Layer 0, heads averaged"
+    assert len(heatmaps) == 1 and heatmaps[0]["layout"]["title"]["text"] == "Layer 1, heads averaged"
     weights = matrix(heatmaps[0]["data"][0]["z"])  # (T, T), NaN above the diagonal (the causal mask)
     assert weights.shape == (22, 22)  # "the cat sat on the mat", one token a character
     assert abs(float(weights[5][:6].sum()) - 1.0) < 1e-4  # each row of a head average sums to 1
     at.selectbox(key=state.TRAIN_ATT_HEAD).set_value(1).run()
     title = [s for s in plotly_specs(at) if s["data"][0]["type"] == "heatmap"][0]["layout"]["title"]["text"]
-    assert title == "Layer 0, head 1"
+    assert title == "Layer 1, head 1"
     text = all_text(at)
     assert "lives only in this browser session" in text and "upload that zip" in text
     assert at.get("download_button") and "download it (below) to keep it" in text

@@ -29,13 +29,13 @@ def choose(tab, label: str, option: str) -> None:
 def test_attention_heatmap_switch_head_and_overview_click(page):
     page.goto(page.app_url + "/attention")
     wait_for_run(page)  # the first run may load the model
-    expect_title(page, "layer 0, head 0")
+    expect_title(page, "layer 1, head 0")  # layers 1..30, as the logit lens and the pipeline number them
     cells = chart(page, HEATMAP).locator(".heatmaplayer image")
     expect(cells).to_have_count(1)  # plotly draws the heatmap as one image
     screenshot(page, "attention_head0")
 
     choose(page, "Head", "head 5")
-    expect_title(page, "layer 0, head 5")
+    expect_title(page, "layer 1, head 5")
     choose(page, "Layer", "layer 3")
     expect_title(page, "layer 3, head 5")
     assert "kv head 1" in heatmap_title(page).text_content()
@@ -43,10 +43,10 @@ def test_attention_heatmap_switch_head_and_overview_click(page):
 
     # Click one square of the layers x heads overview: it opens that head.
     squares = chart(page, "attention.overview").locator(".scatterlayer .trace").first.locator("path.point")
-    target = 9 * 10 + 7  # layer 10, head 7 (points are listed layer by layer)
+    target = 9 * 10 + 7  # the 11th layer, head 7 (points are listed layer by layer)
     squares.nth(target).click(force=True)
     wait_for_run(page)
-    expect_title(page, "layer 10, head 7")
+    expect_title(page, "layer 11, head 7")
     screenshot(page, "attention_overview_click")
     assert not page.dialogs
 

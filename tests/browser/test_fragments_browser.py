@@ -94,13 +94,13 @@ def test_attention_head_switch_reruns_only_the_maps(page):
     page.goto(page.app_url + "/attention")
     wait_for_run(page)
     heatmap = chart(page, "attention.heatmap")
-    expect(heatmap.locator(".gtitle")).to_contain_text("layer 0, head 0")
+    expect(heatmap.locator(".gtitle")).to_contain_text("layer 1, head 0")
     expect(chart(page, "attention.grid")).to_have_count(1)
     first = len(runs)
     page.get_by_role("combobox", name="Head", exact=True).click()  # Streamlit 1.67 selectboxes are comboboxes
     page.get_by_role("option", name="head 3", exact=True).click()
     wait_for_run(page)
-    expect(heatmap.locator(".gtitle")).to_contain_text("layer 0, head 3")
+    expect(heatmap.locator(".gtitle")).to_contain_text("layer 1, head 3")
     assert runs[first:] and all(runs[first:]), runs[first:]
     page.wait_for_function("() => location.search.includes('head=3')")
     assert query(page)["head"] == "3"

@@ -148,7 +148,7 @@ def test_attention_page_by_keyboard(page):
     need_axe()
     open_page(page, "attention")
     heatmap = chart(page, "attention.heatmap")
-    expect(heatmap).to_contain_text("layer 0")
+    expect(heatmap).to_contain_text("layer 1")
 
     # Select: Tab to "Layer", ArrowDown opens the list on the next layer, Enter chooses it.
     start_at_top(page)
@@ -158,8 +158,8 @@ def test_attention_page_by_keyboard(page):
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     wait_for_run(page, since=mark)
-    expect(layer.get_by_role("combobox")).to_have_value("layer 1")
-    expect(heatmap).to_contain_text("layer 1, head 0")
+    expect(layer.get_by_role("combobox")).to_have_value("layer 2")
+    expect(heatmap).to_contain_text("layer 2, head 0")
 
     # Toggle with Space: "every head of the layer side by side" flips (on by default for a short prompt).
     grids = chart(page, "attention.grid").count()

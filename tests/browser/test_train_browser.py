@@ -116,7 +116,7 @@ def test_trained_model_is_first_class(page):
     expect(main(page)).to_contain_text("Trained 30 steps")
     expect(main(page)).to_contain_text("knows only the 32 symbols of its corpus")
     heatmap = chart(page, "train.attention")
-    expect(heatmap).to_contain_text("Layer 0, heads averaged")
+    expect(heatmap).to_contain_text("Layer 1, heads averaged")
     expect(main(page)).to_contain_text("lives only in this browser session")
     heatmap.scroll_into_view_if_needed()
     screenshot(page, "train_attention")

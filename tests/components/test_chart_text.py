@@ -68,7 +68,7 @@ def test_overview_table_gives_the_metric_each_square_shows():
     table = figure_table(overview_chart(values, "distance"))
     assert list(table.columns) == ["x: head", "y: layer", "value: Mean distance looked back"]
     assert table["value: Mean distance looked back"].tolist() == list(range(6))
-    assert table[["x: head", "y: layer"]].iloc[4].tolist() == [1, 1]
+    assert table[["x: head", "y: layer"]].iloc[4].tolist() == [1, 2]  # values[1, 1]: layers are numbered from 1
 
 
 def test_long_lines_are_sampled_evenly_and_the_summary_says_so():
