@@ -172,8 +172,9 @@ class StreamlitClient:
     with :meth:`element`, :meth:`chart`, :meth:`elements`. Every timed call appends an :class:`Interaction`.
     """
 
-    def __init__(self, base_url: str, *, timeout: float = RUN_TIMEOUT) -> None:
+    def __init__(self, base_url: str, *, timeout: float = RUN_TIMEOUT, headers: dict[str, str] | None = None) -> None:
         parts = urlsplit(base_url)
+        self.headers = dict(headers or {})  # sent with the websocket handshake (e.g. a proxy's X-Real-IP)
         self.base_url = base_url.rstrip("/")
         self.ws_url = f"ws://{parts.netloc}{parts.path.rstrip('/')}/_stcore/stream"
         self.timeout = timeout
@@ -211,6 +212,7 @@ class StreamlitClient:
             compression=None,  # the frontend's permessage-deflate would cost both sides CPU the server pays anyway
             open_timeout=60,
             ping_interval=None,
+            additional_headers=self.headers or None,
         )
         self._reader = asyncio.create_task(self._read(), name="streamlit-client-reader")
 
