@@ -140,8 +140,11 @@ def start_redis(run_dir: Path, port: int | None = None) -> tuple[str, subprocess
 
 
 def replica_env(replicas: int, redis_url: str | None, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The replicas' environment: the operator's, plus how many replicas there are and the shared room store."""
+    """The replicas' environment: the operator's, plus how many replicas there are, the shared room store, and
+    NTE_TRUSTED_PROXY=1: the replicas listen on 127.0.0.1, so only nginx reaches them and its X-Real-IP header is
+    the student's address for the poll's per-address limits."""
     env = dict(os.environ if base is None else base, NTE_REPLICAS=str(int(replicas)))
+    env.setdefault("NTE_TRUSTED_PROXY", "1")
     if redis_url:
         env["NTE_REDIS_URL"] = redis_url
     return env

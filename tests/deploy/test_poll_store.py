@@ -25,7 +25,12 @@ def test_more_than_one_replica_without_redis_is_refused_before_anything_starts(m
 
 def test_the_replicas_are_told_their_number_and_the_store():
     env = replica_env(2, "redis://127.0.0.1:6400/0", base={"PATH": "/usr/bin"})
-    assert env == {"PATH": "/usr/bin", "NTE_REPLICAS": "2", "NTE_REDIS_URL": "redis://127.0.0.1:6400/0"}
+    assert env == {
+        "PATH": "/usr/bin",
+        "NTE_REPLICAS": "2",
+        "NTE_REDIS_URL": "redis://127.0.0.1:6400/0",
+        "NTE_TRUSTED_PROXY": "1",  # only nginx reaches a replica: its X-Real-IP is the student's address
+    }
     assert "NTE_REDIS_URL" not in replica_env(1, None, base={})
 
 
