@@ -340,6 +340,16 @@ class InferenceService:
         wait = wait or Ticket.result
         return lambda fn: wait(self.run(fn, owner))
 
+    def forget_results(self) -> int:
+        """Empty the shared caches (forward records and window scores), e.g. when the server goes idle; jobs waiting
+        or running are not touched. Returns the bytes the caches held."""
+        with self._lock:
+            freed = self._cache_bytes
+            self._cache.clear()
+            self._windows.clear()
+            self._cache_bytes = 0
+        return freed
+
     # ----- reading ------------------------------------------------------------------------------------
     def stats(self) -> ServiceStats:
         with self._lock:

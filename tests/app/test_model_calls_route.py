@@ -14,6 +14,7 @@ import torch
 
 from tests.app.helpers import assert_clean, open_page
 from ui import state
+from ui.navigation import available_pages
 
 
 @pytest.fixture
@@ -34,16 +35,7 @@ def outside_service(names: list[str]) -> list[str]:
     return [n for n in names if not n.startswith("inference-")]
 
 
-PAGES = [
-    "app_pages/next_token.py",
-    "app_pages/temperature.py",
-    "app_pages/predict_first.py",
-    "app_pages/pipeline.py",
-    "app_pages/logit_lens.py",
-    "app_pages/perplexity.py",
-    "app_pages/embeddings.py",
-    "app_pages/generation_tree.py",
-]
+PAGES = [p.path for p in available_pages()]  # every page, so a new one is checked without touching this file
 
 
 @pytest.mark.parametrize("page", PAGES)
