@@ -72,7 +72,11 @@ lesson_comparison(spec, batch, kw)
 
 st.subheader("The formula with your numbers")
 st.markdown(formula_markdown(spec, seq_len=seq_len, batch_size=batch, fmt=fmt, total=total, block_size=block, mla=mla))
-st.dataframe(breakdown_table(spec.breakdown(seq_len, batch, dtype=fmt, block_size=block, mla=mla)), hide_index=True)
+st.dataframe(
+    breakdown_table(spec.breakdown(seq_len, batch, dtype=fmt, block_size=block, mla=mla)),
+    hide_index=True,
+    column_config={"how": st.column_config.TextColumn(width="large")},  # its sentences must not be cut off
+)
 
 gpu_gib, weight_fmt, weights, fit = gpu_inputs(spec, params, seq_len=seq_len, batch=batch, kw=kw)
 size_charts(spec, seq_len=seq_len, batch=batch, fmt=fmt, block=block, fit=fit, kw=kw)

@@ -86,6 +86,7 @@ def attention_comparison(rows: Sequence[tuple[str, int, int]], *, title: str) ->
     """Horizontal bars: the same model's cache with MHA / its own layout / MQA (or MLA's latent), in GiB."""
     labels = [r[0] for r in rows]
     sizes = [r[2] / GIB for r in rows]
+    top = max(sizes + [1e-9])
     colours = [CACHE_COLOUR if "this model" in r[0] else WEIGHTS_COLOUR for r in rows]
     fig = go.Figure(
         go.Bar(
@@ -94,12 +95,14 @@ def attention_comparison(rows: Sequence[tuple[str, int, int]], *, title: str) ->
             orientation="h",
             marker_color=colours,
             text=[human_bytes(r[2]) for r in rows],
-            textposition="outside",
+            # A bar longer than half the axis carries its label inside: outside, a long label ran off the chart.
+            textposition=["inside" if size > 0.5 * top else "outside" for size in sizes],
+            insidetextanchor="end",
             cliponaxis=False,
             hovertemplate="%{y}: %{x:,.3f} GiB<extra></extra>",
         )
     )
-    fig.update_xaxes(title="KV cache (GiB)", gridcolor=GRID, range=[0, max(sizes + [1e-9]) * 1.6])
+    fig.update_xaxes(title="KV cache (GiB)", gridcolor=GRID, range=[0, top * 1.6])
     fig.update_yaxes(autorange="reversed", automargin=True)
     return _layout(fig, title, height=110 + 60 * len(rows))
 

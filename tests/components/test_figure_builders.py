@@ -80,3 +80,11 @@ def test_the_bpe_sweep_axis_ticks_at_the_trained_sizes_as_whole_numbers():
     assert list(fig.layout.xaxis.tickvals) == [257] and fig.layout.xaxis.tickformat == ",d"
     table = merges_table([("e", "l", "el"), ("h", "el", "hel")])
     assert table["merge"].tolist() == [1, 2] and table["new token"].tolist() == ["el", "hel"]
+
+
+def test_the_longest_cache_bar_carries_its_label_inside():
+    from components.kv_cache import attention_comparison
+
+    rows = [("decompressed K and V (128 heads)", 128, 38 * 2**30), ("this model: MLA latent", 1, 2**29)]
+    fig = attention_comparison(rows, title="t")
+    assert list(fig.data[0].textposition) == ["inside", "outside"]  # outside, '38.12 GiB (40.94 GB)' ran off
