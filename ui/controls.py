@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.text import MAX_PROMPT_CHARS
 from ui import state
+from ui.notice import notice
 
 # The ranges of settings several pages share: each widget and its link parameter (ui.share.Shared) read them here,
 # so a link never carries a value its widget cannot show.
@@ -111,11 +112,18 @@ def sampling_controls(temperature_key: str, top_k_key: str, top_p_key: str) -> t
 
 def bounded_slider(label: str, low: int, high: int, default: int, key: str, **kwargs) -> int:
     """An int slider whose range depends on the data (e.g. a vocabulary size): a remembered value outside
-    the new range is clamped first, and a one-value range needs no slider."""
+    the new range (a link's, or one kept from a bigger vocabulary) is clamped first, with a note saying so, and a
+    one-value range needs no slider."""
     if high <= low:
         return low
     if key in st.session_state:
-        st.session_state[key] = int(min(max(st.session_state[key], low), high))
+        asked = st.session_state[key]
+        st.session_state[key] = int(min(max(asked, low), high))
+        if st.session_state[key] != asked:
+            notice(
+                f"{label}: {asked:,} is outside {low:,} to {high:,} here, so it is {st.session_state[key]:,}.",
+                "caption",
+            )
     else:
         st.session_state[key] = int(min(max(default, low), high))
     return int(st.slider(label, low, high, key=key, **kwargs))

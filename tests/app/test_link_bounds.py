@@ -16,7 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.inert import inert_markdown
+from core.seed_examples import SUPPORT_BOT_TOKENS
 from tests.app.helpers import ROOT, all_text, assert_clean
+from ui import state
 from ui.navigation import available_pages
 from ui.share import Shared, encode
 
@@ -89,3 +91,16 @@ def test_a_link_at_each_edge_of_every_shared_number_gives_a_note_never_an_error(
             assert inert_markdown(f"Ignored the link's '{param}' value") in text, (page, name, param, raw)
             assert url_value(at, param) != raw, (page, name, param, raw)  # the refused value is not written back
         assert len(at.main.children) > 2  # the page drew its content with its defaults
+
+
+def test_a_link_number_beyond_what_the_model_or_data_allows_is_clamped_with_a_note():
+    at = open_link("app_pages/next_token.py", {"mode": "Toy vocabulary", "top_n": "30"})  # in the link's range
+    assert_clean(at)
+    vocab = len(SUPPORT_BOT_TOKENS)
+    assert at.slider(key=state.NT_TOP_N).value == vocab < 30
+    assert f"30 is outside 1 to {vocab} here, so it is {vocab}" in shown_text(at)
+    at = open_link("app_pages/attention.py", {"prompt": "The cat sat", "layer_number": "999", "query": "9999"})
+    assert_clean(at)
+    assert at.selectbox(key=state.ATT_LAYER).value == 1
+    assert "This model has layers 1 to 30" in shown_text(at) and "so the query is its last token" in shown_text(at)
+    assert url_value(at, "layer_number") == "1"
