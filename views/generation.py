@@ -69,9 +69,17 @@ def kv_cache_panel(facts: ModelFacts, stepper: Stepper, steps: Sequence[Step]) -
         "At every layer the model stores each token's key and value vectors, so a new token only computes its own "
         "and attends to the stored ones. Without a cache, each step recomputes the whole sequence."
     )
+    if not stepper.use_cache:
+        st.warning(
+            f"The KV cache is off ('Without KV cache'): each step now feeds all {len(stepper.all_ids):,} tokens "
+            f"again and keeps nothing. The cache below is the one left from the steps taken with it on "
+            f"({stepper.cache_length:,} tokens); it grows again when you switch the cache back on.",
+            icon=":material/memory:",
+        )
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric("Tokens in the cache", f"{stepper.cache_length:,}")
-    m2.metric("Measured size", f"{stepper.cache_bytes / 1024:,.1f} KiB")
+    cached = "" if stepper.use_cache else " (cache off)"
+    m1.metric("Tokens in the cache" + cached, f"{stepper.cache_length:,}")
+    m2.metric("Measured size" + cached, f"{stepper.cache_bytes / 1024:,.1f} KiB")
     with_ms, without_ms = median_ms(steps, True), median_ms(steps, False)
     m3.metric("Median time per step, cache on", f"{with_ms:.0f} ms" if with_ms else "—")
     m4.metric(

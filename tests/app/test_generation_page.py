@@ -90,6 +90,8 @@ def test_chat_mode_answers_and_no_cache_switch(at):
     assert st_.chat and "Paris" in st_.text
     assert all(not s.used_cache and s.cache_length == 0 for s in st_.steps)
     assert set(at.dataframe[0].value["KV cache"]) == {"off"}
+    assert any("The KV cache is off" in w.value for w in at.warning)  # the cache panel says so
+    assert any(m.label == "Tokens in the cache (cache off)" for m in at.metric)
 
 
 def test_bad_input_gives_messages_not_tracebacks(at):
