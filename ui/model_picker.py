@@ -100,8 +100,8 @@ def one_model_server() -> bool:
 
 
 ONE_MODEL_NOTE = (
-    "This class server keeps one model loaded for everyone (SmolLM2-135M-Instruct), so other models are not "
-    "offered here."
+    "This class server keeps one model loaded for everyone (SmolLM2-135M-Instruct), so other pretrained models "
+    "are not offered here."
 )
 
 
@@ -180,7 +180,15 @@ def model_sidebar() -> LoadedModel:
     choice = st.selectbox("Model", options, key=state.MODEL_CHOICE, help="Hub models need a network connection.")
     if one_model_server():
         served = " The operator's model server is offered too: it runs elsewhere." if remote_label() else ""
-        st.caption(ONE_MODEL_NOTE + served, help=raise_hint("max_cached_models"))
+        trained = (
+            " Your trained tiny GPT is offered too: it lives in your browser session only."
+            if TRAINED_LABEL in options
+            else ""
+        )
+        st.caption(
+            ONE_MODEL_NOTE + trained + served,
+            help=raise_hint("max_cached_models"),
+        )
     else:
         st.caption(
             f"This server loads models of up to {max_model_params() / 1e6:,.0f} M parameters.",

@@ -121,3 +121,10 @@ def test_picking_another_model_puts_the_prompts_back_and_picking_it_again_swaps_
     assert at.text_area(key=state.NT_PROMPT).value == "The cat" and swap_notes(at) == []
     at.switch_page("app_pages/tokenizer.py").run()
     assert "&lt;unk&gt;" in html_blocks(at)[0]  # as the model reads what was typed
+
+
+def test_the_model_picker_says_the_trained_model_is_offered_too(at):
+    captions = [c.value for c in at.sidebar.caption]
+    assert any(
+        "other pretrained models are not offered" in c and "Your trained tiny GPT is offered too" in c for c in captions
+    )
