@@ -7,6 +7,7 @@ import streamlit as st
 from core.models import ModelLoadError, set_torch_threads
 from ui import state
 from ui.errors import run_guarded
+from ui.idle_release import note_script_run, script_run
 from ui.model_defaults import fit_texts_to_model
 from ui.model_picker import model_sidebar, model_unavailable, prepare_default_model
 from ui.navigation import ROOT, available_pages
@@ -16,6 +17,7 @@ from ui.presenter import presenter_toggle
 from ui.settings import torch_threads
 
 enable_nodelay()  # once per process: a rerun's messages leave at once, not ~40 ms late (see ui/nodelay.py)
+note_script_run()  # memory comes back when the server goes idle (see ui/idle_release.py)
 st.set_page_config(page_title="Next-Token Explorer", page_icon=":material/bar_chart:", layout="wide")
 state.init_state()
 set_torch_threads(torch_threads())
@@ -46,4 +48,5 @@ def run_page() -> None:
     page.run()
 
 
-run_guarded(run_page, page.title)  # the last line of defence: no traceback, not even a panic's, reaches the page
+with script_run():  # no idle release while a page runs
+    run_guarded(run_page, page.title)  # the last line of defence: no traceback, not even a panic's, reaches the page

@@ -11,6 +11,7 @@ directly in the script thread, and never gets a service.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -35,6 +36,7 @@ ABANDON_WAIT = 10.0  # seconds an interrupted run waits for its already-running 
 NO_SESSION = "no-session"  # owner of calls made outside a script run (a bare-mode script, a test)
 
 _CREATING = threading.Lock()  # two sessions' first calls on one model make one service, not two
+_SERVICES: weakref.WeakSet[InferenceService] = weakref.WeakSet()  # every live service (a model's goes with it)
 
 
 def service_for(lm: LoadedModel) -> InferenceService:
@@ -46,7 +48,15 @@ def service_for(lm: LoadedModel) -> InferenceService:
             if service is None or service.closed:
                 service = InferenceService(lm, cache_bytes=limits().shared_cache_mb * 1024 * 1024)
                 lm.extras[SERVICE] = service
+                _SERVICES.add(service)
     return service
+
+
+def forget_shared_results() -> int:
+    """Empty every live service's shared caches (ui.idle_release, when the server goes idle); returns bytes freed."""
+    with _CREATING:
+        services = list(_SERVICES)
+    return sum(service.forget_results() for service in services)
 
 
 def release_service(lm: LoadedModel) -> None:

@@ -28,7 +28,7 @@ from core.forward import ForwardFn, Need
 from core.next_token import NextTokenDistribution, next_token_distribution
 from core.serving.memory import nbytes_of
 from ui import state
-from ui.inference import shared_forward
+from ui.inference import owner_id, shared_forward
 from ui.settings import limits
 
 MB = 1024 * 1024
@@ -37,8 +37,9 @@ MB = 1024 * 1024
 class SessionMemo(dict):
     """One session's memo: kind -> OrderedDict(key -> value), least recently used first; ``sizes`` holds bytes."""
 
-    def __init__(self) -> None:
+    def __init__(self, session_id: str = "") -> None:
         super().__init__()
+        self.session_id = session_id  # whose memo (ui.idle_release forgets the memos of sessions that have left)
         self.sizes: OrderedDict[tuple[str, Hashable], int] = OrderedDict()  # least recently used first
 
     @property
@@ -81,6 +82,21 @@ class _Budget:
             for entry in [e for e in self.order if e[0] == memo_id]:
                 self.total -= self.order.pop(entry)
 
+    def forget_sessions(self, gone: Callable[[str], bool]) -> int:
+        """Drop every value of each memo whose session ``gone(session_id)`` says has left (its tab closed: Streamlit
+        keeps a disconnected session's state a while for a reconnect, which then recomputes); returns bytes freed."""
+        freed = 0
+        with self.lock:
+            for memo_id, ref in list(self.memos.items()):
+                memo = ref()
+                if memo is None or not memo.session_id or not gone(memo.session_id):
+                    continue
+                for entry in [e for e in self.order if e[0] == memo_id]:
+                    freed += self.order.pop(entry)
+                    memo.drop(entry[1], entry[2])
+            self.total -= freed
+        return freed
+
     def touch(self, memo: SessionMemo, kind: str, key: Hashable) -> None:
         with self.lock:
             entry = (id(memo), kind, key)
@@ -118,7 +134,7 @@ def current_memo() -> SessionMemo:
     """This session's memo (made on first use; a plain dict left by an older run is replaced)."""
     memo = st.session_state.get(state.MEMO)
     if not isinstance(memo, SessionMemo):
-        memo = SessionMemo()
+        memo = SessionMemo(owner_id())
         st.session_state[state.MEMO] = memo
     BUDGET.track(memo)
     return memo

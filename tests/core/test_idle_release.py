@@ -128,3 +128,24 @@ def test_release_memory_frees_an_array_held_only_by_a_reference_cycle():
     assert alive() is None
     assert done["collected"] >= 2
     assert done["trimmed"] is (idle_release._MALLOC_TRIM is not None)
+
+
+def test_an_idle_service_forgets_its_shared_results_and_runs_the_model_again(tiny_gpt2_lm):
+    from core.forward import Need
+    from core.serving.inference import InferenceService
+
+    service = InferenceService(tiny_gpt2_lm, cache_bytes=64 * 2**20)
+    try:
+        ids = [464, 3139, 286]
+        first = service.forward(ids, Need(), "a").result(timeout=120)
+        assert service.cached(ids) is not None
+        calls = service.stats().model_calls
+        freed = service.forget_results()
+        assert freed == first.nbytes > 0
+        assert service.cached(ids) is None and service.stats().cache_bytes == 0
+        assert service.stats().cache_entries == 0
+        again = service.forward(ids, Need(), "b").result(timeout=120)
+        assert service.stats().model_calls == calls + 1  # not served from a cache
+        assert (again.logits == first.logits).all()
+    finally:
+        service.close()
