@@ -44,6 +44,7 @@ QUICK_COMPARE = 6
 AT_ONCE = 3  # sessions running at the same time
 IDLE_SECONDS = 60.0  # idle time before the after-idle reading
 SAMPLE_SECONDS = 0.2
+PROGRESS_EVERY = 25  # sessions between progress lines
 PERPLEXITY_EVERY = 10  # every 10th session also scores a long text
 LONG_LENS_EVERY = 10  # every 10th session (offset by 5) also opens the lens on a long prompt
 PERPLEXITY_CHARS = 3_990  # a shared link's text may hold 4,000
@@ -139,9 +140,20 @@ async def _visit(url: str, plan: list[tuple[str, str]]) -> list[str]:
         return list(client.errors)
 
 
-async def _mix(url: str, first: int, count: int, run: MixRun) -> None:
+async def _mix(url: str, first: int, count: int, run: MixRun, pid: int | None = None) -> None:
     sentences = _sentences()
     gate = asyncio.Semaphore(AT_ONCE)
+    started = time.perf_counter()
+
+    def progress() -> None:  # a long mix says where it is (stderr), every PROGRESS_EVERY sessions
+        done = run.completed + len(run.failures)
+        if pid is not None and done % PROGRESS_EVERY == 0:
+            print(
+                f"  {done}/{count} sessions, {time.perf_counter() - started:.0f} s, RSS {rss_mb(pid):,.0f} MB, "
+                f"peak {_status_kb(pid, 'VmHWM') / MB:,.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
 
     async def one(index: int) -> None:
         async with gate:
@@ -153,6 +165,7 @@ async def _mix(url: str, first: int, count: int, run: MixRun) -> None:
                     run.completed += 1
             except Exception as error:  # a session that could not finish is counted, not fatal
                 run.failures.append(f"session {index}: {type(error).__name__}: {error}"[:160])
+            progress()
 
     await asyncio.gather(*(one(i) for i in range(first, first + count)))
 
@@ -235,7 +248,7 @@ def measure(app_root: Path, sessions: int, *, idle: float, config: dict[str, str
         with RssSampler(pid) as sampler:
             sampler.reset()
             cpu0, started = server.cpu_seconds(), time.perf_counter()
-            run_coroutine(_mix(server.url, 0, sessions, run))
+            run_coroutine(_mix(server.url, 0, sessions, run, pid))
             run.wall = time.perf_counter() - started
             run.mix_cpu = server.cpu_seconds() - cpu0
             run.end_rss_mb = rss_mb(pid)
