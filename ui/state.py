@@ -435,7 +435,8 @@ GUIDED_OPEN = "guided.open"  # prefix: the "Open the page" button of one step
 GUIDED_PREV, GUIDED_NEXT = "guided.previous", "guided.next"
 GUIDED_NOTE = "guided.note"  # (lesson, step, message): why the last Check could not check
 GUIDED_DOWNLOAD = "guided.download"  # the results file of every answer in this session
-GUIDED_POLL = "guided.poll"  # the teacher's "Run these questions as class-poll rounds" button
+GUIDED_POLL = "guided.poll"  # the teacher's "Run this lesson as class-poll rounds" button
+POLL_ROUND_PROMPTS = "poll.round_prompts"  # the prompts the teacher steps through as rounds (a guided lesson's)
 REAL_LOGITS = "Real model"  # the next-token and temperature pages' choice of logits from the model (not the toy)
 
 
@@ -493,6 +494,7 @@ POLL_CLOSE_YES = "poll.close_yes"
 POLL_CLOSE_NO = "poll.close_no"
 POLL_RESULTS = "poll.results"  # (code, CSV text) of the room this session closed, still downloadable
 POLL_RESULTS_CSV = "poll.results_csv"
+POLL_PROJECTOR = "poll.projector"  # toggle: the teacher's projector view (join banner beside the live chart)
 POLL_ONLY = "poll.only"  # toggle: the student link opens the poll without the page menu
 POLL_OPENED = "poll.opened"  # frozenset of room codes this student session has found (lookups after are not limited)
 POLL_JOINED = "poll.joined"  # frozenset of room codes this student session counts as a student of

@@ -197,9 +197,41 @@ def start_form() -> None:
     st.button("Start a poll", key=state.POLL_START, on_click=start_poll, type="primary")
 
 
+def student_link(code: str) -> str:
+    """The link (and QR code) students get: the room link, poll-only when the teacher chose it."""
+    return room_link(code) + ("&view=poll" if st.session_state.get(state.POLL_ONLY) else "")
+
+
+PROJECTOR_CSS = (  # the projector view: no sidebar, no page heading or role choice above the banner
+    "<style>[data-testid='stSidebar'],[data-testid='stSidebarCollapsedControl'],[data-testid='stExpandSidebarButton'],"
+    "[data-testid='stElementContainer']:has(h1),[data-testid='stElementContainer']:has(h1)+div,"
+    ".st-key-poll-role{display:none !important}"
+    "[data-testid='stMainBlockContainer']{padding-top:1.5rem !important}"
+    ".nte-join-code{font-size:4rem;font-weight:700;letter-spacing:.08em;line-height:1.1;"
+    "font-family:'Source Code Pro',monospace}"
+    ".nte-join-address{font-size:1.4rem;line-height:1.3;word-break:break-all}</style>"
+)
+
+
+def short_address(link: str) -> str:
+    """The link without its scheme, for reading off a projector: ``192.168.1.20:8501/class_poll?room=K7MX3P``."""
+    return link.split("://", 1)[-1]
+
+
+def projector_banner(code: str) -> None:
+    """The join banner of the projector view: the code in very large type, the QR code and the short address."""
+    link = student_link(code)
+    st.html(PROJECTOR_CSS)
+    st.html(f"<div class='nte-join-code' role='heading' aria-level='2'>{code}</div>")
+    st.image(qr_png(link, box_size=6), width=200, alt=f"QR code of the link to room {code}")
+    st.html(inert_html(short_address(link), css_class="nte-join-address"))
+    if local_only(link):
+        st.warning("Phones cannot open this link (localhost): docs/classroom.md.")
+
+
 def room_header(code: str) -> None:
     """The room code, the link students open and its QR code."""
-    link = room_link(code) + ("&view=poll" if st.session_state.get(state.POLL_ONLY) else "")
+    link = student_link(code)
     left, right = st.columns([3, 1])
     left.markdown(f"## Room code: `{code}`")
     left.markdown("Students open this link (or scan the code) and type their guess:")
@@ -387,14 +419,25 @@ def teacher_view() -> None:
         return
     st.session_state[state.POLL_EXPIRES_AT] = time.time() + view.expires_in
     remember_host(key, view.expires_in)
-    room_header(key.code)
-    host_link_popover(key)
-    st.subheader(f"Round {view.round}")
-    show_prompt(view.prompt)
-    if view.locked and not view.revealed:
-        st.info("Guesses are locked: reveal the model's answer when the class is ready.")
+    projector = st.toggle(
+        "Projector view: the join banner and the live chart on one screen, no sidebar",
+        key=state.POLL_PROJECTOR,
+    )
+    if projector:
+        banner, main = st.columns([1.1, 2.4])
+        with banner:
+            projector_banner(key.code)
+    else:
+        room_header(key.code)
+        host_link_popover(key)
+        main = st.container()
+    with main:
+        st.subheader(f"Round {view.round}")
+        show_prompt(view.prompt)
+        if view.locked and not view.revealed:
+            st.info("Guesses are locked: reveal the model's answer when the class is ready.")
+        live_results(key)
     st.toggle("Show the model's numbers before the reveal", key=state.POLL_SHOW_MODEL)
-    live_results(key)
     round_controls(store, key, view)
 
 

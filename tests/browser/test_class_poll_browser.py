@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.helpers import ARTIFACTS, chart, keyed, live, screenshot, wait_for_app, wait_for_run
+from tests.browser.test_presenter_browser import MEASURE_JS, MIN_PX
 from ui import state
 from ui.poll import HOST_COOKIE
 
@@ -135,6 +136,57 @@ def test_the_teacher_reloads_mid_round_and_still_reveals(page, browser):
         keyed(teacher, state.POLL_REVEAL, "button").click()
         expect(live(teacher, '[data-testid="stAlertContentSuccess"]')).to_contain_text("The model's answer: ␣Paris")
         expect(live(student, '[data-testid="stAlertContentSuccess"]')).to_contain_text("The model's answer: ␣Paris")
+        assert not teacher.dialogs and not student.dialogs
+    finally:
+        student.close()
+        browser.clear_cookies()
+
+
+def test_the_projector_view_holds_the_banner_and_the_live_chart_on_one_screen(page, browser):
+    """Presenter mode, then the poll's projector view at 1280 x 720: no sidebar, the room code in type of at least
+    48 px, the QR code and the live chart inside the first screen, no text under presenter mode's 18 px; a
+    poll-only student link opens without the page menu."""
+    teacher = page
+    browser.clear_cookies()
+    teacher.set_viewport_size(TEACHER_VIEW)
+    teacher.goto(teacher.app_url + "/class_poll")
+    wait_for_run(teacher)
+    keyed(teacher, state.PRESENTER, "label").click()
+    wait_for_run(teacher)
+    keyed(teacher, state.POLL_START, "button").click()
+    expect(live(teacher, "h2").filter(has_text="Room code")).to_be_visible()
+    keyed(teacher, state.POLL_ONLY, "label").click()
+    wait_for_run(teacher)
+    keyed(teacher, state.POLL_PROJECTOR, "label").click()
+    code_box = live(teacher, ".nte-join-code")
+    expect(code_box).to_be_visible()
+    code = code_box.inner_text().strip()
+    expect(teacher.locator('[data-testid="stSidebar"]')).to_be_hidden()
+    link = "http://" + live(teacher, ".nte-join-address").inner_text().strip()
+    assert link.endswith(f"/class_poll?room={code}&view=poll")
+
+    student = open_student(browser, link)
+    try:
+        expect(live(student, ".nte-poll-prompt")).to_contain_text("The capital of France is")
+        expect(student.locator('[data-testid="stSidebarNav"]')).to_be_hidden()
+        expect(student.locator('[data-testid="stSidebar"]')).to_be_hidden()
+        guess(student, "Paris")
+        expect(live(teacher, '[data-testid="stMetricValue"]')).to_have_text("1")
+
+        px = teacher.evaluate("() => parseFloat(getComputedStyle(document.querySelector('.nte-join-code')).fontSize)")
+        assert px >= 48, f"the room code is {px} px on the projector"
+        teacher.screenshot(path=str(ARTIFACTS / "class_poll_projector_first_screen.png"))
+        qr = live(teacher, '[data-testid="stImage"] img').bounding_box()
+        plot = chart(teacher, state.POLL_LIVE).bounding_box()
+        assert qr["y"] + qr["height"] <= TEACHER_VIEW["height"], qr
+        assert plot["y"] + 0.6 * plot["height"] <= TEACHER_VIEW["height"], plot  # most of the chart above the fold
+        sizes = teacher.evaluate(MEASURE_JS)
+        smallest = min([t["px"] for t in sizes["dom"]] + [t["px"] for t in sizes["chart"]])
+        assert smallest >= MIN_PX, (sizes["dom"][:3], sizes["chart"][:3])
+
+        keyed(teacher, state.POLL_REVEAL, "button").click()
+        expect(chart(teacher, state.POLL_LIVE)).to_contain_text("1. ␣Paris")
+        teacher.screenshot(path=str(ARTIFACTS / "class_poll_projector_revealed.png"))
         assert not teacher.dialogs and not student.dialogs
     finally:
         student.close()
