@@ -8,7 +8,7 @@ from components.inert import inert_markdown
 from core.lessons import LESSONS
 from ui import state
 from ui.model_picker import current_model
-from views.lessons import lessons, progress, results, step_panel
+from views.lessons import lessons, poll_rounds, progress, results, step_panel
 
 st.title("Guided lessons")
 st.caption(
@@ -57,3 +57,4 @@ st.download_button(
     key=state.GUIDED_DOWNLOAD,
     disabled=not results(),
 )
+poll_rounds(lesson)

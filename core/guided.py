@@ -77,13 +77,15 @@ class Step:
 
 @dataclass(frozen=True)
 class GuidedLesson:
-    """A lesson file: its key (the file's stem), title, the source lesson it follows, an introduction, its steps."""
+    """A lesson file: its key (the file's stem), title, the source lesson it follows, an introduction, its steps,
+    and the prompts a teacher runs as class-poll rounds (the class guesses each one's next token)."""
 
     key: str
     title: str
     lesson: str
     intro: str
     steps: tuple[Step, ...]
+    poll_prompts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,11 @@ def parse_lesson(text: str, key: str) -> GuidedLesson:
     steps = tuple(_step(s, f"{key}, step {i}") for i, s in enumerate(raw.get("steps", []), start=1))
     if not steps:
         raise LessonFileError(f"{key}: a lesson needs at least one step.")
-    return GuidedLesson(key, str(raw.get("title", key)), raw["lesson"], str(raw.get("intro", "")), steps)
+    prompts = raw.get("poll_prompts", [])
+    if not isinstance(prompts, list) or not all(isinstance(p, str) and p.strip() for p in prompts):
+        raise LessonFileError(f"{key}: poll_prompts must be a list of prompts.")
+    title, intro = str(raw.get("title", key)), str(raw.get("intro", ""))
+    return GuidedLesson(key, title, raw["lesson"], intro, steps, tuple(prompts))
 
 
 def load_guided_lessons(folder: Path = LESSON_DIR) -> tuple[GuidedLesson, ...]:

@@ -84,11 +84,13 @@ def address_of(headers: Any, connection: str | None, trusted: bool) -> str:
 
 
 def next_lesson_prompt(current: str) -> str | None:
-    """The lesson prompt after ``current`` (the first when ``current`` is not one), or None after the last."""
-    if current not in LESSON_PROMPTS:
-        return LESSON_PROMPTS[0]
-    index = LESSON_PROMPTS.index(current) + 1
-    return LESSON_PROMPTS[index] if index < len(LESSON_PROMPTS) else None
+    """The lesson prompt after ``current`` (the first when ``current`` is not one), or None after the last: the
+    prompts of the guided lesson the teacher chose to run as rounds, else the seeds' prompts."""
+    prompts = tuple(st.session_state.get(state.POLL_ROUND_PROMPTS) or LESSON_PROMPTS)  # a guided lesson's, if set
+    if current not in prompts:
+        return prompts[0]
+    index = prompts.index(current) + 1
+    return prompts[index] if index < len(prompts) else None
 
 
 def poll_model() -> LoadedModel:

@@ -136,3 +136,20 @@ def check(lm: LoadedModel, lesson: GuidedLesson, index: int) -> None:
         st.session_state[state.GUIDED_NOTE] = (lesson.key, index, str(error))
         return
     record(lesson, index, given, want, verdict.correct, verdict.message)
+
+
+def poll_rounds(lesson: GuidedLesson) -> None:
+    """For a teacher: run the lesson's prompts as class-poll rounds (the class guesses each next token on their
+    phones; the poll's "Next round with the lesson prompt" steps through them)."""
+    if not lesson.poll_prompts:
+        return
+    with st.expander("Teachers: run this lesson with the whole class"):
+        st.markdown(
+            "Class-poll rounds, one per prompt: "
+            + "; ".join(f"*{inert_markdown(p)}*" for p in lesson.poll_prompts)
+            + ". The class guesses each next token on their phones before the model's answer is revealed."
+        )
+        if st.button("Run these prompts as class-poll rounds", key=state.GUIDED_POLL, icon=":material/how_to_vote:"):
+            st.session_state[state.POLL_ROUND_PROMPTS] = list(lesson.poll_prompts)
+            st.session_state[state.POLL_PROMPT] = lesson.poll_prompts[0]
+            open_page("class_poll")

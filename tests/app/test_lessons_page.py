@@ -118,3 +118,15 @@ def test_the_results_file_holds_every_answer(at):
     rows = {entry["lesson"]: entry for entry in payload["lessons"]}
     assert rows["The greedy loop"]["right"] == 4 and rows["The greedy loop"]["steps"] == 4
     assert rows["The greedy loop"]["answers"]["1"]["correct"] is True
+
+
+def test_a_teacher_runs_the_lessons_prompts_as_class_poll_rounds():
+    at = open_page(PAGE)
+    at.session_state[state.GUIDED_LESSON] = "3_warehouse"
+    at.run()
+    at.button(key=state.GUIDED_POLL).click().run()
+    assert_clean(at)
+    assert any(t.value.startswith("Class poll") for t in at.title)
+    lesson = next(lesson for lesson in LESSONS if lesson.key == "3_warehouse")
+    assert at.session_state[state.POLL_PROMPT] == lesson.poll_prompts[0] == "The package left the"
+    assert at.session_state[state.POLL_ROUND_PROMPTS] == list(lesson.poll_prompts)

@@ -102,3 +102,12 @@ def test_a_target_state_is_checked_on_the_model(bundled_lm):
     assert check_state(few, {"prompt": prompt, "temperature": 1.0, "top_k": 3, "top_p": 1.0}, bundled_lm).correct
     assert not check_state(few, {"prompt": prompt, "temperature": 1.0, "top_k": 4, "top_p": 1.0}, bundled_lm).correct
     assert "above 0" in check_state(few, {"prompt": prompt, "temperature": 0.0, "top_k": 3}, bundled_lm).message
+
+
+def test_every_lesson_brings_prompts_for_class_poll_rounds():
+    for lesson in load_guided_lessons():
+        assert len(lesson.poll_prompts) >= 2, lesson.key
+    with pytest.raises(LessonFileError, match="poll_prompts"):
+        parse_lesson(
+            GOOD.replace('lesson = "the first lesson"', 'lesson = "the first lesson"\npoll_prompts = [""]'), "x"
+        )
