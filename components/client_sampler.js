@@ -162,6 +162,7 @@ class SamplerView {
 
   destroy() {
     clearTimeout(this.pending);
+    clearTimeout(this.curveTimer);
     this.resize.disconnect();
   }
 
@@ -422,6 +423,7 @@ class SamplerView {
     const c = this.data.colours;
     const k = this.scale(presenter);
     const font = Math.max(presenter ? 19 : 12, Math.round(14 * k));
+    const small = presenter ? font : Math.round(font * 0.9); // a projector's smallest text is still ~19 px
     const titleFont = Math.round(16 * k);
     const width = Math.max(280, this.barsBox.clientWidth || this.root.clientWidth || 600);
     const rowHeight = Math.round(38 * k * 2 / 1.4);
@@ -451,7 +453,7 @@ class SamplerView {
     let lx = 4;
     for (const [name, colour] of [["model probability", c.model], ["sampling probability (after filters)", c.sampling]]) {
       svg.appendChild(svgEl("rect", { x: lx, y: legendY - font * 0.8, width: font, height: font * 0.8, fill: colour }));
-      const t = svgEl("text", { x: lx + font + 4, y: legendY, "font-size": font * 0.9 }, name);
+      const t = svgEl("text", { x: lx + font + 4, y: legendY, "font-size": small }, name);
       svg.appendChild(t);
       lx += font + 8 + name.length * font * 0.5;
     }
@@ -463,7 +465,7 @@ class SamplerView {
       svg.appendChild(svgEl("line", { x1: gx, x2: gx, y1: top, y2: plotBottom, stroke: c.grid }));
       const label = `${Math.round(v * 100)}%`;
       svg.appendChild(
-        svgEl("text", { x: gx, y: plotBottom + font + 4, "text-anchor": "middle", "font-size": font * 0.9 }, label),
+        svgEl("text", { x: gx, y: plotBottom + font + 4, "text-anchor": "middle", "font-size": small }, label),
       );
     }
     svg.appendChild(
@@ -500,7 +502,7 @@ class SamplerView {
         g.appendChild(
           svgEl(
             "text",
-            { x: labelWidth + w + 4, y: y + barH * 0.5 + font * 0.33, "font-size": font * 0.9, class: "value " + series },
+            { x: labelWidth + w + 4, y: y + barH * 0.5 + font * 0.33, "font-size": small, class: "value " + series },
             text,
           ),
         );
@@ -530,21 +532,42 @@ class SamplerView {
     return this.curves.get(end);
   }
 
+  // The curve to draw now: the grid's own when it is known; past T = 3 each step has a new grid (61 passes over the
+  // vocabulary), so the nearest known curve is drawn at once and the exact one replaces it right after.
+  curveFor(end) {
+    if (this.curves.has(end) || !this.curves.size) return this.curve(end);
+    clearTimeout(this.curveTimer);
+    const exact = () => {
+      const t = this.settings.temperature;
+      if (!this.view || Math.max(3, t) !== end) return; // moved on since: that move asked for its own curve
+      this.curve(end);
+      this.drawCurve(t, this.view.entropyBits, !!this.data.presenter);
+    };
+    // after the frame with the new bars is painted (and after a move's timing is taken): then the exact curve
+    requestAnimationFrame(() => setTimeout(() => (this.curveTimer = setTimeout(exact, 0)), 0));
+    let nearest = null;
+    for (const known of this.curves.keys()) {
+      if (nearest === null || Math.abs(known - end) < Math.abs(nearest - end)) nearest = known;
+    }
+    return this.curves.get(nearest);
+  }
+
   drawCurve(current, currentBits, presenter) {
     const c = this.data.colours;
     const k = this.scale(presenter);
     const font = Math.max(presenter ? 19 : 12, Math.round(14 * k));
+    const small = presenter ? font : Math.round(font * 0.9);
     const titleFont = Math.round(16 * k);
     const width = Math.max(220, this.curveBox.clientWidth || 300);
     const height = Math.round(360 * k);
-    const { grid, bits } = this.curve(Math.max(3, current));
+    const { grid, bits } = this.curveFor(Math.max(3, current));
     const maxBits = this.data.max_bits;
     const left = Math.round(48 * k);
     const right = 16;
     const top = titleFont + 24;
     const bottom = Math.round(52 * k);
     const yMax = 1.18 * Math.max(currentBits, ...bits, maxBits, 1e-3);
-    const xMax = grid[grid.length - 1];
+    const xMax = Math.max(grid[grid.length - 1], current);
     const x = (t) => left + (t / xMax) * (width - left - right);
     const y = (b) => height - bottom - (b / yMax) * (height - top - bottom);
     const svg = svgEl("svg", {
@@ -559,7 +582,7 @@ class SamplerView {
     for (let v = 0; v <= yMax + 1e-9; v += yStep) {
       svg.appendChild(svgEl("line", { x1: left, x2: width - right, y1: y(v), y2: y(v), stroke: c.grid }));
       svg.appendChild(
-        svgEl("text", { x: left - 4, y: y(v) + font * 0.33, "text-anchor": "end", "font-size": font * 0.9 }, general(v)),
+        svgEl("text", { x: left - 4, y: y(v) + font * 0.33, "text-anchor": "end", "font-size": small }, general(v)),
       );
     }
     const xStep = niceStep(xMax, 5);
@@ -567,7 +590,7 @@ class SamplerView {
       svg.appendChild(
         svgEl(
           "text",
-          { x: x(v), y: height - bottom + font + 4, "text-anchor": "middle", "font-size": font * 0.9 },
+          { x: x(v), y: height - bottom + font + 4, "text-anchor": "middle", "font-size": small },
           general(v),
         ),
       );
@@ -585,7 +608,7 @@ class SamplerView {
       svgEl("line", { x1: left, x2: width - right, y1: y(maxBits), y2: y(maxBits), stroke: c.muted, "stroke-dasharray": "3 3" }),
     );
     svg.appendChild(
-      svgEl("text", { x: left + 4, y: y(maxBits) + font + 2, "font-size": font * 0.9, fill: c.muted }, `uniform limit: ${fixed(maxBits, 2)} bits`),
+      svgEl("text", { x: left + 4, y: y(maxBits) + font + 2, "font-size": small, fill: c.muted }, `uniform limit: ${fixed(maxBits, 2)} bits`),
     );
     const path = grid.map((t, i) => `${i ? "L" : "M"}${x(t).toFixed(1)},${y(bits[i]).toFixed(1)}`).join(" ");
     svg.appendChild(svgEl("path", { d: path, fill: "none", stroke: c.sampling, "stroke-width": 3 }));

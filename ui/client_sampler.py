@@ -20,7 +20,11 @@ from core.next_token import NextTokenDistribution
 from ui.presenter import presenter_mode
 
 # Registered once per process, when a page first imports this module (Streamlit re-registers it on a new runtime).
-_mount = st.components.v2.component("nte.client_sampler", html=SAMPLER_HTML, css=SAMPLER_CSS, js=SAMPLER_JS)
+# Not in a shadow root: its text is the page's text (find in page, screen readers' page text, presenter-mode checks);
+# its style rules all start with .nte-sampler, so they reach nothing else.
+_mount = st.components.v2.component(
+    "nte.client_sampler", html=SAMPLER_HTML, css=SAMPLER_CSS, js=SAMPLER_JS, isolate_styles=False
+)
 
 
 @dataclass(frozen=True)
