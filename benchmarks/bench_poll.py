@@ -10,6 +10,11 @@ the same run); the last Submit -> the teacher's live results counting every gues
 student for joining and guessing (teacher's and students' polling included), against one first view of the
 next-token page (bench_class's link); the server's peak RSS. One correctness row: the teacher's count and bars equal
 the guesses sent. Environment: NTE_POLL_STUDENTS (30), NTE_POLL_SOLO (5 single-student rounds for the reference).
+
+The whole-class rehearsal rows: the same class of N over two replicas behind nginx with a Redis room store
+(``Replicated``: deploy/replicas.py's own functions), so students land on both replicas: the teacher's count equals
+the guesses sent, the time from the last guess to the teacher's screen, the replicas' CPU-seconds per student.
+NTE_POLL_REPLICAS=0 skips them (they need nginx and redis-server).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.bench_class import REPO, Server, _percentile  # noqa: E402
+from benchmarks.bench_class import REPO, Server, _percentile, _proc_cpu, _tree, _vm_hwm_kb  # noqa: E402
 from benchmarks.class_lesson import LINK_QUERY  # noqa: E402
 from benchmarks.common import Row  # noqa: E402
 from benchmarks.streamlit_client import StreamlitClient, plotly_array, run_coroutine  # noqa: E402
@@ -222,6 +227,102 @@ async def poll_class(url: str, size: int, server: Server) -> PollRun:
     return run
 
 
+class Replicated:
+    """Two (``replicas``) `streamlit run app.py` behind nginx with a Redis room store, as deploy/replicas.py runs
+    them, on free localhost ports; ``url`` is nginx. ``cpu_seconds`` and ``peak_rss_mb`` add up the replicas."""
+
+    def __init__(self, replicas: int = 2) -> None:
+        import tempfile
+
+        self.replicas = replicas
+        self.run_dir = Path(tempfile.mkdtemp(prefix="nte-rehearsal-"))
+        self.procs: list = []
+        self.replica_procs: list = []
+        self.url = ""
+
+    def start(self) -> None:
+        from deploy.replicas import (
+            free_port,
+            nginx_binary,
+            render_config,
+            replica_env,
+            start_nginx,
+            start_redis,
+            start_replica,
+            wait_healthy,
+        )
+
+        nginx = nginx_binary()
+        if nginx is None:
+            raise RuntimeError("nginx is not installed (make nginx)")
+        redis_url, redis_proc = start_redis(self.run_dir)
+        self.procs.append(redis_proc)
+        env = dict(replica_env(self.replicas, redis_url), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+        ports: list[int] = []
+        while len(ports) < self.replicas:
+            port = free_port()
+            ports += [port] if port not in ports else []
+        self.replica_procs = [start_replica(port, self.run_dir, env) for port in ports]
+        self.procs += self.replica_procs
+        for port, proc in zip(ports, self.replica_procs):
+            wait_healthy(f"http://127.0.0.1:{port}", proc)
+        listen = free_port()
+        self.procs.append(start_nginx(render_config(f"127.0.0.1:{listen}", ports, self.run_dir), self.run_dir, nginx))
+        self.url = f"http://127.0.0.1:{listen}"
+        wait_healthy(self.url, self.procs[-1])
+
+    def stop(self) -> None:
+        import shutil
+
+        from deploy.replicas import stop
+
+        stop(self.procs[::-1])
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def cpu_seconds(self) -> float:
+        return sum(_proc_cpu(pid) for proc in self.replica_procs for pid in _tree(proc.pid))
+
+    def peak_rss_mb(self) -> float:
+        return sum(_vm_hwm_kb(pid) for proc in self.replica_procs for pid in _tree(proc.pid)) / 1024
+
+    def upstreams(self) -> dict[str, int]:
+        """How many websocket connections (/_stcore/stream) nginx sent to each replica (from its access log)."""
+        counts: Counter = Counter()
+        log = self.run_dir / "access.log"
+        for line in log.read_text().splitlines() if log.exists() else []:
+            if "/_stcore/stream" in line and (found := re.search(r"127\.0\.0\.1:\d+", line.split('"', 2)[-1])):
+                counts[found.group(0)] += 1
+        return dict(counts)
+
+
+async def _rehearse(deployment: Replicated, size: int) -> PollRun:
+    async with StreamlitClient(deployment.url, timeout=CLIENT_TIMEOUT) as warm:  # each replica loads the model
+        await warm.open(PAGE)
+    for _ in range(2 * deployment.replicas):  # fresh websockets land on both replicas: warm them all
+        async with StreamlitClient(deployment.url, timeout=CLIENT_TIMEOUT) as warm:
+            await warm.open("next_token", LINK_QUERY)
+    return await poll_class(deployment.url, size, deployment)
+
+
+def rehearsal_rows(run: PollRun, upstreams: dict[str, int], rss_mb: float) -> list[Row]:
+    n = run.size
+    counted = int(run.teacher_count.replace(",", "")) if run.teacher_count.replace(",", "").isdigit() else -1
+    sent = sum(run.sent.values())
+    seen = (run.seen_all - run.last_submit) if run.seen_all is not None else float("nan")
+    target = 2 * run.poll_period + SEEN_SLACK
+    spread = ", ".join(f"{k}: {v}" for k, v in sorted(upstreams.items()))
+    return [
+        Row(f"2 replicas + Redis, N={n}: guesses the teacher counted / sent", counted / n, "", "= 1",
+            counted == n == sent and run.teacher_bars == dict(run.sent),
+            f"metric {run.teacher_count or '-'}, {sent} sent, {len(run.failures)} failures; websockets per replica: "
+            f"{spread}"),
+        Row(f"2 replicas + Redis, N={n}: last guess -> teacher shows all {n}", seen, "s", f"<= {target:g} s",
+            seen <= target, "the teacher on one replica, students on both; Redis in between"),
+        Row(f"2 replicas + Redis, N={n}: replicas' CPU-s per student", run.server_cpu / n, "s",
+            note=f"{run.server_cpu:.1f} s over {run.wall:.0f} s, both replicas; peak RSS {rss_mb:.0f} MB together"),
+    ]  # fmt: skip
+
+
 async def first_view_cpu(url: str, server: Server, views: int = 5) -> float:
     """Median server CPU-seconds of one new session's first view of the next-token page at bench_class's link."""
     spent = []
@@ -301,9 +402,20 @@ def run() -> list[Row]:
         started = time.perf_counter()
         solos, big, reference_cpu = run_coroutine(_bench(server, size, solo_rounds))
         print(f"  poll of {size}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        return rows_for(solos, big, reference_cpu, server.peak_rss_mb())
+        rows = rows_for(solos, big, reference_cpu, server.peak_rss_mb())
     finally:
         server.stop()
+    if os.environ.get("NTE_POLL_REPLICAS", "2") != "0":
+        deployment = Replicated()
+        try:
+            deployment.start()
+            rehearsal = run_coroutine(_rehearse(deployment, size))
+            rows += rehearsal_rows(rehearsal, deployment.upstreams(), deployment.peak_rss_mb())
+        except RuntimeError as error:
+            rows.append(Row("2 replicas + Redis: rehearsal", float("nan"), "", "runs", False, str(error)[:160]))
+        finally:
+            deployment.stop()
+    return rows
 
 
 if __name__ == "__main__":
