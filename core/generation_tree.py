@@ -18,6 +18,7 @@ from transformers import DynamicCache
 
 from core.forward import Need, forward_record
 from core.generation import Runner, Stepper, eos_token_ids
+from core.kv_cache import measured_cache_bytes
 from core.models import LoadedModel, accepts_argument
 from core.prompt import encode_prompt
 from core.text import token_label
@@ -27,6 +28,9 @@ MAX_BEAM_WIDTH = 5
 MAX_DEPTH = 8  # tokens after the prompt: a beam step feeds at most width x depth = 40 tokens
 MAX_TREE_PROMPT_TOKENS = 256  # the prompt's cache is copied once per beam: 5 x 12 MB for the default model
 MAX_OPEN = 40  # nodes a person (or a link) may expand besides the beam's
+# The beam's cache rows live in the session as long as the beam grows: width x (prompt + depth) tokens, 46 KB a token
+# for the default model. Over this budget (width 3 past ~170 prompt tokens) a step feeds the whole paths instead.
+MAX_BEAM_CACHE_BYTES = 24 * 2**20
 PATH_SEP, ID_SEP = "_", "."  # "9338.28_9338.30": two paths, each the token ids after the prompt
 
 Path = tuple[int, ...]
@@ -177,6 +181,7 @@ class GenerationTree:
         # prompt's. Replaced in one assignment inside the model call, so the two always agree.
         self._beam_cache: tuple[tuple[Path, ...], DynamicCache] | None = None
         self.beam_cache_enabled = True  # False: every beam step recomputes its paths from the prompt's cache
+        self.max_beam_cache_bytes = MAX_BEAM_CACHE_BYTES
         self._root_logits = self._run(self._prefill)  # (V,)
         self.expand([()])
 
@@ -380,7 +385,9 @@ class GenerationTree:
                 ids = torch.tensor(paths)  # (B, depth) every token after the prompt
             mask = torch.ones(len(paths), len(self.prompt_ids) + depth, dtype=torch.long)  # (B, T + depth)
             out = self.lm.model(input_ids=ids, attention_mask=mask, cache=cache, use_cache=True, **extra)
-            self._beam_cache = (tuple(paths), cache) if enabled else None
+            budget = getattr(self, "max_beam_cache_bytes", MAX_BEAM_CACHE_BYTES)
+            keep = enabled and measured_cache_bytes(cache) <= budget
+            self._beam_cache = (tuple(paths), cache) if keep else None
             return torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # (B, V) upcast once
 
         return self._run(call)

@@ -10,6 +10,7 @@ import torch
 
 from core.generation import Stepper
 from core.generation_tree import (
+    MAX_BEAM_CACHE_BYTES,
     MAX_DEPTH,
     MAX_OPEN,
     GenerationTree,
@@ -234,3 +235,20 @@ def test_beam_after_a_hand_expansion_and_a_lost_step_stays_exact(bundled_lm):
         assert cached.nodes[path].cum_logprob == pytest.approx(recomputed.nodes[path].cum_logprob, abs=1e-4)
     cached.catch_up(MAX_DEPTH, [])
     assert cached.beam_steps == MAX_DEPTH and cached._beam_cache is None  # the last step frees the rows
+
+
+def test_a_beam_cache_over_its_budget_is_not_kept_and_the_beam_stays_exact(bundled_lm):
+    """Over the byte budget (a long prompt times the width) each step feeds the whole paths, as without the cache."""
+    small = GenerationTree(bundled_lm, PROMPT, children=3, beam_width=2)
+    small.max_beam_cache_bytes = 0
+    reference = GenerationTree(bundled_lm, PROMPT, children=3, beam_width=2)
+    shapes, handle = _fed_shapes(bundled_lm.model)
+    try:
+        for _ in range(4):
+            shapes.clear()
+            assert small.beam_step() == reference.beam_step()
+            assert small._beam_cache is None
+    finally:
+        handle.remove()
+    assert shapes[0] == (2, 3)  # the last step fed both paths whole (3 tokens each)
+    assert reference._beam_cache is not None and MAX_BEAM_CACHE_BYTES >= 16 * 2**20
