@@ -146,6 +146,25 @@ def _box(part: Part, y: float, selected: bool) -> dict:
     )
 
 
+def _arrow(tail: tuple[float, float], head: tuple[float, float], colour: str, width: float) -> dict:
+    """An arrow annotation from ``tail`` to ``head`` in data coordinates."""
+    return dict(
+        x=head[0],
+        y=head[1],
+        ax=tail[0],
+        ay=tail[1],
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        text="",
+        showarrow=True,
+        arrowhead=2,
+        arrowwidth=width,
+        arrowcolor=colour,
+    )
+
+
 def architecture_figure(arch: Architecture, selected: str | None = None) -> go.Figure:
     """The model as one picture, top to bottom: each part a numbered box with its title, its tensor shape and one
     real value; the decoder block's parts inside a frame marked "x L"; arrows between parts and one loop from the
@@ -214,23 +233,7 @@ def architecture_figure(arch: Architecture, selected: str | None = None) -> go.F
         )
         if number < len(arch.parts):  # an arrow down to the next part
             below = rows[keys[number]]
-            annotations.append(
-                dict(
-                    x=5.0,
-                    y=below - BOX_HALF_HEIGHT,
-                    ax=5.0,
-                    ay=y + BOX_HALF_HEIGHT,
-                    xref="x",
-                    yref="y",
-                    axref="x",
-                    ayref="y",
-                    text="",
-                    showarrow=True,
-                    arrowhead=2,
-                    arrowwidth=1.5,
-                    arrowcolor=GUIDE,
-                )
-            )
+            annotations.append(_arrow((5.0, y + BOX_HALF_HEIGHT), (5.0, below - BOX_HALF_HEIGHT), GUIDE, 1.5))
     first, last = rows[keys[0]], rows[keys[-1]]
     shapes.append(  # the loop: from the appended token back up to the tokens, along the right edge
         dict(
@@ -239,23 +242,7 @@ def architecture_figure(arch: Architecture, selected: str | None = None) -> go.F
             line=dict(color=ACCENT, width=2),
         )
     )
-    annotations.append(
-        dict(
-            x=X_RIGHT + 0.02,
-            y=first,
-            ax=9.6,
-            ay=first,
-            xref="x",
-            yref="y",
-            axref="x",
-            ayref="y",
-            text="",
-            showarrow=True,
-            arrowhead=2,
-            arrowwidth=2,
-            arrowcolor=ACCENT,
-        )
-    )
+    annotations.append(_arrow((9.6, first), (X_RIGHT + 0.02, first), ACCENT, 2))
     annotations.append(
         dict(
             x=9.75,
