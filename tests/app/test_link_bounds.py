@@ -104,3 +104,38 @@ def test_a_link_number_beyond_what_the_model_or_data_allows_is_clamped_with_a_no
     assert at.selectbox(key=state.ATT_LAYER).value == 1
     assert "This model has layers 1 to 30" in shown_text(at) and "so the query is its last token" in shown_text(at)
     assert url_value(at, "layer_number") == "1"
+
+
+def remote_fields(page: str) -> list[Shared]:
+    """The shared numbers of a page's view on the operator's model server (views/<page>.py ``REMOTE_SHARED``)."""
+    try:
+        module = importlib.import_module(f"views.{Path(page).stem}")
+    except ModuleNotFoundError:
+        return []
+    return [f for f in getattr(module, "REMOTE_SHARED", ()) if f.kind in NUMBER_KINDS]
+
+
+REMOTE_PAGES = {p.path: remote_fields(p.path) for p in available_pages()}
+REMOTE_PAGES = {page: fields for page, fields in REMOTE_PAGES.items() if fields}
+
+
+@pytest.mark.parametrize("page", list(REMOTE_PAGES))
+def test_the_server_views_links_follow_the_same_rule(page, monkeypatch):
+    # A server nobody listens on: the link's numbers are read before any request, and a failed request is a notice.
+    monkeypatch.setenv("NTE_REMOTE_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("NTE_REMOTE_MODEL", "stand-in")
+    monkeypatch.setenv("NTE_REMOTE_TIMEOUT", "1")
+    fields = REMOTE_PAGES[page]
+    model = {"model": "Remote server: stand-in"}
+    for edge in ("low", "high"):
+        at = open_link(page, model | {f.param: link_value(f, f.low if edge == "low" else f.high) for f in fields})
+        assert_clean(at)
+        assert "operator's model server" in shown_text(at)  # the server's view, not the local page
+    for value_of in (lambda f: f.low - 1, lambda f: f.high + 1, lambda f: HUGE):
+        tried = {f.param: link_value(f, value_of(f)) for f in fields if not f.low <= value_of(f) <= f.high}
+        at = open_link(page, model | tried)
+        assert_clean(at)
+        text = shown_text(at)
+        for param, raw in tried.items():
+            assert inert_markdown(f"Ignored the link's '{param}' value") in text, (page, param, raw)
+            assert url_value(at, param) != raw, (page, param, raw)
