@@ -143,10 +143,13 @@ def test_presenter_mode_text_is_large_on_every_page(page, info):
 
 def test_without_presenter_mode_text_keeps_its_usual_size(page):
     page.set_viewport_size(VIEWPORT)
-    page.goto(page.app_url + "/next_token")
+    page.goto(page.app_url + "/temperature")  # its side-by-side panels are a plotly chart (the bars are the page's)
     wait_for_run(page)
+    page.wait_for_function("() => window.__nteSampler && window.__nteSampler.draws > 0")
     page.wait_for_timeout(500)
     result = page.evaluate(MEASURE_JS)
     assert result["charts"] >= 1
+    sampler = [d for d in result["dom"] if d["tag"] == "text"]  # the sampler's SVG text, at its usual size too
+    assert sampler and min(d["px"] for d in sampler) < MIN_PX
     assert result["chart"][0]["px"] < MIN_PX  # tick labels at the theme's 12 px: scaling is presenter-only
     assert result["dom"][0]["px"] < MIN_PX
