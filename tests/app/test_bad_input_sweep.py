@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.helpers import ROOT, all_text, assert_clean, open_page, plotly_specs
+from tests.app.helpers import ROOT, all_text, assert_clean, open_page, sampler_payloads
 
 REFUSED = [
     "",
@@ -59,14 +59,14 @@ def test_next_token_prompt(next_token_app, text):
     at.text_area(key="next_token.prompt").set_value(text).run()
     assert_clean(at)
     if text in REFUSED:
-        assert refused_message(at) and not plotly_specs(at)
+        assert refused_message(at) and not sampler_payloads(at)
     else:
-        assert plotly_specs(at)
+        assert sampler_payloads(at)
     if text in ("word " * 3_000, "x" * 20_001):  # kept to the end / cut to the box's limit, with a note
         assert "too long" in all_text(at)
     at.text_area(key="next_token.prompt").set_value("The capital of France is").run()
     assert_clean(at)
-    assert plotly_specs(at)[0]["data"][0]["y"][0] == "1. ␣Paris"
+    assert sampler_payloads(at)[0]["rows"][0]["label"] == "␣Paris"
 
 
 TOY_LOGITS = ["nan", "inf", "-inf", "1e309", "", "1,2,3,4,5,6", "a,b,c,d,e", "1;2;3;4;5", "0x10, 1, 2, 3, 4"]
@@ -78,10 +78,10 @@ def test_toy_logits(logits):
     at.radio(key="next_token.mode").set_value("Toy vocabulary").run()
     at.text_input(key="next_token.toy_logits").set_value(logits).run()
     assert_clean(at)
-    assert at.info and not plotly_specs(at)
+    assert at.info and not sampler_payloads(at)
     at.text_input(key="next_token.toy_logits").set_value("3, 1.5, -1, -2, -3").run()
     assert_clean(at)
-    assert plotly_specs(at)
+    assert sampler_payloads(at)
 
 
 MALFORMED_QUERIES = [
@@ -110,7 +110,7 @@ def test_malformed_query_parameters_are_ignored_with_a_note(query):
     at.run()
     at.switch_page("app_pages/next_token.py").run()
     assert_clean(at)
-    assert plotly_specs(at)  # the page still works with its defaults
+    assert sampler_payloads(at)  # the page still works with its defaults
     assert "Ignored the link's" in all_text(at) or "Ignored the link's" in " ".join(c.value for c in at.sidebar.caption)
 
 

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from core.training import TOY_CORPUS, VILLAGE_CORPUS, ModelSize, Trainer, TrainSettings, parameter_count
-from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, values
+from tests.app.helpers import all_text, assert_clean, open_page, plotly_specs, sampler_payloads, values
 from ui import state
 from ui.model_picker import TRAINED_LABEL
 from ui.navigation import available_pages
@@ -98,13 +98,12 @@ def test_next_token_and_temperature_show_the_trained_models_characters(trained_a
     at.text_area(key="next_token.prompt").set_value("the cat sat on the m").run()
     assert_clean(at)
     vocab = set(TOY_CORPUS) | {"␣", "↵", "<unk>", "<pad>", "<bos>", "<eos>"}
-    labels = values(plotly_specs(at)[0]["data"][0]["y"])
-    tokens = [label.split(". ", 1)[1] for label in labels if ". " in label]
+    tokens = [row["label"] for row in sampler_payloads(at)[0]["rows"]]  # the bars the browser draws
     assert tokens and all(t in vocab for t in tokens)
     assert len(tokens) == 10  # the default number of candidates, all characters of the trained vocabulary
     at.switch_page("app_pages/temperature.py").run()
     assert_clean(at)
-    assert plotly_specs(at)
+    assert plotly_specs(at) and sampler_payloads(at)
 
 
 def test_bad_input_gets_messages_not_tracebacks():
