@@ -7,13 +7,22 @@ check waits for what the page shows (Playwright's expect retries until it holds)
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
+import threading
+import time
+from collections import Counter
 
 import pytest
 from playwright.sync_api import expect
 
+from benchmarks.bench_poll import GUESSES, Replicated
+from benchmarks.streamlit_client import StreamlitClient
+from deploy.replicas import nginx_binary
 from tests.browser.helpers import ARTIFACTS, chart, keyed, live, screenshot, wait_for_app, wait_for_run
 from tests.browser.test_presenter_browser import MEASURE_JS, MIN_PX
+from tests.needs import missing
 from ui import state
 from ui.poll import HOST_COOKIE
 
@@ -191,3 +200,140 @@ def test_the_projector_view_holds_the_banner_and_the_live_chart_on_one_screen(pa
     finally:
         student.close()
         browser.clear_cookies()
+
+
+@pytest.fixture(scope="module")
+def two_replicas():
+    """Two replicas behind nginx with a Redis room store (deploy/replicas.py's functions, via the bench's
+    Replicated); skipped loudly without nginx or redis-server, except where NTE_REQUIRE_BROWSER=1."""
+    if nginx_binary() is None or shutil.which("redis-server") is None:
+        missing("the whole-class rehearsal", "nginx and redis-server are needed (make nginx redis)")
+    deployment = Replicated()
+    try:
+        deployment.start()
+    except RuntimeError as error:
+        deployment.stop()
+        pytest.fail(str(error))
+    yield deployment
+    deployment.stop()
+
+
+class Class:
+    """Thirty phones as light websocket clients, run in their own thread and event loop; the test's main thread
+    drives the teacher's Chromium and tells the class when to go on."""
+
+    def __init__(self, url: str, code: str, size: int = 30) -> None:
+        self.url, self.code, self.size = url, code, size
+        self.half, self.go_on, self.all_in, self.revealed = (threading.Event() for _ in range(4))
+        self.sent: Counter = Counter()
+        self.confirmed = 0
+        self.saw_answer = 0
+        self.failures: list[str] = []
+        self.last_guess = 0.0
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.play()), daemon=True)
+
+    async def guess(self, phone: StreamlitClient, guess: str) -> None:
+        phone.widget(state.POLL_GUESS).value = guess
+        await phone.click(state.POLL_SUBMIT)
+        self.last_guess = time.perf_counter()
+        if "Your guess is in" in " ".join(a.body for a in phone.elements("alert")):
+            self.confirmed += 1
+            self.sent[guess] += 1
+        else:
+            self.failures.append(f"not confirmed: {phone.errors[:1]}")
+
+    async def until_answer(self, phone: StreamlitClient) -> None:
+        deadline = time.perf_counter() + 120
+        while time.perf_counter() < deadline:
+            if "The model's answer" in " ".join(a.body for a in phone.elements("alert")):
+                self.saw_answer += 1
+                return
+            # The phone's 2 s live check, as its browser timer sends it: the newest fragment first (the client also
+            # remembers fragments of earlier runs, which the server no longer answers).
+            for fragment in reversed(list(phone.auto_reruns)):
+                try:
+                    await asyncio.wait_for(phone.auto_rerun(fragment), 30)
+                    await phone.settle()
+                    break
+                except TimeoutError:
+                    continue
+            await asyncio.sleep(1.0)
+        self.failures.append("the reveal never reached a phone")
+
+    async def play(self) -> None:
+        phones = [StreamlitClient(self.url, timeout=300) for _ in range(self.size)]
+        gate = asyncio.Semaphore(10)
+
+        async def join(phone):
+            async with gate:
+                await phone.connect()
+                await phone.open("class_poll", f"room={self.code}")
+
+        try:
+            await asyncio.gather(*(join(p) for p in phones))
+            half = self.size // 2
+            for i, phone in enumerate(phones[:half]):
+                await self.guess(phone, GUESSES[i % len(GUESSES)])
+            self.half.set()
+            await asyncio.to_thread(self.go_on.wait, 600)
+            for i, phone in enumerate(phones[half:], start=half):
+                await self.guess(phone, GUESSES[i % len(GUESSES)])
+            self.all_in.set()
+            await asyncio.to_thread(self.revealed.wait, 600)
+            await asyncio.gather(*(self.until_answer(p) for p in phones))
+        except Exception as error:  # reported by the test, never lost
+            self.failures.append(f"{type(error).__name__}: {error}"[:200])
+        finally:
+            self.half.set()
+            self.all_in.set()
+            for phone in phones:
+                await phone.close()
+
+
+def test_a_whole_class_over_two_replicas_with_redis_and_a_teacher_reload(page, two_replicas):
+    """One teacher in Chromium and 30 phones joining by the room link through nginx, landing on both replicas:
+    the teacher reloads mid-round and keeps the room, all 30 guesses reach the teacher's screen, the reveal reaches
+    all 30 phones, and nothing is lost without a message."""
+    teacher = page
+    teacher.context.clear_cookies()
+    teacher.set_viewport_size(TEACHER_VIEW)
+    teacher.goto(two_replicas.url + "/class_poll")
+    wait_for_run(teacher)
+    keyed(teacher, state.POLL_START, "button").click()
+    heading = live(teacher, "h2").filter(has_text="Room code")
+    expect(heading).to_be_visible()
+    code = re.search(r"Room code: ([A-Z0-9]{6})", heading.inner_text()).group(1)
+    link = live(teacher, '[data-testid="stCode"]').first.inner_text().strip()
+    assert link == f"{two_replicas.url}/class_poll?room={code}"
+
+    phones = Class(two_replicas.url, code)
+    phones.thread.start()
+    try:
+        assert phones.half.wait(600) and not phones.failures, phones.failures
+        expect(live(teacher, '[data-testid="stMetricValue"]')).to_have_text(str(phones.size // 2))
+        teacher.reload()  # mid-round: a new session, perhaps another replica; the room comes back from Redis
+        wait_for_app(teacher)
+        expect(live(teacher, "h2").filter(has_text="Room code")).to_contain_text(code)
+        phones.go_on.set()
+        assert phones.all_in.wait(600) and not phones.failures, phones.failures
+        expect(live(teacher, '[data-testid="stMetricValue"]')).to_have_text(str(phones.size), timeout=60_000)
+        seen = time.perf_counter() - phones.last_guess
+        bars = chart(teacher, state.POLL_LIVE)
+        for guess_text in phones.sent:
+            expect(bars).to_contain_text(guess_text)
+        screenshot(teacher, "class_poll_rehearsal_teacher")
+
+        keyed(teacher, state.POLL_REVEAL, "button").click()
+        expect(live(teacher, '[data-testid="stAlertContentSuccess"]')).to_contain_text("The model's answer")
+        phones.revealed.set()
+        phones.thread.join(600)
+    finally:
+        phones.go_on.set()
+        phones.revealed.set()
+        phones.thread.join(60)
+        teacher.context.clear_cookies()
+    upstreams = two_replicas.upstreams()
+    print(f"rehearsal: last guess -> teacher shows {phones.size}: {seen:.1f} s; websockets per replica {upstreams}")
+    assert phones.confirmed == phones.size and sum(phones.sent.values()) == phones.size, phones.failures
+    assert phones.saw_answer == phones.size, phones.failures
+    assert len(upstreams) == 2, upstreams  # the class really was split over both replicas
