@@ -34,15 +34,19 @@ COLOURS = dict(
 )
 
 
-def encoded_logits(dist: NextTokenDistribution) -> tuple[str, list[int]]:
-    """The whole vocabulary's logits, most likely first, as base64 of little-endian float32 (4 x V bytes).
-
-    Returns:
-        (base64 text of the (V,) float32 logits in ``dist.order``, the inverse layout: for each of the first
-        positions the caller asks about, see ``sampler_data``).
-    """
+def encoded_logits(dist: NextTokenDistribution) -> str:
+    """The whole vocabulary's (V,) float32 logits in ``dist.order`` (most likely first), as base64 of little-endian
+    bytes (4 x V bytes: 262,144 characters for a 49,152-token vocabulary). The same for every setting of the
+    controls: a caller keeps it per distribution."""
     laid_out = dist.logits.index_select(0, dist.order).numpy().astype("<f4")  # (V,) most likely first
-    return base64.b64encode(laid_out.tobytes()).decode("ascii"), dist.order.tolist()
+    return base64.b64encode(laid_out.tobytes()).decode("ascii")
+
+
+def _positions(dist: NextTokenDistribution, token_ids: list[int]) -> list[int]:
+    """Where each token sits in ``dist.order`` (the candidates are near the front; a tie may sit further down)."""
+    front = dist.order[: max(4 * len(token_ids), 64)].tolist()
+    where = {token_id: i for i, token_id in enumerate(front)}
+    return [where[t] if t in where else int((dist.order == t).nonzero()[0, 0]) for t in token_ids]
 
 
 def sampler_data(
@@ -56,6 +60,7 @@ def sampler_data(
     max_temperature: float = 3.0,
     max_top_k: int = 1_000_000,
     presenter: bool = False,
+    logits_b64: str | None = None,
 ) -> dict[str, Any]:
     """Everything the browser needs to draw the sampler's view of ``dist`` under any setting of its controls.
 
@@ -67,21 +72,19 @@ def sampler_data(
         temperature, top_k, top_p: the settings the server knows (a link's, a lesson's or the last ones let go).
         max_temperature, max_top_k: the controls' upper ends.
         presenter: larger type for a projector.
+        logits_b64: ``encoded_logits(dist)`` when the caller kept it (else encoded here).
 
     Returns:
         A JSON-ready dict. ``logits``: base64 of the (V,) float32 logits most likely first; ``rows``: the top-n
         candidates (position in that layout, token id, readable label, model probability); ``model_rest``: the
         full-vocabulary probability of every other token (float64 sum, never renormalised); the model's entropy.
     """
-    logits_b64, order = encoded_logits(dist)
+    logits_b64 = encoded_logits(dist) if logits_b64 is None else logits_b64
     top = dist.candidates(top_n)
-    position = {token_id: i for i, token_id in enumerate(order[: max(len(top.ids) * 4, 64)])}
-    rows = []
-    for token_id, label, probability in zip(top.ids, top.labels, top.probs):
-        where = position.get(token_id)
-        if where is None:  # a tie far down the layout (a toy vocabulary of equal logits): look it up
-            where = order.index(token_id)
-        rows.append(dict(position=where, token_id=int(token_id), label=label, model=float(probability)))
+    rows = [
+        dict(position=where, token_id=int(token_id), label=label, model=float(probability))
+        for where, token_id, label, probability in zip(_positions(dist, top.ids), top.ids, top.labels, top.probs)
+    ]
     vocab = dist.vocab_size
     source = hashlib.sha1(logits_b64.encode("ascii")).hexdigest()[:16]
     return dict(

@@ -15,8 +15,9 @@ from typing import Any
 
 import streamlit as st
 
-from components.client_sampler import SAMPLER_CSS, SAMPLER_HTML, SAMPLER_JS, sampler_data
+from components.client_sampler import SAMPLER_CSS, SAMPLER_HTML, SAMPLER_JS, encoded_logits, sampler_data
 from core.next_token import NextTokenDistribution
+from ui.memo import session_memo
 from ui.presenter import presenter_mode
 
 # Registered once per process, when a page first imports this module (Streamlit re-registers it on a new runtime).
@@ -87,5 +88,7 @@ def client_sampler(dist: NextTokenDistribution, keys: SamplerKeys, *, page: str,
         max_temperature=keys.max_temperature,
         max_top_k=keys.max_top_k,
         presenter=presenter_mode(),
+        # encoded once per distribution (the memoised one of this session), not on every run that lets go
+        logits_b64=session_memo("client_sampler.logits", dist, lambda: encoded_logits(dist), max_entries=2),
     )
     _mount(key=keys.component, data=data, on_settings_change=partial(let_go, keys))
