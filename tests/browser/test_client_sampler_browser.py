@@ -117,6 +117,7 @@ def check_next_token(page, dist, on_page) -> dict:
 def drag(page, slider, fractions, check) -> list[float]:
     """Hold the pointer on ``slider`` and move it through ``fractions`` of its width, calling ``check`` at each
     stop; returns the values seen. The pointer stays down throughout: nothing is let go."""
+    slider.scroll_into_view_if_needed()
     box = slider.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * fractions[0], y)
@@ -153,6 +154,10 @@ def test_next_token_sampler_moves_in_the_browser_and_the_link_follows_on_release
     on_page = page_distribution(page, state.NT_SAMPLER, dist)
     first = check_next_token(page, dist, on_page)
     assert first["t"] == 1.0 and first["metrics"]["kept"] == "49,152 of 49,152"
+    sampler = keyed(page, state.NT_SAMPLER)
+    sampler.get_by_text("Chart as a table").click()  # the text alternative: the same numbers, as a table
+    cells = sampler.locator("details.table tbody tr").all_inner_texts()
+    assert [c.split("\t") for c in cells] == [[r["label"], r["model"], r["sampling"]] for r in first["rows"]], cells
 
     # Temperature, dragged with the pointer held down: every stop redraws in the page, no script run happens.
     runs = run_mark(page)
@@ -262,5 +267,14 @@ def test_temperature_page_slider_moves_in_the_browser(page, dist):
     wait_for_run(page, since=runs)
     page.wait_for_function(f"() => new URLSearchParams(location.search).get('t') === '{seen[-1]:g}'")
     screenshot(page, "client_sampler_temperature")
+
+    # A lesson button sets the temperature on the server: the sampler in the page takes it over.
+    runs = run_mark(page)
+    page.get_by_role("button", name="The five-word vocabulary at temperature 0.5").click()
+    wait_for_run(page, since=runs)
+    page.wait_for_function("() => window.__nteSampler.draws > 0")
+    expect_value = "() => document.querySelector('#nte-temperature').value === '0.5'"
+    page.wait_for_function(expect_value)
+    assert shown(page, state.TEMP_SAMPLER)["caption"].startswith("Entropy at T = 0.5: ")
     report("temperature page", timings(page))
     assert not page.dialogs
