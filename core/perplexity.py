@@ -20,7 +20,12 @@ from core.models import LoadedModel, accepts_argument
 from core.text import TextError, check_text, token_label
 
 MAX_TEXT_CHARS = 4_000  # default cap: about 800 tokens, one window, a few seconds on one CPU thread
-DEFAULT_MAX_LENGTH = 1024  # the guide's window; (S_w, V) float32 logits per window stay near 100 MB
+DEFAULT_MAX_LENGTH = 1024  # the guide's window
+# Default cap on the tokens one run feeds the model, summed over its windows: a 4,000-character text at the default
+# window and stride fits; at about 250 tokens per CPU-second that is a few seconds, never minutes.
+MAX_TOKENS_READ = 4_096
+# Positions whose (positions, V) logits exist at once: 128 x 49,152 float32 is 25 MB for SmolLM2, whatever the window.
+SCORE_CHUNK = 128
 LN2 = math.log(2.0)
 
 Progress = Callable[[float], None]
@@ -164,6 +169,41 @@ def sliding_windows(seq_len: int, max_length: int, stride: int) -> list[Window]:
     return [w for w in windows if w.scored > 0]
 
 
+def tokens_read(seq_len: int, max_length: int, stride: int) -> int:
+    """Tokens the model reads to score ``seq_len`` tokens (start token included) in ``sliding_windows``: the sum of
+    the windows' lengths, known before any model call. The work of a run grows with it (the prefill of each window).
+
+    Every window but the last is full (it ends before the sequence does); the last ends at the sequence's end. So
+    with n windows: (n - 1) x max_length + (seq_len - (n - 1) x stride), less a last window of one token, which
+    scores nothing and is skipped.
+    """
+    if max_length < 2 or not 1 <= stride <= max_length:
+        sliding_windows(seq_len, max_length, stride)  # raises the calculator's own message
+    if seq_len <= max_length:
+        return max(seq_len, 0)
+    full = -(-(seq_len - max_length) // stride)  # ceil: the windows that end before the sequence does
+    last = seq_len - full * stride  # a last window of one token (disjoint windows) scores nothing and is not run
+    return full * max_length + (last if last > 1 else 0)
+
+
+def smallest_stride(seq_len: int, max_length: int, stride: int, max_tokens: int) -> int | None:
+    """The smallest stride, at least ``stride``, whose run reads at most ``max_tokens`` tokens; None when even
+    disjoint windows (stride = max_length) read more. ``tokens_read`` never grows with the stride (fewer windows,
+    each re-reading less), so a binary search finds it."""
+    if tokens_read(seq_len, max_length, stride) <= max_tokens:
+        return stride
+    if tokens_read(seq_len, max_length, max_length) > max_tokens:
+        return None
+    low, high = stride, max_length  # tokens_read(low) > max_tokens >= tokens_read(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if tokens_read(seq_len, max_length, middle) <= max_tokens:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
 # ----------------------------------------------------------------------------------------------------------
 # The result.
 
@@ -180,6 +220,8 @@ class PerplexityResult:
         first_scored: index into ``token_ids`` of the first scored token (0 with the start token, else 1).
         top_ids / top_probs: (S, k) the model's k most likely tokens at each scored position, or None.
         n_bytes / n_words: UTF-8 bytes and whitespace-separated words of the scored part of the text.
+        tokens_read: tokens the model read, summed over the windows (``tokens_read``).
+        asked_stride: the stride asked for when it was raised to fit ``max_tokens_read``, else None.
     """
 
     model_name: str
@@ -198,6 +240,8 @@ class PerplexityResult:
     top_ids: np.ndarray | None = None
     top_probs: np.ndarray | None = None
     top_labels: list[list[str]] | None = field(default=None, repr=False)
+    tokens_read: int = 0
+    asked_stride: int | None = None
 
     @property
     def scored_tokens(self) -> int:
@@ -329,43 +373,135 @@ ScoreWindows = Callable[[LoadedModel, Sequence[WindowRequest]], Iterable[WindowS
 """Runs every window's model call and yields one WindowScore per request, in order."""
 
 
-def score_window(logits: torch.Tensor, request: WindowRequest) -> WindowScore:
-    """Scores of one window from the float32 logits of the S_w positions before its scored tokens.
+# Models whose causal-LM head is exactly ``logits = output_embeddings(last_hidden_state)`` (no soft-capping or
+# scaling after it): their logits can be built a chunk of positions at a time from the final hidden states.
+PLAIN_HEAD_MODEL_TYPES = frozenset({"llama", "gpt2", "qwen2", "mistral"})
+
+Project = Callable[[torch.Tensor, torch.Tensor], None]
+"""Writes the (c, V) float32 logits of (c, D) final states (or of (c, V) logits, upcast) into ``out``; an empty
+``out`` is first resized to (c, V)."""
+
+
+def score_positions(
+    states: torch.Tensor, project: Project, targets: torch.Tensor, top_k: int = 0, chunk: int = SCORE_CHUNK
+) -> WindowScore:
+    """Scores of S_w positions, building their logits ``chunk`` positions at a time into buffers made once.
+
+    Only one (chunk, V) block of logits, its log-softmax and its rank mask exist, whatever S_w: a 1,024-token
+    window of SmolLM2 would otherwise hold (1,024, 49,152) float32 logits (200 MB) and their log-softmax (200 MB
+    more). The blocks are written in place (``out=``), so no large tensor is allocated per chunk and a heap
+    fragmented by the small results cannot grow chunk after chunk. Each row's log-softmax, rank and top-k depend
+    on that row alone, so the numbers are those of the whole block.
 
     Args:
-        logits: (S_w, V) float32, row j predicting ``request.targets[j]``.
-        request: the window.
+        states: (S_w, D) final hidden states (or (S_w, V) logits), row j predicting ``targets[j]``.
+        project: writes (c, D) states' (c, V) float32 logits into its ``out`` argument.
+        targets: (S_w,) the true next tokens.
+        top_k: also keep the k most likely tokens at each position (0 = none).
+        chunk: positions per block.
     """
-    # the same float32 log-softmax as the model's own loss, so the numbers agree with it
-    logp = torch.log_softmax(logits, dim=-1)  # (S_w, V)
-    del logits
-    true_logp = logp.gather(1, request.targets[:, None])  # (S_w, 1)
-    nll = -true_logp[:, 0].double()
-    ranks = (logp > true_logp).sum(dim=-1) + 1  # (S_w,)
-    if not request.top_k:
-        return WindowScore(nll, ranks)
-    top = torch.topk(logp, request.top_k, dim=-1)  # (S_w, k)
-    return WindowScore(nll, ranks, top.indices, torch.exp(top.values))
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1 (got {chunk}).")
+    S = len(targets)
+    nll = torch.empty(S, dtype=torch.float64)  # (S_w,)
+    ranks = torch.empty(S, dtype=torch.int64)  # (S_w,)
+    top_probs = torch.empty(S, top_k, dtype=torch.float32) if top_k else None  # (S_w, k)
+    top_ids = torch.empty(S, top_k, dtype=torch.int64) if top_k else None  # (S_w, k)
+    logits = torch.empty(0, dtype=torch.float32)  # (chunk, V) once the first (largest) chunk has sized it
+    logp = higher = None
+    for a in range(0, S, chunk):
+        b = min(a + chunk, S)
+        n = b - a
+        project(states[a:b], logits[:n] if a else logits)
+        if logp is None:
+            logp = torch.empty_like(logits)  # (chunk, V)
+            higher = torch.empty(logits.shape, dtype=torch.bool)  # (chunk, V)
+        # the same float32 log-softmax as the model's own loss, so the numbers agree with it
+        torch.log_softmax(logits[:n], dim=-1, out=logp[:n])  # (c, V)
+        true_logp = logp[:n].gather(1, targets[a:b, None])  # (c, 1)
+        nll[a:b].copy_(true_logp[:, 0]).neg_()
+        torch.gt(logp[:n], true_logp, out=higher[:n])  # (c, V) tokens the model found more likely
+        torch.sum(higher[:n], dim=-1, out=ranks[a:b])
+        ranks[a:b] += 1
+        if top_k:
+            torch.topk(logp[:n], top_k, dim=-1, out=(top_probs[a:b], top_ids[a:b]))  # (c, k) log-probabilities
+            top_probs[a:b].exp_()
+    return WindowScore(nll, ranks, top_ids, top_probs)
+
+
+def _upcast(logits: torch.Tensor, out: torch.Tensor) -> None:
+    """The Project of logits the model already built: float32 copies into ``out``."""
+    if out.numel() == 0:
+        out.resize_(logits.shape)
+    out.copy_(logits)
+
+
+def _head_projection(head: torch.nn.Linear) -> Project:
+    """The Project of an output head: ``out = states @ W^T (+ b)``, as nn.Linear computes it, written in place."""
+
+    def project(states: torch.Tensor, out: torch.Tensor) -> None:
+        if out.numel() == 0:
+            out.resize_(states.shape[0], head.out_features)
+        if head.weight.dtype != torch.float32 or states.dtype != torch.float32:
+            out.copy_(head(states))  # (c, V) upcast once
+            return
+        torch.matmul(states, head.weight.t(), out=out)  # (c, V)
+        if head.bias is not None:
+            out += head.bias
+
+    return project
+
+
+def score_window(logits: torch.Tensor, request: WindowRequest, chunk: int = SCORE_CHUNK) -> WindowScore:
+    """Scores of one window from the logits of the S_w positions before its scored tokens.
+
+    Args:
+        logits: (S_w, V) row j predicting ``request.targets[j]``; upcast to float32 a chunk at a time.
+        request: the window.
+        chunk: positions per log-softmax block.
+    """
+    return score_positions(logits, _upcast, request.targets, request.top_k, chunk)
+
+
+def final_states(lm: LoadedModel, input_ids: torch.Tensor, keep: int) -> tuple[torch.Tensor, Project]:
+    """One model call over unpadded rows, keeping what the last ``keep`` positions' logits are built from.
+
+    For a model whose head is a plain projection (``PLAIN_HEAD_MODEL_TYPES``, an nn.Linear head) it runs the base
+    model only and returns its final (normed) hidden states with the head's projection, so no (keep, V) logits
+    exist yet. Any other model returns its own logits of those positions (``logits_to_keep`` when it accepts it)
+    with an upcast.
+
+    Args:
+        lm: a loaded causal LM.
+        input_ids: (B, L) token ids, no padding.
+        keep: positions to keep, counted from the end (1 <= keep <= L).
+    Returns:
+        (B, keep, D) hidden states or (B, keep, V) logits, and the Project that writes (c, V) float32 logits.
+    """
+    model = lm.model
+    base = getattr(model, getattr(model, "base_model_prefix", "") or "", None)
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    plain = getattr(model.config, "model_type", None) in PLAIN_HEAD_MODEL_TYPES
+    if plain and isinstance(base, torch.nn.Module) and isinstance(head, torch.nn.Linear):
+        hidden = base(input_ids=input_ids, use_cache=False)[0]  # (B, L, D) after the final norm
+        return hidden[:, -keep:, :], _head_projection(head)
+    kwargs = {"input_ids": input_ids, "use_cache": False}  # unpadded rows: no mask needed
+    if accepts_argument(model, "logits_to_keep"):
+        kwargs["logits_to_keep"] = keep
+    return model(**kwargs).logits[:, -keep:, :], _upcast  # (B, keep, V)
 
 
 def direct_score_windows(lm: LoadedModel, requests: Sequence[WindowRequest]) -> Iterator[WindowScore]:
-    """The default ScoreWindows: one model call per window, in the calling thread, one window's logits at a time.
+    """The default ScoreWindows: one model call per window, in the calling thread.
 
-    Each window runs the model once on (1, L) ids and keeps only the logits of the positions it scores
-    (``logits_to_keep`` when the model accepts it).
+    Each window runs the model once on (1, L) ids (``final_states``) and builds the logits of the positions it
+    scores a chunk at a time (``score_positions``), so a window adds at most one (SCORE_CHUNK, V) block.
     """
-    keep_only = accepts_argument(lm.model, "logits_to_keep")
     for request in requests:
-        x = request.ids[None, :]  # (1, L)
-        kwargs = {"input_ids": x, "use_cache": False}  # one unpadded row: no mask needed
-        if keep_only:
-            kwargs["logits_to_keep"] = request.keep
         with torch.inference_mode():
-            out = lm.model(**kwargs)
-            logits = out.logits[0, -request.keep : -1, :].float()  # (S_w, V), upcast once
-            del out
-            score = score_window(logits, request)
-            del logits
+            states, project = final_states(lm, request.ids[None, :], request.keep)  # (1, S_w + 1, D)
+            score = score_positions(states[0, :-1], project, request.targets, request.top_k)
+            del states
         yield score
 
 
@@ -375,6 +511,10 @@ def direct_score_windows(lm: LoadedModel, requests: Sequence[WindowRequest]) -> 
 
 class TextTooLong(PerplexityError):
     """The text is longer than the calculator's ``max_chars``; the message names the limit."""
+
+
+class TooMuchWork(PerplexityError):
+    """Even disjoint windows would feed the model more than ``max_tokens_read`` tokens; the message names both."""
 
 
 def _checked_text(text: str | None, max_chars: int = MAX_TEXT_CHARS) -> str:
@@ -432,6 +572,7 @@ def perplexity(
     progress: Progress | None = None,
     max_chars: int = MAX_TEXT_CHARS,
     max_tokens: int | None = None,
+    max_tokens_read: int | None = None,
     score_windows: ScoreWindows | None = None,
 ) -> PerplexityResult:
     """Score every token of ``text`` with teacher forcing and return its perplexity.
@@ -450,6 +591,9 @@ def perplexity(
         progress: called with the fraction of windows done.
         max_chars: the longest text accepted (a server's limit; default MAX_TEXT_CHARS).
         max_tokens: score only the first ``max_tokens`` tokens of the text (None: all of them).
+        max_tokens_read: the most tokens the run may feed the model, summed over its windows (``tokens_read``,
+            computed before any model call; None: no bound). A stride whose run reads more is raised to the
+            smallest that fits (``result.asked_stride`` keeps the one asked for).
         score_windows: runs the windows' model calls (default ``direct_score_windows``: one call per window, in
             this thread); core.serving.inference's service passes its own, which queues each window as a job.
 
@@ -458,6 +602,7 @@ def perplexity(
 
     Raises:
         PerplexityError: empty or oversized text, or nothing to score (one token without the start token).
+        TooMuchWork: even disjoint windows would read more than ``max_tokens_read`` tokens.
     """
     text = _checked_text(text, max_chars)
     tokenizer = lm.tokenizer
@@ -481,7 +626,17 @@ def perplexity(
         raise PerplexityError(
             f"The window ({max_length:,} tokens) is longer than the model's context ({lm.context_length:,} tokens)."
         )
-    stride = int(stride or max(1, max_length // 2))
+    stride = asked = int(stride or max(1, max_length // 2))
+    if max_tokens_read is not None:
+        fitted = smallest_stride(len(full), max_length, stride, int(max_tokens_read))
+        if fitted is None:
+            least = tokens_read(len(full), max_length, max_length)  # windows that do not overlap
+            raise TooMuchWork(
+                f"Scoring these {len(full):,} tokens feeds the model at least {least:,} tokens, even with the stride "
+                f"as long as the window; the calculator here feeds it at most {int(max_tokens_read):,} per scoring. "
+                "Score a shorter excerpt."
+            )
+        stride = fitted
     windows = sliding_windows(len(full), max_length, stride)
     k = max(0, min(int(top_predictions), lm.facts.vocab_size))
     sequence = torch.tensor(full)  # (T,)
@@ -519,6 +674,8 @@ def perplexity(
         top_ids=top_ids,
         top_probs=torch.cat(top_p_parts).numpy() if k else None,
         top_labels=[[label(int(i)) for i in row] for row in top_ids] if k else None,
+        tokens_read=sum(w.end - w.begin for w in windows),
+        asked_stride=asked if stride != asked else None,
     )
 
 

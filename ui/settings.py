@@ -20,7 +20,7 @@ from typing import Any
 import streamlit as st
 
 from core.models import DEFAULT_MAX_PARAMS
-from core.perplexity import MAX_TEXT_CHARS
+from core.perplexity import MAX_TEXT_CHARS, MAX_TOKENS_READ
 
 LOG = logging.getLogger(__name__)
 
@@ -100,6 +100,13 @@ class Limits:
             one school address fits; a script opening hundreds of fake students from one address does not).
         poll_wrong_codes_per_minute: unknown room codes one client address may try per minute (20: typos pass,
             guessing codes does not).
+        max_perplexity_tokens: tokens one perplexity scoring feeds the model, summed over its windows (4,096: a
+            4,000-character text at the default window and stride fits; a smaller stride is raised to fit, with a
+            note). The work grows with these tokens, not with the characters: window 256 and stride 1 over 4,000
+            characters would read about 240,000 tokens, minutes of CPU.
+        max_replay_tokens: tokens a shared link's or a run file's replay may cost: the prompt's tokens (its
+            prefill) plus one per replayed step (1,024: a short prompt replays its 64 steps, a 2,048-token prompt
+            none).
     """
 
     max_new_tokens: int = 256
@@ -112,6 +119,8 @@ class Limits:
     shared_cache_mb: int = 160
     poll_students_per_client: int = 60
     poll_wrong_codes_per_minute: int = 20
+    max_perplexity_tokens: int = MAX_TOKENS_READ
+    max_replay_tokens: int = 1_024
 
 
 def env_var(name: str) -> str:

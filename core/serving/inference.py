@@ -28,7 +28,14 @@ import torch
 
 from core.forward import ForwardFn, ForwardRecord, Need, forward_record
 from core.models import LoadedModel, accepts_argument
-from core.perplexity import ScoreWindows, WindowRequest, WindowScore, direct_score_windows, score_window
+from core.perplexity import (
+    ScoreWindows,
+    WindowRequest,
+    WindowScore,
+    direct_score_windows,
+    final_states,
+    score_positions,
+)
 
 DEFAULT_MAX_BATCH = 8  # rows per batched model call
 DEFAULT_MAX_BATCH_TOKENS = 1024  # rows x padded length per batched call: bounds one call's time and memory
@@ -690,12 +697,11 @@ def window_scores(lm: LoadedModel, requests: Sequence[WindowRequest]) -> list[Wi
         raise ValueError(f"Windows batched together must have one length, not {sorted(lengths)}.")
     x = torch.stack([r.ids for r in requests])  # (B, L)
     keep = max(r.keep for r in requests)
-    kwargs: dict[str, Any] = {"input_ids": x, "use_cache": False}  # unpadded rows: no mask needed
-    if accepts_argument(lm.model, "logits_to_keep"):
-        kwargs["logits_to_keep"] = keep
     with torch.inference_mode():
-        logits = lm.model(**kwargs).logits  # (B, keep or L, V)
-        return [score_window(logits[i, -r.keep : -1, :].float(), r) for i, r in enumerate(requests)]  # (S_w, V)
+        states, project = final_states(lm, x, keep)  # (B, keep, D): logits are built a chunk of positions at a time
+        return [
+            score_positions(states[i, -r.keep : -1, :], project, r.targets, r.top_k) for i, r in enumerate(requests)
+        ]
 
 
 # ----------------------------------------------------------------------------------------------------------

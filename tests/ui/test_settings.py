@@ -7,7 +7,7 @@ import logging
 import os
 import subprocess
 import sys
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import pytest
 
@@ -28,6 +28,8 @@ ENV = {
     "shared_cache_mb": "NTE_SHARED_CACHE_MB",
     "poll_students_per_client": "NTE_POLL_STUDENTS_PER_CLIENT",
     "poll_wrong_codes_per_minute": "NTE_POLL_WRONG_CODES_PER_MINUTE",
+    "max_perplexity_tokens": "NTE_MAX_PERPLEXITY_TOKENS",
+    "max_replay_tokens": "NTE_MAX_REPLAY_TOKENS",
 }
 
 
@@ -55,6 +57,8 @@ def test_defaults_fit_a_shared_small_server():
         shared_cache_mb=160,
         poll_students_per_client=60,
         poll_wrong_codes_per_minute=20,
+        max_perplexity_tokens=4_096,
+        max_replay_tokens=1_024,
     )
     assert got.max_params == DEFAULT_MAX_PARAMS and got.max_perplexity_chars == MAX_TEXT_CHARS
     assert max_model_params() == 200_000_000
@@ -73,10 +77,16 @@ def test_environment_overrides_every_limit(monkeypatch):
         "memo_session_mb": "64",
         "memo_total_mb": "900",
         "shared_cache_mb": "300",
+        "max_perplexity_tokens": "100000",
+        "max_replay_tokens": "5000",
     }
     for name, value in values.items():
         monkeypatch.setenv(ENV[name], value)
-    assert limits() == Limits(1000, 500, 20_000, 1_500_000_000, 3, 64, 900, 300)
+    assert limits() == replace(
+        Limits(1000, 500, 20_000, 1_500_000_000, 3, 64, 900, 300),
+        max_perplexity_tokens=100_000,
+        max_replay_tokens=5_000,
+    )
     assert max_model_params() == 1_500_000_000
 
 
