@@ -12,8 +12,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import torch
+from playwright.sync_api import expect
 
 from components.client_sampler import decode_logits
+from components.explain import sampling_notes
 from components.sampling import sampling_view
 from components.tables import candidate_table
 from core.entropy import entropy_bits
@@ -111,6 +113,7 @@ def check_next_token(page, dist, on_page) -> dict:
     assert [dict(model=r["model"], sampling=r["sampling"]) for r in now["rows"]] == want["rows"], now
     assert now["metrics"] == want["metrics"], (now["t"], now["k"], now["p"], now["metrics"], want["metrics"])
     assert now["rows"][-1]["label"].startswith("all other tokens (49,142)")
+    assert now["notes"] == sampling_notes(dist.vocab_size, now["t"], now["k"], now["p"])  # the page's own words
     return now
 
 
@@ -193,6 +196,11 @@ def test_next_token_sampler_moves_in_the_browser_and_the_link_follows_on_release
     top_k.press("Enter")
     wait_for_run(page, since=runs)
     page.wait_for_function("() => new URLSearchParams(location.search).get('top_k') === '5'")
+    top_k.fill("60000")  # past the vocabulary: keeps every token, and the note says so
+    assert check_next_token(page, dist, on_page)["notes"][0].startswith("Top-k = 60,000 is at least")
+    top_k.fill("-3")  # not a top-k: a plain message, and the bars keep the last good setting
+    expect(keyed(page, state.NT_SAMPLER, ".error")).to_have_text("Top-k must be a whole number from 0 to 1,000,000.")
+    assert check_next_token(page, dist, on_page)["k"] == 60000
     top_k.fill("0")
     top_k.press("Enter")
     wait_for_run(page)
