@@ -21,6 +21,9 @@ from core.text import token_label
 LENS_CAP = 160
 # Positions in the layers x positions grid (the last ones); each costs one (layers + 1, V) projection.
 GRID_POSITIONS = 32
+# Positions whose (positions, V) logits and probabilities exist at once, stage after stage: 32 x 49,152 float32 is
+# 6 MB for SmolLM2, however many positions the grid reads.
+LENS_CHUNK = 32
 FINAL_NORM_NAMES = ("norm", "ln_f", "final_layer_norm", "final_layernorm", "norm_f", "final_norm")
 
 
@@ -112,6 +115,7 @@ def layer_predictions(
     grid_positions: int = GRID_POSITIONS,
     cap: int = LENS_CAP,
     forward: ForwardFn = forward_record,
+    chunk: int = LENS_CHUNK,
 ) -> LayerPredictions:
     """Run the model once on ``text`` and decode every layer's hidden state with the final norm and the head.
 
@@ -121,6 +125,8 @@ def layer_predictions(
         top_n: how many top tokens to keep per stage and position.
         grid_positions: how many of the last positions to decode (1 = the last position only).
         cap: the model reads at most the last ``cap`` prompt tokens.
+        forward: runs the model (``forward_record``, or a session's memoised one).
+        chunk: positions unembedded at once; only one (chunk, V) block of logits and one of probabilities exist.
 
     Returns:
         LayerPredictions with (layers + 1) stages; its last stage equals ``next_token_distribution``.
@@ -140,30 +146,56 @@ def layer_predictions(
         hidden = record.hidden_states  # stages x (T, D); transformers already applied the final norm to the last
         final_logits = record.logits[-P:]  # (P, V) float32, the model's own output
         final_ids = final_logits.argmax(-1)  # (P,)
-        rows_prob, rows_rank, rows_top_i, rows_top_p, last = [], [], [], [], []
+        S, V = len(hidden), final_logits.shape[-1]
+        k = min(n, V)
+        final_prob = torch.empty(S, P, dtype=torch.float32)  # (stages, P)
+        final_rank = torch.empty(S, P, dtype=torch.int64)  # (stages, P)
+        top_ids = torch.empty(S, P, k, dtype=torch.int64)  # (stages, P, n)
+        top_probs = torch.empty(S, P, k, dtype=torch.float32)  # (stages, P, n)
+        last = torch.empty(S, V, dtype=torch.float32)  # (stages, V)
+        # one (chunk, V) block each for logits, probabilities and the rank mask, written in place chunk after chunk
+        rows = min(chunk, P)
+        logits = torch.empty(rows, V, dtype=torch.float32)  # (chunk, V)
+        probs = torch.empty(rows, V, dtype=torch.float32)  # (chunk, V)
+        higher = torch.empty(rows, V, dtype=torch.bool)  # (chunk, V)
         for stage, h in enumerate(hidden):
-            if stage == len(hidden) - 1:
-                logits = final_logits  # (P, V) exactly the model's logits, never a second norm
-            else:
-                logits = head(norm(h[-P:])).float()  # (P, V)
-            probs = _softmax(logits)  # (P, V)
-            chosen = probs.gather(-1, final_ids[:, None])  # (P, 1)
-            rows_prob.append(chosen[:, 0])
-            rows_rank.append((probs > chosen).sum(-1) + 1)  # (P,)
-            top = torch.topk(probs, min(n, probs.shape[-1]), dim=-1)
-            rows_top_i.append(top.indices)  # (P, n)
-            rows_top_p.append(top.values)
-            last.append(logits[-1])  # (V,)
+            for a in range(0, P, chunk):
+                b = min(a + chunk, P)
+                m = b - a
+                if stage == S - 1:
+                    logits[:m].copy_(final_logits[a:b])  # exactly the model's logits, never a second norm
+                else:
+                    _unembed(head, norm(h[T - P + a : T - P + b]), logits[:m])  # (c, V)
+                torch.softmax(logits[:m], dim=-1, out=probs[:m])  # (c, V)
+                chosen = probs[:m].gather(-1, final_ids[a:b, None])  # (c, 1)
+                final_prob[stage, a:b] = chosen[:, 0]
+                torch.gt(probs[:m], chosen, out=higher[:m])
+                torch.sum(higher[:m], dim=-1, out=final_rank[stage, a:b])
+                final_rank[stage, a:b] += 1
+                torch.topk(probs[:m], k, dim=-1, out=(top_probs[stage, a:b], top_ids[stage, a:b]))  # (c, n)
+                if b == P:
+                    last[stage].copy_(logits[m - 1])  # (V,) the last position's logits, a copy of one row
     return LayerPredictions(
         token_ids=list(ids),
         tokens=[token_label(lm.tokenizer, i) for i in ids],
         positions=list(range(T - P, T)),
         final_ids=[int(i) for i in final_ids],
-        final_prob=torch.stack(rows_prob).numpy().astype(np.float32),
-        final_rank=torch.stack(rows_rank).numpy().astype(np.int64),
-        top_ids=torch.stack(rows_top_i).numpy(),
-        top_probs=torch.stack(rows_top_p).numpy().astype(np.float32),
-        last_logits=torch.stack(last).numpy().astype(np.float32),
+        final_prob=final_prob.numpy(),
+        final_rank=final_rank.numpy(),
+        top_ids=top_ids.numpy(),
+        top_probs=top_probs.numpy(),
+        last_logits=last.numpy(),
         dropped_tokens=dropped,
         tokenizer=lm.tokenizer,
     )
+
+
+def _unembed(head: torch.nn.Module, states: torch.Tensor, out: torch.Tensor) -> None:
+    """Write the output head's float32 logits of (c, D) ``states`` into ``out`` (c, V), in place for a float32
+    nn.Linear head (``states @ W^T + b``, as nn.Linear computes it), else through the head and a copy."""
+    if isinstance(head, torch.nn.Linear) and head.weight.dtype == states.dtype == torch.float32:
+        torch.matmul(states, head.weight.t(), out=out)
+        if head.bias is not None:
+            out += head.bias
+    else:
+        out.copy_(head(states))

@@ -86,3 +86,36 @@ def test_layer_names(tiny_llama_lm):
     lens = layer_predictions(tiny_llama_lm, PROMPT, grid_positions=1)
     assert lens.layer_names == ["embeddings", "layer 1", "layer 2 (output)"]
     assert lens.positions == [len(lens.tokens) - 1]
+
+
+def test_every_position_view_builds_at_most_a_chunk_of_logits_at_a_time(tiny_gpt2_lm):
+    """The grid's (positions x vocabulary) logits and probabilities exist one chunk of positions at a time."""
+    from core.logit_lens import LENS_CHUNK
+    from tests.core.vocab_blocks import positions, vocab_blocks
+
+    text = " ".join(f"word{i}" for i in range(60))
+    with vocab_blocks(tiny_gpt2_lm.model.config.vocab_size) as shapes:
+        lens = layer_predictions(tiny_gpt2_lm, text, top_n=3, grid_positions=100, forward=_forward_outside)
+    assert len(lens.positions) > LENS_CHUNK
+    assert shapes and max(positions(s) for s in shapes) <= LENS_CHUNK
+
+
+def _forward_outside(lm, ids, need):
+    """The model call, outside the recorder: its own (positions, V) logits are the forward pass's business."""
+    from torch.utils._python_dispatch import _disable_current_modes
+
+    from core.forward import forward_record
+
+    with _disable_current_modes():
+        return forward_record(lm, ids, need)
+
+
+def test_chunk_size_does_not_change_the_lens(tiny_llama_lm):
+    text = " ".join(f"word{i}" for i in range(40))
+    whole = layer_predictions(tiny_llama_lm, text, top_n=4, grid_positions=80, chunk=1_000)
+    for chunk in (1, 7, 32):
+        part = layer_predictions(tiny_llama_lm, text, top_n=4, grid_positions=80, chunk=chunk)
+        assert np.array_equal(part.top_ids, whole.top_ids) and np.array_equal(part.final_rank, whole.final_rank)
+        assert np.allclose(part.final_prob, whole.final_prob, atol=1e-6)
+        assert np.allclose(part.top_probs, whole.top_probs, atol=1e-6)
+        assert np.allclose(part.last_logits, whole.last_logits, atol=1e-5)  # matmul blocking: float rounding
