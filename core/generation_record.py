@@ -78,6 +78,34 @@ def parse_record(data: bytes | str) -> dict[str, Any]:
     return record
 
 
+def replay_cost(prompt_tokens: int, steps: int, use_cache: bool = True) -> int:
+    """Tokens the model reads to replay ``steps`` steps on a fresh stepper over ``prompt_tokens`` prompt tokens.
+
+    The prefill reads the prompt; with the KV cache each step then feeds one token. Without it step i re-reads the
+    whole sequence (prompt + i tokens), so n steps add n x prompt + n (n + 1) / 2.
+    """
+    prompt_tokens, steps = max(0, int(prompt_tokens)), max(0, int(steps))
+    if use_cache:
+        return prompt_tokens + steps
+    return prompt_tokens + steps * prompt_tokens + steps * (steps + 1) // 2
+
+
+def replay_steps_within(prompt_tokens: int, asked: int, max_tokens: int, use_cache: bool = True) -> int:
+    """The most steps, at most ``asked``, whose replay reads at most ``max_tokens`` tokens (``replay_cost``); 0 when
+    the prompt alone reads more. A shared link or a run file replays on opening, before anyone clicks, so its cost
+    is bounded by the tokens it feeds the model (a 2,048-token prompt costs as much as 2,048 steps' inputs)."""
+    low, high = 0, max(0, int(asked))
+    if replay_cost(prompt_tokens, 0, use_cache) > max_tokens:
+        return 0
+    while low < high:  # replay_cost grows with the steps: the largest that fits
+        middle = (low + high + 1) // 2
+        if replay_cost(prompt_tokens, middle, use_cache) <= max_tokens:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def replay(stepper: Stepper, steps: list[dict[str, Any]]) -> int:
     """Take the recorded steps again on a fresh stepper: each with its own settings; the person's picks as picks.
 

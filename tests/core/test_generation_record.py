@@ -53,3 +53,38 @@ def test_a_sampled_run_with_picks_replays_exactly(tiny_gpt2_lm):
 def test_malformed_records_are_refused(data, words):
     with pytest.raises(ValueError, match=words):
         parse_record(data)
+
+
+def test_replay_cost_counts_the_prefill_and_each_steps_input(tiny_gpt2_lm, monkeypatch):
+    """The cost is what the model is fed: measured by spying on its forward, with and without the KV cache."""
+    from core.generation_record import replay_cost
+
+    fed = []
+    forward = tiny_gpt2_lm.model.forward
+
+    def spy(*args, **kwargs):
+        fed.append(int(kwargs["input_ids"].numel()))
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(tiny_gpt2_lm.model, "forward", spy)
+    for use_cache in (True, False):
+        fed.clear()
+        stepper = Stepper(tiny_gpt2_lm, "Hello there, how are you", max_new_tokens=50, use_cache=use_cache)
+        replay(
+            stepper, [{"token_id": 1234, "chosen_by": "you", "temperature": 0, "top_k": 0, "top_p": 1, "seed": 0}] * 6
+        )
+        assert sum(fed) == replay_cost(stepper.prompt_len, 6, use_cache)
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_replay_steps_within_is_the_most_that_fit(use_cache):
+    from core.generation_record import replay_cost, replay_steps_within
+
+    for prompt in (1, 4, 100, 1_000, 2_048):
+        for asked in (0, 1, 64, 2_000):
+            for budget in (1, 68, 1_024, 100_000):
+                got = replay_steps_within(prompt, asked, budget, use_cache)
+                fits = [n for n in range(asked + 1) if replay_cost(prompt, n, use_cache) <= budget]
+                assert got == (max(fits) if fits else 0)
+    assert replay_steps_within(2_048, 64, 1_024) == 0  # the long prompt alone is over the default bound
+    assert replay_steps_within(4, 64, 1_024) == 64  # a short prompt replays a link's 64 steps
