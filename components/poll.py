@@ -19,7 +19,7 @@ from core.serving.rooms import RoundRecord
 
 MAX_BARS = 15  # distinct guesses drawn; the rest share one "other guesses" bar
 CLASS_COLOUR = SAMPLING_COLOUR
-HIDDEN_NOTE = "The model's answer stays hidden until you reveal it."
+HIDDEN_NOTE = "The model's answer<br>stays hidden until you reveal it."  # two lines: fits the model's half
 
 
 def _guess_label(row: ClassGuess, show_model: bool) -> str:
