@@ -21,6 +21,7 @@ from views.perplexity import (
     score,
     shared_fields,
     show_metrics,
+    stride_note,
     teacher_forcing_tab,
     token_by_token_tab,
     window_controls,
@@ -70,8 +71,10 @@ if upload_message := state.perplexity_message():
     notice(upload_message)
 text = st.text_area("Text to score", key=state.PPL_TEXT, height=140)
 st.caption(
-    f"This server scores texts of up to {limits().max_perplexity_chars:,} characters.",
-    help=raise_hint("max_perplexity_chars"),
+    f"This server scores texts of up to {limits().max_perplexity_chars:,} characters. One scoring feeds the model at "
+    f"most {limits().max_perplexity_tokens:,} tokens (the windows' lengths added up); a stride that would feed it "
+    "more is raised to fit.",
+    help=raise_hint("max_perplexity_chars") + " " + raise_hint("max_perplexity_tokens"),
 )
 
 add_bos, window, stride = window_controls(lm)
@@ -82,6 +85,8 @@ except PerplexityError as error:
     notice(error)
     st.stop()
 
+if raised := stride_note(result):
+    notice(raised, "info")
 show_metrics(result, per_character=lm.extras.get("tokenizer_kind") == "char")
 if result.start_token:
     note = (

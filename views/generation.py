@@ -27,7 +27,14 @@ from components.remote import (
 )
 from components.tables import candidate_table
 from core.generation import GREEDY, SAMPLED, USER, GenerationFinished, Step, StepError, Stepper
-from core.generation_record import STEP_SETTINGS, RecordError, parse_record, record_json, replay
+from core.generation_record import (
+    STEP_SETTINGS,
+    RecordError,
+    parse_record,
+    record_json,
+    replay,
+    replay_steps_within,
+)
 from core.models import LoadedModel, ModelFacts
 from core.serving.backend import Generation, Unsupported
 from core.serving.remote_backend import RemoteBackend, RemoteError
@@ -46,7 +53,7 @@ from ui.controls import (
 )
 from ui.inference import shared_step_runner
 from ui.notice import notice
-from ui.settings import limits
+from ui.settings import limits, raise_hint
 from ui.share import Shared, copy_link_control, share_inputs
 
 
@@ -164,8 +171,9 @@ def replay_from_link(stepper: Stepper) -> None:
         return
     asked, picks = parsed
     cap = limits().max_link_steps  # opening a link costs at most this many steps (a few seconds)
-    count = min(asked, cap)
-    if stepper.steps or count <= 0:
+    budget = limits().max_replay_tokens  # and at most this many tokens fed to the model, the prefill included
+    count = replay_steps_within(stepper.prompt_len, min(asked, cap), budget, stepper.use_cache)
+    if stepper.steps or min(asked, cap) <= 0:
         return
     settings = {name: getattr(stepper, name) for name in STEP_SETTINGS}
     replay(
@@ -175,11 +183,27 @@ def replay_from_link(stepper: Stepper) -> None:
             for i in range(count)
         ],
     )
-    if asked > cap:
+    if count < min(asked, cap):
+        st.info(
+            f"This link asked for {asked:,} steps; {replay_bound(stepper, count, budget)}"
+            + ("" if stepper.finished else " Press Run to continue.")
+            + " "
+            + raise_hint("max_replay_tokens")
+        )
+    elif asked > cap:
         st.info(
             f"This link asked for {asked:,} steps; this server replays at most {cap:,}."
             + ("" if stepper.finished else " Press Run to continue.")
         )
+
+
+def replay_bound(stepper: Stepper, count: int, budget: int) -> str:
+    """The sentence saying how many steps the replay token bound allowed after this prompt."""
+    work = "the prompt plus one token per step" if stepper.use_cache else "the prompt, then the whole sequence per step"
+    return (
+        f"after this prompt's {stepper.prompt_len:,} tokens this server replays {count:,} "
+        f"(a replay feeds the model at most {budget:,} tokens: {work})."
+    )
 
 
 def publish_steps(stepper: Stepper) -> None:
@@ -213,13 +237,22 @@ def replay_uploaded(stepper: Stepper) -> None:
     record = st.session_state.pop(state.GEN_PENDING_RECORD, None)
     if record is None:
         return
-    differences = replay(stepper, record["steps"])
+    budget = limits().max_replay_tokens  # a file replays on upload, before anyone can stop it
+    count = replay_steps_within(stepper.prompt_len, len(record["steps"]), budget, stepper.use_cache)
+    differences = replay(stepper, record["steps"][:count])
+    bounded = (
+        f" The file has {len(record['steps']):,} steps; {replay_bound(stepper, count, budget)} Press Run to continue. "
+        + raise_hint("max_replay_tokens")
+        if count < len(record["steps"]) and not stepper.finished
+        else ""
+    )
     state.set_generation_message(
-        state.Message("success", f"Replayed {len(stepper.steps)} steps from the file.")
+        state.Message("success", f"Replayed {len(stepper.steps)} steps from the file." + bounded)
         if not differences
         else state.Message(
             "warning",
-            f"Replayed {len(stepper.steps)} steps; {differences} came out different (another model or settings?).",
+            f"Replayed {len(stepper.steps)} steps; {differences} came out different (another model or settings?)."
+            + bounded,
         )
     )
 

@@ -34,8 +34,10 @@ from core.perplexity import (
     PerplexityError,
     PerplexityResult,
     TextTooLong,
+    TooMuchWork,
     perplexity,
     teacher_forcing_rows,
+    tokens_read,
 )
 from core.serving.backend import Unsupported
 from core.serving.remote_backend import RemoteBackend, RemoteError
@@ -169,6 +171,7 @@ def request_comparison(name, text):
 def score(lm, text, add_bos, window, stride, label="the text"):
     """core.perplexity, memoised per session, with a progress bar while the windows run."""
     max_chars = limits().max_perplexity_chars  # this server's limit: a longer text is refused before any scoring
+    max_read = limits().max_perplexity_tokens  # and the tokens one scoring feeds the model (windows x window)
 
     def compute():
         bar = st.progress(0.0, text=f"Scoring {label}…")
@@ -181,17 +184,34 @@ def score(lm, text, add_bos, window, stride, label="the text"):
                 add_bos=add_bos,
                 top_predictions=TOP_PREDICTIONS,
                 max_chars=max_chars,
+                max_tokens_read=max_read,
                 progress=lambda f: bar.progress(f, text=f"Scoring {label}: {f:.0%} of the windows"),
                 score_windows=shared_perplexity_hook(lm),  # the windows as queued jobs on the shared worker
             )
         finally:
             bar.empty()
 
-    key = (lm.name, id(lm.model), text, add_bos, window, stride)
+    key = (lm.name, id(lm.model), text, add_bos, window, stride, max_read)
     try:
         return session_memo("perplexity", key, compute, max_entries=8)
     except TextTooLong as error:
         raise PerplexityError(f"{error} {raise_hint('max_perplexity_chars')}") from None
+    except TooMuchWork as error:
+        raise PerplexityError(f"{error} {raise_hint('max_perplexity_tokens')}") from None
+
+
+def stride_note(result: PerplexityResult) -> str | None:
+    """The sentence saying the stride was raised to fit this server's token bound, or None when it was not."""
+    if result.asked_stride is None:
+        return None
+    n = len(result.token_ids) + (1 if result.start_token is not None else 0)  # the sequence the windows cover
+    asked = tokens_read(n, result.max_length, result.asked_stride)
+    return (
+        f"A stride of {result.asked_stride:,} would feed the model {asked:,} tokens (windows of {result.max_length:,} "
+        f"over {n:,} tokens); this server feeds it at most {limits().max_perplexity_tokens:,} per scoring, so the "
+        f"stride was raised to {result.stride:,} ({result.tokens_read:,} tokens). "
+        + raise_hint("max_perplexity_tokens")
+    )
 
 
 def keep_compare_inputs(examples):
