@@ -83,3 +83,21 @@ def test_a_short_prompts_link_still_replays_its_steps():
     at = open_link("app_pages/generation.py", {"prompt": "Once upon a time", "steps": "5", "t": "0"})
     assert len(at.session_state[state.GEN_STEPPER].steps) == 5
     assert not any("This link asked for" in i.value for i in at.info)
+
+
+def test_a_run_files_replay_stops_at_the_token_bound(monkeypatch):
+    """What the uploader's callback leaves (the file's prompt and record), then the page run that replays it."""
+    monkeypatch.setenv("NTE_MAX_REPLAY_TOKENS", "30")
+    at = open_link("app_pages/generation.py", {"prompt": "Once upon a time", "t": "0"})
+    step = {"token_id": 13, "chosen_by": "greedy", "temperature": 0.0, "top_k": 0, "top_p": 1.0, "seed": 0}
+    at.session_state[state.GEN_PENDING_RECORD] = {"prompt": "Once upon a time", "steps": [step] * 50}
+    at.session_state[state.GEN_STEPPER] = None  # the callback drops the stepper: the page makes a fresh one
+    at.run()
+    assert_clean(at)
+    stepper = at.session_state[state.GEN_STEPPER]
+    allowed = 30 - stepper.prompt_len
+    assert len(stepper.steps) == allowed < 50
+    text = all_text(at).replace("\\", "")
+    said = f"The file has 50 steps; after this prompt's {stepper.prompt_len} tokens this server replays {allowed}"
+    assert said in text
+    assert "NTE_MAX_REPLAY_TOKENS" in text
