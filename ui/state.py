@@ -484,6 +484,7 @@ POLL_EXPIRES_AT = "poll.expires_at"  # Unix time the teacher's room expires, as 
 POLL_COOKIE_TRIED = "poll.cookie_tried"  # this session has looked for the host cookie once
 POLL_HOST_LINK = "poll.host_link"  # popover with the teacher's private host link
 POLL_LOCK = "poll.lock"  # button: stop taking guesses for this round
+POLL_TIMER = "poll.timer"  # button: the round timer (guesses lock ROUND_TIMER_SECONDS later)
 POLL_LESSON_NEXT = "poll.lesson_next"  # button: the next round with the next lesson prompt
 POLL_HIDE_PICK = "poll.hide_pick"  # select: a guess to remove from the chart
 POLL_HIDE = "poll.hide"

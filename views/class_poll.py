@@ -49,6 +49,7 @@ from ui.poll import (
 )
 from ui.settings import limits, raise_hint, redis_url, replica_count
 
+ROUND_TIMER_SECONDS = 30
 PROMPT_CSS = "<style>.nte-poll-prompt{font-size:1.6rem;font-weight:600;line-height:1.3}</style>"
 LOST = (
     "Room {code} is no longer in the room store, although it had not expired: the server (or its Redis) restarted "
@@ -150,6 +151,8 @@ def live_results(key: TeacherKey) -> None:
     rows = class_guesses(dist, view.prompt, dict(view.counts))
     show_model = view.revealed or bool(st.session_state.get(state.POLL_SHOW_MODEL))
     st.metric("Guesses in", f"{view.total:,}")
+    if view.locks_in is not None and not view.revealed:
+        st.caption(f"Guesses lock in {view.locks_in:.0f} s.")
     if view.revealed:
         show_answer(dist)
     show_chart(poll_chart(rows, dist.candidates(TOP_K) if show_model else None), state.POLL_LIVE)
@@ -258,7 +261,7 @@ def host_link_popover(key: TeacherKey) -> None:
 def round_controls(store: RoomStore, key: TeacherKey, view: RoomView) -> None:
     """Under the live results: reveal, lock, the next round (typed or the next lesson prompt), moving the room to a
     new code, the poll-only student view, closing (with a warning) and the results file."""
-    reveal, lock = st.columns(2)
+    reveal, lock, timer = st.columns(3)
     reveal.button(
         "Reveal the model's answer",
         key=state.POLL_REVEAL,
@@ -274,6 +277,14 @@ def round_controls(store: RoomStore, key: TeacherKey, view: RoomView) -> None:
         args=(lambda: store.lock(key),),
         disabled=view.revealed or view.locked,
         help="No more guesses or changes this round; the model's answer stays hidden until you reveal it.",
+    )
+    timer.button(
+        f"Lock in {ROUND_TIMER_SECONDS} s",
+        key=state.POLL_TIMER,
+        on_click=act,
+        args=(lambda: store.lock(key, after=ROUND_TIMER_SECONDS),),
+        disabled=view.revealed or view.locked or view.locks_in is not None,
+        help="A round timer: phones count down, then the guesses lock by themselves.",
     )
     if upcoming := next_lesson_prompt(view.prompt):
         st.button(
@@ -450,7 +461,8 @@ def watch_room(code: str, seen: tuple) -> None:
         st.rerun(scope="app")
     if (view.round, view.revealed, view.closed, view.locked) != seen:
         st.rerun(scope="app")
-    st.caption(f"Live: {view.total:,} {'guess' if view.total == 1 else 'guesses'} in so far.")
+    timer = f" Guesses lock in {view.locks_in:.0f} s." if view.locks_in is not None and not view.revealed else ""
+    st.caption(f"Live: {view.total:,} {'guess' if view.total == 1 else 'guesses'} in so far.{timer}")
 
 
 def join_form() -> None:

@@ -77,6 +77,7 @@ class RoomView:
     expires_in: float
     locked: bool = False  # the teacher stopped taking guesses for this round (before the reveal)
     hidden: tuple[str, ...] = ()  # guesses the teacher removed from what everyone sees (not in ``counts``)
+    locks_in: float | None = None  # seconds until the round's timer locks the guesses, while it runs
 
     @property
     def total(self) -> int:
@@ -103,7 +104,7 @@ class RoomStore(Protocol):
     def next_round(self, key: TeacherKey, prompt: str) -> int: ...
     def resume(self, key: TeacherKey) -> RoomView: ...
     def reveal(self, key: TeacherKey) -> None: ...
-    def lock(self, key: TeacherKey) -> None: ...
+    def lock(self, key: TeacherKey, after: float = 0.0) -> None: ...
     def hide_guess(self, key: TeacherKey, guess: str, hidden: bool = True) -> None: ...
     def move(self, key: TeacherKey) -> TeacherKey: ...
     def close(self, key: TeacherKey) -> None: ...
@@ -144,6 +145,14 @@ def _counts(guesses, hidden=()) -> tuple[tuple[str, int], ...]:
     return tuple((guess, n) for guess, n in guess_histogram(guesses).items() if guess not in hidden)
 
 
+def _ms(value: str | None) -> float | None:
+    """A stored Unix time in ms as seconds, or None."""
+    try:
+        return int(value) / 1000.0 if value else None
+    except ValueError:
+        return None
+
+
 def _bucket(name: str) -> str:
     """A rate-limit counter's name as stored: hashed, so no client address is kept in the store."""
     return hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
@@ -167,7 +176,7 @@ class _Round:
     prompt: str
     revealed: bool = False
     entries: dict[str, str] = field(default_factory=dict)  # anonymous student id -> guess
-    locked: bool = False
+    locks_at: float | None = None  # clock time the guesses lock (the teacher's lock or round timer)
     hidden: set[str] = field(default_factory=set)  # guesses the teacher removed from the chart
 
 
@@ -258,8 +267,9 @@ class MemoryRoomStore:
                 room.closed,
                 _counts(current.entries.values(), current.hidden),
                 max(0.0, room.expires_at - self._clock()),
-                current.locked,
+                _locked(current.locks_at, self._clock()),
                 tuple(sorted(current.hidden)),
+                _locks_in(current.locks_at, self._clock()),
             )
 
     def add_guess(self, code: str, student: str, guess: str, round_number: int | None = None) -> str:
@@ -267,7 +277,8 @@ class MemoryRoomStore:
         with self._lock:
             room = self._room(code)
             current = room.rounds[-1]
-            refusal = _refusal(room.closed, len(room.rounds), current.revealed, round_number, current.locked)
+            locked = _locked(current.locks_at, self._clock())
+            refusal = _refusal(room.closed, len(room.rounds), current.revealed, round_number, locked)
             if refusal is None and student not in current.entries and len(current.entries) >= MAX_GUESSES_PER_ROUND:
                 refusal = "full"
             if refusal:
@@ -306,11 +317,13 @@ class MemoryRoomStore:
             room.rounds[-1].revealed = True
             room.expires_at = self._clock() + self.ttl
 
-    def lock(self, key: TeacherKey) -> None:
-        """Stop taking guesses for the current round; the class sees the count, not yet the model's answer."""
+    def lock(self, key: TeacherKey, after: float = 0.0) -> None:
+        """Stop taking guesses for the current round now, or ``after`` seconds from now (a round timer); the class
+        sees the count, not yet the model's answer."""
         with self._lock:
             room = self._teacher_room(key)
-            room.rounds[-1].locked = True
+            current, at = room.rounds[-1], self._clock() + max(0.0, float(after))
+            current.locks_at = at if current.locks_at is None else min(current.locks_at, at)
             room.expires_at = self._clock() + self.ttl
 
     def hide_guess(self, key: TeacherKey, guess: str, hidden: bool = True) -> None:
@@ -362,6 +375,14 @@ _REFUSALS = {
 }
 
 
+def _locked(locks_at: float | None, now: float) -> bool:
+    return locks_at is not None and now >= locks_at
+
+
+def _locks_in(locks_at: float | None, now: float) -> float | None:
+    return locks_at - now if locks_at is not None and now < locks_at else None
+
+
 def _refusal(closed: bool, current: int, revealed: bool, round_number: int | None, locked: bool = False) -> str | None:
     """Why a guess for ``round_number`` (None: the current one) cannot be taken now (a _REFUSALS key), or None."""
     if closed:
@@ -383,14 +404,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 """
 
-# KEYS: the room, the round's entries. ARGV: round number, student, guess, most guesses per round.
+# KEYS: the room, the round's entries. ARGV: round number, student, guess, most guesses per round, now (Unix ms).
 _ADD_GUESS = """
 local room = redis.call('HMGET', KEYS[1], 'round', 'closed', 'revealed:' .. ARGV[1], 'locked:' .. ARGV[1])
 if not room[1] then return 'gone' end
 if room[2] == '1' then return 'closed' end
 if room[1] ~= ARGV[1] then return 'moved' end
 if room[3] == '1' then return 'revealed' end
-if room[4] == '1' then return 'locked' end
+if room[4] and tonumber(room[4]) <= tonumber(ARGV[5]) then return 'locked' end
 if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 0 and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then
   return 'full'
 end
@@ -513,8 +534,9 @@ class RedisRoomStore:
             data.get("closed") == "1",
             _counts(guesses, hidden),
             max(0.0, ttl_ms / 1000.0) if ttl_ms and ttl_ms > 0 else 0.0,
-            data.get(f"locked:{number}") == "1",
+            _locked(_ms(data.get(f"locked:{number}")), time.time()),
             tuple(sorted(hidden)),
+            _locks_in(_ms(data.get(f"locked:{number}")), time.time()),
         )
 
     def add_guess(self, code: str, student: str, guess: str, round_number: int | None = None) -> str:
@@ -522,7 +544,8 @@ class RedisRoomStore:
         code, data = self._room(code)
         number = int(data["round"]) if round_number is None else int(round_number)
         keys = [self._key(code), self._entries_key(code, number)]
-        outcome = self._call(self._add, keys, [number, student, guess, MAX_GUESSES_PER_ROUND])
+        now_ms = int(time.time() * 1000)
+        outcome = self._call(self._add, keys, [number, student, guess, MAX_GUESSES_PER_ROUND, now_ms])
         if outcome == "gone":
             raise _not_found(code)
         if outcome != "ok":
@@ -554,9 +577,14 @@ class RedisRoomStore:
         self._call(self._redis.hset, self._key(code), f"revealed:{data['round']}", "1")
         self._refresh(code, int(data["round"]))
 
-    def lock(self, key: TeacherKey) -> None:
+    def lock(self, key: TeacherKey, after: float = 0.0) -> None:
         code, data = self._teacher_room(key)
-        self._call(self._redis.hset, self._key(code), f"locked:{data['round']}", "1")
+        field_name = f"locked:{data['round']}"
+        at = int((time.time() + max(0.0, float(after))) * 1000)  # Unix ms; every replica reads the same clock
+        earlier = _ms(data.get(field_name))
+        if earlier is not None:
+            at = min(at, int(earlier * 1000))
+        self._call(self._redis.hset, self._key(code), field_name, str(at))
         self._refresh(code, int(data["round"]))
 
     def hide_guess(self, key: TeacherKey, guess: str, hidden: bool = True) -> None:

@@ -390,3 +390,22 @@ def test_the_client_address_trusts_proxy_headers_only_when_told():
     assert address_of({"X-Forwarded-For": "6.6.6.6, 198.51.100.4"}, "10.0.0.2", trusted=True) == "198.51.100.4"
     assert address_of({}, "10.0.0.2", trusted=True) == "10.0.0.2"
     assert address_of({}, None, trusted=False) == "local"
+
+
+def test_the_round_timer_counts_down_on_the_phones_then_locks(monkeypatch):
+    monkeypatch.setattr(class_poll_views, "ROUND_TIMER_SECONDS", 2)
+    teacher, key = teacher_session()
+    student = student_session(key.code)
+    assert teacher.button(key=state.POLL_TIMER).proto.label == "Lock in 2 s"  # the label says the timer's length
+    teacher.button(key=state.POLL_TIMER).click().run()
+    assert_clean(teacher)
+    assert "Guesses lock in" in " ".join(c.value for c in teacher.caption)
+    assert teacher.button(key=state.POLL_TIMER).disabled
+    student.run()
+    assert "Guesses lock in" in " ".join(c.value for c in student.caption)
+    submit(student, "Paris")  # in time
+    time.sleep(2.5)  # past the timer (not a timing assertion: only that the round is locked afterwards)
+    student.run()
+    assert "locked the guesses" in " ".join(i.value for i in student.info)
+    teacher.run()
+    assert teacher.metric[0].value == "1" and teacher.button(key=state.POLL_LOCK).disabled

@@ -407,3 +407,19 @@ def test_hit_counts_per_name_in_fixed_windows(make_store):
     time.sleep(0.5)  # past the short window (not a timing assertion: only that a new window starts)
     assert store.hit("lookup:10.0.0.1", 0.2) == 1
     assert store.hit("join:K7MX3P:10.0.0.1", 60) == 4
+
+
+def test_a_round_timer_locks_the_guesses_when_it_runs_out(store):
+    key = store.create_room(PROMPT)
+    store.lock(key, after=1.0)
+    view = store.get(key.code)
+    assert not view.locked and 0 < view.locks_in <= 1.0
+    store.add_guess(key.code, "student-aaaa", "Paris")  # still open
+    store.lock(key, after=600)  # a later timer does not postpone the first one
+    time.sleep(1.5)  # past the timer (not a timing assertion: only that the round is locked afterwards)
+    view = store.get(key.code)
+    assert view.locked and view.locks_in is None and view.total == 1
+    with pytest.raises(RoomError, match="locked"):
+        store.add_guess(key.code, "student-bbbb", "Lyon")
+    store.next_round(key, "The package left the")
+    assert store.get(key.code).locks_in is None and not store.get(key.code).locked
