@@ -15,6 +15,7 @@ from core.poll import class_guesses, match_guess
 from core.seed_examples import CAPITAL_PROMPT, PACKAGE_PROMPTS
 from core.serving.rooms import (
     DEFAULT_TTL,
+    MAX_GUESSES_PER_ROUND,
     MAX_POLL_PROMPT_CHARS,
     NotTeacher,
     RoomError,
@@ -305,6 +306,11 @@ def round_controls(store: RoomStore, key: TeacherKey, view: RoomView) -> None:
         on_click="ignore",
     )
     st.caption("One row per round and guess: how many students, the model's token, probability and rank.")
+    st.caption(
+        f"Limits: {MAX_GUESSES_PER_ROUND} guesses a round; {limits().poll_students_per_client} students per network "
+        f"address and {limits().poll_wrong_codes_per_minute} unknown codes a minute per address (the operator "
+        "raises them: NTE_POLL_STUDENTS_PER_CLIENT, NTE_POLL_WRONG_CODES_PER_MINUTE)."
+    )
     st.toggle(
         "Students see only the poll (their link opens without the page menu)",
         key=state.POLL_ONLY,

@@ -260,6 +260,14 @@ def test_a_localhost_link_is_flagged():
     assert any("Phones cannot open this link" in w.value for w in teacher.warning)
 
 
+def test_the_limits_are_stated_on_the_teachers_page(monkeypatch):
+    monkeypatch.setenv("NTE_POLL_STUDENTS_PER_CLIENT", "90")
+    teacher, _ = teacher_session()
+    limits_text = " ".join(c.value for c in teacher.caption if c.value.startswith("Limits:"))
+    assert "500 guesses a round" in limits_text and "90 students per network address" in limits_text
+    assert "20 unknown codes a minute" in limits_text
+
+
 def test_a_lost_room_is_not_called_expired():
     assert "restarted without keeping its rooms" in gone_message("K7MX3P", time.time() + 3600)
     assert "has expired" in gone_message("K7MX3P", time.time() - 1)
