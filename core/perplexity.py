@@ -21,9 +21,10 @@ from core.text import TextError, check_text, token_label
 
 MAX_TEXT_CHARS = 4_000  # default cap: about 800 tokens, one window, a few seconds on one CPU thread
 DEFAULT_MAX_LENGTH = 1024  # the guide's window
-# Default cap on the tokens one run feeds the model, summed over its windows: a 4,000-character text at the default
-# window and stride fits; at about 250 tokens per CPU-second that is a few seconds, never minutes.
-MAX_TOKENS_READ = 4_096
+# Default cap on the tokens one run feeds the model, summed over its windows: a 4,000-character text of about 1,200
+# tokens fits at the default window and stride (1,695 tokens); at 250-300 tokens per CPU-second (measured on a busy
+# 2-core machine) that is several seconds, never minutes.
+MAX_TOKENS_READ = 2_048
 # Positions whose (positions, V) logits exist at once: 128 x 49,152 float32 is 25 MB for SmolLM2, whatever the window.
 SCORE_CHUNK = 128
 LN2 = math.log(2.0)

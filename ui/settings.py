@@ -100,10 +100,10 @@ class Limits:
             one school address fits; a script opening hundreds of fake students from one address does not).
         poll_wrong_codes_per_minute: unknown room codes one client address may try per minute (20: typos pass,
             guessing codes does not).
-        max_perplexity_tokens: tokens one perplexity scoring feeds the model, summed over its windows (4,096: a
-            4,000-character text at the default window and stride fits; a smaller stride is raised to fit, with a
-            note). The work grows with these tokens, not with the characters: window 256 and stride 1 over 4,000
-            characters would read about 240,000 tokens, minutes of CPU.
+        max_perplexity_tokens: tokens one perplexity scoring feeds the model, summed over its windows (2,048: a
+            4,000-character text of ~1,200 tokens fits at the default window and stride; a smaller stride is raised
+            to fit, with a note). The work grows with these tokens, not with the characters: window 256 and stride
+            1 over 4,000 characters would read about 240,000 tokens, minutes of CPU.
         max_replay_tokens: tokens a shared link's or a run file's replay may cost: the prompt's tokens (its
             prefill) plus one per replayed step (1,024: a short prompt replays its 64 steps, a 2,048-token prompt
             none).

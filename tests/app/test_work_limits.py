@@ -43,13 +43,13 @@ def open_link(page: str, query: dict[str, str]) -> AppTest:
 def test_a_stride_one_link_is_raised_to_fit_the_token_bound_and_says_so(windows_run):
     at = open_link("app_pages/perplexity.py", {"text": LONG_TEXT, "window": "256", "stride": "1"})
     text = all_text(at).replace("\\", "")  # markdown escapes
-    assert "One scoring feeds the model at most 4,096 tokens" in text  # the bound, stated
-    assert windows_run and all(sum(w.end - w.begin for w in ws) <= 4_096 for ws in windows_run)
+    assert "One scoring feeds the model at most 2,048 tokens" in text  # the bound, stated
+    assert windows_run and all(sum(w.end - w.begin for w in ws) <= 2_048 for ws in windows_run)
     note = next(i.value for i in at.info if "A stride of 1 would feed the model" in i.value).replace("\\", "")
-    assert "237,568 tokens" in note and "at most 4,096 per scoring" in note
-    assert "stride was raised to 62" in note and "NTE_MAX_PERPLEXITY_TOKENS" in note
+    assert "237,568 tokens" in note and "at most 2,048 per scoring" in note
+    assert "stride was raised to 133 (2,044 tokens)" in note and "NTE_MAX_PERPLEXITY_TOKENS" in note
     assert any(m.label == "Perplexity" for m in at.metric)
-    assert "stride 62" in text  # the windows caption gives the stride used
+    assert "stride 133" in text  # the windows caption gives the stride used
 
 
 def test_the_operator_raises_the_token_bound(monkeypatch, windows_run):

@@ -57,7 +57,7 @@ def test_defaults_fit_a_shared_small_server():
         shared_cache_mb=160,
         poll_students_per_client=60,
         poll_wrong_codes_per_minute=20,
-        max_perplexity_tokens=4_096,
+        max_perplexity_tokens=2_048,
         max_replay_tokens=1_024,
     )
     assert got.max_params == DEFAULT_MAX_PARAMS and got.max_perplexity_chars == MAX_TEXT_CHARS
