@@ -6,7 +6,7 @@ import streamlit as st
 from components.generation_tree import frontier_table, tree_figure
 from core.generation_tree import MAX_BEAM_WIDTH, MAX_CHILDREN, MAX_DEPTH
 from ui import state
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.controls import SEED_RANGE, prompt_area, sampling_controls
 from ui.model_picker import current_model
 from ui.share import copy_link_control, share_inputs
@@ -63,7 +63,7 @@ st.caption(
 left, right = st.columns([3, 2])
 with left:
     st.subheader(f"Frontier: the {len(frontier)} likeliest unexplored branches")
-    st.dataframe(frontier_table(frontier, tree.nodes), hide_index=True)
+    show_table(frontier_table(frontier, tree.nodes), hide_index=True)
 with right:
     expand_panel(tree)
 

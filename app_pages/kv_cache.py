@@ -9,6 +9,7 @@ from core.lessons import NEXT_TOKEN_LESSON
 from core.seed_examples import KV_ESTIMATE
 from ui import state
 from ui.backend import require_local_model
+from ui.charts import show_table
 from ui.lessons import lesson_presets
 from ui.share import bounds, copy_link_control, share_inputs
 from views.kv_cache import (
@@ -72,7 +73,7 @@ lesson_comparison(spec, batch, kw)
 
 st.subheader("The formula with your numbers")
 st.markdown(formula_markdown(spec, seq_len=seq_len, batch_size=batch, fmt=fmt, total=total, block_size=block, mla=mla))
-st.dataframe(
+show_table(
     breakdown_table(spec.breakdown(seq_len, batch, dtype=fmt, block_size=block, mla=mla)),
     hide_index=True,
     column_config={"how": st.column_config.TextColumn(width="large")},  # its sentences must not be cut off

@@ -8,6 +8,7 @@ from components.poll import prediction_table
 from core.poll import MAX_PREDICT_CHARS, predict_steps, score_prediction, score_summary
 from core.text import TextError
 from ui import state
+from ui.charts import show_table
 from ui.controls import limited_text
 from ui.memo import session_distribution
 from ui.notice import notice
@@ -64,5 +65,5 @@ if scores:
     b.metric("You got the text", f"{summary.guessed_right} of {summary.guesses}")
     c.metric("The model got the text", f"{summary.model_right} of {summary.guesses}")
     d.metric("Median rank of your guesses", f"{summary.median_rank:,.0f}")
-    st.dataframe(prediction_table(scores), hide_index=True)
+    show_table(prediction_table(scores), hide_index=True)
     st.button("Start again", key=state.PF_RESTART, on_click=restart)

@@ -51,10 +51,24 @@ def chart_table(fig: go.Figure, chart_key: str, *, where: Any = st) -> None:
         return
     with panel:
         st.caption(inert_markdown(figure_summary(fig)))
-        st.dataframe(figure_table(fig), hide_index=True)
+        show_table(figure_table(fig), hide_index=True)
 
 
 def memo_figure(kind: str, inputs: Hashable, build: Callable[[], go.Figure], *, max_entries: int = 4) -> go.Figure:
     """The figure ``build()`` makes for ``inputs``, memoised in this session (``ui.memo``, kind ``figure.<kind>``):
     a rerun that does not change the inputs (another head's view of the same layer) skips building it."""
     return session_memo(f"figure.{kind}", inputs, build, max_entries=max_entries)
+
+
+PRESENTER_TABLE_ROWS = 40  # up to this many rows a table is drawn as HTML in presenter mode (its text scales)
+
+
+def show_table(data: Any, *, where: Any = st, **kwargs: Any) -> Any:
+    """Show a table with ``where.dataframe(data, **kwargs)``; in presenter mode, a table of up to
+    PRESENTER_TABLE_ROWS rows is drawn with ``st.table`` instead: st.dataframe paints its cells on a canvas at the
+    theme's 12-14 px, which no CSS reaches, while st.table's cells take presenter mode's large type."""
+    rows = getattr(data, "shape", (PRESENTER_TABLE_ROWS + 1,))[0]
+    if presenter_mode() and rows <= PRESENTER_TABLE_ROWS and hasattr(data, "style"):
+        shown = data.style.hide(axis="index") if kwargs.get("hide_index") else data
+        return where.table(shown)
+    return where.dataframe(data, **kwargs)

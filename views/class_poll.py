@@ -27,7 +27,7 @@ from core.serving.rooms import (
 )
 from core.text import TextError
 from ui import state
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.controls import limited_text
 from ui.memo import session_distribution
 from ui.notice import notice
@@ -159,7 +159,7 @@ def live_results(key: TeacherKey) -> None:
     show_chart(poll_chart(rows, dist.candidates(TOP_K) if show_model else None), state.POLL_LIVE)
     with st.expander("The guesses as a table"):
         table = guess_table(rows)
-        st.dataframe(table if show_model else table[["guess", "students"]], hide_index=True)
+        show_table(table if show_model else table[["guess", "students"]], hide_index=True)
     with st.expander("Remove a guess from the chart"):
         st.selectbox(
             "A guess to remove for everyone (the projector and every phone's reveal)",

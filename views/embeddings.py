@@ -27,7 +27,7 @@ from core.embeddings import (
 )
 from core.models import LoadedModel
 from ui import state
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.controls import bounded_slider, limited_text
 from ui.memo import session_memo
 from ui.notice import notice
@@ -157,7 +157,7 @@ def analogy_panel(lm: LoadedModel, how: str, space: bool) -> None:
     getattr(st, kind)(verdict)
     with st.expander("The measured analogies", key=state.EMB_SCORE_OPEN, on_change="rerun") as panel:
         if panel.open:
-            st.dataframe(analogy_table(score.tested), hide_index=True)
+            show_table(analogy_table(score.tested), hide_index=True)
             if score.skipped:
                 st.caption("Not measured (a word is several tokens): " + "; ".join(" ".join(s) for s in score.skipped))
     a_col, b_col, c_col = st.columns(3)

@@ -41,7 +41,7 @@ from core.serving.remote_backend import RemoteBackend, RemoteError
 from core.text import PromptError, clean_prompt
 from ui import state
 from ui.backend import server_caption
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.controls import (
     SEED_RANGE,
     TEMPERATURE_RANGE,
@@ -119,7 +119,7 @@ def timeline_panel(steps: Sequence[Step]) -> None:
     show_chart(cache_chart(steps), "generation.cache_chart", where=left)
     show_chart(timing_chart(steps), "generation.time_chart", where=right)
     timeline = timeline_table(steps)
-    st.dataframe(timeline, hide_index=True, key=state.GEN_TIMELINE)
+    show_table(timeline, hide_index=True, key=state.GEN_TIMELINE)
     st.download_button(
         "Download the timeline (CSV)",
         lambda: timeline.to_csv(index=False),  # written when clicked (on another thread), not on every step
@@ -555,4 +555,4 @@ def remote_view(backend: RemoteBackend) -> None:
     if isinstance(generation, Generation):
         st.html(generation_html(generation))
         st.caption(f"{len(generation.tokens)} tokens; the server's stop reason: {generation.finish_reason or 'none'}.")
-        st.dataframe(generation_table(generation), hide_index=True)
+        show_table(generation_table(generation), hide_index=True)

@@ -20,7 +20,7 @@ from core.generation_tree import (
 )
 from core.text import PromptError, visible_text
 from ui import state
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.controls import SEED_RANGE, TEMPERATURE_RANGE, TOP_K_RANGE, TOP_P_RANGE
 from ui.inference import shared_step_runner
 from ui.memo import session_memo
@@ -154,7 +154,7 @@ def comparison_panel(tree: GenerationTree, greedy, beam, drawn) -> None:
         st.info("Take a beam step to compare the beam's best path with greedy and sampled decoding.")
         st.stop()
     compared = [greedy.first(s), beam, drawn.first(s)]
-    st.dataframe(paths_table(compared).style.format({"Σ ln p": "{:.3f}", "∏ p": "{:.3g}"}), hide_index=True)
+    show_table(paths_table(compared).style.format({"Σ ln p": "{:.3f}", "∏ p": "{:.3g}"}), hide_index=True)
     best = max(compared, key=lambda p: p.total_logprob)
     found_by = [p.method for p in compared if p.token_ids == best.token_ids]  # equal paths: say so, name no winner
     who = f"the path {' and '.join(found_by)} found" if len(found_by) > 1 else f"**{best.method}**'s path"

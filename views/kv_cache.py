@@ -33,7 +33,7 @@ from core.kv_cache import (
 from core.lessons import KV_ESTIMATE_EXAMPLE, NEXT_TOKEN_LESSON
 from core.seed_examples import KV_ESTIMATE, KV_ESTIMATE_EXPECTED_GIB
 from ui import state
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.controls import limited_text
 from ui.inference import shared_run
 from ui.memo import session_memo
@@ -304,7 +304,7 @@ def measured_panel() -> None:
     except ConfigError as error:  # the model's config does not give a KV-cache spec
         notice(error, "warning")
         st.stop()
-    st.dataframe(measurement_table(m.measured_bytes, m.estimated_bytes, m.tokens, m.dtype), hide_index=True)
+    show_table(measurement_table(m.measured_bytes, m.estimated_bytes, m.tokens, m.dtype), hide_index=True)
     keys, values = m.layer_shapes[0]
     if m.equal:
         st.success(

@@ -8,7 +8,7 @@ from components.logit_lens import lens_heatmap, lens_table, rank_chart
 from core.logit_lens import GRID_POSITIONS, LayerPredictions, layer_predictions
 from core.models import LoadedModel
 from ui import state
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.memo import session_forward, session_memo
 from ui.presenter import presenter_mode
 from ui.share import Shared
@@ -75,7 +75,7 @@ def layer_table(lens: LayerPredictions) -> None:
     )
     rows = [[lens.label(i) for i in stage[pick]] for stage in lens.top_ids]  # (S, n)
     table = lens_table(names, rows, lens.top_probs[:, pick, :])
-    st.dataframe(table.iloc[::-1], hide_index=True, height=min(36 * len(names) + 40, 700))
+    show_table(table.iloc[::-1], hide_index=True, height=min(36 * len(names) + 40, 700))
     st.caption(
         "The top row is the model's real output (the same numbers as the next-token page); the bottom row "
         "reads the token embeddings alone, before any layer has mixed in the context."

@@ -22,7 +22,7 @@ from core.serving.remote_backend import RemoteBackend, RemoteError
 from core.text import PromptError, clean_prompt
 from ui import state
 from ui.backend import server_caption
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.client_sampler import SamplerKeys, client_sampler
 from ui.controls import (
     SEED_RANGE,
@@ -116,7 +116,7 @@ def sampler(dist, mode: str) -> None:
     if table.open:  # closed, letting go of a control sends no table
         with table:
             probs = sampler_probs(dist)  # (V,)
-            st.dataframe(candidate_table(dist, top_n, probs), hide_index=True)
+            show_table(candidate_table(dist, top_n, probs), hide_index=True)
 
 
 def compare_prompts(lm) -> None:
@@ -193,4 +193,4 @@ def remote_view(backend: RemoteBackend) -> None:
     a.metric("Reported by the server", f"{top.reported_mass:.1%}")
     b.metric("Not reported", f"{top.rest_mass:.1%}")
     with st.expander("Table of candidates"):
-        st.dataframe(table, hide_index=True)
+        show_table(table, hide_index=True)

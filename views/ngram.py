@@ -30,7 +30,7 @@ from core.ngram import (
 )
 from core.seed_examples import TRACKING_MESSAGES
 from ui import state
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.controls import SEED_RANGE, limited_text
 from ui.memo import session_memo
 from ui.model_picker import current_model
@@ -87,7 +87,7 @@ def distribution_panel(model: NGramModel, smooth: bool, k: float) -> None:
             "learned about similar contexts. Switch on add-k smoothing to see the difference."
         )
     with st.expander(f"Count table ({len(model.table())} rows)", expanded=False):
-        st.dataframe(count_table(model), hide_index=True)
+        show_table(count_table(model), hide_index=True)
 
 
 def generation_panel(model: NGramModel, k: float) -> None:
@@ -166,4 +166,4 @@ def perplexity_panel(model: NGramModel, n: int, smooth: bool, k: float) -> None:
         "(a neural n-gram), then with a Transformer that reads the whole context."
     )
     with st.expander("Word by word", expanded=False):
-        st.dataframe(score_table(score.tokens, score.contexts, score.probs), hide_index=True)
+        show_table(score_table(score.tokens, score.contexts, score.probs), hide_index=True)

@@ -44,7 +44,7 @@ from core.serving.remote_backend import RemoteBackend, RemoteError
 from core.text import PromptError, clean_prompt
 from ui import state
 from ui.backend import server_caption
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.controls import limited_text
 from ui.inference import shared_perplexity_hook
 from ui.memo import session_memo
@@ -81,7 +81,7 @@ def token_by_token_tab(result: PerplexityResult) -> None:
     show_chart(loss_bars(result), "perplexity.loss_bars")
     st.session_state.setdefault(state.PPL_SURPRISING_N, 10)
     n = st.slider("Most surprising tokens to list", 3, 30, key=state.PPL_SURPRISING_N)
-    st.dataframe(most_surprising(result, n), hide_index=True)
+    show_table(most_surprising(result, n), hide_index=True)
     st.download_button(
         "Download the per-token table (CSV)",
         csv_bytes(token_table(result)),
@@ -95,17 +95,17 @@ def token_by_token_tab(result: PerplexityResult) -> None:
 def teacher_forcing_tab(result: PerplexityResult) -> None:
     """Teacher forcing on the user's text, then seed 001's worked example and its perplexity by hand."""
     st.markdown(TEACHER_FORCING_NOTE)
-    st.dataframe(teacher_forcing_table(teacher_forcing_rows(result, 12)), hide_index=True)
+    show_table(teacher_forcing_table(teacher_forcing_rows(result, 12)), hide_index=True)
     st.markdown(
         f"**{PERPLEXITY_EXAMPLE.capitalize()} of {NEXT_TOKEN_LESSON}**: *\\<bos\\> package left hub \\<eos\\>* "
         "gives four shifted targets."
     )
     seed_table, seed_loss = seed_teacher_forcing_table()
-    st.dataframe(seed_table, hide_index=True)
+    show_table(seed_table, hide_index=True)
     st.markdown(f"Mean cross-entropy: **{seed_loss:.3f}** nats.")
     st.markdown("**Perplexity by hand**: the true tokens got probabilities 0.5, 0.5, 0.5 and 0.125.")
     hand, loss, ppl, inverse_geo = seed_perplexity_table()
-    st.dataframe(hand, hide_index=True)
+    show_table(hand, hide_index=True)
     x, y, z = st.columns(3)
     x.metric("Average loss", f"{loss:.4f}")
     y.metric("Perplexity exp(loss)", f"{ppl:.4f}")
@@ -284,7 +284,7 @@ def compare_tab(lm, text, result, add_bos, window, stride):
         elif saved and saved.text == text and saved.result is not None:
             pair = [result, saved.result]
             show_chart(comparison_figure([r.model_name for r in pair], pair), "perplexity.compare_models")
-            st.dataframe(comparison_table(pair), hide_index=True)
+            show_table(comparison_table(pair), hide_index=True)
 
 
 # On the operator's model server (ui/backend.py): what a server reports, said on the page.
@@ -330,4 +330,4 @@ def remote_view(backend: RemoteBackend) -> None:
     a.metric("Perplexity", f"{ppl:,.2f}")
     b.metric("Tokens scored", f"{scored.nll.size:,}", help="Every token but the first (nothing comes before it).")
     st.caption("Scored by the server's copy of the model; the first token has no score (no start token is added).")
-    st.dataframe(prompt_logprob_table(scored), hide_index=True)
+    show_table(prompt_logprob_table(scored), hide_index=True)

@@ -29,7 +29,7 @@ from core.logit_lens import final_norm
 from core.models import LoadedModel
 from core.pipeline import PipelineTrace, cache_growth, sampling_trace
 from ui import state
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.controls import SEED_RANGE, TEMPERATURE_RANGE, TOP_K_RANGE, TOP_P_RANGE, sampling_controls
 from ui.inference import shared_run
 from ui.memo import session_memo
@@ -154,7 +154,7 @@ def embedding_stage(trace: PipelineTrace) -> None:
                 "pipeline.embedding",
             )
         right.metric("Norm of the row", f"{trace.embedding_norm:.3f}")
-        right.dataframe(neighbour_table(trace.neighbours), hide_index=True, height=250)
+        show_table(neighbour_table(trace.neighbours), where=right, hide_index=True, height=250)
         right.caption("Nearest tokens by cosine in the embedding matrix.")
         if trace.position_added:
             st.caption(

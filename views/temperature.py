@@ -21,7 +21,7 @@ from core.seed_examples import (
 from core.temperature import probs_at_temperatures
 from core.toy import numpy_samples
 from ui import state
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.client_sampler import SamplerKeys, client_sampler
 from ui.presenter import presenter_mode
 from ui.share import Shared, copy_link_control, publish_inputs
@@ -85,7 +85,7 @@ def side_by_side(dist, top_n: int) -> None:
     labels = [dist.token_text(i) for i in ids]
     show_chart(temperature_panels(labels, table, panels, other), "temperature.panels_chart")
     frame = temperature_table(labels, table, panels)
-    st.dataframe(frame.style.format({c: "{:.3f}" for c in frame.columns[1:]}), hide_index=True)
+    show_table(frame.style.format({c: "{:.3f}" for c in frame.columns[1:]}), hide_index=True)
 
 
 def draw_samples(dist) -> None:

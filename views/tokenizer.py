@@ -40,7 +40,7 @@ from core.tokens import (
     vocab_size_rows,
 )
 from ui import state
-from ui.charts import show_chart
+from ui.charts import show_chart, show_table
 from ui.controls import limited_text
 from ui.memo import session_memo
 from ui.notice import notice
@@ -95,7 +95,7 @@ def tokens_panel(lm: LoadedModel, text: str, view: TokenView) -> None:
         "several byte tokens for one character. Hover a chip for its id and raw piece."
     )
     with st.expander("Token ids as a table", expanded=False):
-        st.dataframe(ids_table(view), hide_index=True)
+        show_table(ids_table(view), hide_index=True)
 
 
 def train_panel(text: str):
@@ -137,7 +137,7 @@ def train_panel(text: str):
             )
         if bpe.merges:
             with st.expander(f"The merges, in the order learned (the first {min(bpe.merges, MERGES_SHOWN)})"):
-                st.dataframe(merges_table(bpe.merge_order(MERGES_SHOWN)), hide_index=True)
+                show_table(merges_table(bpe.merge_order(MERGES_SHOWN)), hide_index=True)
         st.markdown("**Your text through your BPE**")
         chips(token_view(bpe, text))
         sizes = sorted({s for s in SWEEP_SIZES if s <= bpe.vocab_size} | {bpe.vocab_size})
@@ -177,13 +177,13 @@ def compare_panel(lm: LoadedModel, text: str, bpe) -> None:
         st.markdown(f"**{inert_markdown(name)}** — {other.tokens:,} tokens")
         chips(other)
         rows.append(counts_row(name, other, len(tokenizer)))
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    show_table(pd.DataFrame(rows), hide_index=True)
     st.markdown(
         "**Non-English text costs more tokens**, so it fills more of the context window and more KV-cache memory."
     )
     languages = language_costs(lm.tokenizer, kv_bytes_per_token(lm.facts))
     show_chart(language_chart(languages, lm.name), "tokenizer.languages")
-    st.dataframe(language_table(languages), hide_index=True)
+    show_table(language_table(languages), hide_index=True)
 
 
 def chat_panel(lm: LoadedModel) -> None:
@@ -220,7 +220,7 @@ def vocab_panel(lm: LoadedModel, bpe) -> None:
     extra = {YOUR_BPE: bpe.vocab_size} if bpe is not None else {}
     vocab_rows = vocab_size_rows(lm.name, len(lm.tokenizer), extra)
     show_chart(vocab_chart(vocab_rows), "tokenizer.vocab_chart")
-    st.dataframe(pd.DataFrame(vocab_rows, columns=["model", "vocabulary size", "source"]), hide_index=True)
+    show_table(pd.DataFrame(vocab_rows, columns=["model", "vocabulary size", "source"]), hide_index=True)
     embedding = lm.facts.vocab_size * lm.facts.hidden_size
     st.caption(
         f"Each vocabulary entry is one row of the embedding table: {lm.facts.vocab_size:,} tokens × "

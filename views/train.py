@@ -31,7 +31,7 @@ from core.training import (
     parameter_count,
 )
 from ui import state
-from ui.charts import chart_table, show_chart
+from ui.charts import chart_table, show_chart, show_table
 from ui.controls import SEED_RANGE
 from ui.memo import session_memo
 from ui.model_defaults import texts
@@ -158,7 +158,7 @@ def draw_training(trainer, slots) -> None:
         where=chart,
         table=False,
     )
-    table.dataframe(samples_frame(trainer.samples), hide_index=True, width="stretch")
+    show_table(samples_frame(trainer.samples), where=table, hide_index=True, width="stretch")
 
 
 SESSION_ONLY = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-import views.next_token
+import ui.memo
 import views.perplexity
 from core.perplexity_examples import FLUENT, RANDOM_CHARACTERS, SHUFFLED
 from core.seed_examples import PACKAGE_PROMPTS
@@ -31,8 +31,8 @@ def count_calls(monkeypatch, module, name: str) -> list[str]:
 
 @pytest.fixture
 def next_token_prompts(monkeypatch):
-    """The prompts ``next_token_distribution`` is called with, in order (patched in views.next_token, its caller)."""
-    return count_calls(monkeypatch, views.next_token, "next_token_distribution")
+    """The prompts ``next_token_distribution`` is called with, in order (patched in ui.memo, its caller)."""
+    return count_calls(monkeypatch, ui.memo, "next_token_distribution")
 
 
 @pytest.fixture

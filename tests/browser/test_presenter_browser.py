@@ -57,7 +57,12 @@ MEASURE_JS = """
   }
   dom.sort((a, b) => a.px - b.px);
   chart.sort((a, b) => a.px - b.px);
-  return {dom, chart, charts: main.querySelectorAll('.js-plotly-plot').length};
+  // Tables painted on a canvas (st.dataframe) keep the theme's small type: presenter mode draws a table of up to
+  // 40 rows as HTML instead (ui.charts.show_table); a canvas table still shown is listed with its row count.
+  const canvasTables = [...main.querySelectorAll('[data-testid="stDataFrame"]')]
+    .filter(el => shown(el))
+    .map(el => parseInt((el.querySelector('[aria-rowcount]') || el).getAttribute('aria-rowcount') || '0', 10));
+  return {dom, chart, charts: main.querySelectorAll('.js-plotly-plot').length, canvasTables};
 }
 """
 
@@ -138,6 +143,8 @@ def test_presenter_mode_text_is_large_on_every_page(page, info):
     small_chart = [t for t in result["chart"] if t["px"] < MIN_PX]
     assert not small_dom, f"{info.title}: DOM text under {MIN_PX} px: {small_dom[:8]}"
     assert not small_chart, f"{info.title}: chart text under {MIN_PX} px: {small_chart[:8]}"
+    small_tables = [rows for rows in result["canvasTables"] if rows <= 41]  # aria-rowcount counts the header
+    assert not small_tables, f"{info.title}: tables drawn at the theme's small size: {small_tables}"
     assert not page.dialogs
 
 
