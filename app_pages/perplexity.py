@@ -16,6 +16,7 @@ from ui.settings import limits, raise_hint
 from ui.share import copy_link_control, share_inputs
 from views.perplexity import (
     compare_tab,
+    cut_to_limit,
     keep_compare_inputs,
     remote_view,
     score,
@@ -83,6 +84,13 @@ try:
     result = score(lm, text, add_bos, window, stride)
 except PerplexityError as error:
     notice(error)
+    if len(text) > limits().max_perplexity_chars:  # offer the part this server scores rather than only refusing
+        st.button(
+            f"Score its first {limits().max_perplexity_chars:,} characters",
+            key=state.PPL_CUT,
+            on_click=cut_to_limit,
+            type="primary",
+        )
     st.stop()
 
 if raised := stride_note(result):

@@ -179,6 +179,7 @@ GEN_TIMELINE = "generation.timeline"  # the steps table under the charts
 
 # Perplexity page.
 PPL_TEXT = "perplexity.text"  # the text being scored
+PPL_CUT = "perplexity.cut"  # button: keep the first max_perplexity_chars characters of a text over the limit
 PPL_EXAMPLE = "perplexity.example"  # example picker (its callback fills PPL_TEXT)
 PPL_UPLOAD = "perplexity.upload"  # .txt uploader (its callback fills PPL_TEXT)
 PPL_MESSAGE = "perplexity.message"  # a Message (an upload error) left by the callback for the next run

@@ -111,6 +111,19 @@ def teacher_forcing_tab(result: PerplexityResult) -> None:
     y.metric("Perplexity exp(loss)", f"{ppl:.4f}")
     z.metric("1 / geometric mean of p", f"{inverse_geo:.4f}")
     st.caption("About 2.83 equally likely options per step: the one bad prediction (0.125) drags the average up.")
+    st.caption(
+        f"Why the number at the top of the page differs: it is the real model's perplexity on your text "
+        f"({result.perplexity:,.2f} here), scored over its whole vocabulary of {result.vocab_size:,} tokens, where the "
+        "lesson's example gives its own probabilities by hand over five tokens. Three words with no sentence around "
+        "them, like *package left hub*, surprise a real model a great deal: each true token gets a tiny share of "
+        "tens of thousands, so its perplexity can run to millions."
+    )
+
+
+def cut_to_limit() -> None:
+    """Button callback: keep the first max_perplexity_chars characters of the text, so it can be scored."""
+    text = st.session_state.get(state.PPL_TEXT) or ""
+    st.session_state[state.PPL_TEXT] = text[: limits().max_perplexity_chars]
 
 
 def window_controls(lm) -> tuple[bool, int, int]:

@@ -147,3 +147,22 @@ def test_token_html_and_hover_text_are_escaped():
     assert "&lt;script&gt;" in chips and "&lt;img src=x&gt;" in chips and "not scored" in chips
     bars = loss_bars(result).to_dict()
     assert "<script>" not in str(bars["data"][0]["customdata"])
+
+
+def test_a_text_over_the_limit_is_offered_its_first_part():
+    at = open_page(PAGE)
+    at.text_area(key=state.PPL_TEXT).set_value(FLUENT * (MAX_TEXT_CHARS // len(FLUENT) + 2)).run()
+    assert_clean(at)
+    assert not plotly_specs(at)  # refused: nothing scored yet
+    at.button(key=state.PPL_CUT).click().run()
+    assert_clean(at)
+    assert len(at.session_state[state.PPL_TEXT]) == MAX_TEXT_CHARS
+    assert any(m.label == "Perplexity" or "erplexity" in m.label for m in at.metric)
+
+
+def test_the_lesson_example_says_why_the_real_models_number_is_so_much_higher():
+    at = open_page(PAGE)
+    at.text_area(key=state.PPL_TEXT).set_value("package left hub").run()
+    assert_clean(at)
+    text = all_text(at)
+    assert "Why the number at the top of the page differs" in text and "49,152 tokens" in text
