@@ -9,6 +9,7 @@ from ui import state
 from ui.charts import show_chart, show_table
 from ui.controls import SEED_RANGE, prompt_area, sampling_controls
 from ui.model_picker import current_model
+from ui.presenter import presenter_mode
 from ui.share import copy_link_control, share_inputs
 from views.generation_tree import (
     DEFAULTS,
@@ -54,7 +55,10 @@ greedy, drawn = greedy_and_sampled(lm, prompt, depth, temperature, top_k, top_p,
 beam = tree.best_beam_path()
 highlights = {"greedy": greedy.token_ids, "sampled": drawn.token_ids, "beam": beam.token_ids}
 frontier = tree.frontier(k)
-show_chart(tree_figure(tree.nodes, highlights=highlights, frontier=[n.path for n in frontier]), "tree.chart")
+show_chart(
+    tree_figure(tree.nodes, highlights=highlights, frontier=[n.path for n in frontier], large=presenter_mode()),
+    "tree.chart",
+)
 st.caption(
     "Edges: each token's probability after its parent. Colour: the path's Σ ln p. Thick lines: the beam's best path "
     "(blue), greedy (orange), sampled (purple) where they run through the tree. Black rings: the frontier."

@@ -18,6 +18,7 @@ ROW_PX = 30  # vertical room per leaf
 MAX_HEIGHT = 2400
 
 
+
 def short(label: str, limit: int = LABEL_CHARS) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
@@ -71,12 +72,15 @@ def tree_figure(
     highlights: Mapping[str, Sequence[int]] | None = None,
     frontier: Sequence[tuple] = (),
     title: str = "Generation tree",
+    large: bool = False,
 ) -> go.Figure:
     """The tree left to right: the prompt on the left, one column per generated token.
 
     Nodes are coloured by the path's log-probability (Σ ln p, viridis); each edge carries the child's step
     probability (full-vocabulary softmax at the parent). ``highlights`` draws paths (method -> token ids) in
-    their colours where they run through the tree; ``frontier`` nodes get a thick ring.
+    their colours where they run through the tree; ``frontier`` nodes get a thick ring. ``large`` (presenter
+    mode, whose fonts are bigger) spaces the rows further apart, leaves room left of the prompt and writes step
+    probabilities on the highlighted paths only (every edge's is in the hover and the chart's table).
     """
     highlights = highlights or {}
     rows = tree_positions(nodes)
@@ -96,6 +100,8 @@ def tree_figure(
         shapes.append(
             dict(type="line", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color=colour, width=width), layer="below")
         )
+        if large and not method:
+            continue  # a projector's large type has no room for every edge: the highlighted paths keep theirs
         notes.append(
             dict(
                 x=(x0 + x1) / 2,
@@ -149,7 +155,7 @@ def tree_figure(
     leaves = sum(1 for p in nodes if not any(len(q) == len(p) + 1 and q[:-1] == p for q in nodes))
     spec = layout(
         title,
-        int(min(MAX_HEIGHT, max(360, ROW_PX * leaves + 120))),
+        int(min(MAX_HEIGHT * (1.6 if large else 1), max(360, ROW_PX * (1.6 if large else 1) * leaves + 120))),
         margin=(70, 40, 60, 40),
         legend=False,
         shapes=shapes,
@@ -159,7 +165,7 @@ def tree_figure(
             tickmode="array",
             tickvals=list(range(depth + 1)),
             ticktext=["prompt"] + [str(i) for i in range(1, depth + 1)],
-            range=[-0.6, depth + 0.9],
+            range=[-1.0 if large else -0.6, depth + (1.2 if large else 0.9)],
             gridcolor=GRID,
             zeroline=False,
         ),

@@ -32,6 +32,9 @@ _CSS = """
   white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
 }
 [data-testid="stMain"] [data-testid="stMetricDelta"] div { font-size: 1.3rem !important; }
+[data-testid="stMain"] button :is(p, div, span) {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+}
 [data-testid="stMain"] [data-testid="stFileUploader"] :is(span, small, div) { font-size: 1.2rem !important; }
 [data-testid="stMain"] [data-testid="InputInstructions"] { font-size: 1.15rem !important; }
 [data-testid="stMain"] :is(.nte-tokens, .nte-generation, .nte-text) { font-size: 1.5rem !important; }

@@ -73,3 +73,13 @@ def test_frontier_table_reads_the_path(nodes):
     table = frontier_table([nodes[(1, 3)]], nodes)
     assert table["branch"].tolist() == ["␣Paris."]
     assert table["∏ p"].tolist() == pytest.approx([0.77 * 0.5])
+
+
+def test_a_projector_tree_labels_only_the_highlighted_paths_and_spaces_its_rows(nodes):
+    normal = tree_figure(nodes, highlights={"beam": (1, 3)})
+    large = tree_figure(nodes, highlights={"beam": (1, 3)}, large=True)
+    edges = len([s for s in normal.layout.shapes if s.type == "line"])
+    assert len(normal.layout.annotations) == edges  # every edge carries its step probability
+    assert len(large.layout.annotations) == 2  # the two edges of the beam's path
+    assert large.layout.height >= normal.layout.height
+    assert large.layout.xaxis.range[0] < normal.layout.xaxis.range[0]  # room for "prompt" in large type
