@@ -40,7 +40,6 @@ source = st.radio("Logits from", [REAL, TOY], horizontal=True, key=state.TEMP_SO
 try:
     if source == REAL:
         prompt = prompt_area(state.TEMP_PROMPT)
-        source_key = (lm.name, prompt)
         dist = session_distribution(lm, prompt)  # the next-token page's memoised call: the same key, the same spinner
     else:
         st.selectbox("Example", list(PRESETS), key=state.TEMP_PRESET, on_change=use_preset)
@@ -49,14 +48,13 @@ try:
         st.session_state.setdefault(state.TEMP_TOY_LOGITS, ", ".join(f"{v:g}" for v in SUPPORT_BOT_LOGITS))
         tokens_text = left.text_input("Tokens", key=state.TEMP_TOY_TOKENS)
         logits_text = right.text_input("Logits", key=state.TEMP_TOY_LOGITS)
-        source_key = (TOY, tokens_text, logits_text)
         dist = toy_distribution(*parse_toy(tokens_text, logits_text))
 except (PromptError, ToyError) as error:
     notice(error)
     st.stop()
 
 top_n = bounded_slider("Tokens to show", 1, min(MAX_TOP_N, dist.vocab_size), 8, key=state.TEMP_TOP_N)
-temperature_view(dist, source_key, top_n)
+temperature_view(dist, top_n)
 side_by_side(dist, top_n)
 if source == TOY:
     draw_samples(dist)

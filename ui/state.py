@@ -438,7 +438,8 @@ GUIDED_NOTE = "guided.note"  # (lesson, step, message): why the last Check could
 GUIDED_DOWNLOAD = "guided.download"  # the results file of every answer in this session
 GUIDED_POLL = "guided.poll"  # the teacher's "Run this lesson as class-poll rounds" button
 POLL_ROUND_PROMPTS = "poll.round_prompts"  # the prompts the teacher steps through as rounds (a guided lesson's)
-REAL_LOGITS = "Real model"  # the next-token and temperature pages' choice of logits from the model (not the toy)
+# The next-token and temperature pages' two sources of logits: the model, or a toy vocabulary typed on the page.
+REAL_LOGITS, TOY_LOGITS = "Real model", "Toy vocabulary"
 
 
 # Generation tree

@@ -38,7 +38,7 @@ from ui.notice import notice
 from ui.presenter import presenter_mode
 from ui.share import Shared, copy_link_control, publish_inputs, share_inputs
 
-REAL, TOY = "Real model", "Toy vocabulary"
+REAL, TOY = state.REAL_LOGITS, state.TOY_LOGITS
 MAX_TOP_N = 30  # candidates the chart shows at most: the slider's and the link's top_n
 SHARED = [
     Shared(state.NT_PROMPT, "prompt"),

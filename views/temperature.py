@@ -26,7 +26,7 @@ from ui.client_sampler import SamplerKeys, client_sampler
 from ui.presenter import presenter_mode
 from ui.share import Shared, copy_link_control, publish_inputs
 
-REAL, TOY = "Real model", "Toy vocabulary"
+REAL, TOY = state.REAL_LOGITS, state.TOY_LOGITS
 PRESETS = {
     f"The support bot: {FIVE_WORD_VOCABULARY} ({NEXT_TOKEN_LESSON})": (SUPPORT_BOT_TOKENS, SUPPORT_BOT_LOGITS),
     f"Warehouse / hub / carrier ({NEXT_TOKEN_LESSON})": (WAREHOUSE_TOKENS, WAREHOUSE_LOGITS),
@@ -54,12 +54,12 @@ def use_preset():
 
 
 @st.fragment
-def temperature_view(dist, source_key: tuple, top_n: int) -> None:
+def temperature_view(dist, top_n: int) -> None:
     """The temperature slider, the bars at T beside T = 1, the entropy curve and the share box.
 
     The slider, the bars, the curve and its caption live in the browser (ui/client_sampler.py): a temperature step
     redraws them there and never reaches the server. A fragment: letting go of the slider reruns only this function
-    (the link follows). ``source_key`` names the distribution (model and prompt, or the toy's text).
+    (the link follows).
     """
     client_sampler(dist, SAMPLER, page=TEMPERATURE, top_n=top_n)
     publish_inputs(SHARED, "temperature")  # the slider is in the link; a fragment rerun skips the page's top
