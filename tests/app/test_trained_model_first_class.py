@@ -94,6 +94,17 @@ def test_perplexity_page_reads_characters_and_strides_half_a_window(at):
     assert float(next(m.value for m in at.metric if m.label == "Perplexity per character")) > 5
 
 
+def test_the_pipeline_diagram_draws_the_trained_gpt_with_learned_positions(at):
+    at.switch_page("app_pages/pipeline.py").run()
+    assert_clean(at)
+    diagram = next(s for s in plotly_specs(at) if s["layout"]["title"]["text"] == "Your prompt through the model")
+    texts = " ".join(a["text"] for a in diagram["layout"]["annotations"])
+    assert "Positions: a learned row added" in texts and "Norm (LayerNorm)" in texts
+    assert "Block × 1" in texts  # the trained model's one layer
+    at.selectbox(key=state.PIPE_PART).set_value("positions").run()
+    assert any("learned position embeddings" in m.value for m in at.markdown)
+
+
 def test_a_real_model_lesson_says_its_numbers_are_smollm2s_while_the_trained_model_is_in_use(at):
     at.switch_page("app_pages/perplexity.py").run()
     at.button(key=f"{state.LESSON_BUTTON}.perplexity.0").click().run()
