@@ -67,8 +67,10 @@ def show_table(data: Any, *, where: Any = st, **kwargs: Any) -> Any:
     """Show a table with ``where.dataframe(data, **kwargs)``; in presenter mode, a table of up to
     PRESENTER_TABLE_ROWS rows is drawn with ``st.table`` instead: st.dataframe paints its cells on a canvas at the
     theme's 12-14 px, which no CSS reaches, while st.table's cells take presenter mode's large type."""
-    rows = getattr(data, "shape", (PRESENTER_TABLE_ROWS + 1,))[0]
-    if presenter_mode() and rows <= PRESENTER_TABLE_ROWS and hasattr(data, "style"):
-        shown = data.style.hide(axis="index") if kwargs.get("hide_index") else data
-        return where.table(shown)
+    styler = data if hasattr(data, "hide") and hasattr(data, "data") else None  # a pandas Styler (formatted)
+    frame = styler.data if styler is not None else data
+    rows = getattr(frame, "shape", (PRESENTER_TABLE_ROWS + 1,))[0]
+    if presenter_mode() and rows <= PRESENTER_TABLE_ROWS and hasattr(frame, "style"):
+        shown = styler if styler is not None else frame.style
+        return where.table(shown.hide(axis="index") if kwargs.get("hide_index") else shown)
     return where.dataframe(data, **kwargs)

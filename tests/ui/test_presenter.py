@@ -30,4 +30,5 @@ def test_a_long_table_stays_a_dataframe_in_presenter_mode(monkeypatch):
     monkeypatch.setattr(st, "dataframe", lambda data, **kw: calls.append(("dataframe", data)))
     charts.show_table(pd.DataFrame({"a": range(charts.PRESENTER_TABLE_ROWS)}), hide_index=True)
     charts.show_table(pd.DataFrame({"a": range(charts.PRESENTER_TABLE_ROWS + 1)}), hide_index=True)
-    assert [kind for kind, _ in calls] == ["table", "dataframe"]
+    charts.show_table(pd.DataFrame({"a": [0.5]}).style.format("{:.3f}"), hide_index=True)  # a formatted table too
+    assert [kind for kind, _ in calls] == ["table", "dataframe", "table"]
