@@ -61,7 +61,7 @@ c.metric("Vocabulary V", f"{V} tokens", help="Distinct words, plus <eos> and <un
 d.metric("Contexts seen", len(model.counts), help=f"Distinct {n - 1}-word contexts (after <bos> padding).")
 
 st.caption(
-    f"V = {V - 2} words + `<eos>` + `<unk>` = {V}"
+    f"V = {V - 2} words + \\<eos\\> + \\<unk\\> = {V}"  # plain text: code in a caption is too faint (axe)
     + (f": add-k smoothing divides by (count of the context + {k:g} × {V})." if smooth else ".")
 )
 distribution_panel(model, smooth, k)

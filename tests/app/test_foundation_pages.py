@@ -152,7 +152,7 @@ def test_a_shared_link_reproduces_the_view_and_hostile_values_are_ignored():
     assert at.session_state[state.NT_TEMPERATURE] == 0.0
     assert at.session_state[state.NT_TOP_K] == 0  # 'abc' ignored
     assert sampler_payloads(at)[0]["settings"] == {"temperature": 0.0, "top_k": 0, "top_p": 1.0}
-    notes = " ".join(c.value for c in at.caption)
+    notes = " ".join(e.value for e in [*at.caption, *at.info, *at.warning]).replace("\\", "")  # markdown-escaped
     assert "Ignored the link's 'top_k'" in notes and "Ignored the link's 'top_p'" in notes
     assert sampler_payloads(at)[0]["rows"][0]["label"] == "␣package"
     assert at.query_params["t"] in ("0", ["0"]) and at.query_params["prompt"] in (

@@ -43,9 +43,11 @@ def _param(at: AppTest, name: str):
 
 @pytest.fixture(scope="module")
 def raised_limit():
-    """A server whose operator lets the calculator score 20,000 characters: longer than a link can hold."""
+    """A server whose operator lets the calculator score 20,000 characters (longer than a link can hold) and feed
+    the model the tokens such a text needs."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("NTE_MAX_PERPLEXITY_CHARS", "20000")
+        patch.setenv("NTE_MAX_PERPLEXITY_TOKENS", "16384")
         yield
 
 
