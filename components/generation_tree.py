@@ -18,7 +18,6 @@ ROW_PX = 30  # vertical room per leaf
 MAX_HEIGHT = 2400
 
 
-
 def short(label: str, limit: int = LABEL_CHARS) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"
 
