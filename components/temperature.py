@@ -1,5 +1,5 @@
-"""Figures and the table for the temperature page: one distribution at several temperatures, and entropy against
-temperature."""
+"""The figure and the table for the temperature page: one distribution at several temperatures (the entropy curve is
+drawn in the browser by components/client_sampler.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from components.palettes import ACCENT, GRID, MUTED, SAMPLING_COLOUR
+from components.palettes import GRID, SAMPLING_COLOUR
 from components.style import figure, layout, plotly_text, subplot_grid
 
 
@@ -53,85 +53,6 @@ def temperature_panels(
             )
         )
     return figure(data, layout("Same logits, different temperatures", max(280, 34 * len(labels) + 140), **axes))
-
-
-HEADROOM = 1.18  # the y axis runs to this times the highest value drawn
-HALO = "0 0 3px white, 0 0 3px white, 0 0 2px white"  # keeps the marker's label legible where it crosses the line
-
-
-def _label_position(temperatures: Sequence[float], current: float) -> str:
-    """Above the marker, on the side with room: a label near the left edge runs right (centred, it was cut off at
-    T = 0.5); elsewhere it runs left, into the free corner above a rising curve."""
-    low, high = min(min(temperatures), current), max(max(temperatures), current)
-    where = (current - low) / (high - low) if high > low else 0.5  # 0 at the left edge, 1 at the right
-    return "top right" if where < 0.4 else "top left"
-
-
-def entropy_curve(
-    temperatures: Sequence[float],
-    entropy: Sequence[float],
-    current: float,
-    current_entropy: float,
-    max_bits: float | None = None,
-) -> go.Figure:
-    """Entropy (bits) against temperature, with the current temperature marked (and the uniform limit dotted)."""
-    data = [
-        dict(
-            type="scatter",
-            x=[float(t) for t in temperatures],
-            y=[float(e) for e in entropy],
-            mode="lines",
-            name="entropy",
-            line=dict(color=SAMPLING_COLOUR, width=3),
-            hovertemplate="T = %{x:.2f}<br>%{y:.3f} bits<extra></extra>",
-        ),
-        dict(
-            type="scatter",
-            x=[float(current)],
-            y=[float(current_entropy)],
-            mode="markers+text",
-            name="current temperature",
-            marker=dict(size=14, color=ACCENT),
-            text=[f"T = {current:g}: {current_entropy:.2f} bits"],
-            textposition=_label_position(temperatures, current),
-            textfont=dict(shadow=HALO),
-            cliponaxis=False,  # a label near an edge may reach past the plot area (it was cut at T = 0.5)
-        ),
-    ]
-    top = max([float(current_entropy), *(float(e) for e in entropy), max_bits or 0.0, 1e-3])
-    spec = layout(
-        "Entropy as temperature moves",
-        360,
-        xaxis=dict(title=dict(text="temperature T"), gridcolor=GRID),
-        # Headroom above the curve and the uniform line for the marker's label, inside the plot area.
-        yaxis=dict(title=dict(text="entropy (bits)"), range=[0, HEADROOM * top], gridcolor=GRID),
-    )
-    if max_bits is not None:  # what fig.add_hline(..., annotation_position="bottom left") adds
-        spec["shapes"] = [
-            dict(
-                type="line",
-                x0=0,
-                x1=1,
-                xref="x domain",
-                y0=max_bits,
-                y1=max_bits,
-                yref="y",
-                line=dict(color=MUTED, dash="dot"),
-            )
-        ]
-        spec["annotations"] = [
-            dict(
-                text=f"uniform limit: {max_bits:.2f} bits",  # short: in presenter type it must fit a two-fifths column
-                x=0,  # at the left, where the curve is low: the current temperature's label is often at the right
-                xanchor="left",
-                xref="x domain",
-                y=max_bits,
-                yanchor="top",
-                yref="y",
-                showarrow=False,
-            )
-        ]
-    return figure(data, spec)
 
 
 def temperature_table(tokens: Sequence[str], probs: np.ndarray, temperatures: Sequence[float]) -> pd.DataFrame:

@@ -1,5 +1,5 @@
 """Chart labels that must not be clipped or squeezed, checked on the figures (and on their presenter-mode copies):
-the entropy curve's current-temperature label, the KV-cache page's "weights + KV" bar, the perplexity chart's mean."""
+the KV-cache page's "weights + KV" bar, the perplexity chart's mean."""
 
 from __future__ import annotations
 
@@ -12,59 +12,12 @@ import pytest
 from components.kv_cache import gpu_stack
 from components.perplexity import loss_bars
 from components.style import scaled
-from components.temperature import entropy_curve
 from core.kv_cache import GIB
 from core.perplexity import PerplexityResult
-
-GRID = [round(float(t), 3) for t in np.linspace(0.0, 3.0, 61)]  # the temperature page's grid for T <= 3
 
 
 def _spec(fig) -> dict:
     return json.loads(plotly.io.to_json(fig))
-
-
-def _curve(current: float) -> dict:
-    """The five-word vocabulary's entropy curve (the page's toy example), marked at ``current``."""
-    logits = np.array([3.0, 1.5, -1.0, -2.0, -3.0])
-
-    def bits(t: float) -> float:
-        if t == 0:
-            return 0.0
-        p = np.exp((logits - logits.max()) / t)
-        p /= p.sum()
-        return float(-(p * np.log2(p)).sum())
-
-    return _spec(entropy_curve(GRID, [bits(t) for t in GRID], current, bits(current), max_bits=float(np.log2(5))))
-
-
-@pytest.mark.parametrize("presenter", [False, True], ids=["plain", "presenter"])
-def test_entropy_label_near_the_left_edge_runs_right_and_is_not_clipped(presenter):
-    spec = _curve(0.5)
-    if presenter:
-        spec = _spec(scaled(plotly.io.from_json(json.dumps(spec))))
-    marker = spec["data"][1]
-    assert marker["text"] == ["T = 0.5: 0.28 bits"]
-    # Centred on T = 0.5 (a sixth of the axis), the label's left half ran past the y axis and was cut off there.
-    assert marker["textposition"] == "top right"
-    assert marker["cliponaxis"] is False  # a label reaching past the plot area is drawn, not cut
-    assert marker["textfont"]["shadow"]  # a halo where it crosses the line
-
-
-def test_entropy_label_near_the_right_edge_runs_left():
-    assert _curve(2.9)["data"][1]["textposition"] == "top left"
-    assert _curve(1.5)["data"][1]["textposition"] == "top left"  # the free corner above a rising curve
-
-
-def test_entropy_axis_leaves_room_above_the_uniform_line_and_the_label():
-    spec = _curve(3.0)
-    layout = spec["layout"]
-    top = layout["yaxis"]["range"][1]
-    uniform = layout["shapes"][0]["y0"]
-    assert top >= 1.15 * uniform  # the label above a marker near the limit stays inside the plot area
-    note = layout["annotations"][0]
-    assert note["text"] == "uniform limit: 2.32 bits" and note["xanchor"] == "left" and note["x"] == 0
-    # the uniform line's note is on the left, the high-T label on the right: they do not meet
-    assert spec["data"][1]["textposition"] == "top left" and spec["data"][1]["x"] == [3.0]
 
 
 @pytest.mark.parametrize("presenter", [False, True], ids=["plain", "presenter"])

@@ -10,7 +10,7 @@ from components.chart_text import figure_summary, figure_table, figure_title, pl
 from components.kv_cache import attention_comparison
 from components.next_token import probability_bars
 from components.tables import candidate_table
-from components.temperature import entropy_curve, temperature_panels
+from components.temperature import temperature_panels
 from components.training import loss_curve
 from core.sampling import sampling_probs
 from core.toy import toy_distribution
@@ -85,10 +85,9 @@ def test_long_lines_are_sampled_evenly_and_the_summary_says_so():
     "fig",
     [
         temperature_panels(["a", "b"], np.array([[0.9, 0.1], [0.6, 0.4]]), [0.5, 2.0], other=np.array([0.0, 0.0])),
-        entropy_curve([0, 1, 2], [0, 1, 1.5], 1.0, 1.0, max_bits=2.32),
         attention_comparison([("MHA", 32, 2**30), ("this model (GQA)", 8, 2**28)], title="Fewer heads"),
     ],
-    ids=["temperature panels", "entropy curve", "kv heads (validated)"],
+    ids=["temperature panels", "kv heads (validated)"],
 )
 def test_every_builder_figure_has_a_title_and_a_non_empty_table(fig):
     assert figure_title(fig)

@@ -7,7 +7,7 @@ from components.explain import sampling_notes
 from components.inert import inert_markdown
 from components.next_token import probability_bars
 from components.tables import candidate_table
-from components.temperature import entropy_curve, temperature_panels
+from components.temperature import temperature_panels
 from components.token_chips import token_chips
 from core.sampling import sampling_probs
 from core.toy import toy_distribution
@@ -45,11 +45,6 @@ def test_temperature_panels_one_per_temperature():
     assert len(fig.data) == 2
     assert [a.text for a in fig.layout.annotations] == ["T = 0.5", "T = 2"]
     assert list(fig.data[0].text) == ["0.900", "0.100", "0.000"]
-
-
-def test_entropy_curve_marks_the_current_temperature():
-    fig = entropy_curve([0, 1, 2], [0, 1, 1.5], 1.0, 1.0, max_bits=2.32)
-    assert list(fig.data[1].x) == [1.0] and "T = 1" in fig.data[1].text[0]
 
 
 def test_token_chips_escape_html():

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 from components.attention import head_grid
 from components.generation import cache_chart
 from components.style import secondary_y_axes, subplot_grid
-from components.temperature import entropy_curve, temperature_panels
+from components.temperature import temperature_panels
 
 
 def _axes(layout: dict) -> dict:
@@ -61,8 +61,6 @@ def test_temperature_and_generation_figures_keep_their_parts():
     assert spec["layout"]["yaxis2"]["matches"] == "y" and spec["data"][1]["yaxis"] == "y2"
     assert [a["text"] for a in spec["layout"]["annotations"]] == ["T = 0 (greedy)", "T = 1"]
     assert spec["data"][0]["y"] == ["a", "&lt;i&gt;", "all other tokens"]
-    curve = entropy_curve([0.0, 1.0], [0.0, 2.0], 1.0, 2.0, 15.58).to_dict()
-    assert curve["layout"]["shapes"][0]["y0"] == 15.58 and "15.58 bits" in curve["layout"]["annotations"][0]["text"]
 
     class Step:  # the fields cache_chart reads
         def __init__(self, i):

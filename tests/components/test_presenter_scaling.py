@@ -15,7 +15,7 @@ from components.next_token import probability_bars
 from components.ngram import perplexity_chart
 from components.style import PRESENTER_MIN_PX, figure, scaled
 from components.tables import candidate_table
-from components.temperature import entropy_curve, temperature_panels
+from components.temperature import temperature_panels
 from components.training import loss_curve
 from core.sampling import sampling_probs
 from core.toy import toy_distribution
@@ -46,7 +46,6 @@ FIGURES = {
     "temperature panels (subplots)": lambda: temperature_panels(
         ["a", "b"], np.array([[0.9, 0.1], [0.6, 0.4]]), [0.5, 2.0], other=np.array([0.0, 0.0])
     ),
-    "entropy curve (lines, marker text)": lambda: entropy_curve([0, 1, 2], [0, 1, 1.5], 1.0, 1.0, max_bits=2.32),
     "KV heads (validated go.Bar)": lambda: attention_comparison(
         [("MHA", 32, 2**30), ("this model (GQA)", 8, 2**28)], title="Fewer heads"
     ),
