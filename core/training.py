@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils._python_dispatch import TorchDispatchMode
 
+from core.dispatch_mode import DispatchMode
 from core.errors import InputError
 from core.lessons import MINI_GPT_LESSON
 from core.model_defaults import TEXTS_KEY, texts_from_corpus
@@ -238,11 +238,11 @@ def split_corpus(text: str, tokenizer, context: int, kind: str = CHAR) -> Corpus
     return Corpus(torch.tensor(ids, dtype=torch.long), heldout, note, _prompts(text, kind))
 
 
-class _DrawFrom(TorchDispatchMode):
+class _DrawFrom(DispatchMode):
     """Inside the block, on this thread only, every random op given no generator draws from ``generator``.
 
     Dispatch modes are thread-local: another session's thread keeps drawing from the global RNG, which is never
-    read, seeded or advanced here.
+    read, seeded or advanced here. (torch's dispatch mode is private API: core.dispatch_mode guards it.)
     """
 
     def __init__(self, generator: torch.Generator):

@@ -102,11 +102,10 @@ def test_every_position_view_builds_at_most_a_chunk_of_logits_at_a_time(tiny_gpt
 
 def _forward_outside(lm, ids, need):
     """The model call, outside the recorder: its own (positions, V) logits are the forward pass's business."""
-    from torch.utils._python_dispatch import _disable_current_modes
-
+    from core.dispatch_mode import modes_disabled
     from core.forward import forward_record
 
-    with _disable_current_modes():
+    with modes_disabled():
         return forward_record(lm, ids, need)
 
 

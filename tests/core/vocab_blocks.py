@@ -8,11 +8,20 @@ import math
 from collections.abc import Iterator
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
+
+from core.dispatch_mode import DispatchMode
 
 
-class _Recorder(TorchDispatchMode):
+def _tensors(out) -> Iterator[torch.Tensor]:
+    """The tensors an aten op returned: one tensor, or a tuple or list of them (and of other values)."""
+    if isinstance(out, torch.Tensor):
+        yield out
+    elif isinstance(out, (tuple, list)):
+        for item in out:
+            yield from _tensors(item)
+
+
+class _Recorder(DispatchMode):
     def __init__(self, vocab: int, shapes: list[tuple[int, ...]]):
         super().__init__()
         self.vocab, self.shapes = vocab, shapes
@@ -21,8 +30,8 @@ class _Recorder(TorchDispatchMode):
         out = func(*args, **(kwargs or {}))
         if func.is_view:  # a view (a transposed head weight, a slice) builds nothing
             return out
-        for t in tree_leaves(out):
-            if isinstance(t, torch.Tensor) and t.dim() >= 2 and t.shape[-1] == self.vocab:
+        for t in _tensors(out):
+            if t.dim() >= 2 and t.shape[-1] == self.vocab:
                 self.shapes.append(tuple(t.shape))
         return out
 
