@@ -6,7 +6,8 @@ import streamlit as st
 from ui import state
 from ui.notice import notice
 from ui.poll import teacher_key
-from views.class_poll import join_form, resume_teacher, student_view, teacher_view
+from views.class_poll.student import join_form, student_view
+from views.class_poll.teacher import resume_teacher, teacher_view
 
 TEACHER, STUDENT = "I'm the teacher: run a poll", "I'm a student: join a poll"
 

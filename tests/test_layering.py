@@ -70,17 +70,36 @@ def test_no_legacy_pages_folder():
     assert len(list((ROOT / "app_pages").glob("*.py"))) >= 3
 
 
+def page_parts() -> set[str]:
+    """The pages that have parts in views/: a module views/<page>.py, or a package views/<page>/ (a page with
+    parts for several roles, one module each: the class poll's teacher and student)."""
+    modules = {p.stem for p in (ROOT / "views").glob("*.py")} - {"__init__"}
+    packages = {p.parent.name for p in (ROOT / "views").glob("*/__init__.py")}
+    assert not modules & packages, modules & packages  # one home per page, not both
+    return modules | packages
+
+
 def test_views_hold_one_module_per_page():
-    """Each page's parts live in views/<page>.py, named exactly like app_pages/<page>.py: a newcomer adding a page
-    sees from the layout which files to write. Only home has no parts (it is a list of links)."""
+    """Each page's parts live in views/<page>.py (or the package views/<page>/), named exactly like
+    app_pages/<page>.py: a newcomer adding a page sees from the layout which files to write. Only home has no parts
+    (it is a list of links)."""
     pages = {p.stem for p in (ROOT / "app_pages").glob("*.py")}
-    views = {p.stem for p in (ROOT / "views").glob("*.py")} - {"__init__"}
+    views = page_parts()
     assert views == pages - {"home"}, views ^ (pages - {"home"})
 
 
+def test_a_page_parts_package_is_one_level_of_modules():
+    """A page's package holds modules only (no package inside it), so every part is views/<page>/<module>.py."""
+    nested = [p.relative_to(ROOT).as_posix() for p in (ROOT / "views").glob("*/*/__init__.py")]
+    packages = page_parts()
+    stray = [p.relative_to(ROOT).as_posix() for p in (ROOT / "views").glob("*/*.py") if p.parent.name not in packages]
+    assert not nested and not stray, nested + stray
+
+
 def test_page_parts_are_imported_only_by_their_page():
-    """views/<page>.py belongs to app_pages/<page>.py alone: shared ui, core, components and other pages never
-    import it (what two pages share lives in ui/)."""
+    """views/<page>.py (or views/<page>/) belongs to app_pages/<page>.py alone: shared ui, core, components and other
+    pages never import it (what two pages share lives in ui/); a package's modules may import each other."""
+    parts_of = page_parts()
     offenders = []
     for path in ROOT.rglob("*.py"):
         rel = path.relative_to(ROOT)
@@ -95,9 +114,10 @@ def test_page_parts_are_imported_only_by_their_page():
                 names = [a.name for a in node.names]
             for name in names:
                 parts = name.split(".")
-                if parts[0] != "views" or len(parts) < 2 or not (ROOT / "views" / f"{parts[1]}.py").exists():
+                if parts[0] != "views" or len(parts) < 2 or parts[1] not in parts_of:
                     continue
-                allowed = rel.as_posix() in (f"app_pages/{parts[1]}.py", f"views/{parts[1]}.py")
+                own = rel.as_posix() in (f"app_pages/{parts[1]}.py", f"views/{parts[1]}.py")
+                allowed = own or rel.parts[:2] == ("views", parts[1])  # the page, or a module of its package
                 if not allowed:
                     offenders.append((rel.as_posix(), name))
     assert not offenders, offenders

@@ -9,7 +9,7 @@ import builtins
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE_FILES = sorted([*(ROOT / "app_pages").glob("*.py"), *(ROOT / "views").glob("*.py")])
+PAGE_FILES = sorted([*(ROOT / "app_pages").glob("*.py"), *(ROOT / "views").rglob("*.py")])  # a page's package too
 
 
 def _caught_names(handler: ast.ExceptHandler) -> list[str]:

@@ -17,8 +17,9 @@ from tests.app.helpers import ROOT, all_text, assert_clean, open_page, plotly_sp
 from tests.app.test_bad_input_sweep import HOSTILE_TEXT, REFUSED
 from ui import state
 from ui.poll import address_of, host_cookie_value, local_only, parse_host_cookie, shared_store
-from views import class_poll as class_poll_views
-from views.class_poll import gone_message
+from views.class_poll import student as student_views
+from views.class_poll import teacher as teacher_views
+from views.class_poll.teacher import gone_message
 
 PAGE = "app_pages/class_poll.py"
 PROMPT_STYLE = "<style>.nte-poll-prompt{font-size:1.6rem;font-weight:600;line-height:1.3}</style>"
@@ -365,7 +366,7 @@ def test_moving_the_room_and_the_poll_only_link():
 
 def test_one_address_adds_at_most_its_limit_of_students_and_the_teacher_sees_the_refusals(monkeypatch):
     monkeypatch.setenv("NTE_POLL_STUDENTS_PER_CLIENT", "2")
-    monkeypatch.setattr(class_poll_views, "client_address", lambda: "203.0.113.7")  # one school address
+    monkeypatch.setattr(student_views, "client_address", lambda: "203.0.113.7")  # one school address
     teacher, key = teacher_session()
     students = [student_session(key.code) for _ in range(3)]
     submit(students[0], "Paris")
@@ -381,7 +382,7 @@ def test_one_address_adds_at_most_its_limit_of_students_and_the_teacher_sees_the
 
 def test_unknown_codes_are_limited_per_address(monkeypatch):
     monkeypatch.setenv("NTE_POLL_WRONG_CODES_PER_MINUTE", "2")
-    monkeypatch.setattr(class_poll_views, "client_address", lambda: "203.0.113.8")
+    monkeypatch.setattr(student_views, "client_address", lambda: "203.0.113.8")
     already = shared_store().hit("lookup:203.0.113.8", 60.0, count=0)  # a rerun of this test in the same minute
     teacher, key = teacher_session()
     for _ in range(max(0, 2 - already)):
@@ -401,7 +402,7 @@ def test_the_client_address_trusts_proxy_headers_only_when_told():
 
 
 def test_the_round_timer_counts_down_on_the_phones_then_locks(monkeypatch):
-    monkeypatch.setattr(class_poll_views, "ROUND_TIMER_SECONDS", 2)
+    monkeypatch.setattr(teacher_views, "ROUND_TIMER_SECONDS", 2)
     teacher, key = teacher_session()
     student = student_session(key.code)
     assert teacher.button(key=state.POLL_TIMER).proto.label == "Lock in 2 s"  # the label says the timer's length
