@@ -6,10 +6,19 @@ started afresh, warmed by one visit to every lesson page (the model load is not 
 /proc: its CPU-seconds (utime + stime, its children's too) and its peak RSS (VmHWM). During the largest class one
 real Chromium follows steps 1-2 of the lesson and its bars must equal the light clients'.
 
-Runnable alone: ``python -m benchmarks.bench_class --app-root /tmp/baseline --sizes 1,8``; in ``make bench`` through
-``run()``. Environment: NTE_CLASS_SIZES ("1,8,16,30"), NTE_CLASS_APP_ROOT (default: this repository),
-NTE_CLASS_BROWSER=0 to skip the browser check, NTE_CLASS_TODAY_CPU_S (today's CPU-seconds per student: sets the
-"<= 1/3 of today" target).
+The same class is then run through nginx in front of two replicas of the app (benchmarks/class_replicas.py: a
+Redis room store, each student keeping its own route cookie so about half land on each replica), at the smallest and
+the largest size, each on a fresh deployment: CPU-seconds per student over both replicas, p50/p95 against one student
+through the same nginx, peak RSS per replica, how many students each replica served.
+
+Before and after in one table: with a baseline tree (``--baseline-root``, e.g. a ``git worktree add /tmp/baseline
+<commit>``; served by this venv's streamlit from its own folder, like ``--app-root``) the same classes run against it
+too, in the same run, and its figures stand beside this tree's (rows "before (<commit>)", notes "before ...").
+
+Runnable alone: ``python -m benchmarks.bench_class --baseline-root /tmp/baseline --sizes 1,8``; in ``make bench``
+through ``run()``. Environment: NTE_CLASS_SIZES ("1,8,16,30"), NTE_CLASS_APP_ROOT (default: this repository),
+NTE_CLASS_BASELINE_ROOT (unset: no before rows), NTE_CLASS_BROWSER=0 to skip the browser check,
+NTE_CLASS_REPLICAS=0 to skip the two-replica runs (they need nginx and redis-server).
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,9 +65,11 @@ SIZES = (1, 8, 16, 30)
 CHROMIUM = "/usr/bin/chromium"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT = 180  # seconds for a fresh server to answer /_stcore/health
-P95_TARGET = 10.0  # p95 at N = 30 within 10x of N = 1
+P95_TARGET = 10.0  # p95 at N = 30 within 10x of N = 1, one process
+REPLICA_P95_TARGET = 5.0  # p95 at N = 30 within 5x of N = 1, two replicas through nginx
+CPU_TARGET_S = 0.8  # server CPU-seconds per student for the lesson, at N = 30 (the class shares its work)
+TARGET_SIZE = 30  # the class size the latency and CPU targets are stated for
 RSS_TARGET_MB = 2000.0
-TODAY_CPU_S = 16.6  # server CPU-s per student at N = 1 before the shared service and memo (commit 68c2643)
 OWN_COMPUTE_TARGET = 3.0  # a temperature step and a head switch within 3x of their own compute
 FLOOR_APP = """
 import streamlit as st
@@ -84,6 +96,11 @@ class ClassRun:
     wall: float = 0.0
     peak_rss_mb: float = 0.0
     browser: tuple[bool, str] | None = None  # (bars equal, note) when the browser check ran
+    routes: list[Any] = field(default_factory=list)  # class_replicas.Route per student, through nginx only
+    replica_rss_mb: dict[str, float] = field(default_factory=dict)  # replica -> peak RSS, through nginx only
+    kept_route: int = 0  # students whose websocket reached the replica their cookie names (nginx only)
+    load: tuple[float, float] = (float("nan"), float("nan"))  # the machine's 1-minute load average, start and end
+    commit: str = ""  # the commit of the tree served (commit_of)
 
 
 # -- the server -------------------------------------------------------------------------------------------------
@@ -190,8 +207,8 @@ def _tree(root: int) -> list[int]:
 # -- the class --------------------------------------------------------------------------------------------------
 
 
-async def _student(url: str, result: ClassRun, index: int) -> None:
-    client = StreamlitClient(url)
+async def _student(url: str, result: ClassRun, index: int, headers: dict[str, str] | None = None) -> None:
+    client = StreamlitClient(url, headers=headers)
     try:
         await client.connect()
         result.answers[index] = await run_lesson(client)
@@ -203,12 +220,18 @@ async def _student(url: str, result: ClassRun, index: int) -> None:
         await client.close()
 
 
-async def _class(url: str, size: int, server: Server, browser: bool) -> ClassRun:
-    result = ClassRun(size, answers=[None] * size)
-    async with StreamlitClient(url) as warm:
-        await visit_every_page(warm)
+async def _class(
+    url: str, size: int, server: Any, browser: bool, routes: list[Any] | None = None, warm: list[Any] | None = None
+) -> ClassRun:
+    """Warm the server (each of ``warm``'s routes: one replica each), then ``size`` students at once, student i
+    sending route i's cookie; ``server`` has cpu_seconds() and peak_rss_mb() (a Server or a ClassReplicas)."""
+    result = ClassRun(size, answers=[None] * size, routes=list(routes or []))
+    for route in warm or [None]:
+        async with StreamlitClient(url, headers=route.headers if route else None) as client:
+            await visit_every_page(client)
     cpu0, own0, started = server.cpu_seconds(), time.process_time(), time.perf_counter()
-    tasks = [asyncio.create_task(_student(url, result, i)) for i in range(size)]
+    headers = [r.headers for r in routes] if routes else [None] * size
+    tasks = [asyncio.create_task(_student(url, result, i, headers[i])) for i in range(size)]
     check = asyncio.create_task(asyncio.to_thread(browser_bars, url)) if browser else None
     await asyncio.gather(*tasks)
     result.wall = time.perf_counter() - started
@@ -228,9 +251,30 @@ def measure(app_root: Path, size: int, browser: bool = False) -> ClassRun:
     server = Server(app_root)
     server.start()
     try:
-        return run_coroutine(_class(server.url, size, server, browser))
+        result = run_coroutine(_class(server.url, size, server, browser))
+        result.commit = commit_of(app_root)
+        return result
     finally:
         server.stop()
+
+
+def measure_replicas(app_root: Path, size: int, replicas: int = 2) -> ClassRun:
+    """One class of ``size`` students through nginx in front of fresh ``replicas`` replicas of ``app_root``, each
+    student with a route cookie of its own; each replica warmed through nginx before the class."""
+    from benchmarks.class_replicas import ClassReplicas, one_route_per_replica, route_cookie, spread
+
+    deployment = ClassReplicas(app_root, replicas)
+    try:
+        deployment.start()
+        warm = one_route_per_replica(deployment.url, replicas)
+        routes = [route_cookie(deployment.url) for _ in range(size)]
+        result = run_coroutine(_class(deployment.url, size, deployment, False, routes, warm))
+        result.replica_rss_mb = deployment.peak_rss_per_replica_mb()
+        result.kept_route = spread(routes, deployment.access_log())[1]
+        result.commit = commit_of(app_root)
+        return result
+    finally:
+        deployment.stop()
 
 
 # -- the real browser -------------------------------------------------------------------------------------------
@@ -339,76 +383,218 @@ def _percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def rows_for(runs: list[ClassRun], app_root: Path) -> list[Row]:
-    """The bench rows of a series of class sizes (the first, smallest class gives the reference answers)."""
+def _reference(runs: list[ClassRun]) -> dict[str, Any] | None:
+    """The answers of the first student who finished in the first (smallest) class of ``runs``."""
+    return next((a for a in runs[0].answers if a is not None), None) if runs else None
+
+
+def _before_note(before: ClassRun | None, what: str) -> str:
+    return f"; before {what}" if before is not None else ""
+
+
+def rows_for(
+    runs: list[ClassRun],
+    app_root: Path,
+    prefix: str = "",
+    before: list[ClassRun] | None = None,
+    before_name: str = "before",
+) -> list[Row]:
+    """The bench rows of a series of class sizes in one process (the first, smallest class gives the reference
+    answers and the N=1 latencies).
+
+    Args:
+        prefix: put before every row's name (e.g. "before (2ca0b52), " for a baseline series).
+        before: the same sizes against a baseline tree: its figures go in the notes, and each student's answers
+            are compared with the baseline's (the page's numbers must not change).
+        before_name: how the notes name the baseline.
+    """
     rows: list[Row] = []
     base = runs[0]
-    reference = next((a for a in base.answers if a is not None), None)
+    reference = _reference(runs)
+    before_reference = _reference(before or [])
+    before_by_size = {r.size: r for r in before or []}
     base_times = [i.seconds for i in base.interactions]
     base_p50, base_p95 = _percentile(base_times, 50), _percentile(base_times, 95)
-    today = os.environ.get("NTE_CLASS_TODAY_CPU_S", str(TODAY_CPU_S))
     where = "baseline" if app_root != REPO else "this tree"
     for run in runs:
         n = run.size
+        old = before_by_size.get(n)
         times = [i.seconds for i in run.interactions]
         p50, p95 = _percentile(times, 50), _percentile(times, 95)
         same = sum(1 for a in run.answers if a is not None and a == reference)
         cpu = run.server_cpu / n
         failed = "; ".join(run.failures[:2])
+        targeted = n >= TARGET_SIZE
+        old_cpu = f"{before_name}: {old.server_cpu / old.size:.2f} s" if old else ""
+        old_ratio = ""
+        if old is not None and before:
+            old_base = [i.seconds for i in before[0].interactions]
+            old_times = [i.seconds for i in old.interactions]
+            old_ratio = (
+                f"{before_name}: {_percentile(old_times, 95) / _percentile(old_base, 95):.1f}x "
+                f"({_percentile(old_times, 95):.2f} s vs {_percentile(old_base, 95):.2f} s)"
+            )
         rows += [
-            Row(f"N={n}: students completed", run.completed / n, "", "= 1", run.completed == n, failed[:120]),
+            Row(f"{prefix}N={n}: students completed", run.completed / n, "", "= 1", run.completed == n, failed[:120]),
             Row(
-                f"N={n}: answers identical to N={base.size}",
+                f"{prefix}N={n}: answers identical to N={base.size}",
                 same / n,
                 "",
                 "= 1",
                 same == n,
                 "" if reference else "no reference: no student of the smallest class finished",
             ),
+        ]
+        if before is not None:
+            kept = sum(1 for a in run.answers if a is not None and a == before_reference)
+            rows.append(
+                Row(
+                    f"{prefix}N={n}: answers identical to {before_name}'s",
+                    kept / n,
+                    "",
+                    "= 1",
+                    kept == n,
+                    "every bar, generated text, heatmap answer and perplexity as the baseline tree shows them"
+                    if before_reference
+                    else "no reference: no student of the baseline's smallest class finished",
+                )
+            )
+        rows += [
             Row(
-                f"N={n}: server CPU-s per student (lesson)",
+                f"{prefix}N={n}: server CPU-s per student (lesson, 1 process)",
                 cpu,
                 "s",
-                "<= today/3",
-                None if not today else cpu <= float(today) / 3,
-                f"{run.server_cpu:.1f} s for {n} ({where}: {app_root})",
+                f"<= {CPU_TARGET_S:g}" if targeted else "",
+                (cpu <= CPU_TARGET_S) if targeted else None,
+                f"{run.server_cpu:.1f} s for {n} ({where}: {app_root} at {run.commit})"
+                + (f"; {old_cpu}" if old_cpu else ""),
             ),
             Row(
-                f"N={n}: p50 interaction latency / N={base.size}",
+                f"{prefix}N={n}: p50 interaction latency / N={base.size}",
                 p50 / base_p50,
                 "x",
                 note=f"p50 {p50:.2f} s vs {base_p50:.2f} s ({len(times)} interactions)",
             ),
             Row(
-                f"N={n}: p95 interaction latency / N={base.size}",
+                f"{prefix}N={n}: p95 interaction latency / N={base.size} (1 process)",
                 p95 / base_p95,
                 "x",
-                "<= 10" if n >= 30 else "",
-                (p95 / base_p95 <= P95_TARGET) if n >= 30 else None,
-                f"p95 {p95:.2f} s vs {base_p95:.2f} s",
+                f"<= {P95_TARGET:g}" if targeted else "",
+                (p95 / base_p95 <= P95_TARGET) if targeted else None,
+                f"p95 {p95:.2f} s vs {base_p95:.2f} s" + (f"; {old_ratio}" if old_ratio else ""),
             ),
-            Row(f"N={n}: peak server RSS", run.peak_rss_mb, "MB", "<= 2000", run.peak_rss_mb <= RSS_TARGET_MB),
+            Row(f"{prefix}N={n}: peak server RSS", run.peak_rss_mb, "MB", "<= 2000", run.peak_rss_mb <= RSS_TARGET_MB),
             Row(
-                f"N={n}: wall time of the lesson",
+                f"{prefix}N={n}: wall time of the lesson",
                 run.wall,
                 "s",
-                note=f"clients used {run.client_cpu:.1f} CPU-s, server {run.server_cpu:.1f}",
+                note=f"clients used {run.client_cpu:.1f} CPU-s, server {run.server_cpu:.1f}; load average "
+                f"{run.load[0]:.2f} -> {run.load[1]:.2f}",
             ),
         ]
         if run.browser is not None:
-            rows.append(Row(f"N={n}: browser check: answers equal", float(run.browser[0]), "", "= 1", *run.browser))
+            rows.append(
+                Row(f"{prefix}N={n}: browser check: answers equal", float(run.browser[0]), "", "= 1", *run.browser)
+            )
+    old_base = before[0] if before else None
     for kind in KINDS:
         done = [i for i in base.interactions if i.kind == kind]
         if done:
             how = "fragment rerun" if all(i.fragment for i in done) else "full rerun"
+            old = [i.seconds for i in old_base.interactions if i.kind == kind] if old_base else []
             rows.append(
                 Row(
-                    f"N={base.size}: {kind} (median)",
+                    f"{prefix}N={base.size}: {kind} (median)",
                     statistics.median(i.seconds for i in done),
                     "s",
-                    note=f"{how}, {len(done)} per student",
+                    note=f"{how}, {len(done)} per student"
+                    + (f"; {before_name}: {statistics.median(old):.3f} s" if old else ""),
                 )
             )
+    return rows
+
+
+def replica_rows(
+    runs: list[ClassRun], prefix: str, reference: dict[str, Any] | None, before: list[ClassRun] | None = None,
+    before_name: str = "before",
+) -> list[Row]:  # fmt: skip
+    """The rows of a series of classes through nginx in front of replicas (the first, smallest class gives the N=1
+    latencies; ``reference`` is one process's answers, which every student here must give too)."""
+    rows: list[Row] = []
+    base = runs[0]
+    base_times = [i.seconds for i in base.interactions]
+    base_p50, base_p95 = _percentile(base_times, 50), _percentile(base_times, 95)
+    before_by_size = {r.size: r for r in before or []}
+    for run in runs:
+        n = run.size
+        old = before_by_size.get(n)
+        times = [i.seconds for i in run.interactions]
+        p50, p95 = _percentile(times, 50), _percentile(times, 95)
+        cpu = run.server_cpu / n
+        targeted = n >= TARGET_SIZE
+        same = sum(1 for a in run.answers if a is not None and a == reference)
+        per_replica = Counter(r.upstream for r in run.routes)
+        counts = [per_replica.get(k, 0) for k in sorted(run.replica_rss_mb)] or [0]
+        old_cpu = f"; {before_name}: {old.server_cpu / old.size:.2f} s" if old else ""
+        old_ratio = ""
+        if old is not None and before:
+            old_base = [i.seconds for i in before[0].interactions]
+            old_p95 = _percentile([i.seconds for i in old.interactions], 95)
+            old_ratio = f"; {before_name}: {old_p95 / _percentile(old_base, 95):.1f}x"
+        rows += [
+            Row(
+                f"{prefix}N={n}: completed, answers as 1 process",
+                min(run.completed, same) / n,
+                "",
+                "= 1",
+                run.completed == n == same,
+                f"{run.completed} completed, {same} identical to one process's N=1; " + "; ".join(run.failures[:1]),
+            ),
+            Row(
+                f"{prefix}N={n}: students on the smaller replica",
+                min(counts),
+                "",
+                "> 0" if n > 1 else "",
+                (min(counts) > 0 and run.kept_route == n) if n > 1 else None,
+                ", ".join(f"{k}: {per_replica.get(k, 0)}" for k in sorted(run.replica_rss_mb))
+                + f"; {run.kept_route} of {n} websockets reached their cookie's replica (nginx access log)",
+            ),
+            Row(
+                f"{prefix}N={n}: server CPU-s per student (both replicas)",
+                cpu,
+                "s",
+                f"<= {CPU_TARGET_S:g}" if targeted else "",
+                (cpu <= CPU_TARGET_S) if targeted else None,
+                f"{run.server_cpu:.1f} s for {n} (at {run.commit}), replicas only, not nginx or Redis{old_cpu}",
+            ),
+            Row(
+                f"{prefix}N={n}: p50 latency / N={base.size} (through nginx)",
+                p50 / base_p50,
+                "x",
+                note=f"p50 {p50:.2f} s vs {base_p50:.2f} s ({len(times)} interactions)",
+            ),
+            Row(
+                f"{prefix}N={n}: p95 latency / N={base.size} (through nginx)",
+                p95 / base_p95,
+                "x",
+                f"<= {REPLICA_P95_TARGET:g}" if targeted else "",
+                (p95 / base_p95 <= REPLICA_P95_TARGET) if targeted else None,
+                f"p95 {p95:.2f} s vs {base_p95:.2f} s, N={base.size} through the same nginx{old_ratio}",
+            ),
+            Row(
+                f"{prefix}N={n}: peak RSS of the larger replica",
+                max(run.replica_rss_mb.values(), default=float("nan")),
+                "MB",
+                note=", ".join(f"{k}: {v:,.0f} MB" for k, v in sorted(run.replica_rss_mb.items())),
+            ),
+            Row(
+                f"{prefix}N={n}: wall time of the lesson",
+                run.wall,
+                "s",
+                note=f"clients used {run.client_cpu:.1f} CPU-s, replicas {run.server_cpu:.1f}; load average "
+                f"{run.load[0]:.2f} -> {run.load[1]:.2f}",
+            ),
+        ]
     return rows
 
 
@@ -507,18 +693,67 @@ def class_sizes() -> tuple[int, ...]:
     return tuple(int(s) for s in raw.split(",") if s.strip()) if raw.strip() else SIZES
 
 
+def commit_of(root: Path) -> str:
+    """The short commit a tree is checked out at (a worktree's HEAD), "+ changes" when tracked files differ from it;
+    the folder's name when git cannot say."""
+    found = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if found.returncode != 0 or not found.stdout.strip():
+        return root.name
+    status = ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"]
+    changed = subprocess.run(status, capture_output=True, text=True).stdout.strip()
+    return found.stdout.strip() + (" + changes" if changed else "")
+
+
+def _timed(what: str, fn: Any, *args: Any, **kwargs: Any) -> ClassRun:
+    started = time.perf_counter()
+    load = os.getloadavg()[0]
+    result = fn(*args, **kwargs)
+    result.load = (load, os.getloadavg()[0])
+    print(f"  {what}: {time.perf_counter() - started:.0f} s, load {load:.2f} -> {result.load[1]:.2f}",
+          file=sys.stderr, flush=True)  # fmt: skip
+    return result
+
+
 def run() -> list[Row]:
     app_root = Path(os.environ.get("NTE_CLASS_APP_ROOT", str(REPO))).resolve()
+    baseline = os.environ.get("NTE_CLASS_BASELINE_ROOT", "").strip()
+    before_root = Path(baseline).resolve() if baseline else None
+    before_name = f"before ({commit_of(before_root)})" if before_root else "before"
     sizes = sorted(class_sizes())
     browser = os.environ.get("NTE_CLASS_BROWSER", "1") != "0"
-    runs = []
-    for n in sizes:
-        started = time.perf_counter()
-        runs.append(measure(app_root, n, browser=browser and n == sizes[-1]))
-        print(f"  class of {n}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-    rows = rows_for(runs, app_root)
+    runs, before = [], []
+    for n in sizes:  # the baseline and this tree in turn, so a change in the machine's load touches both
+        if before_root is not None:
+            before.append(_timed(f"{before_name}: class of {n}", measure, before_root, n))
+        runs.append(_timed(f"class of {n}", measure, app_root, n, browser=browser and n == sizes[-1]))
+    rows = rows_for(runs, app_root, before=before or None, before_name=before_name)
+    if before:
+        rows += rows_for(before, before_root, prefix="before: ")
+    if os.environ.get("NTE_CLASS_REPLICAS", "2") != "0":
+        rows += _replica_series(app_root, before_root, before_name, sorted({sizes[0], sizes[-1]}), _reference(runs))
     if app_root == REPO:
         rows += compute_rows(runs[0])
+    return rows
+
+
+def _replica_series(
+    app_root: Path, before_root: Path | None, before_name: str, sizes: list[int], reference: dict[str, Any] | None
+) -> list[Row]:
+    """The smallest and the largest class through nginx in front of 2 replicas, this tree and the baseline in turn;
+    a failed row when nginx or redis-server is missing."""
+    replicas = int(os.environ.get("NTE_CLASS_REPLICAS", "2"))
+    runs, before = [], []
+    try:
+        for n in sizes:
+            if before_root is not None:
+                before.append(_timed(f"{before_name}: {replicas} replicas, class of {n}", measure_replicas,
+                                     before_root, n, replicas))  # fmt: skip
+            runs.append(_timed(f"{replicas} replicas, class of {n}", measure_replicas, app_root, n, replicas))
+    except RuntimeError as error:
+        return [Row(f"{replicas} replicas: class", float("nan"), "", "runs", False, str(error)[:160])]
+    rows = replica_rows(runs, f"{replicas} replicas, ", reference, before or None, before_name)
+    if before:
+        rows += replica_rows(before, f"before: {replicas} replicas, ", reference)
     return rows
 
 
@@ -527,9 +762,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-root", help="the app to serve (default: this repository)")
     parser.add_argument("--sizes", help="class sizes, e.g. 1,8 (default: 1,8,16,30)")
     parser.add_argument("--no-browser", action="store_true", help="skip the real-browser check")
+    parser.add_argument("--baseline-root", help="a tree to measure too, for before/after (e.g. a git worktree)")
+    parser.add_argument("--no-replicas", action="store_true", help="skip the runs through nginx and 2 replicas")
     args = parser.parse_args(argv)
     if args.app_root:
         os.environ["NTE_CLASS_APP_ROOT"] = args.app_root
+    if args.baseline_root:
+        os.environ["NTE_CLASS_BASELINE_ROOT"] = args.baseline_root
+    if args.no_replicas:
+        os.environ["NTE_CLASS_REPLICAS"] = "0"
     if args.sizes:
         os.environ["NTE_CLASS_SIZES"] = args.sizes
     if args.no_browser:
@@ -538,7 +779,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     for row in run():
         ok = "" if row.passed is None else ("yes" if row.passed else "NO")
-        print(f"| {row.name:<52} | {row.value:>10,.3f} {row.unit:<2} | {row.target:<10} | {ok:<3} | {row.note}")
+        print(f"| {row.name:<62} | {row.value:>10,.3f} {row.unit:<2} | {row.target:<10} | {ok:<3} | {row.note}")
     print(f"bench_class took {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
 
