@@ -169,7 +169,10 @@ def results_table(rounds: Iterable[RoundResult]) -> pd.DataFrame:
                 )
             )
     columns = ["round", "prompt", "guess", "students", "model_token", "probability", "rank", "model_answer"]
-    return pd.DataFrame(rows, columns=[*columns, "model_answer_probability"])
+    table = pd.DataFrame(rows, columns=[*columns, "model_answer_probability"])
+    # A round without guesses has no rank: a nullable integer column keeps the others whole ("900", not "900.0").
+    table["rank"] = table["rank"].astype("Int64")
+    return table
 
 
 def results_csv(rounds: Iterable[RoundResult]) -> str:

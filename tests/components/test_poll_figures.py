@@ -71,3 +71,17 @@ def test_results_csv_keeps_full_precision():
     assert table["probability"].tolist() == [answer, tiny, small]
     assert table["model_answer_probability"].tolist() == [answer] * 3
     assert "1.2345678e-07" in text and ",0.0," not in text
+
+
+def test_results_csv_ranks_are_whole_numbers_and_a_round_without_guesses_has_none():
+    """A round nobody guessed in has no rank (an empty cell); the other rounds' ranks stay whole numbers ("900",
+    never "900.0")."""
+    record = RoundRecord(1, "The capital of France is", True, (("Paris", 2), ("hub", 1)))
+    result = RoundResult(record, [row("Paris", 2, 1, 0.7), row("hub", 1, 900, 0.0001)], "␣Paris", 0.7)
+    empty = RoundResult(RoundRecord(2, "The package left the", False, ()), [], "␣warehouse", 0.3)
+    for rounds in ([result, empty], [empty, result], [empty]):
+        table = pd.read_csv(io.StringIO(results_csv(rounds)), dtype=str, keep_default_na=False)
+        ranks = {r: list(table.loc[table["round"] == r, "rank"]) for r in table["round"].unique()}
+        assert ranks.get("2") == [""]
+        assert ranks.get("1", ["1", "900"]) == ["1", "900"]
+        assert table.loc[table["round"] == "2", "probability"].tolist() == [""]
