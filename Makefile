@@ -116,7 +116,7 @@ format: install
 
 # The fast tier: lint, then the unit and AppTest tests (no browser, no redis-server, nginx or llama.cpp server).
 check: install lint
-	@HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q -m "not server" \
+	@HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q -m "not server and not slow" \
 		tests/core tests/components tests/ui tests/app tests/test_layering.py tests/test_typed_errors.py; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

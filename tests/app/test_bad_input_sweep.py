@@ -11,6 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.helpers import ROOT, all_text, assert_clean, open_page, sampler_payloads
 
+pytestmark = pytest.mark.slow  # make test only: every prompt box with every hostile text
+
 REFUSED = [
     "",
     "   ",

@@ -11,6 +11,8 @@ from core.serving.rooms import TeacherKey
 from tests.app.helpers import all_text, assert_clean, open_page
 from ui import state
 
+pytestmark = pytest.mark.slow  # make test only: every text box with every control character
+
 CASES = {"U+202E": "Paris\u202e is", "U+0000": "Paris\x00 is"}
 
 

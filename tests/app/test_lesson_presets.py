@@ -15,6 +15,8 @@ from tests.app.helpers import all_text, assert_clean, html_blocks, open_page, sa
 from ui import state
 from ui.navigation import available_pages
 
+pytestmark = pytest.mark.slow  # make test only: every lesson's preset on every page, and a 20-step replay
+
 FILE_NAME = re.compile(r"\bseeds? 0\d\d", re.IGNORECASE)
 
 

@@ -12,6 +12,8 @@ from tests.app.helpers import ROOT, all_text, assert_clean, open_page
 from ui import state
 from ui.model_picker import LOCAL_FOLDER
 
+pytestmark = pytest.mark.slow  # make test only: runs that go to the operator's caps
+
 OPERATOR_ENV = (
     "NTE_MAX_NEW_TOKENS",
     "NTE_MAX_LINK_STEPS",

@@ -22,6 +22,8 @@ from ui import state
 from ui.navigation import available_pages
 from ui.share import Shared, encode
 
+pytestmark = pytest.mark.slow  # make test only: every page's every shared number at both edges
+
 HUGE = 1e12
 NUMBER_KINDS = ("int", "float")
 

@@ -16,6 +16,8 @@ from tests.app.helpers import assert_clean, open_page
 from ui import state
 from ui.navigation import available_pages
 
+pytestmark = pytest.mark.slow  # make test only: every page with a hook on every forward
+
 
 @pytest.fixture
 def forward_threads():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from core.perplexity import MAX_TEXT_CHARS
 from core.perplexity_examples import EXAMPLES, FLUENT
 from tests.app.helpers import all_text, assert_clean, html_blocks, open_page, plotly_specs, values
@@ -149,6 +151,7 @@ def test_token_html_and_hover_text_are_escaped():
     assert "<script>" not in str(bars["data"][0]["customdata"])
 
 
+@pytest.mark.slow  # make test only: scores the longest text a box takes
 def test_a_text_over_the_limit_is_offered_its_first_part():
     at = open_page(PAGE)
     at.text_area(key=state.PPL_TEXT).set_value(FLUENT * (MAX_TEXT_CHARS // len(FLUENT) + 2)).run()

@@ -25,6 +25,7 @@ def at():
     return open_page(PAGE)
 
 
+@pytest.mark.slow  # make test only: every layer's sums on the real model
 def test_every_stage_shows_the_real_numbers(at, bundled_lm):
     text = all_text(at)
     for n, name in enumerate(["Tokens", "Embedding", "layers", "Final norm", "Logits", "Sampling", "Sampled", "KV"], 1):

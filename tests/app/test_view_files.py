@@ -12,6 +12,8 @@ from tests.app.helpers import ROOT, assert_clean, open_page
 from ui import state
 from ui.share import BOOT_ID, Shared, view_file_bytes
 
+pytestmark = pytest.mark.slow  # make test only: a 10,000-character text scored under a raised bound
+
 LONG_TEXT = ("The bakery on the corner opens at six. " * 260)[:10_000]  # 10,000 characters
 PPL_UPLOAD = "share.view_upload.perplexity"
 TRAIN_UPLOAD = "share.view_upload.train"

@@ -18,6 +18,8 @@ from tests.app.helpers import ROOT, assert_clean, open_page
 from ui import state
 from ui.navigation import available_pages
 
+pytestmark = pytest.mark.slow  # make test only: every page with every preset
+
 PAGES = [p.path for p in available_pages() if p.path != "app_pages/home.py"]
 
 

@@ -11,6 +11,8 @@ from core.perplexity_examples import EXAMPLES
 from tests.app.helpers import ROOT, all_text, assert_clean
 from ui import state
 
+pytestmark = pytest.mark.slow  # make test only: long perplexity and replay runs at the token bounds
+
 # 3,990 characters that the bundled tokenizer splits into 1,182 tokens (code, French, random symbols)
 LONG_TEXT = ((" ".join(EXAMPLES.values()) + " ") * 20)[:3990]
 OPERATOR_ENV = ("NTE_MAX_PERPLEXITY_TOKENS", "NTE_MAX_REPLAY_TOKENS", "NTE_MAX_LINK_STEPS", "NTE_MAX_NEW_TOKENS")

@@ -103,7 +103,10 @@ def test_a_text_longer_than_the_budget_is_refused_before_any_model_call(tiny_gpt
 # --------------------------------------------------------------------------------- logits a chunk at a time
 
 
-@pytest.mark.parametrize("fixture", ["tiny_gpt2_lm", "tiny_llama_lm", "bundled_lm"])
+@pytest.mark.parametrize(
+    "fixture",
+    ["tiny_gpt2_lm", "tiny_llama_lm", pytest.param("bundled_lm", marks=pytest.mark.slow)],  # slow: make test only
+)
 def test_a_long_window_builds_at_most_a_chunk_of_logits_at_a_time(fixture, request):
     lm = request.getfixturevalue(fixture)
     with vocab_blocks(lm.model.config.vocab_size) as shapes:

@@ -198,6 +198,7 @@ def _probe_cache(env_value: str | None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # make test only: a fresh Python process per value
 def test_model_cache_entries_come_from_the_limit_read_at_import():
     # A fresh process per value: st.cache_resource fixes max_entries when ui.model_cache is imported.
     assert _probe_cache(None) == {"max_entries": 1, "loads": 5}  # the class default: each call evicts the other
