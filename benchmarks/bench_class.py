@@ -415,7 +415,6 @@ def rows_for(
     before_by_size = {r.size: r for r in before or []}
     base_times = [i.seconds for i in base.interactions]
     base_p50, base_p95 = _percentile(base_times, 50), _percentile(base_times, 95)
-    where = "baseline" if app_root != REPO else "this tree"
     for run in runs:
         n = run.size
         old = before_by_size.get(n)
@@ -466,8 +465,7 @@ def rows_for(
                 "s",
                 f"<= {CPU_TARGET_S:g}" if targeted else "",
                 (cpu <= CPU_TARGET_S) if targeted else None,
-                f"{run.server_cpu:.1f} s for {n} ({where}: {app_root} at {run.commit})"
-                + (f"; {old_cpu}" if old_cpu else ""),
+                f"{run.server_cpu:.1f} s for {n} ({app_root} at {run.commit})" + (f"; {old_cpu}" if old_cpu else ""),
             ),
             Row(
                 f"{prefix}N={n}: p50 interaction latency / N={base.size}",
