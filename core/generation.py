@@ -15,7 +15,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
+import transformers
 from transformers import DynamicCache
+from transformers.cache_utils import DynamicLayer
 
 from core.errors import InputError
 from core.kv_cache import measured_cache_bytes
@@ -23,6 +25,7 @@ from core.models import LoadedModel, accepts_argument
 from core.next_token import NextTokenDistribution, distribution_from_logits, next_token_probs
 from core.prompt import MAX_PROMPT_TOKENS, encode_prompt
 from core.sampling import check_sampling_args, make_generator, sample_token, sampling_probs
+from core.serving.prefix_cache import Prefix, SharedSteps
 from core.text import PromptError, control_problem, token_label
 
 TOP_CANDIDATES = 20  # candidates remembered per step (for the per-step bars)
@@ -39,7 +42,9 @@ EOS, STOP_STRING, MAX_NEW_TOKENS, CONTEXT_FULL = (
 
 
 Runner = Callable[[Callable[[], torch.Tensor]], torch.Tensor]
-"""Runs a zero-argument model call (somewhere: this thread, a shared worker) and returns what it returned."""
+"""Runs a zero-argument model call (somewhere: this thread, a shared worker) and returns what it returned. A runner
+that also has ``shared_steps(lm) -> SharedSteps | None`` (``core.serving.inference.StepRunner``) lets the Stepper
+reuse steps other generations on the server computed."""
 
 
 class GenerationFinished(RuntimeError):
@@ -80,6 +85,8 @@ class Step:
         used_cache: whether the step's forward pass reused the KV cache (False: whole sequence recomputed).
         temperature, top_k, top_p, seed: the sampling settings in force at this step.
         stop_reason: the stop condition this step triggered, or None.
+        reused: the step's next distribution and cache came from the server's store of shared steps (another
+            identical generation computed them): no forward pass ran, so ``seconds`` is not the model's time.
     """
 
     index: int
@@ -101,6 +108,7 @@ class Step:
     top_p: float
     seed: int
     stop_reason: str | None = None
+    reused: bool = False
 
 
 @dataclass(frozen=True)
@@ -254,8 +262,11 @@ class Stepper:
         self._logits_len = 0  # len(all_ids) those logits belong to
         started = time.perf_counter()
         self._keep_last = accepts_argument(lm.model, "logits_to_keep")  # skip the lm_head on all but the last position
+        self._running = False  # a model call of this stepper is running in the runner's thread
+        self._reused = False  # the last forward was served from the server's shared steps
         self._prefill_logits = self._forward()  # (V,) kept so that rewinding to step 0 is exact
         self.prefill_seconds = time.perf_counter() - started
+        self.prefill_reused = self._reused
 
     # ----- settings -------------------------------------------------------------------------------
     def configure(
@@ -457,6 +468,7 @@ class Stepper:
                 cache_bytes=self.cache_bytes if self.use_cache else 0,
                 seconds=time.perf_counter() - started,
                 stop_reason=reason,
+                reused=reason is None and self._reused,
             )
             self.steps = self.steps[:-1] + [final]
             return final
@@ -524,6 +536,15 @@ class Stepper:
             self._forward()
         return self._logits
 
+    def _shared_steps(self) -> SharedSteps | None:
+        """The server's shared generation steps for this model, when this forward may use them: the runner offers
+        them (a shared inference service's), the KV cache is on (the cache-off mode is a speed comparison: it always
+        runs the model) and this transformers' cache hands out its tensors safely (``shares_cache_tensors``)."""
+        offer = getattr(getattr(self, "runner", None), "shared_steps", None)
+        if offer is None or not self.use_cache or not shares_cache_tensors(self.cache):
+            return None
+        return offer(self.lm)
+
     @torch.inference_mode()
     def _forward(self) -> torch.Tensor:
         """Run the model so that ``_logits`` is the distribution after ``all_ids``; returns it, (V,) float32.
@@ -533,24 +554,207 @@ class Stepper:
         When ``runner`` is set (a shared inference service's ``runner``), the model call and everything that
         reads or grows the cache run inside it, in the service's worker thread, so two calls on one cache
         never overlap even when a rerun abandons a wait.
+
+        When the runner offers shared steps, the logits and cache after exactly these ids are first looked up
+        there (before queueing, and again in the worker: students queued behind the first one find its result);
+        found, they are adopted and no forward runs (``_reused``); computed, they are stored for the next student.
         """
         total = len(self.all_ids)
-        ids = list(self.all_ids)  # the script thread may not change all_ids while the call runs elsewhere
-        extra = {"logits_to_keep": 1} if self._keep_last else {}
-
-        def call() -> torch.Tensor:
-            mask = torch.ones(1, total, dtype=torch.long)  # (1, T) every token is real; no padding
-            if self.use_cache:
-                if self.cache_length >= total:  # cannot happen in normal use; realign after an interruption
-                    self._crop_cache(total - 1)
-                new = torch.tensor([ids[self.cache_length :]])  # (1, T_new)
-                out = self.lm.model(input_ids=new, attention_mask=mask, cache=self.cache, use_cache=True, **extra)
-            else:
-                full = torch.tensor([ids])  # (1, T) the whole sequence, every step
-                out = self.lm.model(input_ids=full, attention_mask=mask, use_cache=False, **extra)
-            return out.logits[0, -1, :].float()  # (V,) upcast once
-
+        shared = self._shared_steps()
+        ids = tuple(self.all_ids)  # the script thread may not change all_ids while the call runs elsewhere
+        call = ModelCall(self, ids, shared)
         runner = getattr(self, "runner", None)  # a stepper made before a code reload added the hook lacks it
+        if shared is not None and not self._running:  # no call of ours in flight: the cache is ours to replace
+            logits = call.adopt()
+            if logits is not None:
+                shared.tally(hits=1)
+                self._logits, self._logits_len = logits, total
+                return logits
         self._logits = call() if runner is None else runner(call)
         self._logits_len = total
+        self._reused = call.reused
         return self._logits
+
+
+def shares_cache_tensors(cache: DynamicCache) -> bool:
+    """Whether ``cache``'s tensors may be handed to other caches by reference (the shared steps, a batched step).
+
+    True for transformers 5's ``DynamicLayer`` (every layer of the models here): ``update`` grows a layer with
+    ``torch.cat`` (a new tensor) and ``crop`` slices (a view), so a tensor, once made, is never written into.
+    Another major version or layer type is not trusted (its steps are simply not shared);
+    ``tests/core/test_shared_steps.py`` fails if the 5.x behaviour changes.
+    """
+    return _TRANSFORMERS_MAJOR == 5 and all(type(layer) is DynamicLayer for layer in cache.layers)
+
+
+_TRANSFORMERS_MAJOR = int(transformers.__version__.split(".")[0])
+
+
+def cache_layers(cache: DynamicCache) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    """Per layer (keys, values) of ``cache``, each (batch, kv_heads, T, head_dim): references, not copies."""
+    return tuple((layer.keys, layer.values) for layer in cache.layers)
+
+
+def cache_from_layers(config, layers) -> DynamicCache:
+    """A ``DynamicCache`` holding ``layers`` (per layer (keys, values), each (batch, kv_heads, T, head_dim)) by
+    reference: what ``update`` would give after its first call, without copying.
+
+    Sets the layer's ``keys`` / ``values`` after its own ``lazy_initialization`` (which records the device and
+    dtype); only for caches ``shares_cache_tensors`` accepts.
+    """
+    cache = DynamicCache(config=config)
+    if len(cache.layers) != len(layers) or not shares_cache_tensors(cache):
+        raise ValueError(f"A cache of {len(cache.layers)} layers cannot take {len(layers)} layers by reference.")
+    for layer, (keys, values) in zip(cache.layers, layers):
+        layer.lazy_initialization(keys, values)
+        layer.keys, layer.values = keys, values
+    return cache
+
+
+class ModelCall:
+    """One model call of a ``Stepper`` (prefill, decode step or catch-up), run where its runner runs it.
+
+    Calling it runs the call alone; a shared inference service may instead run several decode steps of different
+    steppers, each one token past a cache of the same length, as one forward (``run_together``): its queue reads
+    ``batch_key`` (None: never batched) and ``tokens``.
+    """
+
+    def __init__(self, stepper: Stepper, ids: tuple[int, ...], shared: SharedSteps | None) -> None:
+        self.stepper, self.ids, self.shared = stepper, ids, shared
+        self.reused = False
+        held = stepper.cache_length
+        one_step = stepper.use_cache and held >= 1 and held == len(ids) - 1
+        self.batch_key = ("decode step", id(stepper.lm.model), held) if one_step else None
+        self.tokens = len(ids)
+
+    def __call__(self) -> torch.Tensor:
+        """Adopt the shared result, or run the model; returns the (V,) float32 logits after ``ids``."""
+        self.stepper._running = True
+        try:
+            logits = self.adopt()
+            if logits is not None:
+                self.shared.tally(hits=1)
+                return logits
+            return self.compute()
+        finally:
+            self.stepper._running = False
+
+    def adopt(self) -> torch.Tensor | None:
+        """Take the shared logits and a cache of exactly ``ids`` when the store has them (marks ``reused``)."""
+        found = None if self.shared is None else self.shared.get(self.ids)
+        if found is None:
+            return None
+        self.stepper.cache = cache_from_layers(self.stepper.lm.model.config, found.layers)
+        self.reused = self.stepper._reused = True
+        return found.logits
+
+    def compute(self) -> torch.Tensor:
+        """Run the model for this call alone (as before there were shared steps); store the result when shared."""
+        s, ids, total = self.stepper, self.ids, len(self.ids)
+        extra = {"logits_to_keep": 1} if s._keep_last else {}
+        mask = torch.ones(1, total, dtype=torch.long)  # (1, T) every token is real; no padding
+        if s.use_cache:
+            if s.cache_length >= total:  # cannot happen in normal use; realign after an interruption
+                s._crop_cache(total - 1)
+            new = torch.tensor([ids[s.cache_length :]])  # (1, T_new)
+            out = s.lm.model(input_ids=new, attention_mask=mask, cache=s.cache, use_cache=True, **extra)
+        else:
+            full = torch.tensor([ids])  # (1, T) the whole sequence, every step
+            out = s.lm.model(input_ids=full, attention_mask=mask, use_cache=False, **extra)
+        logits = out.logits[0, -1, :].float()  # (V,) upcast once
+        self._keep(logits)
+        return logits
+
+    def _keep(self, logits: torch.Tensor) -> None:
+        """Store a computed result for the next stepper at these ids (when shared and the cache holds exactly them)."""
+        self.reused = self.stepper._reused = False
+        if self.shared is not None:
+            self.shared.tally(misses=1)
+            if self.stepper.cache_length == len(self.ids):
+                self.shared.put(self.ids, Prefix(logits, cache_layers(self.stepper.cache)))
+
+    @staticmethod
+    @torch.inference_mode()
+    def run_together(calls: Sequence[ModelCall]) -> list[torch.Tensor]:
+        """Run the calls (equal ``batch_key``s) of different steppers as one forward; returns each one's (V,) logits.
+
+        Each call first looks for its shared result; calls with equal ids are computed once (the others then find
+        the stored result); the rest, each one token past a cache of the same length T, run as one forward over the
+        caches stacked along the batch dimension (B, kv_heads, T, head_dim), no padding needed; each stepper then
+        gets its own row of the grown cache and of the logits. Falls back to one call at a time when the calls no
+        longer line up (a cache changed after queueing).
+        """
+        for call in calls:
+            call.stepper._running = True
+        try:
+            results: list[torch.Tensor | None] = [None] * len(calls)
+            rows: list[int] = []
+            repeats: list[int] = []
+            firsts: set[tuple[int, ...]] = set()
+            for i, call in enumerate(calls):
+                results[i] = call.adopt()
+                if results[i] is not None:
+                    call.shared.tally(hits=1)
+                elif call.shared is not None and call.ids in firsts:
+                    repeats.append(i)
+                else:
+                    firsts.add(call.ids)
+                    rows.append(i)
+            group = [calls[i] for i in rows]
+            if len(group) > 1 and _line_up(group):
+                for i, logits in zip(rows, _decode_rows(group)):
+                    results[i] = logits
+            else:
+                for i in rows:
+                    results[i] = calls[i].compute()
+            for i in repeats:
+                results[i] = calls[i].adopt()
+                if results[i] is None:  # evicted already, or too big for the store: compute it
+                    results[i] = calls[i].compute()
+                else:
+                    calls[i].shared.tally(hits=1)
+            return results
+        finally:
+            for call in calls:
+                call.stepper._running = False
+
+
+def _line_up(calls: Sequence[ModelCall]) -> bool:
+    """Whether the calls can share one forward: one model, distinct steppers with the cache on, each cache one token
+    short of its ids and all of one length."""
+    first = calls[0].stepper
+    held = first.cache_length
+    return (
+        len({id(c.stepper) for c in calls}) == len(calls)
+        and all(c.stepper.lm.model is first.lm.model and c.stepper.use_cache for c in calls)
+        and all(c.stepper.cache_length == held == len(c.ids) - 1 for c in calls)
+        and all(shares_cache_tensors(c.stepper.cache) for c in calls)
+    )
+
+
+def _decode_rows(calls: Sequence[ModelCall]) -> list[torch.Tensor]:
+    """One forward for B decode steps: stack the B caches (each (1, kv_heads, T, head_dim)) into (B, kv_heads, T,
+    head_dim), feed each row its new token, then split the grown cache and the logits back per stepper."""
+    lm = calls[0].stepper.lm
+    config = lm.model.config
+    held = calls[0].stepper.cache_length
+    per_layer = zip(*(cache_layers(c.stepper.cache) for c in calls))  # per layer: B (keys, values) pairs
+    stacked = tuple(
+        (torch.cat([k for k, _ in pairs], dim=0), torch.cat([v for _, v in pairs], dim=0))  # (B, H, T, D) each
+        for pairs in per_layer
+    )
+    cache = cache_from_layers(config, stacked)
+    new = torch.tensor([[c.ids[-1]] for c in calls])  # (B, 1) each row's new token
+    mask = torch.ones(len(calls), held + 1, dtype=torch.long)  # (B, T + 1) no padding: every cache is T long
+    extra = {"logits_to_keep": 1} if calls[0].stepper._keep_last else {}
+    out = lm.model(input_ids=new, attention_mask=mask, cache=cache, use_cache=True, **extra)
+    logits = out.logits[:, -1, :].float()  # (B, V)
+    grown = cache_layers(cache)  # per layer (B, H, T + 1, D)
+    results = []
+    for b, call in enumerate(calls):
+        own = tuple((k[b : b + 1].clone(), v[b : b + 1].clone()) for k, v in grown)  # (1, H, T + 1, D) each
+        call.stepper.cache = cache_from_layers(config, own)
+        row = logits[b].clone()  # (V,)
+        call._keep(row)
+        results.append(row)
+    return results

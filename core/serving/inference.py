@@ -10,7 +10,10 @@ tagged with an ``owner`` (a session id) and runs them one at a time in a single 
   (30 students on the teacher's prompt cost one forward pass, on the teacher's paragraph one scoring), and
   identical requests waiting at the same time share one job;
 - **batching**: plain next-token requests of different prompts waiting together run as one right-padded model
-  call; perplexity windows of equal length run as one stacked call.
+  call; perplexity windows of equal length run as one stacked call; generation decode steps of different students
+  at the same cache length run as one forward over their stacked caches;
+- **shared generation steps**: a ``PrefixStore`` (core/serving/prefix_cache.py) keeps the logits and KV cache after
+  the token ids a generation reached, so 30 students stepping the same prompt greedily cost one decode each step.
 
 Each submission returns a ``Ticket`` (``result``, ``done``, ``cancel``, ``position`` in the queue).
 """
@@ -36,11 +39,13 @@ from core.perplexity import (
     final_states,
     score_positions,
 )
+from core.serving.prefix_cache import PrefixStore, SharedSteps
 
 DEFAULT_MAX_BATCH = 8  # rows per batched model call
 DEFAULT_MAX_BATCH_TOKENS = 1024  # rows x padded length per batched call: bounds one call's time and memory
 # (a stacked perplexity call holds (rows x length, V) float32 logits: 1,024 x 49,152 x 4 B = 200 MB)
 DEFAULT_CACHE_BYTES = 64 * 2**20  # shared ForwardRecords: ~300 next-token records, or a few attention records
+DEFAULT_STEP_BYTES = 64 * 2**20  # shared generation steps: a 40-token path of the bundled model is ~4 MB
 DEFAULT_IDLE_SECONDS = 30.0  # an idle worker exits (and restarts on the next job), so it keeps no model alive
 
 PENDING, RUNNING, DONE, CANCELLED = "pending", "running", "done", "cancelled"
@@ -72,6 +77,10 @@ class ServiceStats:
         cancelled: jobs dropped before they ran.
         errors: jobs that raised.
         cache_bytes / cache_entries: what the shared caches (forward records and window scores) hold now.
+        step_hits: generation steps served from the shared steps (no forward ran).
+        step_misses: generation steps computed while the shared steps were on (and then stored).
+        step_evictions: shared steps dropped to keep the byte budget.
+        step_bytes / step_entries: what the shared steps hold now (each tensor storage counted once).
     """
 
     jobs: int = 0
@@ -84,6 +93,11 @@ class ServiceStats:
     errors: int = 0
     cache_bytes: int = 0
     cache_entries: int = 0
+    step_hits: int = 0
+    step_misses: int = 0
+    step_evictions: int = 0
+    step_bytes: int = 0
+    step_entries: int = 0
 
 
 @dataclass(eq=False)
@@ -151,6 +165,20 @@ class Ticket:
         return self._service._position(self._job)
 
 
+class StepRunner:
+    """A ``core.generation.Runner`` of one owner: each model call one queued job of ``service``, waited for with
+    ``wait``; ``shared_steps`` offers a stepper the service's shared generation steps (for its own model only)."""
+
+    def __init__(self, service: InferenceService, owner: str, wait: Wait) -> None:
+        self.service, self.owner, self._wait = service, owner, wait
+
+    def __call__(self, fn: Callable[[], Any]) -> Any:
+        return self._wait(self.service.run(fn, self.owner))
+
+    def shared_steps(self, lm: LoadedModel) -> SharedSteps | None:
+        return self.service.shared_steps(lm)
+
+
 class InferenceService:
     """Runs model work for every session of a process through one queue and one worker thread.
 
@@ -164,6 +192,8 @@ class InferenceService:
         max_batch: most rows in one batched call (1 switches batching off).
         max_batch_tokens: most rows x padded length in one batched call (a single job may exceed it alone).
         cache_bytes: byte budget of the shared ForwardRecord cache (0 switches it off).
+        step_bytes: byte budget of the shared generation steps (0 switches them off).
+        batch_steps: run decode steps of different generations at one cache length as one forward.
         autostart: start the worker on the first submission (False: only ``start()`` starts it; tests use
             this to queue several jobs before any runs).
         idle_seconds: how long an idle worker waits for work before it exits.
@@ -178,8 +208,13 @@ class InferenceService:
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         autostart: bool = True,
         idle_seconds: float = DEFAULT_IDLE_SECONDS,
+        step_bytes: int = DEFAULT_STEP_BYTES,
+        batch_steps: bool = True,
     ) -> None:
         self.lm = lm
+        self.prefix_store = PrefixStore(step_bytes)
+        self.model_key = (lm.name, id(lm))  # this service's model (it holds lm, so the id stays this model's)
+        self.batch_steps = bool(batch_steps)
         self.max_batch = max(1, int(max_batch))
         self.max_batch_tokens = max(1, int(max_batch_tokens))
         self.cache_budget = max(0, int(cache_bytes))
@@ -235,6 +270,7 @@ class InferenceService:
             self._lock.notify_all()
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+        self.prefix_store.clear()  # steppers that adopted a shared step keep their own references
 
     @property
     def closed(self) -> bool:
@@ -309,10 +345,15 @@ class InferenceService:
         return self._enqueue(job, owner)
 
     def run(self, fn: Callable[[], Any], owner: str) -> Ticket:
-        """Queue ``fn()`` (model work, e.g. one generation decode step) to run in the worker thread."""
+        """Queue ``fn()`` (model work, e.g. one generation decode step) to run in the worker thread.
+
+        A callable with a ``batch_key`` (a ``core.generation.ModelCall`` one token past its cache) may share one
+        forward with other owners' callables of the same key: its class's ``run_together`` runs them.
+        """
+        key = getattr(fn, "batch_key", None) if self.batch_steps and self.max_batch > 1 else None
         with self._lock:
             self._check_open()
-            return self._enqueue(_Job("run", fn, None, 0), owner)
+            return self._enqueue(_Job("run", fn, key, int(getattr(fn, "tokens", 0)) if key else 0), owner)
 
     # ----- hooks for core calls -------------------------------------------------------------------
     def forward_fn(self, owner: str, wait: Wait | None = None) -> ForwardFn:
@@ -342,10 +383,16 @@ class InferenceService:
 
         return score_windows
 
-    def runner(self, owner: str, wait: Wait | None = None) -> Callable[[Callable[[], Any]], Any]:
-        """A ``core.generation.Runner``: runs each call as one job (pass as ``Stepper(..., runner=...)``)."""
-        wait = wait or Ticket.result
-        return lambda fn: wait(self.run(fn, owner))
+    def runner(self, owner: str, wait: Wait | None = None) -> StepRunner:
+        """A ``core.generation.Runner``: runs each call as one job (pass as ``Stepper(..., runner=...)``), and offers
+        the stepper this service's shared generation steps."""
+        return StepRunner(self, owner, wait or Ticket.result)
+
+    def shared_steps(self, lm: LoadedModel) -> SharedSteps | None:
+        """This model's part of the shared generation steps, or None (another model, or the steps switched off)."""
+        if lm is not self.lm or not self.prefix_store.enabled or self._closed:
+            return None
+        return SharedSteps(self.prefix_store, self.model_key)
 
     def forget_results(self) -> int:
         """Empty the shared caches (forward records and window scores), e.g. when the server goes idle; jobs waiting
@@ -355,13 +402,23 @@ class InferenceService:
             self._cache.clear()
             self._windows.clear()
             self._cache_bytes = 0
-        return freed
+        return freed + self.prefix_store.clear()
 
     # ----- reading ------------------------------------------------------------------------------------
     def stats(self) -> ServiceStats:
         with self._lock:
             entries = len(self._cache) + len(self._windows)
-            return ServiceStats(**self._counts, cache_bytes=self._cache_bytes, cache_entries=entries)
+            steps = self.prefix_store.counts()
+            return ServiceStats(
+                **self._counts,
+                cache_bytes=self._cache_bytes,
+                cache_entries=entries,
+                step_hits=steps.hits,
+                step_misses=steps.misses,
+                step_evictions=steps.evictions,
+                step_bytes=steps.bytes,
+                step_entries=steps.entries,
+            )
 
     def cached(self, ids: Sequence[int]) -> ForwardRecord | None:
         """The shared record for ``ids``, or None (does not count as a hit or refresh its place)."""
@@ -590,6 +647,8 @@ class InferenceService:
                 ForwardRecord(self.lm.name, job.payload[0], NEXT_TOKEN, row[None, :].clone(), None, None)  # (1, V)
                 for job, row in zip(batch, rows)
             ]
+        if batch[0].kind == "run":
+            return type(batch[0].payload).run_together([job.payload for job in batch])
         return window_scores(self.lm, [job.payload for job in batch])
 
     def _finish(self, job: _Job, value: Any, error: BaseException | None) -> None:
