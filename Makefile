@@ -114,9 +114,11 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# The fast tier: lint, then the unit and AppTest tests (no browser, no redis-server, nginx or llama.cpp server).
+# The fast tier: lint, then the unit and AppTest tests (no browser, no redis-server, nginx or llama.cpp server, none
+# marked slow), one pytest worker per core (pytest-xdist), each with one torch thread so the workers do not contend.
 check: install lint
-	@HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q -m "not server and not slow" \
+	@HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 OMP_NUM_THREADS=1 $(PY) -m pytest -q -n auto --dist loadfile \
+		-m "not server and not slow" \
 		tests/core tests/components tests/ui tests/app tests/test_layering.py tests/test_typed_errors.py; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
