@@ -46,7 +46,10 @@ def service_for(lm: LoadedModel) -> InferenceService:
         with _CREATING:
             service = lm.extras.get(SERVICE)
             if service is None or service.closed:
-                service = InferenceService(lm, cache_bytes=limits().shared_cache_mb * 1024 * 1024)
+                limit = limits()
+                service = InferenceService(
+                    lm, cache_bytes=limit.shared_cache_mb * 2**20, step_bytes=limit.shared_steps_mb * 2**20
+                )
                 lm.extras[SERVICE] = service
                 _SERVICES.add(service)
     return service

@@ -96,6 +96,9 @@ class Limits:
             used of any session go first): with the model (0.54 GB) and the runtime it keeps 30 sessions within
             2.0 GB (README, Operator notes).
         shared_cache_mb: MB of forward passes the shared inference service keeps for every session to reuse.
+        shared_steps_mb: MB of generation steps (each step's logits and KV cache) the shared inference service keeps
+            for every session to reuse (64: a class's 10-step greedy lesson on a short prompt holds about 3 MB; a
+            generation path keeps one copy of its cache).
         poll_students_per_client: students one client address may add to one class-poll room (60: a class behind
             one school address fits; a script opening hundreds of fake students from one address does not).
         poll_wrong_codes_per_minute: unknown room codes one client address may try per minute (20: typos pass,
@@ -117,6 +120,7 @@ class Limits:
     memo_session_mb: int = 48
     memo_total_mb: int = 320
     shared_cache_mb: int = 160
+    shared_steps_mb: int = 64
     poll_students_per_client: int = 60
     poll_wrong_codes_per_minute: int = 20
     max_perplexity_tokens: int = MAX_TOKENS_READ

@@ -62,10 +62,15 @@ def last_step_summary(last: Step) -> None:
     how = {GREEDY: "greedy: always the most likely token", SAMPLED: f"sampled with seed {last.seed}"}.get(
         last.chosen_by, "picked by you"
     )
+    timing = (
+        "reused from an identical generation on this server (the model did not run again)"
+        if last.reused
+        else f"{last.seconds * 1000:.0f} ms"
+    )
     st.markdown(
         f"Step {last.index} chose **{inert_markdown(last.token)}** ({how}): model probability "
         f"{last.model_probability:.1%}, sampling probability {last.sampling_probability:.1%}, rank {last.rank}, "
-        f"entropy {last.entropy_bits:.2f} bits, {last.seconds * 1000:.0f} ms."
+        f"entropy {last.entropy_bits:.2f} bits, {timing}."
     )
 
 
@@ -87,8 +92,13 @@ def kv_cache_panel(facts: ModelFacts, stepper: Stepper, steps: Sequence[Step]) -
     cached = "" if stepper.use_cache else " (cache off)"
     m1.metric("Tokens in the cache" + cached, f"{stepper.cache_length:,}")
     m2.metric("Measured size" + cached, f"{stepper.cache_bytes / 1024:,.1f} KiB")
-    with_ms, without_ms = median_ms(steps, True), median_ms(steps, False)
-    m3.metric("Median time per step, cache on", f"{with_ms:.0f} ms" if with_ms else "—")
+    timed = [s for s in steps if not s.reused]  # a reused step's time is not the model's
+    with_ms, without_ms = median_ms(timed, True), median_ms(timed, False)
+    m3.metric(
+        "Median time per step, cache on",
+        f"{with_ms:.0f} ms" if with_ms else "—",
+        help="Steps reused from an identical generation on this server are left out: the model did not run for them.",
+    )
     m4.metric(
         "Median time per step, cache off",
         f"{without_ms:.0f} ms" if without_ms else "—",
@@ -117,7 +127,7 @@ def timeline_panel(steps: Sequence[Step]) -> None:
     show_chart(probability_entropy_chart(steps), "generation.prob_chart")
     left, right = st.columns(2)
     show_chart(cache_chart(steps), "generation.cache_chart", where=left)
-    show_chart(timing_chart(steps), "generation.time_chart", where=right)
+    show_chart(timing_chart([s for s in steps if not s.reused]), "generation.time_chart", where=right)
     timeline = timeline_table(steps)
     show_table(timeline, hide_index=True, key=state.GEN_TIMELINE)
     st.download_button(

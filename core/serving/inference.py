@@ -395,8 +395,8 @@ class InferenceService:
         return SharedSteps(self.prefix_store, self.model_key)
 
     def forget_results(self) -> int:
-        """Empty the shared caches (forward records and window scores), e.g. when the server goes idle; jobs waiting
-        or running are not touched. Returns the bytes the caches held."""
+        """Empty the shared caches (forward records, window scores and generation steps), e.g. when the server goes
+        idle; jobs waiting or running are not touched. Returns the bytes the caches held."""
         with self._lock:
             freed = self._cache_bytes
             self._cache.clear()

@@ -202,3 +202,26 @@ def test_a_shared_link_replays_the_same_steps_and_picks():
     again = second.session_state[state.GEN_STEPPER]
     assert again.generated_ids == original.generated_ids
     assert [s.chosen_by for s in again.steps] == [s.chosen_by for s in original.steps]
+
+
+def test_a_step_another_session_computed_says_it_was_reused():
+    """Two students on the same new prompt: the second one's step comes from the server's shared steps, and the
+    page says so instead of showing a model time it did not measure."""
+    prompt = "Two students on one server step the same sentence about a"
+    first, second = open_page(PAGE), open_page(PAGE)
+    for at in (first, second):
+        set_prompt(at, prompt)
+        at.button(key="generation.step").click().run()
+        assert_clean(at)
+    one, two = stepper(first).steps[-1], stepper(second).steps[-1]
+    assert not one.reused and two.reused
+    assert (two.token_id, two.model_probability, two.rank, two.entropy_bits, two.cache_length, two.cache_bytes) == (
+        one.token_id,
+        one.model_probability,
+        one.rank,
+        one.entropy_bits,
+        one.cache_length,
+        one.cache_bytes,
+    )
+    assert "reused from an identical generation on this server" in all_text(second)
+    assert "reused from an identical generation" not in all_text(first)

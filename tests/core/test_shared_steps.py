@@ -359,7 +359,7 @@ def same_length_prompts(lm, n: int, length: int = 8) -> list[list[int]]:
 
 
 @pytest.mark.parametrize("n", [2, 4])
-def test_batched_decode_steps_equal_one_by_one(bundled_lm, n):
+def test_batched_decode_steps_equal_one_by_one(bundled_lm, forwards, n):
     prompts = same_length_prompts(bundled_lm, n)
     prompts.append(list(prompts[0]))  # a student on the same prompt as the first: computed once
     svc = InferenceService(bundled_lm, autostart=False)
@@ -368,6 +368,7 @@ def test_batched_decode_steps_equal_one_by_one(bundled_lm, n):
     for i, s in enumerate(batched):
         s.runner = svc.runner(f"student{i}")
     threads = [threading.Thread(target=s.step) for s in batched]
+    forwards.clear()
     try:
         for t in threads:
             t.start()
@@ -380,6 +381,7 @@ def test_batched_decode_steps_equal_one_by_one(bundled_lm, n):
         stats = svc.stats()
     finally:
         svc.close()
+    assert len(forwards) == 1  # n different steps stacked into one forward; the repeated one found the store
     for t in twins:
         t.step()
     assert (stats.batches, stats.batched_rows) == (1, n + 1)

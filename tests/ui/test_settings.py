@@ -26,6 +26,7 @@ ENV = {
     "memo_session_mb": "NTE_MEMO_SESSION_MB",
     "memo_total_mb": "NTE_MEMO_TOTAL_MB",
     "shared_cache_mb": "NTE_SHARED_CACHE_MB",
+    "shared_steps_mb": "NTE_SHARED_STEPS_MB",
     "poll_students_per_client": "NTE_POLL_STUDENTS_PER_CLIENT",
     "poll_wrong_codes_per_minute": "NTE_POLL_WRONG_CODES_PER_MINUTE",
     "max_perplexity_tokens": "NTE_MAX_PERPLEXITY_TOKENS",
@@ -55,6 +56,7 @@ def test_defaults_fit_a_shared_small_server():
         memo_session_mb=48,
         memo_total_mb=320,
         shared_cache_mb=160,
+        shared_steps_mb=64,
         poll_students_per_client=60,
         poll_wrong_codes_per_minute=20,
         max_perplexity_tokens=2_048,
@@ -77,6 +79,7 @@ def test_environment_overrides_every_limit(monkeypatch):
         "memo_session_mb": "64",
         "memo_total_mb": "900",
         "shared_cache_mb": "300",
+        "shared_steps_mb": "128",
         "max_perplexity_tokens": "100000",
         "max_replay_tokens": "5000",
     }
@@ -84,6 +87,7 @@ def test_environment_overrides_every_limit(monkeypatch):
         monkeypatch.setenv(ENV[name], value)
     assert limits() == replace(
         Limits(1000, 500, 20_000, 1_500_000_000, 3, 64, 900, 300),
+        shared_steps_mb=128,
         max_perplexity_tokens=100_000,
         max_replay_tokens=5_000,
     )
