@@ -1,6 +1,7 @@
 """The server's memory between bursts of work: glibc's mmap threshold fixed once per process, and one release each
-time the server goes idle (forget the memos of sessions that have left and the shared inference caches, one full
-collection, ``malloc_trim``).
+time the server goes idle (shut down the sessions kept for a reconnect whose reconnect time has passed, forget the
+memos of sessions that have left and the shared inference caches, one full collection, ``malloc_trim``; once more
+when the last kept session's reconnect time ends).
 
 app.py calls ``note_script_run()`` first and runs the page inside ``script_run()``; the release runs in one
 daemon thread of the process (core.serving.idle_release.IdleRelease) ``idle_release_seconds()`` after the last run
@@ -10,15 +11,19 @@ through app.py: it neither delays nor triggers the release.
 
 from __future__ import annotations
 
+import gc
+import json
 import logging
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
 from streamlit.runtime import Runtime
 
-from core.serving.idle_release import IdleRelease, fix_mmap_threshold, release_memory
+from core.serving.idle_release import AGAIN_IN, IdleRelease, fix_mmap_threshold, release_memory
 from ui.inference import forget_shared_results
 from ui.memo import BUDGET
 from ui.settings import idle_release_seconds
@@ -36,17 +41,133 @@ def session_gone(session_id: str) -> bool:
         return False
 
 
+def release_departed_sessions(manager: Any) -> dict[str, Any]:
+    """Shut down the sessions Streamlit kept for a reconnect whose reconnect time has passed (run on the runtime's
+    event loop, where Streamlit moves sessions between connected and kept).
+
+    A kept session holds everything its page made: its fragments with the arguments of their last call, and its
+    widgets' ``format_func`` closures (the attention maps, the lens's predictions: 5-40 MB a session), which the
+    memo's forgetting cannot reach. Streamlit's store (a TTLCache of ``server.disconnectedSessionTTL`` seconds)
+    drops an expired session only when another session disconnects, and without shutting it down: a server that
+    went quiet kept its last sessions for good. A reconnect after that time gets a new session, which restores the
+    view from the link.
+
+    Args:
+        manager: Streamlit's session manager (its ``_session_storage._cache`` is the TTLCache).
+    Returns:
+        ``sessions_closed`` (shut down now) and ``next_expiry_in`` (seconds until the next kept session's reconnect
+        time ends; None when none is kept).
+    """
+    cache = getattr(getattr(manager, "_session_storage", None), "_cache", None)
+    if not callable(getattr(cache, "expire", None)):  # another session store: it manages its own sessions
+        return {"sessions_closed": 0, "next_expiry_in": None}
+    closed = 0
+    for _, info in cache.expire():
+        info.session.shutdown()
+        closed += 1
+    expirations = getattr(cache, "_expirations", {})
+    soonest = min(expirations.values(), default=None)
+    later = None if soonest is None else max(0.0, soonest - cache.timer())
+    return {"sessions_closed": closed, "next_expiry_in": later}
+
+
+def _on_event_loop(fn: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """Run ``fn`` on the Streamlit runtime's event loop and wait for its result (None without a running runtime)."""
+    try:
+        loop = Runtime.instance()._get_async_objs().eventloop if Runtime.exists() else None
+    except Exception:  # a runtime not started yet, or shutting down
+        loop = None
+    if loop is None or loop.is_closed():
+        return None
+    done: Future[Any] = Future()
+
+    def call() -> None:
+        try:
+            done.set_result(fn())
+        except BaseException as error:  # handed to the waiting thread
+            done.set_exception(error)
+
+    loop.call_soon_threadsafe(call)
+    return done.result(timeout=timeout)
+
+
 def release_idle_memory() -> dict[str, Any]:
-    """What the server gives back when it goes idle: the memoised values of sessions that have left, the shared
-    inference caches (no one is waiting for a result: the next request of a prompt runs the model again), then
-    whatever a full collection frees, then glibc's free pages (``malloc_trim``)."""
+    """What the server gives back when it goes idle: what Streamlit keeps of sessions that have left (their
+    fragments; the whole session once its reconnect time passed), their memoised values, the shared inference caches
+    (no one is waiting for a result: the next request of a prompt runs the model again), then whatever a full
+    collection frees, then glibc's free pages (``malloc_trim``)."""
+    try:
+        departed = _on_event_loop(lambda: release_departed_sessions(Runtime.instance()._session_mgr)) or {}
+    except Exception:  # the rest of the release still runs
+        LOG.exception("Closing the sessions that left failed.")
+        departed = {}
+    later = departed.pop("next_expiry_in", None)
     freed = BUDGET.forget_sessions(session_gone)
     shared = forget_shared_results()
     done = release_memory()
+    done.update(departed)
+    if later is not None:  # a kept session's reconnect time ends later: release again then (while still idle)
+        done[AGAIN_IN] = later + 1.0
     done["memo_bytes_forgotten"] = freed
     done["shared_bytes_forgotten"] = shared
     LOG.info("Idle memory release: %s", done)
+    report = os.environ.get(REPORT_ENV)
+    if report:
+        _write_report(report, done)
     return done
+
+
+REPORT_ENV = "NTE_MEMORY_REPORT"  # a file the bench reads: what is still held after each release (off by default)
+
+
+def held_after_release() -> dict[str, Any]:
+    """What the process still holds (for the memory bench, off by default): Streamlit's sessions (connected, and
+    disconnected ones kept for a reconnect) with their session-state bytes, and every torch tensor and numpy array
+    the collector can see, counted once per buffer."""
+    import torch
+
+    from core.serving.memory import nbytes_of
+
+    out: dict[str, Any] = {}
+    if Runtime.exists():
+        mgr = Runtime.instance()._session_mgr
+        active = {info.session.id for info in mgr.list_active_sessions()}
+        stored = [info for info in mgr.list_sessions() if info.session.id not in active]
+        out["sessions_active"] = len(active)
+        out["sessions_stored"] = len(stored)
+        out["stored_state_bytes"] = sum(nbytes_of(dict(info.session.session_state.filtered_state)) for info in stored)
+    storages: dict[int, int] = {}
+    shapes: dict[int, str] = {}
+    for obj in gc.get_objects():
+        if isinstance(obj, torch.Tensor):
+            try:
+                storage = obj.untyped_storage()
+                storages[storage.data_ptr()] = int(storage.nbytes())
+                shapes[storage.data_ptr()] = f"{tuple(obj.shape)} {obj.dtype}"
+            except Exception:  # a meta or sparse tensor
+                continue
+    out["tensor_buffers"] = len(storages)
+    out["tensor_mb"] = round(sum(storages.values()) / 2**20, 1)
+    largest = sorted(storages, key=storages.__getitem__, reverse=True)[:12]
+    out["largest_tensors"] = [f"{shapes[p]}: {storages[p] / 2**20:.1f} MB" for p in largest]
+    try:
+        for line in open("/proc/self/status", encoding="ascii"):
+            if line.startswith("VmRSS:"):
+                out["rss_mb"] = round(int(line.split()[1]) / 1024, 1)
+            elif line.startswith("Threads:"):
+                out["threads"] = int(line.split()[1])
+    except OSError:
+        pass
+    return out
+
+
+def _write_report(path: str, done: dict[str, Any]) -> None:
+    try:
+        line = json.dumps({**done, **held_after_release()})
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+    except Exception:  # a report must never break the release
+        LOG.exception("The memory report could not be written.")
 
 
 def process_release() -> IdleRelease:

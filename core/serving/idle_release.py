@@ -5,7 +5,8 @@ The server runs with Streamlit's ``postScriptGC = false`` (a full ``gc.collect()
 generation rarely does, so reference cycles that hold a finished session's arrays stay; and glibc keeps freed heap
 pages of every thread's arena for reuse. Neither matters while the server is busy; both keep a class server's RSS
 high long after the class left. ``IdleRelease`` waits for a quiet moment (no script run for ``idle_seconds``) and
-then runs its release once: ``gc.collect()`` and ``malloc_trim(0)``; the next script run arms it again.
+then runs its release once: ``gc.collect()`` and ``malloc_trim(0)``; the next script run arms it again, and a release
+may ask for one more (``AGAIN_IN``) when something it waits for ends later.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 LOG = logging.getLogger(__name__)
 
+AGAIN_IN = "again_in"  # a release's result may ask for one more release this many seconds later, if still idle
 DEFAULT_IDLE_SECONDS = 20.0  # a class that reads the page for 20 s is idle; the release costs well under 1 CPU-s
 
 
@@ -175,12 +177,26 @@ class IdleRelease:
             if not (self.enabled and self._armed and not self._running and now - self._last >= self.idle_seconds):
                 return False
             self._armed = False
+        again = None
         try:
-            self.release()
+            done = self.release()
+            again = done.get(AGAIN_IN) if isinstance(done, dict) else None
         except Exception:  # a failed release must never take the server down; the next idle moment tries again
             LOG.exception("The idle memory release failed.")
         self.releases += 1
+        if again is not None and again >= 0:
+            self.again_after(float(again))
         return True
+
+    def again_after(self, seconds: float) -> None:
+        """Run the release once more ``seconds`` from now unless activity comes first (activity re-arms it anyway:
+        the usual ``idle_seconds`` after the last run)."""
+        with self._wake:
+            if self._armed:  # activity since the release: the usual rule applies
+                return
+            self._armed = True
+            self._last = self.clock() + seconds - self.idle_seconds
+            self._wake.notify()
 
     def _ensure_thread(self) -> None:
         if self._thread is not None:

@@ -96,6 +96,60 @@ def test_a_failing_release_is_logged_and_the_next_quiet_moment_tries_again(caplo
     assert "idle memory release failed" in caplog.text
 
 
+def test_a_release_that_asks_for_another_gets_it_later_if_the_server_is_still_idle():
+    """A session kept for a reconnect ends after the first release: the release asks to run again then."""
+    clock = FakeClock()
+    answers = [{idle_release.AGAIN_IN: 7.0}, {}]
+    calls = []
+
+    def release():
+        calls.append(clock.now)
+        return answers[len(calls) - 1]
+
+    idle = IdleRelease(10.0, release, clock=clock)
+    idle._ensure_thread = lambda: None
+    idle.touch()
+    clock.now = 10.0
+    assert idle.check()
+    clock.now = 16.9
+    assert not idle.check()
+    clock.now = 17.0
+    assert idle.check() and calls == [10.0, 17.0]
+    clock.now = 1000.0
+    assert not idle.check()  # the second release asked for nothing more
+
+
+def test_activity_before_the_asked_release_puts_it_off_by_the_usual_delay():
+    clock = FakeClock()
+    calls, _ = counting_release()
+    idle = IdleRelease(10.0, lambda: calls.append(clock.now) or {idle_release.AGAIN_IN: 5.0}, clock=clock)
+    idle._ensure_thread = lambda: None
+    idle.touch()
+    clock.now = 10.0
+    assert idle.check()
+    clock.now = 12.0
+    idle.touch()  # a student comes back
+    clock.now = 15.0
+    assert not idle.check()
+    clock.now = 22.0
+    assert idle.check() and calls == [10.0, 22.0]
+
+
+def test_the_thread_runs_the_asked_release_by_itself():
+    done = threading.Event()
+    calls = []
+
+    def release():
+        calls.append(1)
+        if len(calls) == 2:
+            done.set()
+        return {idle_release.AGAIN_IN: 0.05} if len(calls) == 1 else {}
+
+    idle = IdleRelease(0.05, release)
+    idle.touch()
+    assert done.wait(30)
+
+
 def test_malloc_trim_is_a_no_op_where_it_is_missing(monkeypatch):
     assert malloc_trim(None) is False
     assert fix_mmap_threshold(1 << 20, mallopt=None) is False

@@ -80,3 +80,180 @@ def test_every_live_service_forgets_its_shared_results(monkeypatch):
     assert ui.inference.forget_shared_results() == 120
     assert [s.held for s in services] == [0, 0]
     assert ui.inference.forget_shared_results() == 0
+
+
+# -- sessions Streamlit keeps for a reconnect -----------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class KeptSession:
+    """Stands in for an AppSession: the parts Streamlit's session manager calls, and a page's maps held by a widget's
+    ``format_func`` closure, as a real session's widget metadata holds them."""
+
+    def __init__(self, session_id: str, held: np.ndarray) -> None:
+        self.id = session_id
+        self.widget_format_funcs = [lambda i: f"{held.shape[0]} {i}"]
+        self.shut_down = False
+
+    def request_script_stop(self) -> None:
+        pass
+
+    def disconnect_file_watchers(self) -> None:
+        pass
+
+    def clear_session_caches(self) -> None:
+        pass
+
+    def is_resumable(self) -> bool:
+        return True
+
+    def shutdown(self) -> None:
+        self.shut_down = True
+        self.widget_format_funcs.clear()
+
+
+def session_manager(clock: FakeClock, ttl: float):
+    """Streamlit's own session manager and store (a TTLCache of ``ttl`` seconds read from ``clock``)."""
+    from streamlit.runtime.caching.ttl_cache import TTLCache
+    from streamlit.runtime.memory_session_storage import MemorySessionStorage
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.runtime.websocket_session_manager import WebsocketSessionManager
+
+    storage = MemorySessionStorage(ttl_seconds=int(ttl))
+    storage._cache = TTLCache(maxsize=128, ttl=ttl, timer=clock)
+    return WebsocketSessionManager(
+        storage, uploaded_file_manager=None, script_cache=ScriptCache(), message_enqueued_callback=None
+    )
+
+
+def connect_and_leave(manager, session: KeptSession) -> None:
+    """A tab opens a session and closes: Streamlit moves the session to its store for a reconnect."""
+    from streamlit.runtime.session_manager import ActiveSessionInfo
+
+    manager._active_session_info_by_id[session.id] = ActiveSessionInfo(client=object(), session=session)
+    manager.disconnect_session(session.id)
+
+
+def test_a_session_kept_for_a_reconnect_is_shut_down_and_freed_once_its_reconnect_time_has_passed():
+    import gc
+    import weakref
+
+    clock = FakeClock()
+    manager = session_manager(clock, ttl=30.0)
+    maps = np.ones(1_000_000, dtype=np.float32)  # (1_000_000,): a page's attention maps, 4 MB
+    freed = weakref.finalize(maps, lambda: None)
+    early, late = KeptSession("early", maps), KeptSession("late", np.ones(4, dtype=np.float32))
+    del maps
+    connect_and_leave(manager, early)
+    clock.now += 20.0
+    connect_and_leave(manager, late)
+    done = ui.idle_release.release_departed_sessions(manager)
+    assert done == {"sessions_closed": 0, "next_expiry_in": 10.0}  # both still within their 30 s
+    assert not early.shut_down and freed.alive
+
+    clock.now += 10.0  # the first one's reconnect time is over, the second one's is not
+    done = ui.idle_release.release_departed_sessions(manager)
+    assert done == {"sessions_closed": 1, "next_expiry_in": 20.0}
+    assert early.shut_down and not late.shut_down
+    assert [info.session.id for info in manager.list_sessions()] == ["late"]
+    del early
+    gc.collect()
+    assert not freed.alive  # nothing else kept the session's maps
+
+
+def test_an_idle_server_with_no_further_disconnect_still_shuts_the_kept_sessions_down():
+    """Streamlit's store drops an expired session only when another one is saved: with nobody arriving, only the
+    release ends it."""
+    clock = FakeClock()
+    manager = session_manager(clock, ttl=30.0)
+    session = KeptSession("last of the class", np.ones(4, dtype=np.float32))
+    connect_and_leave(manager, session)
+    clock.now += 3600.0
+    assert manager._session_storage._cache._data  # Streamlit alone still holds it an hour later
+    assert ui.idle_release.release_departed_sessions(manager) == {"sessions_closed": 1, "next_expiry_in": None}
+    assert session.shut_down and not manager._session_storage._cache._data
+
+
+def test_another_session_store_is_left_to_manage_its_own_sessions():
+    class Storage:
+        pass
+
+    class Manager:
+        _session_storage = Storage()
+
+    assert ui.idle_release.release_departed_sessions(Manager()) == {"sessions_closed": 0, "next_expiry_in": None}
+
+
+def test_the_release_closes_kept_sessions_on_the_runtimes_event_loop_and_asks_to_run_again_when_the_next_expires(
+    monkeypatch,
+):
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    on_loop: list[bool] = []
+    clock = FakeClock()
+    manager = session_manager(clock, ttl=30.0)
+    connect_and_leave(manager, KeptSession("old", np.ones(4, dtype=np.float32)))
+    clock.now += 25.0
+    connect_and_leave(manager, KeptSession("recent", np.ones(4, dtype=np.float32)))
+    clock.now += 5.0
+
+    class FakeRuntime:
+        _session_mgr = manager
+
+        @staticmethod
+        def exists() -> bool:
+            return True
+
+        @staticmethod
+        def instance():
+            return FakeRuntime
+
+        @staticmethod
+        def _get_async_objs():
+            return type("AsyncObjects", (), {"eventloop": loop})
+
+        @staticmethod
+        def is_active_session(session_id: str) -> bool:
+            return False
+
+    real = ui.idle_release.release_departed_sessions
+
+    def watched(m):
+        on_loop.append(asyncio.get_running_loop() is loop)
+        return real(m)
+
+    monkeypatch.setattr(ui.idle_release, "Runtime", FakeRuntime)
+    monkeypatch.setattr(ui.idle_release, "release_departed_sessions", watched)
+    monkeypatch.setattr(ui.idle_release, "forget_shared_results", lambda: 0)
+    try:
+        done = ui.idle_release.release_idle_memory()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+    assert on_loop == [True]
+    assert done["sessions_closed"] == 1
+    assert done["again_in"] == 26.0  # "recent" ends 25 s later; one second after that
+
+
+def test_the_configured_reconnect_time_ends_within_the_minute_the_memory_bench_waits():
+    import tomllib
+    from pathlib import Path
+
+    from benchmarks.bench_memory import IDLE_SECONDS
+    from ui.settings import idle_release_seconds
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    ttl = config["server"].get("disconnectedSessionTTL", 120)  # Streamlit's default: 120 s
+    assert ttl + idle_release_seconds() <= IDLE_SECONDS
