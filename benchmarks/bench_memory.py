@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -36,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_class import REPO, Server  # noqa: E402
 from benchmarks.common import Row  # noqa: E402
 from benchmarks.streamlit_client import StreamlitClient, run_coroutine  # noqa: E402
+
+REPORT_ENV = "NTE_MEMORY_REPORT"  # ui.idle_release writes what the server still holds after each release there
 
 SESSIONS = 200
 QUICK_SESSIONS = 20
@@ -76,6 +80,7 @@ class MixRun:
     idle_cpu: float = 0.0  # server CPU-seconds during the idle time
     wall: float = 0.0
     idle_seconds: float = 0.0
+    held: dict = field(default_factory=dict)  # the server's last idle-release report (what it still holds)
 
 
 # -- the mix ----------------------------------------------------------------------------------------------------
@@ -232,7 +237,9 @@ def measure(app_root: Path, sessions: int, *, idle: float, config: dict[str, str
     environment, then ``idle`` seconds of nothing (0: no idle reading)."""
     run = MixRun(sessions)
     server = Server(app_root)
-    with _environment(config):
+    report = Path(tempfile.gettempdir()) / f"nte-memory-report-{os.getpid()}-{server.port}.jsonl"
+    report.unlink(missing_ok=True)
+    with _environment({**config, **({REPORT_ENV: str(report)} if idle > 0 else {})}):
         server.start()
     pid = server.proc.pid
     try:
@@ -260,9 +267,20 @@ def measure(app_root: Path, sessions: int, *, idle: float, config: dict[str, str
             run.idle_seconds = time.perf_counter() - idle_started
             run.idle_cpu = server.cpu_seconds() - cpu1
             run.idle_rss_mb = rss_mb(pid)
+            run.held = last_report(report)
         return run
     finally:
         server.stop()
+        report.unlink(missing_ok=True)
+
+
+def last_report(path: Path) -> dict:
+    """The server's last idle-release report ({} when none was written)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        return json.loads(lines[-1]) if lines else {}
+    except (OSError, ValueError):
+        return {}
 
 
 # -- rows -------------------------------------------------------------------------------------------------------
@@ -275,6 +293,16 @@ def settings() -> tuple[int, int, float]:
     compare = int(os.environ.get("NTE_MEMORY_COMPARE") or (QUICK_COMPARE if quick else COMPARE_SESSIONS))
     idle = float(os.environ.get("NTE_MEMORY_IDLE") or IDLE_SECONDS)
     return sessions, compare, idle
+
+
+def held_note(held: dict) -> str:
+    """What the server's last idle release reported still held, in a few words ('' without a report)."""
+    if not held:
+        return "; no idle release reported"
+    return (
+        f"; after its last release: {held.get('sessions_stored', '?')} sessions kept for a reconnect, "
+        f"{held.get('tensor_mb', 0):,.0f} MB of tensors (the model's included)"
+    )
 
 
 def rows_for(
@@ -305,7 +333,7 @@ def rows_for(
                 "MB",
                 f"<= {IDLE_TARGET_MB:.0f}",
                 main.idle_rss_mb <= IDLE_TARGET_MB,
-                f"server used {main.idle_cpu:.2f} CPU-s while idle",
+                f"server used {main.idle_cpu:.2f} CPU-s while idle" + held_note(main.held),
             )
         )
     rows.append(
