@@ -101,6 +101,7 @@ class ClassRun:
     kept_route: int = 0  # students whose websocket reached the replica their cookie names (nginx only)
     load: tuple[float, float] = (float("nan"), float("nan"))  # the machine's 1-minute load average, start and end
     commit: str = ""  # the commit of the tree served (commit_of)
+    rounds: int = 1  # classes pooled into this one (pooled), each on a fresh server
 
 
 # -- the server -------------------------------------------------------------------------------------------------
@@ -388,8 +389,8 @@ def _reference(runs: list[ClassRun]) -> dict[str, Any] | None:
     return next((a for a in runs[0].answers if a is not None), None) if runs else None
 
 
-def _before_note(before: ClassRun | None, what: str) -> str:
-    return f"; before {what}" if before is not None else ""
+def _rounds_note(run: ClassRun) -> str:
+    return f"; mean of {run.rounds} classes on fresh servers, their interactions pooled" if run.rounds > 1 else ""
 
 
 def rows_for(
@@ -487,7 +488,7 @@ def rows_for(
                 run.wall,
                 "s",
                 note=f"clients used {run.client_cpu:.1f} CPU-s, server {run.server_cpu:.1f}; load average "
-                f"{run.load[0]:.2f} -> {run.load[1]:.2f}",
+                f"{run.load[0]:.2f} -> {run.load[1]:.2f}" + _rounds_note(run),
             ),
         ]
         if run.browser is not None:
@@ -590,7 +591,7 @@ def replica_rows(
                 run.wall,
                 "s",
                 note=f"clients used {run.client_cpu:.1f} CPU-s, replicas {run.server_cpu:.1f}; load average "
-                f"{run.load[0]:.2f} -> {run.load[1]:.2f}",
+                f"{run.load[0]:.2f} -> {run.load[1]:.2f}" + _rounds_note(run),
             ),
         ]
     return rows
@@ -686,6 +687,11 @@ def compute_rows(base: ClassRun) -> list[Row]:
     return rows
 
 
+def solo_rounds() -> int:
+    """How many one-student classes, each on a fresh server, make the N=1 reference (NTE_CLASS_SOLO_ROUNDS, 3)."""
+    return max(1, int(os.environ.get("NTE_CLASS_SOLO_ROUNDS", "3")))
+
+
 def class_sizes() -> tuple[int, ...]:
     raw = os.environ.get("NTE_CLASS_SIZES", "")
     return tuple(int(s) for s in raw.split(",") if s.strip()) if raw.strip() else SIZES
@@ -702,10 +708,34 @@ def commit_of(root: Path) -> str:
     return found.stdout.strip() + (" + changes" if changed else "")
 
 
-def _timed(what: str, fn: Any, *args: Any, **kwargs: Any) -> ClassRun:
+def pooled(runs: list[ClassRun]) -> ClassRun:
+    """Classes of one size, each on a fresh server, as one: every interaction (so one student's p50/p95 rest on more
+    than 19), CPU-seconds, wall and client CPU averaged per class, the highest peak RSS; the first class's answers
+    when every class gave the same, else none (and a failure naming the class that differs)."""
+    first = runs[0]
+    k = len(runs)
+    out = ClassRun(first.size, completed=min(r.completed for r in runs), answers=list(first.answers))
+    out.failures = [f for r in runs for f in r.failures]
+    out.failures += [f"class {i + 1} of {k}: answers differ from the first" for i, r in enumerate(runs) if
+                     r.answers != first.answers]  # fmt: skip
+    if len(out.failures) > sum(len(r.failures) for r in runs):
+        out.answers = [None] * first.size  # no answer to compare with: the identity rows fail
+    out.interactions = [i for r in runs for i in r.interactions]
+    out.server_cpu = sum(r.server_cpu for r in runs) / k
+    out.client_cpu = sum(r.client_cpu for r in runs) / k
+    out.wall = sum(r.wall for r in runs) / k
+    out.peak_rss_mb = max(r.peak_rss_mb for r in runs)
+    out.browser, out.routes, out.replica_rss_mb = first.browser, first.routes, first.replica_rss_mb
+    out.kept_route = first.kept_route
+    out.commit, out.rounds = first.commit, sum(r.rounds for r in runs)
+    return out
+
+
+def _timed(what: str, fn: Any, *args: Any, rounds: int = 1, **kwargs: Any) -> ClassRun:
+    """``fn(*args, **kwargs)`` (a measure), ``rounds`` times pooled, with the machine's load average around it."""
     started = time.perf_counter()
     load = os.getloadavg()[0]
-    result = fn(*args, **kwargs)
+    result = pooled([fn(*args, **kwargs) for _ in range(rounds)]) if rounds > 1 else fn(*args, **kwargs)
     result.load = (load, os.getloadavg()[0])
     print(f"  {what}: {time.perf_counter() - started:.0f} s, load {load:.2f} -> {result.load[1]:.2f}",
           file=sys.stderr, flush=True)  # fmt: skip
@@ -721,9 +751,10 @@ def run() -> list[Row]:
     browser = os.environ.get("NTE_CLASS_BROWSER", "1") != "0"
     runs, before = [], []
     for n in sizes:  # the baseline and this tree in turn, so a change in the machine's load touches both
+        rounds = solo_rounds() if n == 1 else 1
         if before_root is not None:
-            before.append(_timed(f"{before_name}: class of {n}", measure, before_root, n))
-        runs.append(_timed(f"class of {n}", measure, app_root, n, browser=browser and n == sizes[-1]))
+            before.append(_timed(f"{before_name}: class of {n}", measure, before_root, n, rounds=rounds))
+        runs.append(_timed(f"class of {n}", measure, app_root, n, rounds=rounds, browser=browser and n == sizes[-1]))
     rows = rows_for(runs, app_root, before=before or None, before_name=before_name)
     if before:
         rows += rows_for(before, before_root, prefix="before: ")
@@ -743,10 +774,12 @@ def _replica_series(
     runs, before = [], []
     try:
         for n in sizes:
+            rounds = solo_rounds() if n == 1 else 1
             if before_root is not None:
                 before.append(_timed(f"{before_name}: {replicas} replicas, class of {n}", measure_replicas,
-                                     before_root, n, replicas))  # fmt: skip
-            runs.append(_timed(f"{replicas} replicas, class of {n}", measure_replicas, app_root, n, replicas))
+                                     before_root, n, replicas, rounds=rounds))  # fmt: skip
+            runs.append(_timed(f"{replicas} replicas, class of {n}", measure_replicas, app_root, n, replicas,
+                               rounds=rounds))  # fmt: skip
     except RuntimeError as error:
         return [Row(f"{replicas} replicas: class", float("nan"), "", "runs", False, str(error)[:160])]
     rows = replica_rows(runs, f"{replicas} replicas, ", reference, before or None, before_name)

@@ -13,6 +13,7 @@ from benchmarks.bench_class import (
     CPU_TARGET_S,
     REPO,
     ClassRun,
+    pooled,
     replica_rows,
     rows_for,
 )
@@ -84,6 +85,23 @@ def test_one_process_target_rows_follow_the_figures_and_show_the_baseline_beside
 
     changed = rows_for(now, REPO, before=[_run(1, 2.0, 0.1, "other"), _run(30, 2.2, 3.0, "other")])
     assert _row(changed, "N=30: answers identical to before's").passed is False
+
+
+def test_one_student_classes_on_fresh_servers_pool_their_interactions_and_average_their_cpu():
+    rounds = [_run(1, 2.0, 0.1), _run(1, 3.0, 0.3), _run(1, 1.0, 0.2)]
+    rounds[1].peak_rss_mb = 1200.0
+    one = pooled(rounds)
+    assert (one.size, one.completed, one.rounds, one.server_cpu, one.peak_rss_mb) == (1, 1, 3, 2.0, 1200.0)
+    assert len(one.interactions) == 57 and one.failures == []
+    rows = rows_for([one, _run(30, 0.5, 0.9)], REPO)
+    assert "(57 interactions)" in _row(rows, "N=1: p50 interaction latency / N=1").note
+    assert abs(_row(rows, "N=30: p95 interaction latency / N=1 (1 process)").value - 0.9 / 0.3) < 1e-9
+    assert "mean of 3 classes" in _row(rows, "N=1: wall time of the lesson").note
+    differs = pooled([_run(1, 2.0, 0.1), _run(1, 2.0, 0.1, "other")])
+    assert differs.failures == ["class 2 of 2: answers differ from the first"]
+    changed = rows_for([differs, _run(30, 0.5, 0.9)], REPO)
+    assert _row(changed, "N=1: answers identical to N=1").passed is False
+    assert "answers differ" in _row(changed, "N=1: students completed").note
 
 
 def test_replica_rows_count_students_per_replica_and_hold_the_five_times_target():
