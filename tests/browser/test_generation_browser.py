@@ -58,3 +58,23 @@ def test_generation_page_steps_and_runs(page):
         page.wait_for_timeout(500)
         screenshot(page, name)
     assert not page.dialogs
+
+
+def test_a_second_student_sees_a_reused_step(page, browser):
+    """Two tabs are two students on one server: the second one's step on the same prompt comes from the first one's
+    work, and its page says so in words instead of a time."""
+    other = browser.new_page()
+    try:
+        for tab in (page, other):
+            tab.goto(page.app_url + "/generation")
+            wait_for_run(tab)
+            keyed(tab, "generation.step", "button").click()
+            wait_for_run(tab)
+            expect(chips(tab)).to_have_count(1)
+        main = other.locator('[data-testid="stMain"]')
+        expect(main).to_contain_text("Step 1 chose")
+        expect(main).to_contain_text("reused from an identical generation on this server")
+        assert chips(page).all_inner_texts() == chips(other).all_inner_texts()
+        screenshot(other, "generation_reused_step")
+    finally:
+        other.close()
