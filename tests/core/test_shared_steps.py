@@ -214,23 +214,29 @@ def test_a_stored_step_is_never_written_into(bundled_lm):
     writing into its tensors (a preallocated buffer, an in-place update)."""
     svc = InferenceService(bundled_lm)
     try:
-        Stepper(bundled_lm, PROMPT, temperature=0, max_new_tokens=4, runner=svc.runner("a")).run(4)
-        adopter = Stepper(bundled_lm, PROMPT, temperature=0, max_new_tokens=8, runner=svc.runner("b"))
-        assert adopter.prefill_reused
+        first = Stepper(bundled_lm, PROMPT, temperature=0, max_new_tokens=4, runner=svc.runner("a"))
+        first.run(4)
         shared = svc.shared_steps(bundled_lm)
-        stored = shared.get(adopter.all_ids)
-        before = [t.clone() for pair in stored.layers for t in pair] + [stored.logits.clone()]
-        pointers = {t.untyped_storage().data_ptr() for pair in stored.layers for t in pair}
-        adopter.step(choose=stored.logits.argsort()[-5].item())  # a token not in the store: grows the adopted cache
+        paths = [first.all_ids[: first.prompt_len + n] for n in range(4)]  # the prefill and three steps' ids
+        stored = [shared.get(ids) for ids in paths]
+        before = [[t.clone() for pair in p.layers for t in pair] + [p.logits.clone()] for p in stored]
+        pointers = {t.untyped_storage().data_ptr() for p in stored for pair in p.layers for t in pair}
+
+        adopter = Stepper(bundled_lm, PROMPT, temperature=0, max_new_tokens=8, runner=svc.runner("b"))
+        adopter.run(2)  # adopted: the prefill and two steps
+        assert adopter.prefill_reused and all(s.reused for s in adopter.steps)
+        adopter.rewind(1)  # crops an adopted cache
+        adopter.step(choose=stored[1].logits.argsort()[-5].item())  # writes another token where the path has its own
         adopter.run(2)
-        adopter.rewind(1)  # crops
-        adopter.run(2)
-        after = [t for pair in stored.layers for t in pair] + [stored.logits]
-        assert all(torch.equal(a, b) for a, b in zip(before, after))
+        adopter.rewind(0)
+        adopter.step(choose=stored[0].logits.argsort()[-7].item())
+        for p, old in zip(stored, before):
+            assert all(torch.equal(a, b) for a, b in zip(old, [t for pair in p.layers for t in pair] + [p.logits]))
         grown = {t.untyped_storage().data_ptr() for pair in cache_layers(adopter.cache) for t in pair}
         assert not grown & pointers
-        again = shared.get(adopter.all_ids[: adopter.prompt_len])
-        assert all(torch.equal(a, b) for a, b in zip(before, [t for pair in again.layers for t in pair]))
+        for ids, old in zip(paths, before):  # looked up again: the same bits
+            again = shared.get(ids)
+            assert all(torch.equal(a, b) for a, b in zip(old, [t for pair in again.layers for t in pair]))
     finally:
         svc.close()
 
