@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -595,7 +596,7 @@ def cache_layers(cache: DynamicCache) -> tuple[tuple[torch.Tensor, torch.Tensor]
     return tuple((layer.keys, layer.values) for layer in cache.layers)
 
 
-def cache_from_layers(config, layers) -> DynamicCache:
+def cache_from_layers(config: Any, layers: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> DynamicCache:
     """A ``DynamicCache`` holding ``layers`` (per layer (keys, values), each (batch, kv_heads, T, head_dim)) by
     reference: what ``update`` would give after its first call, without copying.
 

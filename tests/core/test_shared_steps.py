@@ -56,6 +56,25 @@ def test_the_transformers_cache_here_hands_out_its_tensors_safely(bundled_lm, ti
         assert shares_cache_tensors(Stepper(lm, PROMPT, max_new_tokens=1).cache)
 
 
+def test_another_transformers_major_version_shares_nothing(tiny_llama_lm, monkeypatch):
+    """The version guard: under a transformers whose cache behaviour was not checked, every step runs the model."""
+    import core.generation
+
+    monkeypatch.setattr(core.generation, "_TRANSFORMERS_MAJOR", 6)
+    svc = InferenceService(tiny_llama_lm)
+    try:
+        first = Stepper(tiny_llama_lm, PROMPT, temperature=0, max_new_tokens=4, runner=svc.runner("a"))
+        first.run(4)
+        second = Stepper(tiny_llama_lm, PROMPT, temperature=0, max_new_tokens=4, runner=svc.runner("b"))
+        second.run(4)
+        stats = svc.stats()
+    finally:
+        svc.close()
+    assert (stats.step_hits, stats.step_misses, stats.step_entries) == (0, 0, 0)
+    assert [numbers(s) for s in second.steps] == [numbers(s) for s in first.steps]
+    assert not second.prefill_reused and not any(s.reused for s in second.steps)
+
+
 def test_a_second_identical_generation_runs_no_forward_and_shows_the_same_numbers(bundled_lm, forwards):
     direct = Stepper(bundled_lm, PROMPT, temperature=0, max_new_tokens=10)
     direct.run(10)
