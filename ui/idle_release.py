@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from ui.settings import idle_release_seconds
 LOG = logging.getLogger(__name__)
 _LOCK = threading.Lock()
 _PROCESS: list[IdleRelease] = []  # the process's one IdleRelease, made by the first script run
+_SWEEP: list[DepartedSweep] = []  # and its one DepartedSweep
 
 
 def session_gone(session_id: str) -> bool:
@@ -63,7 +65,16 @@ def release_departed_sessions(manager: Any) -> dict[str, Any]:
         return {"sessions_closed": 0, "next_expiry_in": None}
     closed = 0
     for _, info in cache.expire():
-        info.session.shutdown()
+        session = info.session
+        session.shutdown()
+        # Shut down, the session is only dropped: its objects form cycles that wait for a full collection, which
+        # postScriptGC = false makes rare. Emptying its state and fragments frees the maps now, by reference count.
+        state = getattr(session, "session_state", None)
+        if state is not None:
+            state.clear()
+        fragments = getattr(session, "_fragment_storage", None)
+        if fragments is not None:
+            fragments.clear()
         closed += 1
     expirations = getattr(cache, "_expirations", {})
     soonest = min(expirations.values(), default=None)
@@ -71,8 +82,9 @@ def release_departed_sessions(manager: Any) -> dict[str, Any]:
     return {"sessions_closed": closed, "next_expiry_in": later}
 
 
-def _on_event_loop(fn: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """Run ``fn`` on the Streamlit runtime's event loop and wait for its result (None without a running runtime)."""
+def _on_event_loop(fn: Callable[[], Any], timeout: float = 30.0, *, wait: bool = True) -> Any:
+    """Run ``fn`` on the Streamlit runtime's event loop and wait for its result (None without a running runtime, or
+    with ``wait=False``: then ``fn`` runs later and its errors are logged)."""
     try:
         loop = Runtime.instance()._get_async_objs().eventloop if Runtime.exists() else None
     except Exception:  # a runtime not started yet, or shutting down
@@ -85,10 +97,58 @@ def _on_event_loop(fn: Callable[[], Any], timeout: float = 30.0) -> Any:
         try:
             done.set_result(fn())
         except BaseException as error:  # handed to the waiting thread
+            if not wait:
+                LOG.exception("Closing the sessions that left failed.")
             done.set_exception(error)
 
     loop.call_soon_threadsafe(call)
-    return done.result(timeout=timeout)
+    return done.result(timeout=timeout) if wait else None
+
+
+class DepartedSweep:
+    """While the server is busy (no idle moment comes), at most once every ``every`` seconds of script runs: forget
+    the memos of sessions that have left and, on the event loop without waiting, shut down the kept sessions whose
+    reconnect time has passed. Otherwise a class's departed sessions fill the process's memo budget and keep their
+    maps until the server goes quiet, which a busy server's peak pays for.
+
+    Args:
+        sweep: what to run (default ``sweep_departed``).
+        every: seconds between sweeps (a dict lookup per memo and a small cache's expiry: well under a millisecond).
+        clock: monotonic seconds.
+    """
+
+    def __init__(
+        self,
+        sweep: Callable[[], Any] | None = None,
+        every: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sweep = sweep if sweep is not None else sweep_departed
+        self.every = every
+        self.clock = clock
+        self._next = clock()
+        self._lock = threading.Lock()
+
+    def maybe(self) -> bool:
+        """Sweep if ``every`` seconds have passed since the last sweep; returns whether it did."""
+        now = self.clock()
+        with self._lock:
+            if now < self._next:
+                return False
+            self._next = now + self.every
+        try:
+            self.sweep()
+        except Exception:  # never break the script run that happened to pass by
+            LOG.exception("The sweep of departed sessions failed.")
+        return True
+
+
+def sweep_departed() -> int:
+    """Forget the memos of sessions that have left and ask the event loop to shut down the kept sessions whose
+    reconnect time has passed (not waited for); returns the memo bytes forgotten."""
+    freed = BUDGET.forget_sessions(session_gone)
+    _on_event_loop(lambda: release_departed_sessions(Runtime.instance()._session_mgr), wait=False)
+    return freed
 
 
 def release_idle_memory() -> dict[str, Any]:
@@ -181,8 +241,14 @@ def process_release() -> IdleRelease:
 
 def note_script_run() -> None:
     """A script run starts (app.py's first line of work): the first one fixes glibc's mmap threshold, before the
-    model loads; every one puts the idle release off."""
+    model loads; every one puts the idle release off, and now and then sweeps the sessions that have left."""
     process_release().touch()
+    with _LOCK:
+        if not _SWEEP:
+            _SWEEP.append(DepartedSweep())
+        sweep = _SWEEP[0]
+    if process_release().enabled:
+        sweep.maybe()
 
 
 @contextmanager

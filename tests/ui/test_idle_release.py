@@ -93,13 +93,27 @@ class FakeClock:
         return self.now
 
 
+class KeptState:
+    """Stands in for a session's SessionState: a widget's ``format_func`` closure over the page's maps, as a real
+    session's widget metadata holds them."""
+
+    def __init__(self, held: np.ndarray) -> None:
+        self.widget_format_funcs = [lambda i: f"{held.shape[0]} {i}"]
+
+    def clear(self) -> None:
+        self.widget_format_funcs.clear()
+
+
 class KeptSession:
-    """Stands in for an AppSession: the parts Streamlit's session manager calls, and a page's maps held by a widget's
-    ``format_func`` closure, as a real session's widget metadata holds them."""
+    """Stands in for an AppSession: the parts Streamlit's session manager calls, its state and its fragments."""
 
     def __init__(self, session_id: str, held: np.ndarray) -> None:
+        from streamlit.runtime.fragment import MemoryFragmentStorage
+
         self.id = session_id
-        self.widget_format_funcs = [lambda i: f"{held.shape[0]} {i}"]
+        self.session_state = KeptState(held)
+        self._fragment_storage = MemoryFragmentStorage()
+        self._fragment_storage.register("explore", lambda: held.sum())  # a fragment with its call's maps
         self.shut_down = False
 
     def request_script_stop(self) -> None:
@@ -114,9 +128,8 @@ class KeptSession:
     def is_resumable(self) -> bool:
         return True
 
-    def shutdown(self) -> None:
+    def shutdown(self) -> None:  # as AppSession.shutdown: stops its runner, keeps its state
         self.shut_down = True
-        self.widget_format_funcs.clear()
 
 
 def session_manager(clock: FakeClock, ttl: float):
@@ -163,9 +176,12 @@ def test_a_session_kept_for_a_reconnect_is_shut_down_and_freed_once_its_reconnec
     assert done == {"sessions_closed": 1, "next_expiry_in": 20.0}
     assert early.shut_down and not late.shut_down
     assert [info.session.id for info in manager.list_sessions()] == ["late"]
-    del early
-    gc.collect()
-    assert not freed.alive  # nothing else kept the session's maps
+    gc.disable()  # as postScriptGC = false: a dropped session's cycles wait long for a full collection
+    try:
+        assert not freed.alive  # freed by reference count while the session object itself still lingers
+    finally:
+        gc.enable()
+    assert early.shut_down
 
 
 def test_an_idle_server_with_no_further_disconnect_still_shuts_the_kept_sessions_down():
@@ -257,3 +273,39 @@ def test_the_configured_reconnect_time_ends_within_the_minute_the_memory_bench_w
     config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
     ttl = config["server"].get("disconnectedSessionTTL", 120)  # Streamlit's default: 120 s
     assert ttl + idle_release_seconds() <= IDLE_SECONDS
+
+
+def test_a_shut_down_session_lets_go_of_what_its_fragments_hold():
+    import weakref
+
+    clock = FakeClock()
+    manager = session_manager(clock, ttl=30.0)
+    maps = np.ones(1000, dtype=np.float32)  # (1000,)
+    freed = weakref.finalize(maps, lambda: None)
+    session = KeptSession("gone", maps)
+    session.session_state.widget_format_funcs.clear()  # only the fragment holds the maps now
+    del maps
+    connect_and_leave(manager, session)
+    clock.now += 31.0
+    assert freed.alive
+    ui.idle_release.release_departed_sessions(manager)
+    assert not freed.alive and not session._fragment_storage.contains("explore")
+
+
+def test_a_busy_server_sweeps_the_sessions_that_left_at_most_every_few_seconds():
+    clock = FakeClock()
+    swept: list[float] = []
+    sweep = ui.idle_release.DepartedSweep(lambda: swept.append(clock.now), every=5.0, clock=clock)
+    for t in range(12):  # a script run every second
+        clock.now = 1000.0 + t
+        sweep.maybe()
+    assert swept == [1000.0, 1005.0, 1010.0]
+
+
+def test_the_sweep_forgets_departed_memos_without_waiting_for_an_idle_moment(monkeypatch):
+    budget = _Budget()
+    gone, here = memo_with(budget, "left", 4000), memo_with(budget, "here", 4000)
+    monkeypatch.setattr(ui.idle_release, "BUDGET", budget)
+    monkeypatch.setattr(ui.idle_release, "session_gone", lambda session_id: session_id == "left")
+    assert ui.idle_release.sweep_departed() == 8000  # no runtime: nothing to shut down, nothing raised
+    assert gone.nbytes == 0 and here.nbytes == 8000
