@@ -137,6 +137,7 @@ ATT_QUERY = "attention.query"
 ATT_GRID = "attention.grid_show"
 ATT_GEN_SHOW = "attention.generation_show"
 ATT_GEN_TOKENS = "attention.generation_tokens"
+ATT_EXPLORER = "attention.explorer"  # the in-page head heatmap and query bars (head and query picked there)
 
 # Layer-by-layer (logit lens) page.
 LENS_PROMPT = "lens.prompt"

@@ -1,13 +1,13 @@
-"""The attention page's Streamlit parts: the facts about the computed maps, and the explore fragment (layer, head and
-query selectors, the heatmap with the layers x heads overview, one query's bars, every head of a layer, the rows
-generation adds)."""
+"""The attention page's Streamlit parts: the facts about the computed maps, and the explore fragment (the layer
+selector, the in-page explorer with its head and query selects, heatmap and bars, the layers x heads overview, every
+head of a layer, the rows generation adds)."""
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
-from components.attention import METRICS, clicked_head, head_grid, head_heatmap, overview_chart, query_bars
+from components.attention import METRICS, clicked_head, head_grid, head_heatmap, overview_chart
+from components.attention_explorer import head_name
 from components.inert import inert_markdown
 from core.attention import (
     DISPLAY_CAP,
@@ -22,13 +22,13 @@ from core.attention import (
 from core.models import LoadedModel
 from core.text import PromptError
 from ui import state
+from ui.attention_explorer import attention_explorer
 from ui.charts import memo_figure, show_chart
 from ui.inference import shared_forward, shared_step_runner
 from ui.memo import session_memo
 from ui.notice import notice
 from ui.share import Shared, copy_link_control, publish_inputs
 
-AVERAGE = "average over heads"
 SHARED = (
     Shared(state.ATT_PROMPT, "prompt"),
     Shared(state.ATT_LAYER, "layer_number", "int", 1, 1000),  # layers 1..L, as the logit lens and the pipeline
@@ -92,8 +92,8 @@ def map_facts(lm: LoadedModel, maps: AttentionMaps) -> None:
 
 
 def selectors(maps: AttentionMaps) -> tuple[int, int | None, bool]:
-    """The share box and the layer, head and hide-the-sink selectors (reset when another model or prompt made them
-    out of range), with the attention-sink note when the sink is hidden.
+    """The share box and the layer and hide-the-sink selectors, with the head and query the explorer picked (each
+    reset when another model or prompt made it out of range), and the attention-sink note when the sink is hidden.
 
     Returns:
         The picked layer number (1..L: ``maps.weights[layer - 1]``), head (None for the average over heads) and
@@ -113,11 +113,15 @@ def selectors(maps: AttentionMaps) -> tuple[int, int | None, bool]:
             notice(f"This prompt has tokens 0 to {T - 1}, so the query is its last token.", "caption")
     publish_inputs(SHARED, "attention")  # the selectors are in the link; a fragment rerun skips the page's top
     copy_link_control()  # inside the fragment, so the link it shows follows the selectors
-    left, middle, right = st.columns([1, 1, 1])
-    layer = left.selectbox("Layer", list(range(1, L + 1)), key=state.ATT_LAYER, format_func=lambda n: f"layer {n}")
-    head = middle.selectbox(
-        "Head", [None, *range(H)], key=state.ATT_HEAD, format_func=lambda h: AVERAGE if h is None else f"head {h}"
+    left, right = st.columns([1, 2])
+    layer = left.selectbox(
+        "Layer",
+        list(range(1, L + 1)),
+        key=state.ATT_LAYER,
+        format_func=lambda n: f"layer {n}",
+        help="A new layer's maps come from the server; the head and query selects below redraw in the page.",
     )
+    head = st.session_state[state.ATT_HEAD]  # picked in the explorer (or by a link, or the overview)
     hide_sink = right.toggle(
         "Hide the first token and renormalise",
         key=state.ATT_HIDE_SINK,
@@ -134,30 +138,16 @@ def selectors(maps: AttentionMaps) -> tuple[int, int | None, bool]:
 
 
 def head_and_overview(
-    lm: LoadedModel,
-    prompt: str,
-    maps: AttentionMaps,
-    layer: int,
-    head: int | None,
-    name: str,
-    matrix: np.ndarray,
-    shown: np.ndarray,
+    lm: LoadedModel, prompt: str, maps: AttentionMaps, layer: int, head: int | None, hide_sink: bool
 ) -> None:
-    """The picked head's heatmap beside the layers x heads overview, whose metric selector picks what the squares
-    show and whose click opens a head (``open_clicked_head``).
-
-    Args:
-        matrix: the head's (T, T) map; ``shown`` is the same map, or the one with the first token hidden.
-    """
+    """The explorer (the Head select, the picked head's heatmap, the Query token select and its bars, all redrawn in
+    the browser) beside the layers x heads overview, whose metric selector picks what the squares show and whose
+    click opens a head (``open_clicked_head``)."""
     chart_col, overview_col = st.columns([3, 2])
-    show_chart(
-        head_heatmap(shown, maps.tokens, title=name, key_offset=int(shown is not matrix)),
-        "attention.heatmap",
-        where=chart_col,
-    )
-    chart_col.caption(
-        "Rows: the token looking (query). Columns: the token looked at (key). Grey: masked future tokens."
-    )
+    with chart_col:
+        attention_explorer(
+            lm.name, prompt, maps, layer, head, st.session_state[state.ATT_QUERY], hide_sink and maps.length > 1
+        )
 
     with overview_col:
         metric = st.selectbox(
@@ -173,30 +163,6 @@ def head_and_overview(
             selection_mode="points",
         )
         st.caption(f"{METRICS[metric][1].capitalize()}. Click a square to open that head on the left.")
-
-
-def query_panel(maps: AttentionMaps, name: str, matrix: np.ndarray, shown: np.ndarray) -> None:
-    """The "What does this token look at?" section: the query selector and that query's row of ``shown`` as bars (a note
-    instead when the first token is hidden and the query is that token)."""
-    T = maps.length
-    st.subheader("What does this token look at?")
-    query = st.selectbox(
-        "Query token", list(range(T)), key=state.ATT_QUERY, format_func=lambda q: f"{q} {maps.tokens[q]}"
-    )
-    offset = 1 if shown is not matrix else 0  # the sink view starts its columns at token 1
-    if offset and query == 0:
-        st.info("The first token can only look at itself; with it hidden there is nothing left to show.")
-    else:
-        show_chart(
-            query_bars(
-                shown[query],
-                maps.tokens,
-                query,
-                key_offset=offset,
-                title=f"Attention of {query} {maps.tokens[query]} in {name}",
-            ),
-            "attention.query_bars",
-        )
 
 
 def layer_grid(lm: LoadedModel, prompt: str, maps: AttentionMaps, layer: int) -> None:
@@ -296,14 +262,8 @@ def explore(lm: LoadedModel, prompt: str, maps: AttentionMaps) -> None:
     A fragment: picking another layer, head or query reruns only this function on the maps the last full run
     computed (memoised per prompt); a new prompt reruns the whole page.
     """
-    H, T = maps.heads, maps.length
     layer, head, hide_sink = selectors(maps)  # layer: its number, 1..L
-    matrix = maps.head(layer - 1, head)  # (T, T)
-    shown = without_first_key(matrix) if hide_sink and T > 1 else matrix
-    name = f"layer {layer}, " + (AVERAGE if head is None else f"head {head}")
-    if head is not None and maps.kv_heads < H:
-        name += f" (reads kv head {maps.kv_group(head)})"
-    head_and_overview(lm, prompt, maps, layer, head, name, matrix, shown)
-    query_panel(maps, name, matrix, shown)
+    name = head_name(layer, head, maps.heads, maps.kv_heads)
+    head_and_overview(lm, prompt, maps, layer, head, hide_sink)
     layer_grid(lm, prompt, maps, layer)
     generation_panel(lm, prompt, layer, head, hide_sink, name)
