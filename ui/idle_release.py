@@ -63,23 +63,38 @@ def release_departed_sessions(manager: Any) -> dict[str, Any]:
     cache = getattr(getattr(manager, "_session_storage", None), "_cache", None)
     if not callable(getattr(cache, "expire", None)):  # another session store: it manages its own sessions
         return {"sessions_closed": 0, "next_expiry_in": None}
-    closed = 0
-    for _, info in cache.expire():
-        session = info.session
-        session.shutdown()
-        # Shut down, the session is only dropped: its objects form cycles that wait for a full collection, which
-        # postScriptGC = false makes rare. Emptying its state and fragments frees the maps now, by reference count.
-        state = getattr(session, "session_state", None)
-        if state is not None:
-            state.clear()
-        fragments = getattr(session, "_fragment_storage", None)
-        if fragments is not None:
-            fragments.clear()
-        closed += 1
+    if getattr(cache, "_on_remove", False) is None:
+        # Streamlit's own removals end the session too (it reaps expired ones when another session leaves).
+        cache._on_remove = lambda session_id, info: _end_unless_resumed(manager, session_id, info)
+    closed = len(cache.expire())  # each ended by the hook
     expirations = getattr(cache, "_expirations", {})
     soonest = min(expirations.values(), default=None)
     later = None if soonest is None else max(0.0, soonest - cache.timer())
     return {"sessions_closed": closed, "next_expiry_in": later}
+
+
+def end_session(session: Any) -> None:
+    """Shut a kept session down and empty its state and fragments. Shut down, a session is only dropped: its
+    objects form cycles that wait for a full collection, which postScriptGC = false makes rare, and meanwhile its
+    widgets' closures keep the maps; emptied, they are freed at once, by reference count."""
+    session.shutdown()
+    state = getattr(session, "session_state", None)
+    if state is not None:
+        state.clear()
+    fragments = getattr(session, "_fragment_storage", None)
+    if fragments is not None:
+        fragments.clear()
+
+
+def _end_unless_resumed(manager: Any, session_id: str, info: Any) -> None:
+    """Called by Streamlit's session store for every session it removes: a reconnect takes its session back (it is
+    connected again by then) and keeps everything; any other removal (reconnect time over, too many kept, closed)
+    ends the session."""
+    try:
+        if not manager.is_active_session(session_id):
+            end_session(info.session)
+    except Exception:  # inside Streamlit's store: never raise
+        LOG.exception("Ending a departed session failed.")
 
 
 def _on_event_loop(fn: Callable[[], Any], timeout: float = 30.0, *, wait: bool = True) -> Any:

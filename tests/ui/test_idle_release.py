@@ -131,6 +131,12 @@ class KeptSession:
     def shutdown(self) -> None:  # as AppSession.shutdown: stops its runner, keeps its state
         self.shut_down = True
 
+    def matches_user_info(self, user_info: dict) -> bool:
+        return True
+
+    def register_file_watchers(self) -> None:
+        pass
+
 
 def session_manager(clock: FakeClock, ttl: float):
     """Streamlit's own session manager and store (a TTLCache of ``ttl`` seconds read from ``clock``)."""
@@ -309,3 +315,38 @@ def test_the_sweep_forgets_departed_memos_without_waiting_for_an_idle_moment(mon
     monkeypatch.setattr(ui.idle_release, "session_gone", lambda session_id: session_id == "left")
     assert ui.idle_release.sweep_departed() == 8000  # no runtime: nothing to shut down, nothing raised
     assert gone.nbytes == 0 and here.nbytes == 8000
+
+
+def test_a_session_streamlit_reaps_when_another_leaves_is_ended_too():
+    """Streamlit's store drops an expired session when the next one is saved, without shutting it down; once the
+    release has hooked the store, that removal ends it and frees its maps without a full collection."""
+    import gc
+    import weakref
+
+    clock = FakeClock()
+    manager = session_manager(clock, ttl=30.0)
+    ui.idle_release.release_departed_sessions(manager)  # the first sweep hooks the store
+    maps = np.ones(1000, dtype=np.float32)  # (1000,)
+    freed = weakref.finalize(maps, lambda: None)
+    first = KeptSession("first", maps)
+    del maps
+    connect_and_leave(manager, first)
+    clock.now += 31.0
+    gc.disable()
+    try:
+        connect_and_leave(manager, KeptSession("second", np.ones(4, dtype=np.float32)))  # Streamlit reaps "first"
+        assert first.shut_down and not freed.alive
+    finally:
+        gc.enable()
+
+
+def test_a_reconnect_takes_its_session_back_whole():
+    clock = FakeClock()
+    manager = session_manager(clock, ttl=30.0)
+    ui.idle_release.release_departed_sessions(manager)
+    session = KeptSession("blip", np.ones(4, dtype=np.float32))
+    connect_and_leave(manager, session)
+    clock.now += 10.0
+    assert manager._resume_stored_session("blip", client=object(), user_info={}) == "blip"
+    assert not session.shut_down and session.session_state.widget_format_funcs
+    assert ui.idle_release.release_departed_sessions(manager)["sessions_closed"] == 0
