@@ -46,7 +46,9 @@ def generated_html(prompt_text: str, steps: Sequence[Step]) -> str:
 
 
 def timeline_table(steps: Sequence[Step]) -> pd.DataFrame:
-    """One row per step: what was chosen, how, with which probabilities, and the cache after it."""
+    """One row per step: what was chosen, how, with which probabilities, and the cache after it. A step served from
+    the server's shared steps (``Step.reused``) has no time of its own (the model did not run): its time is empty and
+    its cache column says "on, reused"."""
     return pd.DataFrame(
         {
             "step": [s.index for s in steps],
@@ -57,8 +59,8 @@ def timeline_table(steps: Sequence[Step]) -> pd.DataFrame:
             "sampling probability": [s.sampling_probability for s in steps],
             "rank": [s.rank for s in steps],
             "entropy (bits)": [s.entropy_bits for s in steps],
-            "time (ms)": [s.seconds * 1000 for s in steps],
-            "KV cache": ["on" if s.used_cache else "off" for s in steps],
+            "time (ms)": [None if s.reused else s.seconds * 1000 for s in steps],
+            "KV cache": [("on, reused" if s.reused else "on") if s.used_cache else "off" for s in steps],
             "cache length": [s.cache_length for s in steps],
             "cache bytes": [s.cache_bytes for s in steps],
             "temperature": [s.temperature for s in steps],

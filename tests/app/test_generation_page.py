@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pandas as pd
 import pytest
 
 from tests.app.helpers import all_text, assert_clean, html_blocks, open_page, plotly_specs
@@ -167,6 +170,9 @@ def test_view_builders_escape_and_measure():
     assert page.count('class="nte-chip"') == 3
     table = timeline_table(steps)
     assert list(table["KV cache"]) == ["on", "off", "on"] and list(table["time (ms)"]) == pytest.approx([10, 20, 30])
+    reused = timeline_table([steps[0], dataclasses.replace(steps[2], reused=True)])  # served from the shared steps
+    assert list(reused["KV cache"]) == ["on", "on, reused"]
+    assert reused["time (ms)"].iloc[0] == pytest.approx(10) and pd.isna(reused["time (ms)"].iloc[1])
     candidates = step_candidate_table(steps[0], 5)
     assert candidates["token"].iloc[0].endswith("chosen") and candidates["model_probability"].sum() == pytest.approx(
         1.0
