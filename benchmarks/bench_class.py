@@ -18,7 +18,8 @@ too, in the same run, and its figures stand beside this tree's (rows "before (<c
 Runnable alone: ``python -m benchmarks.bench_class --baseline-root /tmp/baseline --sizes 1,8``; in ``make bench``
 through ``run()``. Environment: NTE_CLASS_SIZES ("1,8,16,30"), NTE_CLASS_APP_ROOT (default: this repository),
 NTE_CLASS_BASELINE_ROOT (unset: no before rows), NTE_CLASS_BROWSER=0 to skip the browser check,
-NTE_CLASS_REPLICAS=0 to skip the two-replica runs (they need nginx and redis-server).
+NTE_CLASS_REPLICAS=0 to skip the two-replica runs (they need nginx and redis-server), NTE_CLASS_SOLO_ROUNDS (3: the
+one-student classes, each on a fresh server, pooled into the N=1 reference).
 """
 
 from __future__ import annotations
