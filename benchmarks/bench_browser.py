@@ -7,8 +7,12 @@ One `streamlit run app.py` and one headless Chromium at one user, on this machin
   components/client_sampler.js); and the script runs the server saw during those moves (should be none).
 - temperature step, server path (temperature page's side-by-side panels, still drawn by the server): a key that
   adds or removes a panel temperature to the last change of the panels chart in the page.
-- head switch (attention page) and a generation step (generation page): the key or click to the last change of the
-  head's heatmap / of the generated tokens, after the run it caused has ended.
+- head switch, in the page (attention page's explorer): an arrow key on the focused Head select to the next painted
+  frame after the heatmap and bars were redrawn, timed inside the page (``performance.now()`` from the select's
+  change event, components/attention_explorer.js).
+- head switch, server path (a click on the attention overview's square, which still goes through a script run) and a
+  generation step (generation page): the click to the last change of the head's heatmap / of the generated tokens,
+  after the run it caused has ended.
 
 "Last change" is the last DOM mutation inside the chart's element once the run has ended and the page has been quiet
 for a moment: the new chart is on the screen by then. No figure here is asserted in the test suite.
@@ -133,25 +137,34 @@ def server_panels(tab, url: str) -> list[float]:
     return times
 
 
-def head_switch(tab, url: str) -> list[float]:
-    """The attention page's Head select: ArrowDown and Enter pick the next head."""
+def head_switch(tab, url: str) -> tuple[list[float], list[float]]:
+    """The attention page's head switch, both ways: arrow keys on the explorer's Head select (in-page change to the
+    next painted frame), and clicks on the overview's squares of layer 1 (the server path: input to the heatmap's
+    last change after the run)."""
     from tests.browser.helpers import key_class, run_mark, wait_for_run
 
     tab.goto(f"{url}/attention")
     wait_for_run(tab)
-    box = tab.get_by_role("combobox", name="Head", exact=True)
-    times = []
-    for _ in range(SERVER_MOVES):
-        box.click()
+    tab.wait_for_function("() => window.__nteAttention && window.__nteAttention.draws > 0", timeout=120_000)
+    select = tab.locator(f".{key_class('attention.explorer')}").get_by_role("combobox", name="Head", exact=True)
+    select.focus()
+    before = tab.evaluate("() => window.__nteAttention.timings.length")
+    for i in range(CLIENT_MOVES):
+        select.press("ArrowDown" if i % 16 < 8 else "ArrowUp")  # head 0 -> 8 -> 0 -> ...
+        tab.wait_for_function(f"() => window.__nteAttention.timings.length > {before + i}")
+    in_page = tab.evaluate(f"() => window.__nteAttention.timings.slice({before}).map(t => t.painted - t.input)")
+    wait_for_run(tab)
+    squares = tab.locator(f".{key_class('attention.overview')} .scatterlayer .trace").first.locator("path.point")
+    overview = []
+    for i in range(SERVER_MOVES):
         tab.wait_for_timeout(300)
-        _arm(tab, key_class("attention.heatmap"))
+        _arm(tab, key_class("attention.explorer"))
         mark = run_mark(tab)
-        tab.keyboard.press("ArrowDown")
-        tab.keyboard.press("Enter")
+        squares.nth(1 + i % 8).click(force=True)  # layer 1, heads 1..8 (points are listed layer by layer)
         elapsed = _input_to_last_change(tab, mark)
         if elapsed is not None:
-            times.append(elapsed)
-    return times
+            overview.append(elapsed)
+    return in_page, overview
 
 
 def generation_step(tab, url: str) -> list[float]:
@@ -194,7 +207,7 @@ def run() -> list[Row]:
             tab = context.new_page()
             client, runs_during = client_sampler(tab, server.url)
             panels = server_panels(tab, server.url)
-            heads = head_switch(tab, server.url)
+            heads_in_page, heads_overview = head_switch(tab, server.url)
             steps = generation_step(tab, server.url)
             context.close()
     finally:
@@ -221,7 +234,17 @@ def run() -> list[Row]:
         panels,
         "key adding/removing a panel T to the chart's last change",
     )
-    rows += _rows("head switch (attention page)", heads, "ArrowDown+Enter on Head to the heatmap's last change")
+    rows += _rows(
+        "head switch, in the page (attention explorer)",
+        heads_in_page,
+        "arrow key on the Head select to the next painted frame, timed in the page",
+        target=True,
+    )
+    rows += _rows(
+        "head switch, server path (attention overview click)",
+        heads_overview,
+        "click on an overview square to the heatmap's last change, after its run",
+    )
     rows += _rows("generation step (generation page)", steps, "click on Step to the new tokens' last change")
     return rows
 

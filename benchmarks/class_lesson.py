@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from benchmarks.streamlit_client import StreamlitClient, plotly_array
+from benchmarks.streamlit_client import ClientError, StreamlitClient, plotly_array
 
 PROMPT = "The capital of France is"
 LINK_QUERY = urlencode({"prompt": PROMPT, "t": "1.0"})  # the teacher's link: ?prompt=...&t=1.0
@@ -115,6 +115,24 @@ def heatmap_answer(figure: dict) -> tuple:
     return title, keys[best] if best < len(keys) else best, round(last[best], 3)
 
 
+EXPLORER = "attention.explorer"  # the attention page's in-page head heatmap (ui/state.py ATT_EXPLORER)
+
+
+def explorer_answer(data: dict) -> tuple:
+    """``heatmap_answer`` read from the data the attention explorer was sent (ui/attention_explorer.py), for its
+    picked head: the same title, key label (as plotly's escaped axis labels) and weight to the thousandth."""
+    from components.attention import position_labels
+    from components.attention_explorer import decode_cells
+
+    head = data["selected"]["head"]
+    m = data["heads"] if head is None else head
+    shown, _ = decode_cells(data)  # (H + 1, T, K) thousandths, NaN where masked
+    last = [(-1.0 if w != w else float(w) / 1000) for w in shown[m, -1]]
+    best = max(range(len(last)), key=last.__getitem__)
+    keys = position_labels(data["tokens"])[data["offset"] :]
+    return data["titles"][m], keys[best], round(last[best], 3)
+
+
 async def run_lesson(client: StreamlitClient, on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Follow the lesson on a connected client; returns each step's answer (step name -> answer).
 
@@ -140,8 +158,15 @@ async def run_lesson(client: StreamlitClient, on_step: Callable[[str], None] | N
         done(f"generated after step {step}", generated_answer(client))
 
     await client.open("attention", kind=OPEN_ATTENTION)
-    await client.set("attention.head", HEAD_LABEL, kind=HEAD_SWITCH)
-    done("attention heatmap", heatmap_answer(client.chart("attention.heatmap")))
+    try:  # the head picked in the page, as the browser tells the server; a tree from before draws it on the server
+        query = client.component_data(EXPLORER)["selected"]["query"]
+    except ClientError:
+        await client.set("attention.head", HEAD_LABEL, kind=HEAD_SWITCH)
+        done("attention heatmap", heatmap_answer(client.chart("attention.heatmap")))
+    else:
+        head = int(HEAD_LABEL.split()[-1])
+        await client.set(EXPLORER, {"picked": {"head": head, "query": query}}, kind=HEAD_SWITCH)
+        done("attention heatmap", explorer_answer(client.component_data(EXPLORER)))
 
     await client.open("perplexity", kind=OPEN_PERPLEXITY)
     await client.set("perplexity.text", PARAGRAPH, kind=PERPLEXITY)

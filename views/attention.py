@@ -114,13 +114,8 @@ def selectors(maps: AttentionMaps) -> tuple[int, int | None, bool]:
     publish_inputs(SHARED, "attention")  # the selectors are in the link; a fragment rerun skips the page's top
     copy_link_control()  # inside the fragment, so the link it shows follows the selectors
     left, right = st.columns([1, 2])
-    layer = left.selectbox(
-        "Layer",
-        list(range(1, L + 1)),
-        key=state.ATT_LAYER,
-        format_func=lambda n: f"layer {n}",
-        help="A new layer's maps come from the server; the head and query selects below redraw in the page.",
-    )
+    layer = left.selectbox("Layer", list(range(1, L + 1)), key=state.ATT_LAYER, format_func=lambda n: f"layer {n}")
+    left.caption("Another layer's maps come from the server; a head or query token picked below redraws at once.")
     head = st.session_state[state.ATT_HEAD]  # picked in the explorer (or by a link, or the overview)
     hide_sink = right.toggle(
         "Hide the first token and renormalise",

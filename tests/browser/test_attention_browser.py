@@ -6,14 +6,19 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import chart, enter_text, screenshot, wait_for_run
+from tests.browser.helpers import chart, enter_text, keyed, screenshot, wait_for_run
+from ui import state
 
 pytestmark = pytest.mark.browser
-HEATMAP = "attention.heatmap"
+
+
+def heatmap(tab):
+    """The head heatmap the explorer draws in the page (ui/attention_explorer.py)."""
+    return keyed(tab, state.ATT_EXPLORER, '[data-testid="nte-attention-heatmap"]')
 
 
 def heatmap_title(tab):
-    return chart(tab, HEATMAP).locator(".gtitle")
+    return heatmap(tab).locator("svg.nte-heatmap text.title")
 
 
 def expect_title(tab, text: str) -> None:
@@ -26,15 +31,21 @@ def choose(tab, label: str, option: str) -> None:
     wait_for_run(tab)
 
 
+def choose_head(tab, option: str) -> None:
+    """The explorer's Head select is a native <select>: picked in the page, then heard by the server."""
+    keyed(tab, state.ATT_EXPLORER).get_by_role("combobox", name="Head", exact=True).select_option(label=option)
+    wait_for_run(tab)
+
+
 def test_attention_heatmap_switch_head_and_overview_click(page):
     page.goto(page.app_url + "/attention")
     wait_for_run(page)  # the first run may load the model
     expect_title(page, "layer 1, head 0")  # layers 1..30, as the logit lens and the pipeline number them
-    cells = chart(page, HEATMAP).locator(".heatmaplayer image")
-    expect(cells).to_have_count(1)  # plotly draws the heatmap as one image
+    cells = heatmap(page).locator("canvas")
+    expect(cells).to_have_count(1)  # the explorer draws the cells as one image
     screenshot(page, "attention_head0")
 
-    choose(page, "Head", "head 5")
+    choose_head(page, "head 5")
     expect_title(page, "layer 1, head 5")
     choose(page, "Layer", "layer 3")
     expect_title(page, "layer 3, head 5")
@@ -59,11 +70,11 @@ def test_longer_prompt_sink_toggle_and_generation_rows(page):
         page.locator("textarea[aria-label='Prompt']"),
         "Alice gave the book to Bob because she had finished reading it, and he wanted to read it too.",
     )
-    expect(chart(page, HEATMAP).locator(".heatmaplayer")).to_have_count(1)
+    expect(heatmap(page).locator("canvas")).to_have_count(1)
     screenshot(page, "attention_long_prompt")
     page.get_by_text("Hide the first token and renormalise").click()
     wait_for_run(page)
-    expect(chart(page, HEATMAP).locator(".xtick text").first).to_have_text(re.compile(r"^1 "), timeout=60_000)
+    expect(heatmap(page).locator("text.xtick").first).to_have_text(re.compile(r"^1 "), timeout=60_000)
     page.get_by_text("Show attention during generation").click()
     wait_for_run(page)
     gen = chart(page, "attention.generation")

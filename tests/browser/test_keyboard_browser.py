@@ -147,7 +147,7 @@ def test_generation_page_by_keyboard(page):
 def test_attention_page_by_keyboard(page):
     need_axe()
     open_page(page, "attention")
-    heatmap = chart(page, "attention.heatmap")
+    heatmap = keyed(page, state.ATT_EXPLORER, "svg.nte-heatmap text.title")  # the explorer's heatmap
     expect(heatmap).to_contain_text("layer 1")
 
     # Select: Tab to "Layer", ArrowDown opens the list on the next layer, Enter chooses it.
