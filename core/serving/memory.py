@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import sys
 from typing import Any
 
@@ -49,3 +50,24 @@ def nbytes_of(value: Any, _seen: set[int] | None = None, _depth: int = 0) -> int
     if type(value).__module__.startswith(_OWN_MODULES) and hasattr(value, "__dict__"):
         return sum(nbytes_of(v, seen, _depth + 1) for v in vars(value).values())
     return sys.getsizeof(value) if _depth == 0 else 0
+
+
+def tensors_held(largest: int = 12) -> dict[str, Any]:
+    """Every torch tensor the collector can see, counted once per storage (for the memory bench's report): how many
+    buffers, their MB, and the ``largest`` of them as "shape dtype: MB"."""
+    storages: dict[int, int] = {}
+    shapes: dict[int, str] = {}
+    for obj in gc.get_objects():
+        if isinstance(obj, torch.Tensor):
+            try:
+                storage = obj.untyped_storage()
+                storages[storage.data_ptr()] = int(storage.nbytes())
+                shapes[storage.data_ptr()] = f"{tuple(obj.shape)} {obj.dtype}"
+            except Exception:  # a meta or sparse tensor
+                continue
+    top = sorted(storages, key=storages.__getitem__, reverse=True)[:largest]
+    return {
+        "tensor_buffers": len(storages),
+        "tensor_mb": round(sum(storages.values()) / 2**20, 1),
+        "largest_tensors": [f"{shapes[p]}: {storages[p] / 2**20:.1f} MB" for p in top],
+    }

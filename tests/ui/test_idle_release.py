@@ -350,3 +350,40 @@ def test_a_reconnect_takes_its_session_back_whole():
     assert manager._resume_stored_session("blip", client=object(), user_info={}) == "blip"
     assert not session.shut_down and session.session_state.widget_format_funcs
     assert ui.idle_release.release_departed_sessions(manager)["sessions_closed"] == 0
+
+
+def test_the_installed_streamlit_is_the_one_the_kept_session_release_was_written_for():
+    import streamlit
+
+    assert ui.idle_release.streamlit_version_supported(), (
+        f"Streamlit {streamlit.__version__} is installed; ui/idle_release.py was written for "
+        f"{ui.idle_release.STREAMLIT_WRITTEN_FOR}: kept sessions are no longer released. Re-check the private details "
+        "its STREAMLIT_WRITTEN_FOR comment lists and the memory bench, then update STREAMLIT_WRITTEN_FOR."
+    )
+    assert not ui.idle_release.streamlit_version_supported("1.68.0")
+
+
+def test_the_private_details_the_release_relies_on_are_still_there():
+    """What ui/idle_release.py reaches into, on Streamlit's real classes: a change fails here, not silently."""
+    import inspect
+
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.app_session import AppSession
+
+    manager = session_manager(FakeClock(), ttl=30)
+    cache = manager._session_storage._cache
+    assert callable(cache.expire) and callable(cache.timer)
+    assert cache._on_remove is None and isinstance(cache._expirations, dict)
+    assert "_session_mgr" in inspect.getsource(Runtime.__init__) and callable(Runtime._get_async_objs)
+    assert "_fragment_storage" in inspect.getsource(AppSession.__init__)
+
+
+def test_another_streamlit_leaves_the_kept_sessions_alone(monkeypatch):
+    clock = FakeClock()
+    manager = session_manager(clock, ttl=30)
+    session = KeptSession("s-other", np.zeros(4))
+    connect_and_leave(manager, session)
+    clock.now += 3600
+    monkeypatch.setattr(ui.idle_release, "STREAMLIT_WRITTEN_FOR", "0.1")
+    assert ui.idle_release.release_departed_sessions(manager) == {"sessions_closed": 0, "next_expiry_in": None}
+    assert not session.shut_down
