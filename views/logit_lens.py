@@ -67,12 +67,8 @@ def layer_table(lens: LayerPredictions) -> None:
     options = list(range(len(lens.positions)))
     if st.session_state.get(state.LENS_POSITION) not in options:
         st.session_state[state.LENS_POSITION] = options[-1]
-    pick = st.selectbox(
-        "Position",
-        options,
-        key=state.LENS_POSITION,
-        format_func=lambda i: f"{lens.positions[i]} {lens.tokens[lens.positions[i]]}",
-    )
+    labels = [f"{p} {lens.tokens[p]}" for p in lens.positions]  # the widget keeps its format_func: not the lens
+    pick = st.selectbox("Position", options, key=state.LENS_POSITION, format_func=labels.__getitem__)
     rows = [[lens.label(i) for i in stage[pick]] for stage in lens.top_ids]  # (S, n)
     table = lens_table(names, rows, lens.top_probs[:, pick, :])
     show_table(table.iloc[::-1], hide_index=True, height=min(36 * len(names) + 40, 700))
