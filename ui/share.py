@@ -93,7 +93,7 @@ def parse(field: Shared, raw: str, max_chars: int | None = None) -> Any:
             raise ValueError("not a yes/no value")
         return raw.lower() in ("1", "true")
     if field.kind == "choice":
-        matches = [c for c in field.choices if str(c) == raw]
+        matches = [c for c in field.choices if encode(c) == raw or str(c) == raw]  # str: links before "none"
         if not matches:
             raise ValueError("not one of the choices")
         return matches[0]
@@ -120,6 +120,8 @@ def _number(value: float) -> str:
 
 
 def encode(value: Any) -> str:
+    if value is None:  # a choice of nothing in particular, e.g. the attention page's average over heads
+        return "none"
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):
@@ -195,7 +197,7 @@ def publish_inputs(fields: Sequence[Shared], page: str) -> None:
     for field in fields:
         if field.key in st.session_state:
             value = st.session_state[field.key]
-            if not isinstance(value, (str, int, float, bool)):
+            if not isinstance(value, (str, int, float, bool)) and not (field.kind == "choice" and value is None):
                 continue
             if fits_link(field, encode(value)):
                 st.query_params[field.param] = encode(value)

@@ -143,6 +143,20 @@ def test_a_link_opens_its_layer_and_an_older_0_based_link_the_same_one(query, sh
     assert "layer" not in at.query_params and "Ignored" not in all_text(at)
 
 
+def test_the_average_over_heads_travels_in_the_link(at):
+    pick(at, head=2)
+    assert at.query_params["head"] in ("2", ["2"])
+    pick(at, head=None)  # average over heads: the link says so instead of keeping head 2
+    assert at.query_params["head"] in ("none", ["none"])
+    opened = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    opened.query_params.update({"prompt": "The capital of France is", "head": "none"})
+    opened.run()
+    opened.switch_page(PAGE).run()
+    assert_clean(opened)
+    assert opened.session_state[state.ATT_HEAD] is None and heatmap(opened)[2].startswith("layer 1, average")
+    pick(at, head=0)
+
+
 def test_clicked_head_reads_a_selection_event():
     event = {"selection": {"points": [{"curve_number": 0, "x": 3, "y": 12, "point_index": 111}]}}
     assert clicked_head(event) == (12, 3)
