@@ -6,7 +6,6 @@
 // so the link, the overview's square and the grids below follow. Text from the model is only ever set as
 // textContent: it stays inert.
 
-const SVG = "http://www.w3.org/2000/svg";
 const NO_WEIGHT = 65535;
 const AVERAGE = "avg";
 const PICK_PAUSE_MS = 300; // picks closer together than this (arrow keys on a closed select) are one: the server hears the last
@@ -59,33 +58,6 @@ function scaleColour(stops, v) {
     }
   }
   return stops[0].rgb;
-}
-
-// ---- DOM helpers -------------------------------------------------------------------------------------------------
-
-function el(tag, attrs = {}, text = null) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== null) node.textContent = text;
-  return node;
-}
-
-function svgEl(tag, attrs = {}, text = null) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (text !== null) node.textContent = text;
-  return node;
-}
-
-function niceStep(span, target) {
-  const raw = span / Math.max(1, target);
-  const power = 10 ** Math.floor(Math.log10(raw));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= raw) return m * power;
-  return 10 * power;
-}
-
-function truncate(text, limit) {
-  return text.length > limit ? text.slice(0, limit - 1) + "…" : text;
 }
 
 // ---- the view ----------------------------------------------------------------------------------------------------

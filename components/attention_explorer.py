@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from components.page_script import page_script
 from components.palettes import ACCENT, GRID, GUIDE, HEATMAP, MASKED, SAMPLING_COLOUR
 
 _HERE = Path(__file__).resolve().parent
-EXPLORER_JS = (_HERE / "attention_explorer.js").read_text(encoding="utf-8")
+EXPLORER_JS = page_script("attention_explorer.js")  # after the DOM helpers the components share
 EXPLORER_CSS = (_HERE / "attention_explorer.css").read_text(encoding="utf-8")
 EXPLORER_HTML = '<div class="nte-attention" data-testid="nte-attention"></div>'
 

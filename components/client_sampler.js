@@ -7,7 +7,6 @@
 // a pause after the last key, the focus leaving), so links and seeded samples follow. Text from the model is only
 // ever set as textContent: it stays inert.
 
-const SVG = "http://www.w3.org/2000/svg";
 const LN2 = Math.log(2);
 const KEY_PAUSE_MS = 600; // keyboard steps closer together than this are one move: the server hears the last
 const VIEWS = new WeakMap(); // one view per mounted component (its parent element)
@@ -112,33 +111,6 @@ function samplingNotes(vocab, temperature, topK, topP) {
     );
   }
   return notes;
-}
-
-// ---- DOM helpers -------------------------------------------------------------------------------------------------
-
-function el(tag, attrs = {}, text = null) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== null) node.textContent = text;
-  return node;
-}
-
-function svgEl(tag, attrs = {}, text = null) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
-  if (text !== null) node.textContent = text;
-  return node;
-}
-
-function niceStep(span, target) {
-  const raw = span / Math.max(1, target);
-  const power = 10 ** Math.floor(Math.log10(raw));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= raw) return m * power;
-  return 10 * power;
-}
-
-function truncate(text, limit) {
-  return text.length > limit ? text.slice(0, limit - 1) + "…" : text;
 }
 
 // ---- the view --------------------------------------------------------------------------------------------------

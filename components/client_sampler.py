@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from components.page_script import page_script
 from components.palettes import ACCENT, CUT_COLOUR, GRID, GUIDE, MODEL_COLOUR, MUTED, SAMPLING_COLOUR
 from components.tables import OTHER_TOKENS
 from core.next_token import NextTokenDistribution
 
 _HERE = Path(__file__).resolve().parent
-SAMPLER_JS = (_HERE / "client_sampler.js").read_text(encoding="utf-8")
+SAMPLER_JS = page_script("client_sampler.js")  # after the DOM helpers the components share
 SAMPLER_CSS = (_HERE / "client_sampler.css").read_text(encoding="utf-8")
 SAMPLER_HTML = '<div class="nte-sampler" data-testid="nte-sampler"></div>'
 
