@@ -34,14 +34,14 @@ ENV = {
 }
 
 
-READ_SECRET = settings._secret  # the real reader (the fixture below replaces it for most tests)
+READ_SECRETS = settings._operator_secrets  # the real reader (the fixture below replaces it for most tests)
 
 
 @pytest.fixture(autouse=True)
 def no_operator_settings(monkeypatch):
     for name in ENV.values():
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(settings, "_secret", lambda name: None)
+    monkeypatch.setattr(settings, "_operator_secrets", dict)
     settings._warn.cache_clear()
 
 
@@ -96,7 +96,7 @@ def test_environment_overrides_every_limit(monkeypatch):
 
 def test_secrets_apply_when_no_environment_variable_and_the_environment_wins(monkeypatch):
     secrets = {"max_new_tokens": 512, "max_link_steps": "128", "max_params": "500_000_000"}
-    monkeypatch.setattr(settings, "_secret", secrets.get)
+    monkeypatch.setattr(settings, "_operator_secrets", lambda: secrets)
     got = limits()
     assert (got.max_new_tokens, got.max_link_steps, got.max_params) == (512, 128, 500_000_000)
     assert got.max_perplexity_chars == MAX_TEXT_CHARS  # not set anywhere: the default
@@ -117,7 +117,7 @@ def test_bad_values_fall_back_to_the_default_with_a_log_warning(monkeypatch, cap
 
 
 def test_a_bad_secret_falls_back_too(monkeypatch):
-    monkeypatch.setattr(settings, "_secret", {"max_cached_models": True, "max_new_tokens": "many"}.get)
+    monkeypatch.setattr(settings, "_operator_secrets", lambda: {"max_cached_models": True, "max_new_tokens": "many"})
     got = limits()
     assert got.max_cached_models == 1 and got.max_new_tokens == 256
 
@@ -140,7 +140,7 @@ class CountingSecrets:
 @pytest.fixture
 def secrets_files(monkeypatch, tmp_path):
     """The real secrets reader over two candidate files in tmp_path (only the second may exist)."""
-    monkeypatch.setattr(settings, "_secret", READ_SECRET)
+    monkeypatch.setattr(settings, "_operator_secrets", READ_SECRETS)
     paths = (str(tmp_path / "home_secrets.toml"), str(tmp_path / "app_secrets.toml"))
     monkeypatch.setattr(settings, "_secret_paths", lambda: paths)
     settings._parsed_secrets.cache_clear()
