@@ -9,7 +9,6 @@
 const NO_WEIGHT = 65535;
 const AVERAGE = "avg";
 const PICK_PAUSE_MS = 300; // picks closer together than this (arrow keys on a closed select) are one: the server hears the last
-const VIEWS = new WeakMap(); // one view per mounted component (its parent element)
 let instances = 0;
 
 // ---- numbers, as the Python page formats them -------------------------------------------------------------------
@@ -528,17 +527,4 @@ class AttentionView {
   }
 }
 
-export default function (component) {
-  const { data, parentElement, setStateValue } = component;
-  let view = VIEWS.get(parentElement);
-  if (!view) {
-    view = new AttentionView(parentElement);
-    VIEWS.set(parentElement, view);
-  }
-  view.setStateValue = setStateValue;
-  view.receive(data);
-  return () => {
-    view.destroy();
-    VIEWS.delete(parentElement);
-  };
-}
+export default (component) => mountView(component, AttentionView);

@@ -9,7 +9,6 @@
 
 const LN2 = Math.log(2);
 const KEY_PAUSE_MS = 600; // keyboard steps closer together than this are one move: the server hears the last
-const VIEWS = new WeakMap(); // one view per mounted component (its parent element)
 const fround = Math.fround;
 
 // ---- numbers, as core.sampling computes them ----------------------------------------------------------------
@@ -617,17 +616,4 @@ class SamplerView {
   }
 }
 
-export default function (component) {
-  const { data, parentElement, setStateValue } = component;
-  let view = VIEWS.get(parentElement);
-  if (!view) {
-    view = new SamplerView(parentElement);
-    VIEWS.set(parentElement, view);
-  }
-  view.setStateValue = setStateValue;
-  view.receive(data);
-  return () => {
-    view.destroy();
-    VIEWS.delete(parentElement);
-  };
-}
+export default (component) => mountView(component, SamplerView);
