@@ -29,6 +29,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -238,6 +239,7 @@ class Replicated:
         self.run_dir = Path(tempfile.mkdtemp(prefix="nte-rehearsal-"))
         self.procs: list = []
         self.replica_procs: list = []
+        self.ports: list[int] = []
         self.url = ""
 
     def start(self) -> None:
@@ -248,7 +250,6 @@ class Replicated:
             replica_env,
             start_nginx,
             start_redis,
-            start_replica,
             wait_healthy,
         )
 
@@ -258,18 +259,24 @@ class Replicated:
         redis_url, redis_proc = start_redis(self.run_dir)
         self.procs.append(redis_proc)
         env = dict(replica_env(self.replicas, redis_url), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-        ports: list[int] = []
-        while len(ports) < self.replicas:
+        while len(self.ports) < self.replicas:
             port = free_port()
-            ports += [port] if port not in ports else []
-        self.replica_procs = [start_replica(port, self.run_dir, env) for port in ports]
+            self.ports += [port] if port not in self.ports else []
+        self.replica_procs = [self._start_replica(port, env) for port in self.ports]
         self.procs += self.replica_procs
-        for port, proc in zip(ports, self.replica_procs):
+        for port, proc in zip(self.ports, self.replica_procs):
             wait_healthy(f"http://127.0.0.1:{port}", proc)
         listen = free_port()
-        self.procs.append(start_nginx(render_config(f"127.0.0.1:{listen}", ports, self.run_dir), self.run_dir, nginx))
+        config = render_config(f"127.0.0.1:{listen}", self.ports, self.run_dir)
+        self.procs.append(start_nginx(config, self.run_dir, nginx))
         self.url = f"http://127.0.0.1:{listen}"
         wait_healthy(self.url, self.procs[-1])
+
+    def _start_replica(self, port: int, env: dict[str, str]) -> Any:
+        """One replica on ``port``: deploy/replicas.py's own command (this repository's app.py)."""
+        from deploy.replicas import start_replica
+
+        return start_replica(port, self.run_dir, env)
 
     def stop(self) -> None:
         import shutil

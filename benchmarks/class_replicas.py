@@ -23,14 +23,7 @@ from deploy.replicas import (
     ROOT,
     ROUTE_COOKIE,
     UPSTREAM_HEADER,
-    free_port,
-    nginx_binary,
-    render_config,
     replica_command,
-    replica_env,
-    start_nginx,
-    start_redis,
-    wait_healthy,
 )
 
 ROUTE_KEY = re.compile(r"[0-9a-f]{32}")
@@ -108,27 +101,6 @@ class ClassReplicas(Replicated):
     def __init__(self, app_root: Path, replicas: int = 2) -> None:
         super().__init__(replicas)
         self.app_root = Path(app_root).resolve()
-        self.ports: list[int] = []
-
-    def start(self) -> None:
-        nginx = nginx_binary()
-        if nginx is None:
-            raise RuntimeError("nginx is not installed (make nginx)")
-        redis_url, redis_proc = start_redis(self.run_dir)
-        self.procs.append(redis_proc)
-        env = dict(replica_env(self.replicas, redis_url), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-        while len(self.ports) < self.replicas:
-            port = free_port()
-            self.ports += [port] if port not in self.ports else []
-        self.replica_procs = [self._start_replica(port, env) for port in self.ports]
-        self.procs += self.replica_procs
-        for port, proc in zip(self.ports, self.replica_procs):
-            wait_healthy(f"http://127.0.0.1:{port}", proc)
-        listen = free_port()
-        config = render_config(f"127.0.0.1:{listen}", self.ports, self.run_dir)
-        self.procs.append(start_nginx(config, self.run_dir, nginx))
-        self.url = f"http://127.0.0.1:{listen}"
-        wait_healthy(self.url, self.procs[-1])
 
     def _start_replica(self, port: int, env: dict[str, str]) -> subprocess.Popen:
         """deploy/replicas.py's replica command for ``port``, with app_root's app.py, run in app_root."""
