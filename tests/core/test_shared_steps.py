@@ -50,6 +50,13 @@ def numbers(step):
     )
 
 
+def greedy_student(lm, svc: InferenceService, owner: str, *, steps: int, max_new_tokens: int) -> Stepper:
+    """One student's greedy generation of PROMPT through ``svc``, ``steps`` steps taken."""
+    student = Stepper(lm, PROMPT, temperature=0, max_new_tokens=max_new_tokens, runner=svc.runner(owner))
+    student.run(steps)
+    return student
+
+
 def test_the_transformers_cache_here_hands_out_its_tensors_safely(bundled_lm, tiny_gpt2_lm, tiny_llama_lm):
     """The shared steps are on for every model the app runs (else the tests below would test nothing)."""
     for lm in (bundled_lm, tiny_gpt2_lm, tiny_llama_lm):
@@ -63,10 +70,8 @@ def test_another_transformers_major_version_shares_nothing(tiny_llama_lm, monkey
     monkeypatch.setattr(core.generation, "_TRANSFORMERS_MAJOR", 6)
     svc = InferenceService(tiny_llama_lm)
     try:
-        first = Stepper(tiny_llama_lm, PROMPT, temperature=0, max_new_tokens=4, runner=svc.runner("a"))
-        first.run(4)
-        second = Stepper(tiny_llama_lm, PROMPT, temperature=0, max_new_tokens=4, runner=svc.runner("b"))
-        second.run(4)
+        first = greedy_student(tiny_llama_lm, svc, "a", steps=4, max_new_tokens=4)
+        second = greedy_student(tiny_llama_lm, svc, "b", steps=4, max_new_tokens=4)
         stats = svc.stats()
     finally:
         svc.close()
@@ -80,11 +85,9 @@ def test_a_second_identical_generation_runs_no_forward_and_shows_the_same_number
     direct.run(10)
     svc = InferenceService(bundled_lm)
     try:
-        first = Stepper(bundled_lm, PROMPT, temperature=0, max_new_tokens=10, runner=svc.runner("a"))
-        first.run(10)
+        first = greedy_student(bundled_lm, svc, "a", steps=10, max_new_tokens=10)
         forwards.clear()
-        second = Stepper(bundled_lm, PROMPT, temperature=0, max_new_tokens=10, runner=svc.runner("b"))
-        second.run(10)
+        second = greedy_student(bundled_lm, svc, "b", steps=10, max_new_tokens=10)
         assert forwards == []  # the prefill and all nine decode steps came from the store
         stats = svc.stats()
     finally:
@@ -180,10 +183,8 @@ def test_the_cache_off_mode_never_uses_the_shared_steps(bundled_lm, forwards):
 def test_rewind_restore_and_picks_after_shared_steps(bundled_lm):
     svc = InferenceService(bundled_lm)
     try:
-        first = Stepper(bundled_lm, PROMPT, temperature=0, max_new_tokens=10, runner=svc.runner("a"))
-        first.run(6)
-        second = Stepper(bundled_lm, PROMPT, temperature=0, max_new_tokens=10, runner=svc.runner("b"))
-        second.run(6)
+        first = greedy_student(bundled_lm, svc, "a", steps=6, max_new_tokens=10)
+        second = greedy_student(bundled_lm, svc, "b", steps=6, max_new_tokens=10)
         assert all(s.reused for s in second.steps)
         shown = [numbers(s) for s in second.steps]
         second.rewind(3)
@@ -233,8 +234,7 @@ def test_a_stored_step_is_never_written_into(bundled_lm):
     writing into its tensors (a preallocated buffer, an in-place update)."""
     svc = InferenceService(bundled_lm)
     try:
-        first = Stepper(bundled_lm, PROMPT, temperature=0, max_new_tokens=4, runner=svc.runner("a"))
-        first.run(4)
+        first = greedy_student(bundled_lm, svc, "a", steps=4, max_new_tokens=4)
         shared = svc.shared_steps(bundled_lm)
         paths = [first.all_ids[: first.prompt_len + n] for n in range(4)]  # the prefill and three steps' ids
         stored = [shared.get(ids) for ids in paths]
@@ -271,8 +271,7 @@ def test_a_tiny_budget_evicts_and_the_results_stay_right(tiny_llama_lm):
         Stepper(tiny_llama_lm, PROMPT, temperature=0, max_new_tokens=12, runner=svc.runner("a")).run(12)
         stats = svc.stats()
         assert stats.step_evictions > 0 and stats.step_bytes <= budget and 1 <= stats.step_entries <= 3
-        second = Stepper(tiny_llama_lm, PROMPT, temperature=0, max_new_tokens=12, runner=svc.runner("b"))
-        second.run(12)
+        second = greedy_student(tiny_llama_lm, svc, "b", steps=12, max_new_tokens=12)
         sampled = Stepper(tiny_llama_lm, PROMPT, seed=3, max_new_tokens=12, runner=svc.runner("c"))
         sampled.run(12)
         assert svc.stats().step_bytes <= budget
