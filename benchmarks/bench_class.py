@@ -18,8 +18,9 @@ too, in the same run, and its figures stand beside this tree's (rows "before (<c
 Runnable alone: ``python -m benchmarks.bench_class --baseline-root /tmp/baseline --sizes 1,8``; in ``make bench``
 through ``run()``. Environment: NTE_CLASS_SIZES ("1,8,16,30"), NTE_CLASS_APP_ROOT (default: this repository),
 NTE_CLASS_BASELINE_ROOT (unset: no before rows), NTE_CLASS_BROWSER=0 to skip the browser check,
-NTE_CLASS_REPLICAS=0 to skip the two-replica runs (they need nginx and redis-server), NTE_CLASS_SOLO_ROUNDS (3: the
-one-student classes, each on a fresh server, pooled into the N=1 reference).
+NTE_CLASS_REPLICAS=0 to skip the two-replica runs (they need nginx and redis-server), NTE_CLASS_ROUNDS (3: classes of
+the largest size, each on a fresh server, pooled), NTE_CLASS_SOLO_ROUNDS (3: the one-student classes, each on a fresh
+server, pooled into the N=1 reference).
 """
 
 from __future__ import annotations
@@ -693,6 +694,15 @@ def solo_rounds() -> int:
     return max(1, int(os.environ.get("NTE_CLASS_SOLO_ROUNDS", "3")))
 
 
+def rounds_for(size: int, sizes: list[int]) -> int:
+    """Classes of ``size`` measured (each on a fresh server, pooled): NTE_CLASS_SOLO_ROUNDS for one student, and
+    NTE_CLASS_ROUNDS (3) for the largest class, whose targets would otherwise rest on one run (its CPU per student
+    varied from 0.65 to 0.9 s between single runs of one tree on this machine); one for the sizes between."""
+    if size == 1:
+        return solo_rounds()
+    return max(1, int(os.environ.get("NTE_CLASS_ROUNDS", "3"))) if size == max(sizes) else 1
+
+
 def class_sizes() -> tuple[int, ...]:
     raw = os.environ.get("NTE_CLASS_SIZES", "")
     return tuple(int(s) for s in raw.split(",") if s.strip()) if raw.strip() else SIZES
@@ -736,7 +746,9 @@ def _timed(what: str, fn: Any, *args: Any, rounds: int = 1, **kwargs: Any) -> Cl
     """``fn(*args, **kwargs)`` (a measure), ``rounds`` times pooled, with the machine's load average around it."""
     started = time.perf_counter()
     load = os.getloadavg()[0]
-    result = pooled([fn(*args, **kwargs) for _ in range(rounds)]) if rounds > 1 else fn(*args, **kwargs)
+    later = dict(kwargs, browser=False) if "browser" in kwargs else kwargs  # the browser checks the first round
+    results = [fn(*args, **(kwargs if i == 0 else later)) for i in range(rounds)]
+    result = pooled(results) if rounds > 1 else results[0]
     result.load = (load, os.getloadavg()[0])
     print(f"  {what}: {time.perf_counter() - started:.0f} s, load {load:.2f} -> {result.load[1]:.2f}",
           file=sys.stderr, flush=True)  # fmt: skip
@@ -752,7 +764,7 @@ def run() -> list[Row]:
     browser = os.environ.get("NTE_CLASS_BROWSER", "1") != "0"
     runs, before = [], []
     for n in sizes:  # the baseline and this tree in turn, so a change in the machine's load touches both
-        rounds = solo_rounds() if n == 1 else 1
+        rounds = rounds_for(n, sizes)
         if before_root is not None:
             before.append(_timed(f"{before_name}: class of {n}", measure, before_root, n, rounds=rounds))
         runs.append(_timed(f"class of {n}", measure, app_root, n, rounds=rounds, browser=browser and n == sizes[-1]))
@@ -775,7 +787,7 @@ def _replica_series(
     runs, before = [], []
     try:
         for n in sizes:
-            rounds = solo_rounds() if n == 1 else 1
+            rounds = rounds_for(n, sizes)
             if before_root is not None:
                 before.append(_timed(f"{before_name}: {replicas} replicas, class of {n}", measure_replicas,
                                      before_root, n, replicas, rounds=rounds))  # fmt: skip

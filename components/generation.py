@@ -59,7 +59,7 @@ def timeline_table(steps: Sequence[Step]) -> pd.DataFrame:
             "sampling probability": [s.sampling_probability for s in steps],
             "rank": [s.rank for s in steps],
             "entropy (bits)": [s.entropy_bits for s in steps],
-            "time (ms)": [None if s.reused else s.seconds * 1000 for s in steps],
+            "time (ms)": [None if s.model_seconds is None else s.model_seconds * 1000 for s in steps],
             "KV cache": [("on, reused" if s.reused else "on") if s.used_cache else "off" for s in steps],
             "cache length": [s.cache_length for s in steps],
             "cache bytes": [s.cache_bytes for s in steps],
@@ -93,6 +93,35 @@ def step_candidate_table(step: Step, n: int) -> pd.DataFrame:
         "kept": True,
     }
     return pd.concat([frame, pd.DataFrame([other])], ignore_index=True)
+
+
+# What each timeline chart and the table read of a Step: the key under which a class shares them (ui.charts.shared).
+# tests/components/test_generation_chart_inputs.py fails when a chart reads a field its list leaves out.
+PROBABILITY_ENTROPY_FIELDS = ("index", "model_probability", "chosen_by", "token", "entropy_bits")
+CACHE_FIELDS = ("index", "cache_length", "cache_bytes")
+TIMING_FIELDS = ("index", "seconds", "used_cache")
+TIMELINE_FIELDS = (  # the per-step table's
+    "index",
+    "token",
+    "token_id",
+    "chosen_by",
+    "model_probability",
+    "sampling_probability",
+    "rank",
+    "entropy_bits",
+    "model_seconds",
+    "reused",
+    "used_cache",
+    "cache_length",
+    "cache_bytes",
+    "temperature",
+    "stop_reason",
+)
+
+
+def chart_inputs(steps: Sequence[Step], fields: tuple[str, ...]) -> tuple:
+    """The ``fields`` of every step, as a hashable tuple: what a chart built from those fields depends on."""
+    return tuple(tuple(getattr(s, name) for name in fields) for s in steps)
 
 
 def probability_entropy_chart(steps: Sequence[Step]) -> go.Figure:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from components.palettes import GRID, GUIDE, SURPRISAL, SURPRISAL_HIGH
-from components.style import plotly_text, styled
+from components.style import figure, layout, plotly_text, styled
 from components.token_chips import token_chips
 from core.perplexity import PerplexityResult, cross_entropy_from_logits, perplexity_from_probs, teacher_forcing_shift
 from core.seed_examples import PERPLEXITY_TRUE_TOKEN_PROBS, TEACHER_FORCING_LOGITS, TEACHER_FORCING_VOCAB
@@ -82,23 +83,36 @@ def surprisal_legend() -> str:
 
 
 def loss_bars(result: PerplexityResult, limit: int = DISPLAY_LIMIT) -> go.Figure:
-    """Per-token surprisal in bits as bars over the scored tokens, with the mean as a dashed line."""
+    """Per-token surprisal in bits as bars over the scored tokens, with the mean as a dashed line.
+
+    Built from plain dicts (``components.style.figure``): the figure plotly's ``add_bar``/``add_hline`` made,
+    without their per-property validation, which cost more than the rest of the page's redraw.
+    """
     n = min(result.scored_tokens, limit)
     bits = [float(v) / math.log(2) for v in result.nll[:n]]
     labels = [plotly_text(t) for t in result.scored_labels[:n]]  # plotly hover text understands some HTML
     positions = list(range(result.first_scored, result.first_scored + n))
-    fig = go.Figure()
-    fig.add_bar(
+    bars = dict(
+        type="bar",
         x=positions,
         y=bits,
-        marker_color=BAR_COLOUR,
+        marker=dict(color=BAR_COLOUR),
         customdata=labels,
         name="surprisal",
         hovertemplate="token %{x}: %{customdata}<br>%{y:.2f} bits<extra></extra>",
     )
-    fig.add_hline(y=result.bits_per_token, line_dash="dash", line_color=GUIDE)
+    mean = dict(  # the dashed line across the plot at the mean: what add_hline draws
+        type="line",
+        x0=0,
+        x1=1,
+        xref="x domain",
+        y0=result.bits_per_token,
+        y1=result.bits_per_token,
+        yref="y",
+        line=dict(dash="dash", color=GUIDE),
+    )
     # The line's label sits above the plot area, at the right: on the line it covered the first bars.
-    fig.add_annotation(
+    note = dict(
         text=f"dashed line: mean {result.bits_per_token:.2f} bits/token",
         x=1,
         xref="paper",
@@ -108,12 +122,22 @@ def loss_bars(result: PerplexityResult, limit: int = DISPLAY_LIMIT) -> go.Figure
         yanchor="bottom",
         showarrow=False,
     )
-    fig.update_xaxes(title="token position", gridcolor=GRID)
-    fig.update_yaxes(title="surprisal -log2 p (bits)", gridcolor=GRID, rangemode="tozero")
     title = "Per-token loss" + (
         f" (first {n:,} of {result.scored_tokens:,} tokens)" if n < result.scored_tokens else ""
     )
-    return styled(fig, title, 320, margin=(10, 20, 50, 40), legend=False, bargap=0.1, showlegend=False)
+    spec = layout(
+        title,
+        320,
+        margin=(10, 20, 50, 40),
+        legend=False,
+        bargap=0.1,
+        showlegend=False,
+        shapes=[mean],
+        annotations=[note],
+        xaxis=dict(title=dict(text="token position"), gridcolor=GRID),
+        yaxis=dict(title=dict(text="surprisal -log2 p (bits)"), gridcolor=GRID, rangemode="tozero"),
+    )
+    return figure([bars], spec)
 
 
 def token_table(result: PerplexityResult) -> pd.DataFrame:
@@ -122,9 +146,12 @@ def token_table(result: PerplexityResult) -> pd.DataFrame:
 
 
 def most_surprising(result: PerplexityResult, n: int = 10) -> pd.DataFrame:
-    """The n tokens the model found most surprising, most surprising first."""
-    table = token_table(result)
-    return table.nlargest(min(n, len(table)), "surprisal_nats").reset_index(drop=True)
+    """The n tokens the model found most surprising, most surprising first (ties: the earlier token first).
+
+    The table's rows are built for those n only, not for every scored token."""
+    order = np.argsort(-np.asarray(result.nll, dtype=float), kind="stable")[: max(0, n)]  # (n,) scored indices
+    rows = result.rows([int(j) for j in order])
+    return pd.DataFrame(rows) if rows else token_table(result).iloc[:0]
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:

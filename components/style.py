@@ -6,6 +6,7 @@ user or model text goes through ``plotly_text`` before it reaches a figure.
 
 from __future__ import annotations
 
+import copy
 import html
 import math
 import re
@@ -69,6 +70,29 @@ def figure(data: list[dict], spec: dict) -> go.Figure:
     these dicts are what a validated figure's ``to_dict()`` would hold, so plotly.js draws the same figure.
     """
     return go.Figure(data=data, layout=spec, _validate=False)
+
+
+class FrozenFigure(go.Figure):
+    """A finished figure that is never changed again: ``to_dict()`` is computed on its first call and the same dict
+    is returned to every later one.
+
+    Streamlit calls ``to_dict()`` on every redraw (a deep copy of the data and the template, about as long as
+    building the figure); one frozen figure drawn by a whole class (``ui.charts.shared_figure``) is copied once.
+    Nothing may change the figure or the dict it returns (``scaled`` copies the dict before it enlarges fonts).
+    """
+
+    def to_dict(self) -> dict:
+        spec = self.__dict__.get("_frozen_spec")
+        if spec is None:
+            spec = super().to_dict()
+            self.__dict__["_frozen_spec"] = spec
+        return spec
+
+
+def frozen(fig: go.Figure) -> FrozenFigure:
+    """``fig`` as a ``FrozenFigure`` (the same data and layout, no validation)."""
+    spec = fig.to_dict()
+    return FrozenFigure(data=spec["data"], layout=spec["layout"], _validate=False)
 
 
 def subplot_grid(
@@ -198,7 +222,7 @@ def scaled(
     Returns:
         a new figure built without validation (the copy's data arrays are those ``fig.to_dict()`` gives).
     """
-    spec = fig.to_dict()
+    spec = copy.deepcopy(fig.to_dict())  # enlarged in place below: never the dict a FrozenFigure keeps
     data, lay = spec.get("data", []), spec.get("layout", {})
     base = (lay.get("font") or {}).get("size") or FONT["size"]
 

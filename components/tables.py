@@ -13,7 +13,14 @@ OTHER_TOKENS = "all other tokens"
 def candidate_table(
     dist: NextTokenDistribution, n: int, sampling: torch.Tensor | None = None, kept: int | None = None
 ) -> pd.DataFrame:
-    """Top-n candidates plus one "all other tokens" row.
+    """``candidate_columns`` as a DataFrame."""
+    return pd.DataFrame(candidate_columns(dist, n, sampling, kept))
+
+
+def candidate_columns(
+    dist: NextTokenDistribution, n: int, sampling: torch.Tensor | None = None, kept: int | None = None
+) -> dict[str, list]:
+    """Top-n candidates plus one "all other tokens" row, as plain lists per column.
 
     Args:
         dist: the model's next-token distribution.
@@ -22,7 +29,7 @@ def candidate_table(
         kept: ``int((sampling > 0).sum())`` when the caller has it already (else counted here).
 
     Returns:
-        DataFrame with columns rank, token, token_id, logit, model_probability, sampling_probability, kept.
+        column -> values: rank, token, token_id, logit, model_probability, sampling_probability, kept.
         The last row is "all other tokens" (rank 0) holding the rest of the full-vocabulary mass (absent when
         the n candidates are the whole vocabulary).
     """
@@ -55,4 +62,12 @@ def candidate_table(
             ("kept", kept_rest > 0),
         ):
             columns[column].append(value)
-    return pd.DataFrame(columns)
+    return columns
+
+
+def columns_inputs(columns: dict[str, list]) -> tuple:
+    """A table's columns and values as a hashable tuple (NaN as None, so equal tables give equal keys): the key of
+    a figure built from that table alone (``ui.charts.shared_figure``)."""
+    return tuple(
+        (name, tuple(None if value != value else value for value in values)) for name, values in columns.items()
+    )

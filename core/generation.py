@@ -111,6 +111,11 @@ class Step:
     stop_reason: str | None = None
     reused: bool = False
 
+    @property
+    def model_seconds(self) -> float | None:
+        """The model's time for this step, or None for a reused step (no forward pass ran for it)."""
+        return None if self.reused else self.seconds
+
 
 @dataclass(frozen=True)
 class Branch:

@@ -292,10 +292,14 @@ class PerplexityResult:
         value = self.total_nll / self.n_words
         return math.exp(value) if value < 700 else math.inf
 
-    def rows(self) -> list[dict[str, Any]]:
-        """One dict per scored token: the per-token table (and its CSV)."""
+    def rows(self, scored: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """One dict per scored token: the per-token table (and its CSV).
+
+        Args:
+            scored: which scored tokens (0 = the first scored), in this order; None for every one.
+        """
         rows = []
-        for j in range(self.scored_tokens):
+        for j in range(self.scored_tokens) if scored is None else scored:
             i = self.first_scored + j
             row = {
                 "position": i,

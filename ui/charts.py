@@ -11,16 +11,21 @@ it is open (``components.chart_text``).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 
 from components.chart_text import figure_summary, figure_table
 from components.inert import inert_markdown
+from components.style import FrozenFigure, frozen, scaled
 from components.style import figure as unvalidated
-from components.style import scaled
 from ui.memo import session_memo
 from ui.presenter import presenter_mode
 
@@ -54,6 +59,58 @@ def chart_table(fig: go.Figure, chart_key: str, *, where: Any = st) -> None:
         show_table(figure_table(fig), hide_index=True)
 
 
+SHARED_ENTRIES = 64  # figures and tables shared across sessions, least recently used dropped first (a few MB)
+_shared: OrderedDict[tuple[str, Hashable], Any] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def shared(kind: str, inputs: Hashable, build: Callable[[], Any]) -> Any:
+    """What ``build()`` makes for ``inputs``, shared by every session of this process (never changed after).
+
+    A class that steps one generation draws the same charts and tables 30 times over: the first session builds each
+    and the others draw the same object. ``inputs`` must hold everything the value shows, and nothing private:
+    another session may be shown it. The SHARED_ENTRIES most recently used values are kept.
+    """
+    key = (kind, inputs)
+    with _shared_lock:
+        if key in _shared:
+            _shared.move_to_end(key)
+            return _shared[key]
+    value = build()  # outside the lock: two sessions may build the same value once each, never wait
+    with _shared_lock:
+        _shared[key] = value
+        _shared.move_to_end(key)
+        while len(_shared) > SHARED_ENTRIES:
+            _shared.popitem(last=False)
+    return value
+
+
+def shared_figure(kind: str, inputs: Hashable, build: Callable[[], go.Figure]) -> FrozenFigure:
+    """``shared`` for a figure: a ``FrozenFigure``, so its ``to_dict()`` copy is made once for the whole class."""
+    return shared(kind, inputs, lambda: frozen(build()))
+
+
+@dataclass(frozen=True)
+class SharedTable:
+    """A table shared by sessions (``shared_table``): the DataFrame, and the Arrow table ``st.dataframe`` sends.
+
+    ``pa.Table.from_pandas(frame)`` is what ``st.dataframe`` would convert the frame to on every redraw; given the
+    Arrow table it sends it as it is (the same bytes: tests/ui/test_shared_charts.py)."""
+
+    frame: pd.DataFrame
+    arrow: pa.Table
+
+
+def shared_table(kind: str, inputs: Hashable, build: Callable[[], pd.DataFrame]) -> SharedTable:
+    """``shared`` for a table (``show_table`` draws a ``SharedTable``)."""
+
+    def make() -> SharedTable:
+        frame = build()
+        return SharedTable(frame, pa.Table.from_pandas(frame))
+
+    return shared(kind, inputs, make)
+
+
 def memo_figure(kind: str, inputs: Hashable, build: Callable[[], go.Figure], *, max_entries: int = 4) -> go.Figure:
     """The figure ``build()`` makes for ``inputs``, memoised in this session (``ui.memo``, kind ``figure.<kind>``):
     a rerun that does not change the inputs (another head's view of the same layer) skips building it."""
@@ -64,13 +121,17 @@ PRESENTER_TABLE_ROWS = 40  # up to this many rows a table is drawn as HTML in pr
 
 
 def show_table(data: Any, *, where: Any = st, **kwargs: Any) -> Any:
-    """Show a table with ``where.dataframe(data, **kwargs)``; in presenter mode, a table of up to
+    """Show a table (a DataFrame, a Styler or a ``SharedTable``) with ``where.dataframe(data, **kwargs)``; in
+    presenter mode, a table of up to
     PRESENTER_TABLE_ROWS rows is drawn with ``st.table`` instead: st.dataframe paints its cells on a canvas at the
     theme's 12-14 px, which no CSS reaches, while st.table's cells take presenter mode's large type."""
+    arrow = None
+    if isinstance(data, SharedTable):
+        data, arrow = data.frame, data.arrow
     styler = data if hasattr(data, "hide") and hasattr(data, "data") else None  # a pandas Styler (formatted)
     frame = styler.data if styler is not None else data
     rows = getattr(frame, "shape", (PRESENTER_TABLE_ROWS + 1,))[0]
     if presenter_mode() and rows <= PRESENTER_TABLE_ROWS and hasattr(frame, "style"):
         shown = styler if styler is not None else frame.style
         return where.table(shown.hide(axis="index") if kwargs.get("hide_index") else shown)
-    return where.dataframe(data, **kwargs)
+    return where.dataframe(data if arrow is None else arrow, **kwargs)

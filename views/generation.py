@@ -6,11 +6,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import pandas as pd
 import streamlit as st
 
 from components.generation import (
+    CACHE_FIELDS,
+    PROBABILITY_ENTROPY_FIELDS,
+    TIMELINE_FIELDS,
+    TIMING_FIELDS,
     cache_chart,
     cache_formula,
+    chart_inputs,
     generated_html,
     median_ms,
     probability_entropy_chart,
@@ -25,7 +31,7 @@ from components.remote import (
     generation_html,
     generation_table,
 )
-from components.tables import candidate_table
+from components.tables import candidate_columns, columns_inputs
 from core.generation import GREEDY, SAMPLED, USER, GenerationFinished, Step, StepError, Stepper
 from core.generation_record import (
     STEP_SETTINGS,
@@ -41,7 +47,7 @@ from core.serving.remote_backend import RemoteBackend, RemoteError
 from core.text import PromptError, clean_prompt
 from ui import state
 from ui.backend import server_caption
-from ui.charts import show_chart, show_table
+from ui.charts import shared_figure, shared_table, show_chart, show_table
 from ui.controls import (
     SEED_RANGE,
     TEMPERATURE_RANGE,
@@ -124,15 +130,24 @@ def kv_cache_panel(facts: ModelFacts, stepper: Stepper, steps: Sequence[Step]) -
 def timeline_panel(steps: Sequence[Step]) -> None:
     """The timeline: probability/entropy, cache and timing charts, the per-step table and its CSV download."""
     st.subheader("Timeline")
-    show_chart(probability_entropy_chart(steps), "generation.prob_chart")
+    timed = [s for s in steps if not s.reused]  # a reused step's time is not the model's
+    # Shared by the sessions at the same steps: a class stepping one generation builds each chart once.
+    prob = shared_figure(
+        "generation.prob_chart",
+        chart_inputs(steps, PROBABILITY_ENTROPY_FIELDS),
+        lambda: probability_entropy_chart(steps),
+    )
+    cache = shared_figure("generation.cache_chart", chart_inputs(steps, CACHE_FIELDS), lambda: cache_chart(steps))
+    timing = shared_figure("generation.time_chart", chart_inputs(timed, TIMING_FIELDS), lambda: timing_chart(timed))
+    show_chart(prob, "generation.prob_chart")
     left, right = st.columns(2)
-    show_chart(cache_chart(steps), "generation.cache_chart", where=left)
-    show_chart(timing_chart([s for s in steps if not s.reused]), "generation.time_chart", where=right)
-    timeline = timeline_table(steps)
+    show_chart(cache, "generation.cache_chart", where=left)
+    show_chart(timing, "generation.time_chart", where=right)
+    timeline = shared_table("generation.timeline", chart_inputs(steps, TIMELINE_FIELDS), lambda: timeline_table(steps))
     show_table(timeline, hide_index=True, key=state.GEN_TIMELINE)
     st.download_button(
         "Download the timeline (CSV)",
-        lambda: timeline.to_csv(index=False),  # written when clicked (on another thread), not on every step
+        lambda: timeline.frame.to_csv(index=False),  # written when clicked (on another thread), not on every step
         "generation_steps.csv",
         "text/csv",
         key=state.GEN_CSV_DOWNLOAD,
@@ -372,16 +387,21 @@ def candidates_panel(stepper: Stepper, steps: list[Step], top_n: int) -> None:
     """The next step's candidates as bars, and "Be the sampler": a button per candidate that takes it as the step."""
     st.subheader(f"Step {len(steps) + 1}: candidates for the next token")
     dist = stepper.next_distribution()
-    table = candidate_table(dist, top_n, stepper.next_sampling_probs())
+    columns = candidate_columns(dist, top_n, stepper.next_sampling_probs())
     left, right = st.columns([3, 2])
-    show_chart(probability_bars(table), "generation.bars", where=left)
+    bars = shared_figure(  # one per class at the same step
+        "generation.bars", columns_inputs(columns), lambda: probability_bars(pd.DataFrame(columns))
+    )
+    show_chart(bars, "generation.bars", where=left)
     right.markdown("**Be the sampler:** click a candidate to choose it instead of letting the sampler draw.")
-    for i, row in table[table["token_id"] >= 0].head(PICKS).iterrows():
+    listed = zip(columns["token"], columns["token_id"], columns["model_probability"])
+    picks = [(token, token_id, p) for token, token_id, p in listed if token_id >= 0][:PICKS]
+    for i, (token, token_id, p) in enumerate(picks):  # the candidates' rows come first, so i is the row's index
         right.button(
-            f"{inert_markdown(row['token'], single_line=True)} · {row['model_probability']:.1%}",
+            f"{inert_markdown(token, single_line=True)} · {p:.1%}",
             key=f"{state.GEN_PICK_BUTTON}.{i}",
             on_click=act,
-            args=("step", int(row["token_id"])),
+            args=("step", int(token_id)),
             width="stretch",
         )
 

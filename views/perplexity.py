@@ -44,7 +44,7 @@ from core.serving.remote_backend import RemoteBackend, RemoteError
 from core.text import PromptError, clean_prompt
 from ui import state
 from ui.backend import server_caption
-from ui.charts import show_chart, show_table
+from ui.charts import shared, shared_table, show_chart, show_table
 from ui.controls import limited_text
 from ui.inference import shared_perplexity_hook
 from ui.memo import session_memo
@@ -84,7 +84,7 @@ def token_by_token_tab(result: PerplexityResult) -> None:
     show_table(most_surprising(result, n), hide_index=True)
     st.download_button(
         "Download the per-token table (CSV)",
-        csv_bytes(token_table(result)),
+        lambda: csv_bytes(token_table(result)),  # written when clicked (on another thread), not on every run
         file_name="perplexity_tokens.csv",
         mime="text/csv",
         key=state.PPL_CSV_DOWNLOAD,
@@ -100,12 +100,12 @@ def teacher_forcing_tab(result: PerplexityResult) -> None:
         f"**{PERPLEXITY_EXAMPLE.capitalize()} of {NEXT_TOKEN_LESSON}**: *\\<bos\\> package left hub \\<eos\\>* "
         "gives four shifted targets."
     )
-    seed_table, seed_loss = seed_teacher_forcing_table()
-    show_table(seed_table, hide_index=True)
+    seed_table, seed_loss = shared("perplexity.seed_teacher_forcing", (), seed_teacher_forcing_table)  # constants
+    show_table(shared_table("perplexity.seed_teacher_forcing_table", (), lambda: seed_table), hide_index=True)
     st.markdown(f"Mean cross-entropy: **{seed_loss:.3f}** nats.")
     st.markdown("**Perplexity by hand**: the true tokens got probabilities 0.5, 0.5, 0.5 and 0.125.")
-    hand, loss, ppl, inverse_geo = seed_perplexity_table()
-    show_table(hand, hide_index=True)
+    hand, loss, ppl, inverse_geo = shared("perplexity.seed_by_hand", (), seed_perplexity_table)
+    show_table(shared_table("perplexity.seed_by_hand_table", (), lambda: hand), hide_index=True)
     x, y, z = st.columns(3)
     x.metric("Average loss", f"{loss:.4f}")
     y.metric("Perplexity exp(loss)", f"{ppl:.4f}")
