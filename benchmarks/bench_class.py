@@ -511,6 +511,19 @@ def rows_for(
                     + (f"; {before_name}: {statistics.median(old):.3f} s" if old else ""),
                 )
             )
+    largest = runs[-1]
+    if largest is not base:  # which interactions the largest class waits for: where its p95 comes from
+        for kind in KINDS:
+            waits = [i.seconds for i in largest.interactions if i.kind == kind]
+            if len(waits) >= 2:
+                rows.append(
+                    Row(
+                        f"{prefix}N={largest.size}: {kind} (p95)",
+                        _percentile(waits, 95),
+                        "s",
+                        note=f"median {statistics.median(waits):.2f} s over {len(waits)}",
+                    )
+                )
     return rows
 
 

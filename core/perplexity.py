@@ -249,6 +249,36 @@ class PerplexityResult:
         return int(self.nll.size)
 
     @property
+    def fingerprint(self) -> tuple:
+        """Everything this result holds, as a hashable tuple: equal fingerprints, equal results (the key under
+        which a class shares the views of one scoring, ui.charts.shared)."""
+
+        def data(a: np.ndarray | None) -> tuple | None:
+            return None if a is None else (str(a.dtype), a.shape, a.tobytes())
+
+        labels = None if self.top_labels is None else tuple(tuple(row) for row in self.top_labels)
+        return (
+            self.model_name,
+            data(self.token_ids),
+            tuple(self.tokens),
+            data(self.nll),
+            data(self.ranks),
+            self.first_scored,
+            self.n_bytes,
+            self.n_words,
+            self.start_token,
+            self.max_length,
+            self.stride,
+            self.windows,
+            self.vocab_size,
+            data(self.top_ids),
+            data(self.top_probs),
+            labels,
+            self.tokens_read,
+            self.asked_stride,
+        )
+
+    @property
     def add_bos(self) -> bool:
         return self.start_token is not None
 

@@ -59,7 +59,7 @@ def chart_table(fig: go.Figure, chart_key: str, *, where: Any = st) -> None:
         show_table(figure_table(fig), hide_index=True)
 
 
-SHARED_ENTRIES = 64  # figures and tables shared across sessions, least recently used dropped first (a few MB)
+SHARED_ENTRIES = 32  # figures, tables and HTML shared across sessions, least recently used dropped first
 _shared: OrderedDict[tuple[str, Hashable], Any] = OrderedDict()
 _shared_lock = threading.Lock()
 
@@ -83,6 +83,14 @@ def shared(kind: str, inputs: Hashable, build: Callable[[], Any]) -> Any:
         while len(_shared) > SHARED_ENTRIES:
             _shared.popitem(last=False)
     return value
+
+
+def forget_shared() -> int:
+    """Drop every shared value (ui.idle_release, when the server goes idle); returns how many there were."""
+    with _shared_lock:
+        count = len(_shared)
+        _shared.clear()
+    return count
 
 
 def shared_figure(kind: str, inputs: Hashable, build: Callable[[], go.Figure]) -> FrozenFigure:

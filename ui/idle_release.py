@@ -25,6 +25,7 @@ import streamlit
 from streamlit.runtime import Runtime
 
 from core.serving.idle_release import AGAIN_IN, IdleRelease, fix_mmap_threshold, release_memory
+from ui.charts import forget_shared
 from ui.inference import forget_shared_results
 from ui.memo import BUDGET
 from ui.settings import idle_release_seconds
@@ -190,8 +191,8 @@ def sweep_departed() -> int:
 def release_idle_memory() -> dict[str, Any]:
     """What the server gives back when it goes idle: what Streamlit keeps of sessions that have left (their
     fragments; the whole session once its reconnect time passed), their memoised values, the shared inference caches
-    (no one is waiting for a result: the next request of a prompt runs the model again), then whatever a full
-    collection frees, then glibc's free pages (``malloc_trim``)."""
+    (no one is waiting for a result: the next request of a prompt runs the model again) and the views sessions share
+    (ui.charts.shared), then whatever a full collection frees, then glibc's free pages (``malloc_trim``)."""
     try:
         departed = _on_event_loop(lambda: release_departed_sessions(Runtime.instance()._session_mgr)) or {}
     except Exception:  # the rest of the release still runs
@@ -200,12 +201,14 @@ def release_idle_memory() -> dict[str, Any]:
     later = departed.pop("next_expiry_in", None)
     freed = BUDGET.forget_sessions(session_gone)
     shared = forget_shared_results()
+    views = forget_shared()
     done = release_memory()
     done.update(departed)
     if later is not None:  # a kept session's reconnect time ends later: release again then (while still idle)
         done[AGAIN_IN] = later + 1.0
     done["memo_bytes_forgotten"] = freed
     done["shared_bytes_forgotten"] = shared
+    done["shared_views_forgotten"] = views
     LOG.info("Idle memory release: %s", done)
     report = os.environ.get(REPORT_ENV)
     if report:

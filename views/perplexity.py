@@ -44,7 +44,7 @@ from core.serving.remote_backend import RemoteBackend, RemoteError
 from core.text import PromptError, clean_prompt
 from ui import state
 from ui.backend import server_caption
-from ui.charts import shared, shared_table, show_chart, show_table
+from ui.charts import shared, shared_figure, shared_table, show_chart, show_table
 from ui.controls import limited_text
 from ui.inference import shared_perplexity_hook
 from ui.memo import session_memo
@@ -74,14 +74,16 @@ def token_by_token_tab(result: PerplexityResult) -> None:
         "Each token is coloured by its surprisal -log2 p: the darker, the more the model was surprised. "
         "Hover a token for its probability, its rank and the model's top predictions."
     )
+    key = result.fingerprint  # a class scoring one text draws one set of chips, bars and tables (ui.charts.shared)
     st.html(surprisal_legend())
-    st.html(surprisal_chips(result))
+    st.html(shared("perplexity.chips", key, lambda: surprisal_chips(result)))
     if result.scored_tokens > DISPLAY_LIMIT:
         st.caption(f"Showing the first {DISPLAY_LIMIT:,} tokens; the CSV below has all {result.scored_tokens:,}.")
-    show_chart(loss_bars(result), "perplexity.loss_bars")
+    show_chart(shared_figure("perplexity.loss_bars", key, lambda: loss_bars(result)), "perplexity.loss_bars")
     st.session_state.setdefault(state.PPL_SURPRISING_N, 10)
     n = st.slider("Most surprising tokens to list", 3, 30, key=state.PPL_SURPRISING_N)
-    show_table(most_surprising(result, n), hide_index=True)
+    surprising = shared_table("perplexity.most_surprising", (key, n), lambda: most_surprising(result, n))
+    show_table(surprising, hide_index=True)
     st.download_button(
         "Download the per-token table (CSV)",
         lambda: csv_bytes(token_table(result)),  # written when clicked (on another thread), not on every run
@@ -95,7 +97,12 @@ def token_by_token_tab(result: PerplexityResult) -> None:
 def teacher_forcing_tab(result: PerplexityResult) -> None:
     """Teacher forcing on the user's text, then seed 001's worked example and its perplexity by hand."""
     st.markdown(TEACHER_FORCING_NOTE)
-    show_table(teacher_forcing_table(teacher_forcing_rows(result, 12)), hide_index=True)
+    rows = shared_table(
+        "perplexity.teacher_forcing",
+        result.fingerprint,
+        lambda: teacher_forcing_table(teacher_forcing_rows(result, 12)),
+    )
+    show_table(rows, hide_index=True)
     st.markdown(
         f"**{PERPLEXITY_EXAMPLE.capitalize()} of {NEXT_TOKEN_LESSON}**: *\\<bos\\> package left hub \\<eos\\>* "
         "gives four shifted targets."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -58,3 +59,15 @@ def test_a_shared_table_sends_the_bytes_streamlit_would_send_for_the_frame():
         table.arrow
     ) == dataframe_util.convert_pandas_df_to_arrow_bytes(frame)
     assert isinstance(table.frame, pd.DataFrame)
+
+
+def test_a_perplexity_result_is_shared_only_with_an_equal_one():
+    from tests.components.test_chart_label_placement import _scored
+
+    first, again = _scored([5.0, 0.5, 3.0]), _scored([5.0, 0.5, 3.0])
+    assert first is not again and first.fingerprint == again.fingerprint
+    hash(first.fingerprint)  # a key
+    assert _scored([5.0, 0.5, 3.5]).fingerprint != first.fingerprint  # one token's loss
+    renamed = dataclasses.replace(first, tokens=["a", "b", "c", "d"])
+    assert renamed.fingerprint != first.fingerprint  # what the chips and tables show
+    assert dataclasses.replace(first, model_name="other").fingerprint != first.fingerprint
