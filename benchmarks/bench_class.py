@@ -511,19 +511,19 @@ def rows_for(
                     + (f"; {before_name}: {statistics.median(old):.3f} s" if old else ""),
                 )
             )
-    largest = runs[-1]
-    if largest is not base:  # which interactions the largest class waits for: where its p95 comes from
-        for kind in KINDS:
-            waits = [i.seconds for i in largest.interactions if i.kind == kind]
-            if len(waits) >= 2:
-                rows.append(
-                    Row(
-                        f"{prefix}N={largest.size}: {kind} (p95)",
-                        _percentile(waits, 95),
-                        "s",
-                        note=f"median {statistics.median(waits):.2f} s over {len(waits)}",
-                    )
-                )
+    if len(runs) > 1:
+        rows += kind_rows(runs[-1], prefix)
+    return rows
+
+
+def kind_rows(run: ClassRun, prefix: str) -> list[Row]:
+    """Each interaction's p95 in one (the largest) class: which waits make its p95."""
+    rows = []
+    for kind in KINDS:
+        waits = [i.seconds for i in run.interactions if i.kind == kind]
+        if len(waits) >= 2:
+            note = f"median {statistics.median(waits):.2f} s over {len(waits)}"
+            rows.append(Row(f"{prefix}N={run.size}: {kind} (p95)", _percentile(waits, 95), "s", note=note))
     return rows
 
 
@@ -608,6 +608,8 @@ def replica_rows(
                 f"{run.load[0]:.2f} -> {run.load[1]:.2f}" + _rounds_note(run),
             ),
         ]
+    if len(runs) > 1:
+        rows += kind_rows(runs[-1], prefix)
     return rows
 
 

@@ -1,4 +1,5 @@
-"""Showing the house figures: one call for every plotly chart of the fragment pages, and figures memoised per input.
+"""Showing the house figures: one call for every plotly chart of the fragment pages, figures memoised per input, and
+figures and tables a whole class shares (``shared``: thirty students at the same generation step draw one set).
 
 ``st.plotly_chart`` validates a figure given as a dict (``Figure(**figure)``, the slow part of a redraw); a
 ``go.Figure`` built with ``_validate=False`` (``components.style.figure``) is only copied and serialised (with
@@ -19,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io
 import pyarrow as pa
 import streamlit as st
 
@@ -59,29 +61,48 @@ def chart_table(fig: go.Figure, chart_key: str, *, where: Any = st) -> None:
         show_table(figure_table(fig), hide_index=True)
 
 
-SHARED_ENTRIES = 32  # figures, tables and HTML shared across sessions, least recently used dropped first
-_shared: OrderedDict[tuple[str, Hashable], Any] = OrderedDict()
+SHARED_VIEWS_MB = 32  # figures, tables and HTML shared across sessions; least recently used dropped first
+_shared: OrderedDict[tuple[str, Hashable], tuple[Any, int]] = OrderedDict()  # key -> (value, its bytes)
 _shared_lock = threading.Lock()
+
+
+def view_bytes(value: Any) -> int:
+    """About what a shared value holds: an HTML string's characters, a figure's JSON, a table's Arrow buffers plus
+    its DataFrame, a tuple's parts; 1 KiB for anything else (a float)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, go.Figure):
+        return len(plotly.io.to_json(value.to_dict(), validate=False))
+    if isinstance(value, SharedTable):
+        return int(value.arrow.nbytes) + int(value.frame.memory_usage(index=True, deep=True).sum())
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(index=True, deep=True).sum())
+    if isinstance(value, tuple):
+        return sum(view_bytes(v) for v in value)
+    return 1024
 
 
 def shared(kind: str, inputs: Hashable, build: Callable[[], Any]) -> Any:
     """What ``build()`` makes for ``inputs``, shared by every session of this process (never changed after).
 
     A class that steps one generation draws the same charts and tables 30 times over: the first session builds each
-    and the others draw the same object. ``inputs`` must hold everything the value shows, and nothing private:
-    another session may be shown it. The SHARED_ENTRIES most recently used values are kept.
+    and the others draw the same object, also when they get there later. ``inputs`` must hold everything the value
+    shows, and nothing private: another session may be shown it. The most recently used values are kept within
+    SHARED_VIEWS_MB (``view_bytes``); the server's idle release forgets them all (``forget_shared``).
     """
     key = (kind, inputs)
     with _shared_lock:
         if key in _shared:
             _shared.move_to_end(key)
-            return _shared[key]
+            return _shared[key][0]
     value = build()  # outside the lock: two sessions may build the same value once each, never wait
+    size = view_bytes(value)
     with _shared_lock:
-        _shared[key] = value
+        _shared[key] = (value, size)
         _shared.move_to_end(key)
-        while len(_shared) > SHARED_ENTRIES:
-            _shared.popitem(last=False)
+        budget, held = SHARED_VIEWS_MB * 1024 * 1024, sum(n for _, n in _shared.values())
+        while held > budget and len(_shared) > 1:
+            held -= _shared.popitem(last=False)[1][1]
     return value
 
 
@@ -130,9 +151,9 @@ PRESENTER_TABLE_ROWS = 40  # up to this many rows a table is drawn as HTML in pr
 
 def show_table(data: Any, *, where: Any = st, **kwargs: Any) -> Any:
     """Show a table (a DataFrame, a Styler or a ``SharedTable``) with ``where.dataframe(data, **kwargs)``; in
-    presenter mode, a table of up to
-    PRESENTER_TABLE_ROWS rows is drawn with ``st.table`` instead: st.dataframe paints its cells on a canvas at the
-    theme's 12-14 px, which no CSS reaches, while st.table's cells take presenter mode's large type."""
+    presenter mode, a table of up to PRESENTER_TABLE_ROWS rows is drawn with ``st.table`` instead: st.dataframe paints
+    its cells on a canvas at the theme's 12-14 px, which no CSS reaches, while st.table's cells take presenter mode's
+    large type."""
     arrow = None
     if isinstance(data, SharedTable):
         data, arrow = data.frame, data.arrow

@@ -22,12 +22,12 @@ def _fig():
 
 def test_one_build_per_key_and_the_oldest_is_dropped(monkeypatch):
     monkeypatch.setattr(charts, "_shared", type(charts._shared)())
-    monkeypatch.setattr(charts, "SHARED_ENTRIES", 3)
+    monkeypatch.setattr(charts, "SHARED_VIEWS_MB", 1)
     built = []
 
     def build(n):
         built.append(n)
-        return [n]
+        return str(n) * 300_000  # 0.3 MB of HTML
 
     first = charts.shared("k", 1, lambda: build(1))
     assert charts.shared("k", 1, lambda: build(1)) is first  # a second session gets the same object
@@ -35,20 +35,22 @@ def test_one_build_per_key_and_the_oldest_is_dropped(monkeypatch):
     for n in (2, 3):
         charts.shared("k", n, lambda n=n: build(n))
     assert built == [1, 1, 2, 3]
-    assert len(charts._shared) == 3 and ("k", 1) not in charts._shared  # least recently used went first
+    assert len(charts._shared) == 3 and ("k", 1) not in charts._shared  # over 1 MB: least recently used went first
+    assert sum(size for _, size in charts._shared.values()) <= 1024 * 1024
     charts.shared("k", 1, lambda: build(1))
     assert built[-1] == 1  # built again after it was dropped
+    assert charts.forget_shared() == 3 and not charts._shared
 
 
 def test_a_frozen_figure_draws_the_same_and_keeps_one_dict():
-    fig = _fig()
-    shared = frozen(fig)
-    assert json.loads(plotly.io.to_json(shared)) == json.loads(plotly.io.to_json(fig))
+    shared = frozen(_fig())
+    assert json.loads(plotly.io.to_json(shared)) == json.loads(plotly.io.to_json(_fig()))
     assert shared.to_dict() is shared.to_dict()  # one copy for every redraw
     before = json.dumps(shared.to_dict(), sort_keys=True)
     big = scaled(shared)  # presenter mode enlarges a copy
     assert big.layout.font.size > shared.layout.font.size
     assert json.dumps(shared.to_dict(), sort_keys=True) == before  # the shared dict is untouched
+    assert charts.view_bytes(shared) == len(plotly.io.to_json(shared.to_dict()))
 
 
 def test_a_shared_table_sends_the_bytes_streamlit_would_send_for_the_frame():
