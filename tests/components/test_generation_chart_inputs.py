@@ -21,31 +21,13 @@ from components.generation import (
     timing_chart,
 )
 from core.generation import Candidate, Step
+from tests.app.test_generation_page import make_step
 
 
 def _step(index: int, *, reused: bool = False, chosen_by: str = "greedy") -> Step:
-    top = (Candidate(7, "tok", 0.6, 0.7), Candidate(8, "other", 0.2, 0.3))
-    return Step(
-        index=index,
-        token_id=7 + index,
-        token=f"t{index}",
-        text=f"t{index}",
-        chosen_by=chosen_by,
-        model_probability=0.6,
-        sampling_probability=0.7,
-        rank=1,
-        entropy_bits=1.5,
-        top=top,
-        cache_length=10 + index,
-        cache_bytes=(10 + index) * 1024,
-        seconds=0.01 * index,
-        used_cache=True,
-        temperature=0.7,
-        top_k=0,
-        top_p=0.9,
-        seed=3,
-        reused=reused,
-    )
+    """One step of a short generation (the generation page tests' ``make_step``), each with its own token id."""
+    step = make_step(index, f"t{index}", 0.6, chosen_by=chosen_by)
+    return dataclasses.replace(step, token_id=7 + index, reused=reused)
 
 
 def _changed(value):
