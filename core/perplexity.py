@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -248,10 +249,11 @@ class PerplexityResult:
     def scored_tokens(self) -> int:
         return int(self.nll.size)
 
-    @property
+    @cached_property
     def fingerprint(self) -> tuple:
         """Everything this result holds, as a hashable tuple: equal fingerprints, equal results (the key under
-        which a class shares the views of one scoring, ui.charts.shared)."""
+        which a class shares the views of one scoring, ui.charts.shared). Made once per result (a page run reads
+        it for each of its views)."""
 
         def data(a: np.ndarray | None) -> tuple | None:
             return None if a is None else (str(a.dtype), a.shape, a.tobytes())

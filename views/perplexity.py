@@ -99,7 +99,7 @@ def teacher_forcing_tab(result: PerplexityResult) -> None:
     st.markdown(TEACHER_FORCING_NOTE)
     rows = shared_table(
         "perplexity.teacher_forcing",
-        result.fingerprint,
+        result.fingerprint,  # made once per result (a cached property)
         lambda: teacher_forcing_table(teacher_forcing_rows(result, 12)),
     )
     show_table(rows, hide_index=True)
